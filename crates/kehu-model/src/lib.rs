@@ -26,3 +26,6 @@ pub use related::{
 
 /// UTC timestamps, as used everywhere in kehu.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;

@@ -171,8 +171,14 @@ mod tests {
         let m = Money::parse("12.5", Currency::EUR).unwrap();
         assert_eq!(m.minor, 1250);
         assert_eq!(m.to_string(), "12.50 EUR");
-        assert_eq!(Money::parse("-0.07", Currency::USD).unwrap().to_string(), "-0.07 USD");
-        assert_eq!(Money::parse("1999", Currency::JPY).unwrap().to_string(), "1999 JPY");
+        assert_eq!(
+            Money::parse("-0.07", Currency::USD).unwrap().to_string(),
+            "-0.07 USD"
+        );
+        assert_eq!(
+            Money::parse("1999", Currency::JPY).unwrap().to_string(),
+            "1999 JPY"
+        );
         assert!(Money::parse("1.5", Currency::JPY).is_err());
         assert!(Money::parse("1.234", Currency::EUR).is_err());
         assert!(Money::parse("abc", Currency::EUR).is_err());

@@ -1,1 +1,60 @@
-//! x
+//! Where dossiers live: the [`Store`] trait, the write logic every backend
+//! shares, an in-memory store, and the conformance suite each backend passes.
+//!
+//! A store is narrow and transactional. Reads go through a [`Snapshot`], a
+//! consistent view; writes go through [`Store::commit`], one [`Batch`] that
+//! commits whole or not at all. Versions, secondary indexes and the change log
+//! are kept by [`apply_batch`], written once for every backend: a backend only
+//! says how to read and write its tables ([`WriteTx`]).
+
+mod apply;
+mod batch;
+mod codec;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+mod error;
+mod index;
+mod memory;
+
+pub use apply::{apply_batch, KeySets, WriteTx, MAX_RECORD_BYTES};
+pub use batch::{Batch, Change, ChangeOp, Write};
+pub use codec::{FieldCodec, PlainCodec};
+pub use error::{Error, Result};
+pub use index::{index_keys, IndexKey};
+pub use memory::MemoryStore;
+
+use kehu_model::{Customer, CustomerId, Related, RelatedKind};
+
+/// The version of the stored format that this build reads and writes.
+/// A backend records it in its file and refuses a file with another.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A place that keeps customer dossiers. Object-safe: `Box<dyn Store>` works.
+pub trait Store: Send + Sync {
+    /// A consistent read view: later commits do not show through it.
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>>;
+
+    /// Applies every write of the batch in one transaction, or none of them.
+    fn commit(&self, batch: Batch) -> Result<()>;
+}
+
+/// A consistent, read-only view of a store.
+pub trait Snapshot {
+    /// The dossier with this id.
+    fn customer(&self, id: CustomerId) -> Result<Option<Customer>>;
+
+    /// Every dossier, in id (creation) order.
+    fn customers(&self) -> Result<Box<dyn Iterator<Item = Result<Customer>> + '_>>;
+
+    /// How many dossiers there are.
+    fn customer_count(&self) -> Result<u64>;
+
+    /// The customers a secondary index maps this key to, in id order.
+    fn lookup(&self, key: &IndexKey) -> Result<Vec<CustomerId>>;
+
+    /// A customer's related records of one kind (or all kinds), oldest first.
+    fn related(&self, id: CustomerId, kind: Option<RelatedKind>) -> Result<Vec<Related>>;
+
+    /// A customer's change log, oldest first; kept after the customer is deleted.
+    fn history(&self, id: CustomerId) -> Result<Vec<Change>>;
+}

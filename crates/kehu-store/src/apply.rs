@@ -1,0 +1,174 @@
+use std::collections::BTreeMap;
+
+use kehu_model::{diff, Customer, CustomerId, Related};
+
+use crate::{index_keys, Batch, Change, ChangeOp, Error, IndexKey, Result, Write};
+
+/// The largest dossier a store accepts, in bytes of text ([`Customer::text_size`]).
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// A customer's keys in the named keyed indexes, kept so they can be replaced or removed.
+pub type KeySets = BTreeMap<String, Vec<Vec<u8>>>;
+
+/// The table operations of one write transaction, as a backend provides them.
+///
+/// [`apply_batch`] builds every write on these, so versions, indexes and the
+/// change log behave the same in every backend.
+pub trait WriteTx {
+    /// Reads a dossier inside the transaction.
+    fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>>;
+    /// Writes a dossier as given.
+    fn put_customer(&mut self, customer: &Customer) -> Result<()>;
+    /// Removes a dossier.
+    fn remove_customer(&mut self, id: CustomerId) -> Result<()>;
+    /// Maps `key` to the customer.
+    fn index_insert(&mut self, key: &IndexKey, id: CustomerId) -> Result<()>;
+    /// Unmaps `key` from the customer.
+    fn index_remove(&mut self, key: &IndexKey, id: CustomerId) -> Result<()>;
+    /// The customer's keyed-index keys.
+    fn key_sets(&mut self, id: CustomerId) -> Result<KeySets>;
+    /// Replaces the customer's keyed-index keys (empty: forget them).
+    fn put_key_sets(&mut self, id: CustomerId, sets: &KeySets) -> Result<()>;
+    /// Writes a related record (replacing one with the same id and time).
+    fn put_related(&mut self, record: &Related) -> Result<()>;
+    /// Removes every related record of a customer.
+    fn remove_related_of(&mut self, id: CustomerId) -> Result<()>;
+    /// The next change-log sequence number (one more than the last one handed out).
+    fn next_seq(&mut self) -> Result<u64>;
+    /// Appends an entry to a customer's change log.
+    fn append_change(&mut self, change: &Change) -> Result<()>;
+}
+
+/// Applies a batch through a backend's transaction. On error the caller
+/// must abort the transaction: nothing of the batch may be kept.
+pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
+    let Batch { actor, at, writes } = batch;
+    let log = |tx: &mut dyn WriteTx, customer_id, op, fields| -> Result<()> {
+        let seq = tx.next_seq()?;
+        tx.append_change(&Change {
+            seq,
+            customer_id,
+            at,
+            actor: actor.clone(),
+            op,
+            fields,
+        })
+    };
+    for write in writes {
+        match write {
+            Write::Put {
+                mut customer,
+                expected,
+            } => {
+                let bytes = customer.text_size();
+                if bytes > MAX_RECORD_BYTES {
+                    return Err(Error::TooLarge {
+                        bytes,
+                        limit: MAX_RECORD_BYTES,
+                    });
+                }
+                let old = tx.customer(customer.id)?;
+                check_version(customer.id, old.as_ref(), expected)?;
+                customer.version = expected + 1;
+                let old_keys = old.as_ref().map(index_keys).unwrap_or_default();
+                let new_keys = index_keys(&customer);
+                for key in old_keys
+                    .iter()
+                    .filter(|k| new_keys.binary_search(k).is_err())
+                {
+                    tx.index_remove(key, customer.id)?;
+                }
+                for key in new_keys
+                    .iter()
+                    .filter(|k| old_keys.binary_search(k).is_err())
+                {
+                    tx.index_insert(key, customer.id)?;
+                }
+                tx.put_customer(&customer)?;
+                match old {
+                    None => log(tx, customer.id, ChangeOp::Created, Vec::new())?,
+                    Some(old) => {
+                        let fields = diff(&old, &customer);
+                        log(tx, customer.id, ChangeOp::Updated, fields)?;
+                    }
+                }
+            }
+            Write::Delete { id, expected } => {
+                let old = tx.customer(id)?.ok_or(Error::NotFound(id))?;
+                check_version(id, Some(&old), expected)?;
+                for key in index_keys(&old) {
+                    tx.index_remove(&key, id)?;
+                }
+                for (index, keys) in tx.key_sets(id)? {
+                    for key in keys {
+                        tx.index_remove(
+                            &IndexKey::Keyed {
+                                index: index.clone(),
+                                key,
+                            },
+                            id,
+                        )?;
+                    }
+                }
+                tx.put_key_sets(id, &KeySets::new())?;
+                tx.remove_related_of(id)?;
+                tx.remove_customer(id)?;
+                log(tx, id, ChangeOp::Deleted, Vec::new())?;
+            }
+            Write::Relate(record) => {
+                let id = record.customer_id();
+                if tx.customer(id)?.is_none() {
+                    return Err(Error::NotFound(id));
+                }
+                tx.put_related(&record)?;
+                let op = ChangeOp::Related {
+                    kind: record.kind(),
+                    record: record.id(),
+                };
+                log(tx, id, op, Vec::new())?;
+            }
+            Write::SetKeys { id, index, keys } => {
+                if tx.customer(id)?.is_none() {
+                    return Err(Error::NotFound(id));
+                }
+                let mut sets = tx.key_sets(id)?;
+                let mut keys = keys;
+                keys.sort();
+                keys.dedup();
+                let old = sets.remove(&index).unwrap_or_default();
+                for key in old.iter().filter(|k| keys.binary_search(k).is_err()) {
+                    let key = IndexKey::Keyed {
+                        index: index.clone(),
+                        key: key.clone(),
+                    };
+                    tx.index_remove(&key, id)?;
+                }
+                for key in keys.iter().filter(|k| old.binary_search(k).is_err()) {
+                    let key = IndexKey::Keyed {
+                        index: index.clone(),
+                        key: key.clone(),
+                    };
+                    tx.index_insert(&key, id)?;
+                }
+                if !keys.is_empty() {
+                    sets.insert(index, keys);
+                }
+                tx.put_key_sets(id, &sets)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_version(id: CustomerId, current: Option<&Customer>, expected: u64) -> Result<()> {
+    let found = current.map_or(0, |c| c.version);
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::Conflict {
+            id,
+            expected,
+            found,
+        })
+    }
+}

@@ -1,0 +1,102 @@
+use kehu_model::{Customer, CustomerId, FieldChange, RecordId, Related, RelatedKind, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Writes that commit together, on behalf of one actor at one moment.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Who writes: a user name, a service, "import:2026-11-23".
+    pub actor: String,
+    /// When; recorded in the change log.
+    pub at: Timestamp,
+    /// The writes, applied in order.
+    pub writes: Vec<Write>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new(actor: impl Into<String>, at: Timestamp) -> Self {
+        Self {
+            actor: actor.into(),
+            at,
+            writes: Vec::new(),
+        }
+    }
+
+    /// Adds a write (builder style).
+    pub fn with(mut self, write: Write) -> Self {
+        self.writes.push(write);
+        self
+    }
+
+    /// Adds a write.
+    pub fn push(&mut self, write: Write) {
+        self.writes.push(write);
+    }
+}
+
+/// One write of a [`Batch`].
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Creates or replaces a dossier. The store's current version must equal
+    /// `expected` (0: the dossier must not exist yet); it stores `expected + 1`.
+    Put {
+        /// The dossier as it should be.
+        customer: Customer,
+        /// The version the writer read.
+        expected: u64,
+    },
+    /// Deletes a dossier with its indexes and related records; its history stays.
+    Delete {
+        /// The customer.
+        id: CustomerId,
+        /// The version the writer read.
+        expected: u64,
+    },
+    /// Adds (or replaces, by record id) a related record of an existing customer.
+    Relate(Related),
+    /// Replaces a customer's keys in a named keyed index (such as dedupe blocking keys).
+    SetKeys {
+        /// The customer.
+        id: CustomerId,
+        /// The index's name.
+        index: String,
+        /// The keys; empty removes the customer from the index.
+        keys: Vec<Vec<u8>>,
+    },
+}
+
+/// What a change log entry records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    /// The dossier was created.
+    Created,
+    /// The dossier was changed.
+    Updated,
+    /// The dossier was deleted.
+    Deleted,
+    /// A related record was added.
+    Related {
+        /// Which kind.
+        kind: RelatedKind,
+        /// Its id.
+        record: RecordId,
+    },
+}
+
+/// One entry in a dossier's story: who did what, when, to which fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// A store-wide sequence number; later changes have larger ones.
+    pub seq: u64,
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: String,
+    /// What happened.
+    pub op: ChangeOp,
+    /// Field-level before/after, for updates (empty for the other operations).
+    pub fields: Vec<FieldChange>,
+}
