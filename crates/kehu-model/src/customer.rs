@@ -193,7 +193,7 @@ pub enum CustomValue {
     /// A whole number.
     Integer(i64),
     /// An exact decimal (never a float), written as a string in JSON: `"12.50"`.
-    Decimal(Decimal),
+    Decimal(#[serde(with = "decimal_text")] Decimal),
     /// Yes or no.
     Bool(bool),
     /// A calendar date.
@@ -469,6 +469,24 @@ impl Customer {
     }
 }
 
+/// Decimals as text in every format, read without `deserialize_any`
+/// (which compact binary formats such as postcard cannot support).
+mod decimal_text {
+    use std::borrow::Cow;
+
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(d)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let text = <Cow<'de, str>>::deserialize(d)?;
+        text.trim().parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,5 +518,9 @@ mod tests {
         assert_eq!(c.kind, Kind::Organization);
         assert_eq!(c.custom["vip"], CustomValue::Integer(3));
         assert_eq!(c.version, 0);
+        let money = CustomValue::Decimal("12.50".parse().unwrap());
+        let json = serde_json::to_string(&money).unwrap();
+        assert_eq!(json, r#"{"decimal":"12.50"}"#);
+        assert_eq!(serde_json::from_str::<CustomValue>(&json).unwrap(), money);
     }
 }

@@ -1,1 +1,445 @@
-//! x
+//! The default [`Store`]: one file, on [redb](https://www.redb.org).
+//!
+//! Values are kehu's own versioned bytes (a format byte, then postcard), never
+//! redb's value encodings, so the file format is ours to migrate. Personal
+//! fields and every lookup value pass through the store's [`FieldCodec`].
+//! redb locks the file: open one `RedbStore` per file per process.
+
+mod encoding;
+mod tables;
+
+use std::cell::OnceCell;
+use std::path::Path;
+use std::sync::Arc;
+
+use kehu_model::{Customer, CustomerId, Related, RelatedKind};
+use kehu_store::{
+    apply_batch, Batch, Change, Error, FieldCodec, IndexKey, KeySets, PlainCodec, Result, Snapshot,
+    Store, WriteTx, FORMAT_VERSION,
+};
+use redb::{
+    Database, MultimapTable, ReadOnlyMultimapTable, ReadOnlyTable, ReadTransaction,
+    ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction,
+};
+
+use encoding::{
+    decode_change, decode_customer, decode_related, encode_change, encode_customer, encode_related,
+    related_key, related_prefix,
+};
+use tables::{backend, CHANGES, CUSTOMERS, INDEX, KEY_SETS, META, RELATED};
+
+/// How to open a [`RedbStore`].
+#[derive(Clone)]
+pub struct RedbOptions {
+    /// redb's page cache, in bytes. Servers want hundreds of MiB; phones a few.
+    pub cache_bytes: usize,
+    /// The codec for personal fields and lookup values.
+    pub codec: Arc<dyn FieldCodec>,
+}
+
+impl Default for RedbOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 64 << 20,
+            codec: Arc::new(PlainCodec),
+        }
+    }
+}
+
+impl std::fmt::Debug for RedbOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbOptions")
+            .field("cache_bytes", &self.cache_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A store kept in one redb file.
+pub struct RedbStore {
+    db: Database,
+    codec: Arc<dyn FieldCodec>,
+}
+
+impl RedbStore {
+    /// Opens the book at `path` with default options, creating it if missing.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, RedbOptions::default())
+    }
+
+    /// Opens the book at `path`, creating it if missing. A file that is not a
+    /// kehu book, or one in a format this build does not read, is an error.
+    pub fn open_with(path: impl AsRef<Path>, options: RedbOptions) -> Result<Self> {
+        let db = redb::Builder::new()
+            .set_cache_size(options.cache_bytes)
+            .create(path.as_ref())
+            .map_err(tables::open_error)?;
+        let store = Self {
+            db,
+            codec: options.codec,
+        };
+        store.check_or_init_format()?;
+        Ok(store)
+    }
+
+    fn check_or_init_format(&self) -> Result<()> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let found = {
+            let has_tables = txn.list_tables().map_err(backend)?.next().is_some();
+            let meta = txn.open_table(META).map_err(backend)?;
+            let found = meta
+                .get("format")
+                .map_err(backend)?
+                .map(|v| v.value().to_vec());
+            match found {
+                Some(bytes) => Some(tables::format_version(&bytes)?),
+                None if has_tables => {
+                    return Err(Error::NotABook(
+                        "a redb database without kehu's format marker".into(),
+                    ))
+                }
+                None => None,
+            }
+        };
+        match found {
+            Some(v) if v == FORMAT_VERSION => txn.abort().map_err(backend),
+            Some(found) => Err(Error::UnsupportedFormat {
+                found,
+                supported: FORMAT_VERSION,
+            }),
+            None => {
+                {
+                    let mut meta = txn.open_table(META).map_err(backend)?;
+                    meta.insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
+                        .map_err(backend)?;
+                    txn.open_table(CUSTOMERS).map_err(backend)?;
+                    txn.open_multimap_table(INDEX).map_err(backend)?;
+                    txn.open_table(KEY_SETS).map_err(backend)?;
+                    txn.open_table(RELATED).map_err(backend)?;
+                    txn.open_table(CHANGES).map_err(backend)?;
+                }
+                txn.commit().map_err(backend)
+            }
+        }
+    }
+}
+
+impl Store for RedbStore {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
+        Ok(Box::new(RedbSnapshot {
+            txn: self.db.begin_read().map_err(backend)?,
+            codec: &*self.codec,
+            customers: OnceCell::new(),
+        }))
+    }
+
+    fn commit(&self, batch: Batch) -> Result<()> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let outcome = {
+            let mut tx = RedbTx::new(&txn, &*self.codec)?;
+            apply_batch(&mut tx, batch).and_then(|()| tx.finish())
+        };
+        match outcome {
+            Ok(()) => txn.commit().map_err(backend),
+            Err(e) => {
+                txn.abort().map_err(backend)?;
+                Err(e)
+            }
+        }
+    }
+}
+
+struct RedbSnapshot<'s> {
+    txn: ReadTransaction,
+    codec: &'s dyn FieldCodec,
+    customers: OnceCell<ReadOnlyTable<[u8; 16], &'static [u8]>>,
+}
+
+impl RedbSnapshot<'_> {
+    fn customers_table(&self) -> Result<&ReadOnlyTable<[u8; 16], &'static [u8]>> {
+        if let Some(t) = self.customers.get() {
+            return Ok(t);
+        }
+        let table = self.txn.open_table(CUSTOMERS).map_err(backend)?;
+        Ok(self.customers.get_or_init(|| table))
+    }
+
+    fn index(&self) -> Result<ReadOnlyMultimapTable<&'static [u8], [u8; 16]>> {
+        self.txn.open_multimap_table(INDEX).map_err(backend)
+    }
+}
+
+impl Snapshot for RedbSnapshot<'_> {
+    fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
+        let table = self.customers_table()?;
+        let value = table.get(id.to_bytes()).map_err(backend)?;
+        value
+            .map(|v| decode_customer(v.value(), self.codec))
+            .transpose()
+    }
+
+    fn customers(&self) -> Result<Box<dyn Iterator<Item = Result<Customer>> + '_>> {
+        let table = self.customers_table()?;
+        let iter = table.iter().map_err(backend)?;
+        Ok(Box::new(iter.map(|entry| {
+            let (_, v) = entry.map_err(backend)?;
+            decode_customer(v.value(), self.codec)
+        })))
+    }
+
+    fn customer_count(&self) -> Result<u64> {
+        self.customers_table()?.len().map_err(backend)
+    }
+
+    fn lookup(&self, key: &IndexKey) -> Result<Vec<CustomerId>> {
+        let key = self.codec.index_key(key.encode());
+        let index = self.index()?;
+        let values = index.get(key.as_slice()).map_err(backend)?;
+        values
+            .map(|v| {
+                v.map(|v| CustomerId::from_bytes(v.value()))
+                    .map_err(backend)
+            })
+            .collect()
+    }
+
+    fn related(&self, id: CustomerId, kind: Option<RelatedKind>) -> Result<Vec<Related>> {
+        let table = self.txn.open_table(RELATED).map_err(backend)?;
+        let (start, end) = related_prefix(id);
+        let mut out = Vec::new();
+        for entry in table
+            .range(start.as_slice()..end.as_slice())
+            .map_err(backend)?
+        {
+            let (_, v) = entry.map_err(backend)?;
+            let record = decode_related(v.value(), id, self.codec)?;
+            if kind.is_none_or(|k| record.kind() == k) {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    fn history(&self, id: CustomerId) -> Result<Vec<Change>> {
+        let table = self.txn.open_table(CHANGES).map_err(backend)?;
+        let start = tables::change_key(id, 0);
+        let end = tables::change_key(id, u64::MAX);
+        let mut out = Vec::new();
+        for entry in table
+            .range(start.as_slice()..=end.as_slice())
+            .map_err(backend)?
+        {
+            let (_, v) = entry.map_err(backend)?;
+            out.push(decode_change(v.value(), id, self.codec)?);
+        }
+        Ok(out)
+    }
+}
+
+/// One write transaction's open tables.
+struct RedbTx<'t> {
+    codec: &'t dyn FieldCodec,
+    meta: Table<'t, &'static str, &'static [u8]>,
+    customers: Table<'t, [u8; 16], &'static [u8]>,
+    index: MultimapTable<'t, &'static [u8], [u8; 16]>,
+    key_sets: Table<'t, [u8; 16], &'static [u8]>,
+    related: Table<'t, &'static [u8], &'static [u8]>,
+    changes: Table<'t, &'static [u8], &'static [u8]>,
+    seq: u64,
+}
+
+impl<'t> RedbTx<'t> {
+    fn new(txn: &'t WriteTransaction, codec: &'t dyn FieldCodec) -> Result<Self> {
+        let meta = txn.open_table(META).map_err(backend)?;
+        let seq = match meta.get("seq").map_err(backend)? {
+            Some(v) => tables::seq_value(v.value())?,
+            None => 0,
+        };
+        Ok(Self {
+            codec,
+            meta,
+            customers: txn.open_table(CUSTOMERS).map_err(backend)?,
+            index: txn.open_multimap_table(INDEX).map_err(backend)?,
+            key_sets: txn.open_table(KEY_SETS).map_err(backend)?,
+            related: txn.open_table(RELATED).map_err(backend)?,
+            changes: txn.open_table(CHANGES).map_err(backend)?,
+            seq,
+        })
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.meta
+            .insert("seq", self.seq.to_le_bytes().as_slice())
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl WriteTx for RedbTx<'_> {
+    fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>> {
+        let value = self.customers.get(id.to_bytes()).map_err(backend)?;
+        value
+            .map(|v| decode_customer(v.value(), self.codec))
+            .transpose()
+    }
+
+    fn put_customer(&mut self, customer: &Customer) -> Result<()> {
+        let bytes = encode_customer(customer, self.codec)?;
+        self.customers
+            .insert(customer.id.to_bytes(), bytes.as_slice())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn remove_customer(&mut self, id: CustomerId) -> Result<()> {
+        self.customers.remove(id.to_bytes()).map_err(backend)?;
+        Ok(())
+    }
+
+    fn index_insert(&mut self, key: &IndexKey, id: CustomerId) -> Result<()> {
+        let key = self.codec.index_key(key.encode());
+        self.index
+            .insert(key.as_slice(), id.to_bytes())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn index_remove(&mut self, key: &IndexKey, id: CustomerId) -> Result<()> {
+        let key = self.codec.index_key(key.encode());
+        self.index
+            .remove(key.as_slice(), id.to_bytes())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn key_sets(&mut self, id: CustomerId) -> Result<KeySets> {
+        let value = self.key_sets.get(id.to_bytes()).map_err(backend)?;
+        match value {
+            Some(v) => encoding::decode_key_sets(v.value(), id, self.codec),
+            None => Ok(KeySets::new()),
+        }
+    }
+
+    fn put_key_sets(&mut self, id: CustomerId, sets: &KeySets) -> Result<()> {
+        if sets.is_empty() {
+            self.key_sets.remove(id.to_bytes()).map_err(backend)?;
+        } else {
+            let bytes = encoding::encode_key_sets(sets, id, self.codec)?;
+            self.key_sets
+                .insert(id.to_bytes(), bytes.as_slice())
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    fn put_related(&mut self, record: &Related) -> Result<()> {
+        let key = related_key(record);
+        let bytes = encode_related(record, self.codec)?;
+        self.related
+            .insert(key.as_slice(), bytes.as_slice())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn remove_related_of(&mut self, id: CustomerId) -> Result<()> {
+        let (start, end) = related_prefix(id);
+        self.related
+            .retain_in(start.as_slice()..end.as_slice(), |_, _| false)
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> Result<u64> {
+        self.seq += 1;
+        Ok(self.seq)
+    }
+
+    fn append_change(&mut self, change: &Change) -> Result<()> {
+        let key = tables::change_key(change.customer_id, change.seq);
+        let bytes = encode_change(change, self.codec)?;
+        self.changes
+            .insert(key.as_slice(), bytes.as_slice())
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store() -> Box<dyn Store> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(dir.path().join("t.kehu")).expect("open");
+        // The file stays open (and usable) after its directory entry is gone.
+        drop(dir);
+        Box::new(store)
+    }
+
+    kehu_store::conformance_tests!(temp_store);
+    kehu_store::persistence_tests!(|path: &Path| {
+        Box::new(RedbStore::open(path).expect("open")) as Box<dyn Store>
+    });
+
+    #[test]
+    fn a_foreign_file_is_not_a_book() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "name,email\nWei,wei@example.com\n".repeat(200)).expect("write");
+        let err = RedbStore::open(&text).err().expect("refused");
+        assert!(matches!(err, Error::NotABook(_)), "{err}");
+        let noise = dir.path().join("noise.bin");
+        let bytes: Vec<u8> = (0..1u32 << 16)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        std::fs::write(&noise, bytes).expect("write");
+        let err = RedbStore::open(&noise).err().expect("refused");
+        assert!(matches!(err, Error::NotABook(_)), "{err}");
+    }
+
+    #[test]
+    fn another_redb_database_is_not_a_book() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("other.redb");
+        {
+            let db = Database::create(&path).expect("create");
+            let txn = db.begin_write().expect("write");
+            {
+                let def: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("theirs");
+                txn.open_table(def)
+                    .expect("table")
+                    .insert("k", &1)
+                    .expect("insert");
+            }
+            txn.commit().expect("commit");
+        }
+        let err = RedbStore::open(&path).err().expect("refused");
+        assert!(matches!(err, Error::NotABook(_)), "{err}");
+    }
+
+    #[test]
+    fn a_newer_format_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("future.kehu");
+        drop(RedbStore::open(&path).expect("create"));
+        {
+            let db = Database::create(&path).expect("open raw");
+            let txn = db.begin_write().expect("write");
+            txn.open_table(META)
+                .expect("meta")
+                .insert("format", 99u32.to_le_bytes().as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        let err = RedbStore::open(&path).err().expect("refused");
+        assert!(
+            matches!(
+                err,
+                Error::UnsupportedFormat {
+                    found: 99,
+                    supported: 1
+                }
+            ),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! kehu's own value bytes: a format byte, then postcard. Personal fields are
+//! sealed through the codec; so are related records, changes and key sets,
+//! which hold personal values too.
+
+use std::collections::BTreeMap;
+
+use kehu_model::{
+    Address, CustomValue, Customer, CustomerId, Email, Kind, LifecycleStage, Organization,
+    PersonName, Phone, Related, Timestamp,
+};
+use kehu_store::{Change, Error, FieldCodec, KeySets, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The first byte of every stored value.
+const VALUE_FORMAT: u8 = 1;
+
+/// The fields that are not personal, in stored order.
+type Public = (
+    CustomerId,
+    Option<String>,
+    Kind,
+    Option<Organization>,
+    Vec<String>,
+    Option<String>,
+    Option<String>,
+    Option<LifecycleStage>,
+    BTreeMap<String, CustomValue>,
+    Timestamp,
+    Timestamp,
+    Option<Timestamp>,
+    u64,
+);
+
+/// The personal fields, sealed by the codec, in stored order.
+type Personal = (
+    PersonName,
+    Option<String>,
+    Option<String>,
+    Option<chrono::NaiveDate>,
+    Vec<Email>,
+    Vec<Phone>,
+    Vec<Address>,
+);
+
+fn to_bytes(value: &impl Serialize) -> Result<Vec<u8>> {
+    postcard::to_allocvec(value).map_err(|e| Error::Corrupt(format!("encode: {e}")))
+}
+
+fn from_bytes<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+}
+
+fn strip_format<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8]> {
+    match bytes.split_first() {
+        Some((&VALUE_FORMAT, rest)) => Ok(rest),
+        Some((v, _)) => Err(Error::Corrupt(format!("{what}: unknown value format {v}"))),
+        None => Err(Error::Corrupt(format!("{what}: empty value"))),
+    }
+}
+
+/// `[format][u32 LE length of public part][public part][sealed personal part]`.
+pub fn encode_customer(c: &Customer, codec: &dyn FieldCodec) -> Result<Vec<u8>> {
+    let public = to_bytes(&(
+        &c.id,
+        &c.external_id,
+        &c.kind,
+        &c.organization,
+        &c.tags,
+        &c.owner,
+        &c.source,
+        &c.lifecycle_stage,
+        &c.custom,
+        &c.created_at,
+        &c.updated_at,
+        &c.verified_at,
+        &c.version,
+    ))?;
+    let personal = to_bytes(&(
+        &c.name,
+        &c.company,
+        &c.job_title,
+        &c.birth_date,
+        &c.emails,
+        &c.phones,
+        &c.addresses,
+    ))?;
+    let sealed = codec.seal(c.id, personal)?;
+    let len = u32::try_from(public.len()).map_err(|_| Error::Corrupt("record too large".into()))?;
+    let mut out = Vec::with_capacity(5 + public.len() + sealed.len());
+    out.push(VALUE_FORMAT);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&public);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// The inverse of [`encode_customer`].
+pub fn decode_customer(bytes: &[u8], codec: &dyn FieldCodec) -> Result<Customer> {
+    let rest = strip_format(bytes, "customer")?;
+    let (len, rest) = rest
+        .split_first_chunk::<4>()
+        .ok_or_else(|| Error::Corrupt("customer: truncated".into()))?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if rest.len() < len {
+        return Err(Error::Corrupt("customer: truncated".into()));
+    }
+    let (public, sealed) = rest.split_at(len);
+    let p: Public = from_bytes(public, "customer")?;
+    let personal = codec.open(p.0, sealed.to_vec())?;
+    let q: Personal = from_bytes(&personal, "customer personal fields")?;
+    Ok(Customer {
+        id: p.0,
+        external_id: p.1,
+        kind: p.2,
+        organization: p.3,
+        tags: p.4,
+        owner: p.5,
+        source: p.6,
+        lifecycle_stage: p.7,
+        custom: p.8,
+        created_at: p.9,
+        updated_at: p.10,
+        verified_at: p.11,
+        version: p.12,
+        name: q.0,
+        company: q.1,
+        job_title: q.2,
+        birth_date: q.3,
+        emails: q.4,
+        phones: q.5,
+        addresses: q.6,
+    })
+}
+
+fn encode_sealed(
+    value: &impl Serialize,
+    owner: CustomerId,
+    codec: &dyn FieldCodec,
+) -> Result<Vec<u8>> {
+    let sealed = codec.seal(owner, to_bytes(value)?)?;
+    let mut out = Vec::with_capacity(1 + sealed.len());
+    out.push(VALUE_FORMAT);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+fn decode_sealed<T: DeserializeOwned>(
+    bytes: &[u8],
+    owner: CustomerId,
+    codec: &dyn FieldCodec,
+    what: &str,
+) -> Result<T> {
+    let sealed = strip_format(bytes, what)?;
+    from_bytes(&codec.open(owner, sealed.to_vec())?, what)
+}
+
+/// A related record, sealed whole.
+pub fn encode_related(r: &Related, codec: &dyn FieldCodec) -> Result<Vec<u8>> {
+    encode_sealed(r, r.customer_id(), codec)
+}
+
+/// The inverse of [`encode_related`].
+pub fn decode_related(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -> Result<Related> {
+    decode_sealed(bytes, owner, codec, "related record")
+}
+
+/// A change-log entry, sealed whole (its before/after values are personal).
+pub fn encode_change(c: &Change, codec: &dyn FieldCodec) -> Result<Vec<u8>> {
+    encode_sealed(c, c.customer_id, codec)
+}
+
+/// The inverse of [`encode_change`].
+pub fn decode_change(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -> Result<Change> {
+    decode_sealed(bytes, owner, codec, "change")
+}
+
+/// A customer's keyed-index keys, sealed.
+pub fn encode_key_sets(
+    sets: &KeySets,
+    owner: CustomerId,
+    codec: &dyn FieldCodec,
+) -> Result<Vec<u8>> {
+    encode_sealed(sets, owner, codec)
+}
+
+/// The inverse of [`encode_key_sets`].
+pub fn decode_key_sets(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -> Result<KeySets> {
+    decode_sealed(bytes, owner, codec, "key sets")
+}
+
+/// Customer id, then the time as order-preserving bytes, then the record id.
+pub fn related_key(r: &Related) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..16].copy_from_slice(&r.customer_id().to_bytes());
+    let micros = r.at().timestamp_micros() as u64 ^ (1 << 63);
+    key[16..24].copy_from_slice(&micros.to_be_bytes());
+    key[24..].copy_from_slice(&r.id().to_bytes());
+    key
+}
+
+/// The half-open key range holding every related record of a customer.
+pub fn related_prefix(id: CustomerId) -> ([u8; 16], [u8; 17]) {
+    let start = id.to_bytes();
+    let mut end = [0xffu8; 17];
+    end[..16].copy_from_slice(&start);
+    (start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kehu_store::PlainCodec;
+
+    #[test]
+    fn damaged_bytes_are_a_corrupt_error_not_a_panic() {
+        let c = Customer::person("张", "伟").with_email("zw@example.cn");
+        let bytes = encode_customer(&c, &PlainCodec).expect("encode");
+        assert_eq!(decode_customer(&bytes, &PlainCodec).expect("decode"), c);
+        for cut in 0..bytes.len() {
+            let r = decode_customer(&bytes[..cut], &PlainCodec);
+            assert!(matches!(r, Err(Error::Corrupt(_))), "cut at {cut}");
+        }
+        let mut wrong = bytes.clone();
+        wrong[0] = 9;
+        assert!(matches!(
+            decode_customer(&wrong, &PlainCodec),
+            Err(Error::Corrupt(_))
+        ));
+    }
+}

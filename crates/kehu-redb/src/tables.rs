@@ -1,0 +1,62 @@
+//! Table definitions, keys and the mapping of redb's errors.
+
+use kehu_model::CustomerId;
+use kehu_store::Error;
+use redb::{MultimapTableDefinition, TableDefinition};
+
+/// "format" → the store format version (u32 LE); "seq" → the last change number (u64 LE).
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("kehu_meta");
+/// Customer id → encoded dossier.
+pub const CUSTOMERS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("kehu_customers");
+/// Encoded index key (through the codec) → customer ids.
+pub const INDEX: MultimapTableDefinition<&[u8], [u8; 16]> =
+    MultimapTableDefinition::new("kehu_index");
+/// Customer id → sealed keyed-index keys, so they can be replaced and removed.
+pub const KEY_SETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("kehu_key_sets");
+/// Customer id + time + record id → encoded related record.
+pub const RELATED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_related");
+/// Customer id + sequence number → encoded change.
+pub const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_changes");
+
+/// The key of a change-log entry: customer id, then the sequence number big-endian.
+pub fn change_key(id: CustomerId, seq: u64) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..16].copy_from_slice(&id.to_bytes());
+    key[16..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// Reads the format version stored in the meta table.
+pub fn format_version(bytes: &[u8]) -> Result<u32, Error> {
+    let arr: [u8; 4] = bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("format marker is not 4 bytes".into()))?;
+    Ok(u32::from_le_bytes(arr))
+}
+
+/// Reads the last sequence number stored in the meta table.
+pub fn seq_value(bytes: &[u8]) -> Result<u64, Error> {
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("sequence number is not 8 bytes".into()))?;
+    Ok(u64::from_le_bytes(arr))
+}
+
+/// Maps any redb error to a backend error.
+pub fn backend(err: impl Into<redb::Error>) -> Error {
+    Error::Backend(err.into().to_string())
+}
+
+/// Maps an error from opening a file: a file redb does not recognise is not a book.
+pub fn open_error(err: redb::DatabaseError) -> Error {
+    use redb::{DatabaseError, StorageError};
+    match err {
+        DatabaseError::Storage(StorageError::Corrupted(msg)) => Error::NotABook(msg),
+        DatabaseError::Storage(StorageError::Io(io))
+            if io.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            Error::NotABook(io.to_string())
+        }
+        other => backend(other),
+    }
+}
