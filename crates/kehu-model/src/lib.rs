@@ -24,6 +24,9 @@ pub use related::{
     InteractionChannel, Note, Purchase, Related, RelatedKind, Score, ScoreScale,
 };
 
+/// Exact decimals, for decimal custom fields.
+pub use rust_decimal::Decimal;
+
 /// UTC timestamps, as used everywhere in kehu.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 

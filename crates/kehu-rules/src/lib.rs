@@ -1,1 +1,42 @@
-//! x
+//! Entry rules (录入标准): normalisation, field formats, required fields that
+//! depend on the record, and a [`Report`] with every violation at once.
+//!
+//! A [`RuleSet`] is plain data, loaded from TOML or JSON and identical on every
+//! platform. [`Rules`] is the compiled form that checks records:
+//!
+//! ```
+//! use kehu_model::Customer;
+//! use kehu_rules::{Rules, RuleSet};
+//!
+//! let rules = Rules::new(RuleSet::from_toml(r#"default_region = "CN""#)?)?;
+//! let mut wei = Customer::person_named("张伟").with_phone("138 1234 5678").with_email("bad@");
+//! let report = rules.check(&mut wei, chrono::Utc::now());
+//! assert_eq!(wei.phones[0].number, "+8613812345678");
+//! assert_eq!(report.errors().next().unwrap().path, "emails[0].address");
+//! # Ok::<(), kehu_rules::Error>(())
+//! ```
+
+mod country;
+mod email;
+mod error;
+mod normalize;
+mod path;
+mod phone;
+mod postcode;
+mod report;
+mod rules;
+mod ruleset;
+
+pub use country::country_code;
+pub use email::is_valid_email;
+pub use error::Error;
+pub use normalize::{clean_block, clean_text};
+pub use path::FieldPath;
+pub use phone::{normalize_phone, PhoneOutcome};
+pub use postcode::{normalize_postcode, postcode_pattern};
+pub use report::{Report, Severity, Violation};
+pub use rules::Rules;
+pub use ruleset::{
+    BirthDateRule, BuiltinSeverities, Condition, CustomField, CustomType, FieldRule, RequiredRule,
+    RuleSet,
+};

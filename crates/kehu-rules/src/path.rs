@@ -1,0 +1,272 @@
+//! Field paths that rules name: `organization.industry`, `emails`, `custom.level`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use kehu_model::{CustomValue, Customer};
+
+/// A field of a dossier that a rule can require or constrain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FieldPath {
+    /// `external_id`
+    ExternalId,
+    /// `name`: any of the name's parts.
+    Name,
+    /// `name.given`
+    NameGiven,
+    /// `name.family`
+    NameFamily,
+    /// `name.full`
+    NameFull,
+    /// `organization.name`
+    OrgName,
+    /// `organization.industry`
+    OrgIndustry,
+    /// `organization.size`
+    OrgSize,
+    /// `company`
+    Company,
+    /// `job_title`
+    JobTitle,
+    /// `birth_date`
+    BirthDate,
+    /// `emails`: at least one address.
+    Emails,
+    /// `phones`: at least one number.
+    Phones,
+    /// `addresses`: at least one address.
+    Addresses,
+    /// `addresses.street`, `.city`, `.region`, `.postcode`, `.country`: on each address.
+    AddressPart(AddressPart),
+    /// `tags`
+    Tags,
+    /// `owner`
+    Owner,
+    /// `source`
+    Source,
+    /// `lifecycle_stage`
+    LifecycleStage,
+    /// `custom.<name>`
+    Custom(String),
+}
+
+/// A part of a postal address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressPart {
+    /// Street and number.
+    Street,
+    /// City.
+    City,
+    /// Province or state.
+    Region,
+    /// Postcode.
+    Postcode,
+    /// Country code.
+    Country,
+}
+
+const SIMPLE: &[(&str, FieldPath)] = &[
+    ("external_id", FieldPath::ExternalId),
+    ("name", FieldPath::Name),
+    ("name.given", FieldPath::NameGiven),
+    ("name.family", FieldPath::NameFamily),
+    ("name.full", FieldPath::NameFull),
+    ("organization.name", FieldPath::OrgName),
+    ("organization.industry", FieldPath::OrgIndustry),
+    ("organization.size", FieldPath::OrgSize),
+    ("company", FieldPath::Company),
+    ("job_title", FieldPath::JobTitle),
+    ("birth_date", FieldPath::BirthDate),
+    ("emails", FieldPath::Emails),
+    ("phones", FieldPath::Phones),
+    ("addresses", FieldPath::Addresses),
+    (
+        "addresses.street",
+        FieldPath::AddressPart(AddressPart::Street),
+    ),
+    ("addresses.city", FieldPath::AddressPart(AddressPart::City)),
+    (
+        "addresses.region",
+        FieldPath::AddressPart(AddressPart::Region),
+    ),
+    (
+        "addresses.postcode",
+        FieldPath::AddressPart(AddressPart::Postcode),
+    ),
+    (
+        "addresses.country",
+        FieldPath::AddressPart(AddressPart::Country),
+    ),
+    ("tags", FieldPath::Tags),
+    ("owner", FieldPath::Owner),
+    ("source", FieldPath::Source),
+    ("lifecycle_stage", FieldPath::LifecycleStage),
+];
+
+impl FromStr for FieldPath {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let s = s.trim();
+        if let Some(name) = s.strip_prefix("custom.") {
+            return if name.is_empty() {
+                Err(())
+            } else {
+                Ok(Self::Custom(name.to_string()))
+            };
+        }
+        SIMPLE
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, p)| p.clone())
+            .ok_or(())
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Self::Custom(name) = self {
+            return write!(f, "custom.{name}");
+        }
+        let name = SIMPLE
+            .iter()
+            .find(|(_, p)| p == self)
+            .map_or("?", |(n, _)| n);
+        f.write_str(name)
+    }
+}
+
+/// A value found at a path, borrowed from the dossier.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Found<'a> {
+    Text(&'a str),
+    Number(kehu_model::Decimal),
+    Other,
+}
+
+impl FieldPath {
+    /// The values at this path, each with its concrete path (`addresses[1].city`).
+    /// Empty text counts as absent.
+    pub(crate) fn values<'a>(&self, c: &'a Customer) -> Vec<(String, Found<'a>)> {
+        let text = |path: &str, v: Option<&'a str>| -> Vec<(String, Found<'a>)> {
+            v.filter(|s| !s.is_empty())
+                .map(|s| vec![(path.to_string(), Found::Text(s))])
+                .unwrap_or_default()
+        };
+        let org = c.organization.as_ref();
+        match self {
+            Self::ExternalId => text("external_id", c.external_id.as_deref()),
+            Self::Name => [
+                ("name.given", c.name.given.as_deref()),
+                ("name.family", c.name.family.as_deref()),
+                ("name.full", c.name.full.as_deref()),
+            ]
+            .into_iter()
+            .flat_map(|(p, v)| text(p, v))
+            .collect(),
+            Self::NameGiven => text("name.given", c.name.given.as_deref()),
+            Self::NameFamily => text("name.family", c.name.family.as_deref()),
+            Self::NameFull => text("name.full", c.name.full.as_deref()),
+            Self::OrgName => text("organization.name", org.and_then(|o| o.name.as_deref())),
+            Self::OrgIndustry => text(
+                "organization.industry",
+                org.and_then(|o| o.industry.as_deref()),
+            ),
+            Self::OrgSize => org
+                .and_then(|o| o.size)
+                .map(|n| vec![("organization.size".into(), Found::Number(n.into()))])
+                .unwrap_or_default(),
+            Self::Company => text("company", c.company.as_deref()),
+            Self::JobTitle => text("job_title", c.job_title.as_deref()),
+            Self::BirthDate => c
+                .birth_date
+                .map(|_| vec![("birth_date".into(), Found::Other)])
+                .unwrap_or_default(),
+            Self::Emails => c
+                .emails
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| !e.address.is_empty())
+                .map(|(i, e)| (format!("emails[{i}].address"), Found::Text(&e.address)))
+                .collect(),
+            Self::Phones => c
+                .phones
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.number.is_empty())
+                .map(|(i, p)| (format!("phones[{i}].number"), Found::Text(&p.number)))
+                .collect(),
+            Self::Addresses => c
+                .addresses
+                .iter()
+                .enumerate()
+                .map(|(i, _)| (format!("addresses[{i}]"), Found::Other))
+                .collect(),
+            Self::AddressPart(part) => c
+                .addresses
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| {
+                    let (name, v) = match part {
+                        AddressPart::Street => ("street", &a.street),
+                        AddressPart::City => ("city", &a.city),
+                        AddressPart::Region => ("region", &a.region),
+                        AddressPart::Postcode => ("postcode", &a.postcode),
+                        AddressPart::Country => ("country", &a.country),
+                    };
+                    v.as_deref()
+                        .filter(|s| !s.is_empty())
+                        .map(|s| (format!("addresses[{i}].{name}"), Found::Text(s)))
+                })
+                .collect(),
+            Self::Tags => c
+                .tags
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("tags[{i}]"), Found::Text(t)))
+                .collect(),
+            Self::Owner => text("owner", c.owner.as_deref()),
+            Self::Source => text("source", c.source.as_deref()),
+            Self::LifecycleStage => c
+                .lifecycle_stage
+                .map(|s| vec![("lifecycle_stage".into(), Found::Text(s.as_str()))])
+                .unwrap_or_default(),
+            Self::Custom(name) => {
+                let path = format!("custom.{name}");
+                match c.custom.get(name) {
+                    None => Vec::new(),
+                    Some(CustomValue::Text(s) | CustomValue::Enum(s)) if s.is_empty() => Vec::new(),
+                    Some(CustomValue::Text(s) | CustomValue::Enum(s)) => {
+                        vec![(path, Found::Text(s))]
+                    }
+                    Some(CustomValue::Integer(n)) => vec![(path, Found::Number((*n).into()))],
+                    Some(CustomValue::Decimal(d)) => vec![(path, Found::Number(*d))],
+                    Some(CustomValue::TextList(l)) => l
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (format!("{path}[{i}]"), Found::Text(s)))
+                        .collect(),
+                    Some(_) => vec![(path, Found::Other)],
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_and_print_back() {
+        for p in [
+            "emails",
+            "organization.industry",
+            "addresses.postcode",
+            "custom.level",
+        ] {
+            assert_eq!(p.parse::<FieldPath>().unwrap().to_string(), p);
+        }
+        assert!("emails.nope".parse::<FieldPath>().is_err());
+        assert!("custom.".parse::<FieldPath>().is_err());
+    }
+}

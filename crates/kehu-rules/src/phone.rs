@@ -1,0 +1,101 @@
+//! Phone numbers to E.164, with libphonenumber's metadata (via `rlibphonenumber`).
+
+use rlibphonenumber::{PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
+
+/// What became of a phone number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneOutcome {
+    /// A valid number, in E.164 form.
+    Valid(String),
+    /// The number could not be read as a valid number; the text is kept as given.
+    Invalid {
+        /// Why, for a person to read.
+        reason: String,
+    },
+}
+
+/// Parses `text` (already cleaned) with `region` as the country of a number
+/// written without a country code, and formats it as E.164.
+pub fn normalize_phone(text: &str, region: Option<&str>) -> PhoneOutcome {
+    let region_code = region.and_then(|r| Region::from_code(r).ok());
+    let mut candidate = text;
+    let converted;
+    if let Some(rest) = text.strip_prefix("00") {
+        // An international call prefix used in most of the world.
+        converted = format!("+{rest}");
+        candidate = &converted;
+    }
+    match PHONE_NUMBER_UTIL.parse(candidate, region_code) {
+        Ok(number) if number.is_valid() => {
+            PhoneOutcome::Valid(number.format_as(PhoneNumberFormat::E164).to_string())
+        }
+        Ok(_) => PhoneOutcome::Invalid {
+            reason: match region {
+                Some(r) if !text.starts_with('+') => {
+                    format!("not a valid phone number for region {r}")
+                }
+                _ => "not a valid phone number".into(),
+            },
+        },
+        Err(_) if region_code.is_none() && !candidate.starts_with('+') => PhoneOutcome::Invalid {
+            reason: "no country code, and the record implies no country".into(),
+        },
+        Err(e) => PhoneOutcome::Invalid {
+            reason: format!("cannot be read as a phone number ({e})"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e164(text: &str, region: Option<&str>) -> Option<String> {
+        match normalize_phone(text, region) {
+            PhoneOutcome::Valid(n) => Some(n),
+            PhoneOutcome::Invalid { .. } => None,
+        }
+    }
+
+    #[test]
+    fn formats_in_many_countries() {
+        assert_eq!(
+            e164("138 1234 5678", Some("CN")).as_deref(),
+            Some("+8613812345678")
+        );
+        assert_eq!(
+            e164("+86 138-1234-5678", None).as_deref(),
+            Some("+8613812345678")
+        );
+        assert_eq!(
+            e164("0086 13812345678", None).as_deref(),
+            Some("+8613812345678")
+        );
+        assert_eq!(
+            e164("(415) 555-2671", Some("US")).as_deref(),
+            Some("+14155552671")
+        );
+        assert_eq!(
+            e164("020 7946 0018", Some("GB")).as_deref(),
+            Some("+442079460018")
+        );
+        assert_eq!(
+            e164("030 901820", Some("DE")).as_deref(),
+            Some("+4930901820")
+        );
+        assert_eq!(
+            e164("+8613812345678", Some("US")).as_deref(),
+            Some("+8613812345678")
+        );
+    }
+
+    #[test]
+    fn unreadable_numbers_say_why() {
+        assert_eq!(e164("12345", Some("CN")), None);
+        assert_eq!(e164("call me", Some("CN")), None);
+        match normalize_phone("13812345678", None) {
+            PhoneOutcome::Invalid { reason } => assert!(reason.contains("no country"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,759 @@
+//! The compiled rule set: normalises and checks dossiers and related records.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use kehu_model::Decimal;
+use kehu_model::{CustomValue, Customer, Feedback, Related, Timestamp};
+use regex::Regex;
+
+use crate::normalize::{tidy, tidy_opt};
+use crate::path::Found;
+use crate::{
+    clean_block, clean_text, country_code, is_valid_email, normalize_phone, normalize_postcode,
+    postcode_pattern, Condition, CustomType, Error, FieldPath, FieldRule, PhoneOutcome, Report,
+    RuleSet, Severity,
+};
+
+/// The largest related record's text accepted, in bytes.
+const MAX_RELATED_TEXT: usize = 64 << 10;
+
+/// Country-code top-level domains used as generic ones: they imply no country.
+const GENERIC_CCTLDS: &[&str] = &[
+    "io", "co", "me", "tv", "ai", "ly", "fm", "gg", "cc", "to", "ws",
+];
+
+struct CompiledCondition {
+    source: Condition,
+    field: Option<FieldPath>,
+}
+
+struct CompiledRequired {
+    id: String,
+    when: CompiledCondition,
+    fields: Vec<FieldPath>,
+    any_of: Vec<FieldPath>,
+    severity: Severity,
+    message: Option<String>,
+}
+
+struct CompiledField {
+    rule: FieldRule,
+    path: FieldPath,
+    when: CompiledCondition,
+    pattern: Option<Regex>,
+    min: Option<Decimal>,
+    max: Option<Decimal>,
+}
+
+/// A [`RuleSet`] compiled for checking: paths parsed, patterns built.
+pub struct Rules {
+    set: RuleSet,
+    required: Vec<CompiledRequired>,
+    fields: Vec<CompiledField>,
+    custom: HashMap<String, crate::CustomField>,
+    postcodes: HashMap<String, Regex>,
+}
+
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rules")
+            .field("set", &self.set)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+fn parse_path(rule: &str, path: &str) -> Result<FieldPath, Error> {
+    path.parse().map_err(|()| Error::UnknownPath {
+        rule: rule.to_string(),
+        path: path.to_string(),
+    })
+}
+
+fn compile_regex(rule: &str, pattern: &str) -> Result<Regex, Error> {
+    Regex::new(pattern).map_err(|e| Error::BadPattern {
+        rule: rule.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn bound(rule: &str, v: Option<f64>) -> Result<Option<Decimal>, Error> {
+    v.map(|x| {
+        Decimal::try_from(x).map_err(|_| Error::BadRule {
+            rule: rule.to_string(),
+            message: format!("bound {x} is not a finite number"),
+        })
+    })
+    .transpose()
+}
+
+fn compile_condition(rule: &str, c: &Condition) -> Result<CompiledCondition, Error> {
+    let field = c
+        .field
+        .as_deref()
+        .map(|p| parse_path(rule, p))
+        .transpose()?;
+    if field.is_none() && (c.equals.is_some() || c.present.is_some()) {
+        return Err(Error::BadRule {
+            rule: rule.to_string(),
+            message: "`equals` and `present` need a `field`".into(),
+        });
+    }
+    Ok(CompiledCondition {
+        source: c.clone(),
+        field,
+    })
+}
+
+impl CompiledCondition {
+    fn holds(&self, c: &Customer) -> bool {
+        let s = &self.source;
+        if s.kind.is_some_and(|k| k != c.kind) {
+            return false;
+        }
+        if let Some(stages) = &s.stage {
+            if !c.lifecycle_stage.is_some_and(|st| stages.contains(&st)) {
+                return false;
+            }
+        }
+        if let Some(min) = s.stage_at_least {
+            if !c.lifecycle_stage.is_some_and(|st| st >= min) {
+                return false;
+            }
+        }
+        if let Some(field) = &self.field {
+            let values = field.values(c);
+            if let Some(present) = s.present {
+                if values.is_empty() == present {
+                    return false;
+                }
+            }
+            if let Some(want) = &s.equals {
+                let hit = values.iter().any(|(_, v)| match v {
+                    Found::Text(t) => t == want,
+                    Found::Number(n) => n.to_string() == *want,
+                    Found::Other => false,
+                });
+                if !hit {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+impl Rules {
+    /// The standard rule set, compiled.
+    pub fn standard() -> Self {
+        // The standard set is built in code and always compiles; fall back to
+        // the empty set rather than panic should that ever change.
+        Self::new(RuleSet::standard()).unwrap_or_else(|_| Self::empty())
+    }
+
+    fn empty() -> Self {
+        Self {
+            set: RuleSet::default(),
+            required: Vec::new(),
+            fields: Vec::new(),
+            custom: HashMap::new(),
+            postcodes: HashMap::new(),
+        }
+    }
+
+    /// Compiles a rule set: every path must exist and every pattern compile.
+    pub fn new(set: RuleSet) -> Result<Self, Error> {
+        let mut rules = Self::empty();
+        if let Some(region) = &set.default_region {
+            if country_code(region).is_none_or(|c| c != region.to_uppercase()) {
+                return Err(Error::BadRule {
+                    rule: "default_region".into(),
+                    message: format!("{region:?} is not an ISO 3166-1 alpha-2 code"),
+                });
+            }
+        }
+        for r in &set.required {
+            let paths = |list: &[String]| -> Result<Vec<FieldPath>, Error> {
+                list.iter().map(|p| parse_path(&r.id, p)).collect()
+            };
+            if r.fields.is_empty() && r.any_of.is_empty() {
+                return Err(Error::BadRule {
+                    rule: r.id.clone(),
+                    message: "a required rule needs `fields` or `any_of`".into(),
+                });
+            }
+            rules.required.push(CompiledRequired {
+                id: r.id.clone(),
+                when: compile_condition(&r.id, &r.when)?,
+                fields: paths(&r.fields)?,
+                any_of: paths(&r.any_of)?,
+                severity: r.severity,
+                message: r.message.clone(),
+            });
+        }
+        for f in &set.fields {
+            rules.fields.push(compile_field(f.clone())?);
+        }
+        for c in &set.custom {
+            if c.name.is_empty() {
+                return Err(Error::BadRule {
+                    rule: "custom".into(),
+                    message: "a custom field needs a name".into(),
+                });
+            }
+            if c.kind == CustomType::Enum && c.values.is_empty() {
+                return Err(Error::BadRule {
+                    rule: format!("custom.{}", c.name),
+                    message: "an enum field needs `values`".into(),
+                });
+            }
+            let id = format!("custom.{}", c.name);
+            if c.required {
+                rules.required.push(CompiledRequired {
+                    id: id.clone(),
+                    when: compile_condition(&id, &Condition::default())?,
+                    fields: vec![FieldPath::Custom(c.name.clone())],
+                    any_of: Vec::new(),
+                    severity: Severity::Error,
+                    message: None,
+                });
+            }
+            rules.fields.push(compile_field(FieldRule {
+                id: id.clone(),
+                path: id,
+                min_length: c.min_length,
+                max_length: c.max_length,
+                pattern: c.pattern.clone(),
+                one_of: c.values.clone(),
+                min: c.min,
+                max: c.max,
+                ..FieldRule::default()
+            })?);
+            rules.custom.insert(c.name.clone(), c.clone());
+        }
+        for (country, pattern) in &set.postcodes {
+            let regex = compile_regex(&format!("postcodes.{country}"), pattern)?;
+            rules.postcodes.insert(country.to_uppercase(), regex);
+        }
+        rules.set = set;
+        Ok(rules)
+    }
+
+    /// The rule set this was compiled from.
+    pub fn rule_set(&self) -> &RuleSet {
+        &self.set
+    }
+
+    /// The declared custom field of this name.
+    pub fn custom_field(&self, name: &str) -> Option<&crate::CustomField> {
+        self.custom.get(name)
+    }
+
+    /// Normalises the dossier in place, then checks it. `now` fixes "today"
+    /// for date rules, so results are reproducible.
+    pub fn check(&self, c: &mut Customer, now: Timestamp) -> Report {
+        let phones = self.normalize(c);
+        self.validate_with(c, now, Some(&phones))
+    }
+
+    /// Checks a dossier as it is, without normalising it.
+    pub fn validate(&self, c: &Customer, now: Timestamp) -> Report {
+        self.validate_with(c, now, None)
+    }
+
+    /// The region a phone number written without a country code belongs to:
+    /// the record's address country, else its e-mail's country domain, else the default.
+    pub fn implied_region(&self, c: &Customer) -> Option<String> {
+        let from_address = c
+            .primary_address()
+            .and_then(|a| a.country.as_deref())
+            .or_else(|| c.addresses.iter().find_map(|a| a.country.as_deref()))
+            .and_then(country_code);
+        let from_email = || {
+            c.emails.iter().find_map(|e| {
+                let tld = e.address.rsplit('.').next()?.to_ascii_lowercase();
+                if tld.len() != 2 || GENERIC_CCTLDS.contains(&tld.as_str()) {
+                    return None;
+                }
+                country_code(if tld == "uk" { "gb" } else { &tld })
+            })
+        };
+        from_address
+            .or_else(from_email)
+            .map(str::to_string)
+            .or_else(|| self.set.default_region.as_ref().map(|r| r.to_uppercase()))
+    }
+
+    /// Normalises a dossier in place and returns what became of each phone.
+    fn normalize(&self, c: &mut Customer) -> Vec<PhoneOutcome> {
+        for s in [
+            &mut c.external_id,
+            &mut c.name.given,
+            &mut c.name.family,
+            &mut c.name.full,
+            &mut c.company,
+            &mut c.job_title,
+            &mut c.owner,
+            &mut c.source,
+        ] {
+            tidy_opt(s);
+        }
+        if let Some(org) = &mut c.organization {
+            tidy_opt(&mut org.name);
+            tidy_opt(&mut org.industry);
+        }
+        for e in &mut c.emails {
+            if e.raw.is_empty() {
+                e.raw.clone_from(&e.address);
+            }
+            tidy(&mut e.address, clean_text);
+            if let Some(rest) = e.address.strip_prefix("mailto:") {
+                e.address = rest.to_string();
+            }
+            if let Some(at) = e.address.rfind('@') {
+                if e.address[at..].bytes().any(|b| b.is_ascii_uppercase()) {
+                    let domain = e.address[at..].to_lowercase();
+                    e.address.truncate(at);
+                    e.address.push_str(&domain);
+                }
+            }
+            tidy_opt(&mut e.label);
+        }
+        for a in &mut c.addresses {
+            for s in [
+                &mut a.label,
+                &mut a.street,
+                &mut a.city,
+                &mut a.region,
+                &mut a.country,
+            ] {
+                tidy_opt(s);
+            }
+            if let Some(code) = a.country.as_deref().and_then(country_code) {
+                if a.country.as_deref() != Some(code) {
+                    a.country = Some(code.to_string());
+                }
+            }
+            tidy_opt(&mut a.postcode);
+            if let Some(p) = &a.postcode {
+                let n = normalize_postcode(p, a.country.as_deref());
+                if &n != p {
+                    a.postcode = Some(n);
+                }
+            }
+        }
+        let region = self.implied_region(c);
+        let outcomes = c
+            .phones
+            .iter_mut()
+            .map(|p| {
+                if p.raw.is_empty() {
+                    p.raw.clone_from(&p.number);
+                }
+                tidy(&mut p.number, clean_text);
+                tidy_opt(&mut p.label);
+                let outcome = normalize_phone(&p.number, region.as_deref());
+                if let PhoneOutcome::Valid(e164) = &outcome {
+                    if *e164 != p.number {
+                        p.number.clone_from(e164);
+                    }
+                }
+                outcome
+            })
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        c.tags.iter_mut().for_each(|t| tidy(t, clean_text));
+        c.tags.retain(|t| !t.is_empty() && seen.insert(t.clone()));
+        for v in c.custom.values_mut() {
+            match v {
+                CustomValue::Text(s) | CustomValue::Enum(s) => tidy(s, clean_text),
+                CustomValue::TextList(l) => l.iter_mut().for_each(|s| tidy(s, clean_text)),
+                _ => {}
+            }
+        }
+        outcomes
+    }
+
+    fn validate_with(
+        &self,
+        c: &Customer,
+        now: Timestamp,
+        phones: Option<&[PhoneOutcome]>,
+    ) -> Report {
+        let mut report = Report::default();
+        let sev = &self.set.severity;
+        let size = c.text_size();
+        if size > self.set.max_record_bytes {
+            report.push(
+                Severity::Error,
+                "",
+                "size.record",
+                "builtin.size",
+                format!(
+                    "the record holds {size} bytes of text, over the limit of {}",
+                    self.set.max_record_bytes
+                ),
+            );
+        }
+        for (i, e) in c.emails.iter().enumerate() {
+            if !is_valid_email(&e.address) {
+                let what = if e.address.is_empty() {
+                    "is empty"
+                } else {
+                    "is not a valid e-mail address"
+                };
+                report.push(
+                    sev.email,
+                    format!("emails[{i}].address"),
+                    "format.email",
+                    "builtin.email",
+                    format!("the address {what}"),
+                );
+            }
+        }
+        let region = if phones.is_none() {
+            self.implied_region(c)
+        } else {
+            None
+        };
+        for (i, p) in c.phones.iter().enumerate() {
+            let outcome = match phones.and_then(|o| o.get(i)) {
+                Some(o) => o.clone(),
+                None => normalize_phone(&p.number, region.as_deref()),
+            };
+            if let PhoneOutcome::Invalid { reason } = outcome {
+                report.push(
+                    sev.phone,
+                    format!("phones[{i}].number"),
+                    "format.phone",
+                    "builtin.phone",
+                    format!("the number is {reason}; kept as entered"),
+                );
+            }
+        }
+        for (i, a) in c.addresses.iter().enumerate() {
+            let country = a.country.as_deref();
+            let known = country.and_then(country_code);
+            if country.is_some() && known.is_none() {
+                report.push(
+                    sev.country,
+                    format!("addresses[{i}].country"),
+                    "format.country",
+                    "builtin.country",
+                    "not a known country name or ISO 3166 code",
+                );
+            }
+            if let (Some(code), Some(pc)) = (known, a.postcode.as_deref()) {
+                let pattern = self.postcodes.get(code).or_else(|| postcode_pattern(code));
+                if pattern.is_some_and(|p| !p.is_match(pc)) {
+                    report.push(
+                        sev.postcode,
+                        format!("addresses[{i}].postcode"),
+                        "format.postcode",
+                        "builtin.postcode",
+                        format!("not a valid postcode for {code}"),
+                    );
+                }
+            }
+        }
+        if let Some(born) = c.birth_date {
+            self.check_birth_date(born, now.date_naive(), &mut report);
+        }
+        self.check_custom(c, now, &mut report);
+        for r in &self.required {
+            if !r.when.holds(c) {
+                continue;
+            }
+            for f in r.fields.iter().filter(|f| f.values(c).is_empty()) {
+                let msg = r
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("{f} is required"));
+                report.push(r.severity, f.to_string(), "required", &r.id, msg);
+            }
+            if !r.any_of.is_empty() && r.any_of.iter().all(|f| f.values(c).is_empty()) {
+                let names: Vec<String> = r.any_of.iter().map(ToString::to_string).collect();
+                let msg = r
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("one of {} is required", names.join(", ")));
+                report.push(r.severity, names[0].clone(), "required", &r.id, msg);
+            }
+        }
+        for f in &self.fields {
+            if f.when.holds(c) {
+                f.check(c, &mut report);
+            }
+        }
+        report
+    }
+
+    fn check_birth_date(&self, born: NaiveDate, today: NaiveDate, report: &mut Report) {
+        let sev = self.set.severity.birth_date;
+        if born > today {
+            report.push(
+                sev,
+                "birth_date",
+                "date.future",
+                "builtin.birth_date",
+                "the birth date is in the future",
+            );
+            return;
+        }
+        let mut age = today.year() - born.year();
+        if (today.month(), today.day()) < (born.month(), born.day()) {
+            age -= 1;
+        }
+        let age = u32::try_from(age).unwrap_or(0);
+        let rule = &self.set.birth_date;
+        if rule.max_age.is_some_and(|max| age > max) || rule.min_age.is_some_and(|min| age < min) {
+            report.push(
+                sev,
+                "birth_date",
+                "date.age",
+                "builtin.birth_date",
+                format!("an age of {age} is outside the accepted range"),
+            );
+        }
+    }
+
+    fn check_custom(&self, c: &Customer, now: Timestamp, report: &mut Report) {
+        for (name, value) in &c.custom {
+            let path = format!("custom.{name}");
+            let Some(def) = self.custom.get(name) else {
+                report.push(
+                    self.set.severity.unknown_custom,
+                    path,
+                    "custom.unknown",
+                    "builtin.custom",
+                    "the rule set declares no custom field of this name",
+                );
+                continue;
+            };
+            let type_ok = match (def.kind, value) {
+                (CustomType::Text, CustomValue::Text(_))
+                | (CustomType::Integer, CustomValue::Integer(_))
+                | (CustomType::Decimal, CustomValue::Decimal(_) | CustomValue::Integer(_))
+                | (CustomType::Bool, CustomValue::Bool(_))
+                | (CustomType::Date, CustomValue::Date(_))
+                | (CustomType::Datetime, CustomValue::DateTime(_))
+                | (CustomType::Enum, CustomValue::Enum(_) | CustomValue::Text(_))
+                | (CustomType::TextList, CustomValue::TextList(_)) => true,
+                _ => false,
+            };
+            if !type_ok {
+                report.push(
+                    Severity::Error,
+                    path,
+                    "custom.type",
+                    &format!("custom.{name}"),
+                    format!(
+                        "expected a value of type {}, got {}",
+                        def.kind.name(),
+                        value.type_name()
+                    ),
+                );
+                continue;
+            }
+            let future = match value {
+                CustomValue::Date(d) => *d > now.date_naive(),
+                CustomValue::DateTime(t) => *t > now,
+                _ => false,
+            };
+            if def.not_future && future {
+                report.push(
+                    Severity::Error,
+                    path,
+                    "date.future",
+                    &format!("custom.{name}"),
+                    "the date is in the future",
+                );
+            }
+        }
+    }
+
+    /// Normalises a related record in place, then checks it.
+    pub fn check_related(&self, r: &mut Related, now: Timestamp) -> Report {
+        let mut report = Report::default();
+        let mut text_len = 0;
+        let mut required = |report: &mut Report, path: &str, value: &str| {
+            text_len += value.len();
+            if value.is_empty() {
+                report.push(
+                    Severity::Error,
+                    path,
+                    "required",
+                    "builtin.related",
+                    format!("{path} is required"),
+                );
+            }
+        };
+        match r {
+            Related::Purchase(p) => {
+                tidy_opt(&mut p.channel);
+                tidy_opt(&mut p.reference);
+            }
+            Related::Interaction(i) => {
+                tidy(&mut i.summary, clean_block);
+                tidy_opt(&mut i.outcome);
+                text_len += i.summary.len();
+            }
+            Related::Feedback(f) => {
+                tidy(&mut f.comment, clean_block);
+                text_len += f.comment.len();
+                check_feedback(f, &mut report);
+            }
+            Related::Consent(c) => {
+                tidy(&mut c.purpose, clean_text);
+                tidy_opt(&mut c.channel);
+                tidy_opt(&mut c.evidence);
+                required(&mut report, "purpose", &c.purpose);
+                if c.expires_at.is_some_and(|e| e <= c.at) {
+                    report.push(
+                        Severity::Error,
+                        "expires_at",
+                        "date.order",
+                        "builtin.related",
+                        "the consent expires before it was given",
+                    );
+                }
+            }
+            Related::Note(n) => {
+                tidy(&mut n.text, clean_block);
+                tidy_opt(&mut n.author);
+                required(&mut report, "text", &n.text);
+            }
+        }
+        if text_len > MAX_RELATED_TEXT {
+            report.push(Severity::Error, "", "size.record", "builtin.size", format!("the record holds {text_len} bytes of text, over the limit of {MAX_RELATED_TEXT}"));
+        }
+        if r.at() > now + chrono::TimeDelta::days(1) {
+            report.push(
+                Severity::Warning,
+                "at",
+                "date.future",
+                "builtin.related",
+                "the record is dated in the future",
+            );
+        }
+        report
+    }
+}
+
+fn check_feedback(f: &Feedback, report: &mut Report) {
+    if let Some(score) = f.score {
+        let (lo, hi) = score.scale.range();
+        if score.value < lo || score.value > hi {
+            report.push(
+                Severity::Error,
+                "score.value",
+                "range.score",
+                "builtin.related",
+                format!("a score on this scale runs from {lo} to {hi}"),
+            );
+        }
+    }
+    if f.resolved_at.is_some_and(|t| t < f.at) {
+        report.push(
+            Severity::Error,
+            "resolved_at",
+            "date.order",
+            "builtin.related",
+            "resolved before it was given",
+        );
+    }
+    if f.status == kehu_model::FeedbackStatus::Resolved && f.resolved_at.is_none() {
+        report.push(
+            Severity::Warning,
+            "resolved_at",
+            "required",
+            "builtin.related",
+            "resolved feedback should say when it was resolved",
+        );
+    }
+}
+
+fn compile_field(rule: FieldRule) -> Result<CompiledField, Error> {
+    let path = parse_path(&rule.id, &rule.path)?;
+    let pattern = rule
+        .pattern
+        .as_deref()
+        .map(|p| compile_regex(&rule.id, p))
+        .transpose()?;
+    Ok(CompiledField {
+        when: compile_condition(&rule.id, &rule.when)?,
+        min: bound(&rule.id, rule.min)?,
+        max: bound(&rule.id, rule.max)?,
+        path,
+        pattern,
+        rule,
+    })
+}
+
+impl CompiledField {
+    fn check(&self, c: &Customer, report: &mut Report) {
+        let r = &self.rule;
+        let mut push = |path: String, code: &str, default: String| {
+            let msg = r.message.clone().unwrap_or(default);
+            report.push(r.severity, path, code, &r.id, msg);
+        };
+        for (path, value) in self.path.values(c) {
+            match value {
+                Found::Text(t) => {
+                    let len = t.chars().count();
+                    if r.min_length.is_some_and(|m| len < m) {
+                        push(
+                            path.clone(),
+                            "length.min",
+                            format!("at least {} characters", r.min_length.unwrap_or(0)),
+                        );
+                    }
+                    if r.max_length.is_some_and(|m| len > m) {
+                        push(
+                            path.clone(),
+                            "length.max",
+                            format!("at most {} characters", r.max_length.unwrap_or(0)),
+                        );
+                    }
+                    if self.pattern.as_ref().is_some_and(|p| !p.is_match(t)) {
+                        push(
+                            path.clone(),
+                            "format.pattern",
+                            "does not match the required pattern".into(),
+                        );
+                    }
+                    if !r.one_of.is_empty() && !r.one_of.iter().any(|v| v == t) {
+                        push(
+                            path,
+                            "enum",
+                            format!("must be one of: {}", r.one_of.join(", ")),
+                        );
+                    }
+                }
+                Found::Number(n) => {
+                    if self.min.is_some_and(|m| n < m) {
+                        push(
+                            path.clone(),
+                            "range.min",
+                            format!("must be at least {}", self.min.unwrap_or_default()),
+                        );
+                    }
+                    if self.max.is_some_and(|m| n > m) {
+                        push(
+                            path,
+                            "range.max",
+                            format!("must be at most {}", self.max.unwrap_or_default()),
+                        );
+                    }
+                }
+                Found::Other => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! The rules as a user meets them: whole dossiers in, reports out.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use kehu_model::{
+    Address, ConsentStatus, CustomValue, Customer, Feedback, FeedbackKind, Kind, LifecycleStage,
+    Note, Related, Score, ScoreScale, Timestamp,
+};
+use kehu_rules::{Report, RuleSet, Rules, Severity};
+use proptest::prelude::*;
+
+fn now() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
+        .single()
+        .unwrap()
+}
+
+fn rules(toml: &str) -> Rules {
+    Rules::new(RuleSet::from_toml(toml).expect("toml")).expect("compile")
+}
+
+fn codes(report: &Report) -> Vec<(String, String, Severity)> {
+    report
+        .violations
+        .iter()
+        .map(|v| (v.path.clone(), v.code.clone(), v.severity))
+        .collect()
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_path() {
+    let r = Rules::standard();
+    let mut c = Customer::person("Anna", "Schmidt")
+        .with_email("anna@example.de")
+        .with_email("anna(at)example.de")
+        .with_phone("12")
+        .with_address(Address {
+            country: Some("Deutschland".into()),
+            postcode: Some("1011".into()),
+            ..Address::default()
+        });
+    c.birth_date = NaiveDate::from_ymd_opt(2030, 1, 1);
+    c.custom
+        .insert("shoe_size".into(), CustomValue::Integer(39));
+    let report = r.check(&mut c, now());
+    assert_eq!(
+        codes(&report),
+        vec![
+            (
+                "emails[1].address".into(),
+                "format.email".into(),
+                Severity::Error
+            ),
+            (
+                "phones[0].number".into(),
+                "format.phone".into(),
+                Severity::Warning
+            ),
+            (
+                "addresses[0].postcode".into(),
+                "format.postcode".into(),
+                Severity::Error
+            ),
+            ("birth_date".into(), "date.future".into(), Severity::Error),
+            (
+                "custom.shoe_size".into(),
+                "custom.unknown".into(),
+                Severity::Error
+            ),
+        ]
+    );
+    assert!(!report.is_ok());
+    // Messages name the problem, never the value.
+    assert!(report
+        .violations
+        .iter()
+        .all(|v| !v.message.contains("anna")));
+    assert_eq!(c.addresses[0].country.as_deref(), Some("DE"));
+}
+
+#[test]
+fn normalisation_before_validation() {
+    let r = rules(r#"default_region = "CN""#);
+    let mut c = Customer::person("  Ｗｅｉ ", "Zhang　")
+        .with_email(" Wei.Zhang@EXAMPLE.COM ")
+        .with_phone("138-1234-5678")
+        .with_tag(" vip ")
+        .with_tag("vip");
+    let report = r.check(&mut c, now());
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(c.name.given.as_deref(), Some("Wei"));
+    assert_eq!(c.name.family.as_deref(), Some("Zhang"));
+    assert_eq!(c.emails[0].address, "Wei.Zhang@example.com");
+    assert_eq!(c.emails[0].raw, " Wei.Zhang@EXAMPLE.COM ");
+    assert_eq!(c.phones[0].number, "+8613812345678");
+    assert_eq!(c.phones[0].raw, "138-1234-5678");
+    assert_eq!(c.tags, vec!["vip"]);
+}
+
+#[test]
+fn the_record_implies_the_phone_region() {
+    let r = rules(r#"default_region = "CN""#);
+    let mut uk = Customer::person("Olivia", "Smith")
+        .with_phone("020 7946 0018")
+        .with_address(Address {
+            country: Some("United Kingdom".into()),
+            ..Address::default()
+        });
+    assert!(r.check(&mut uk, now()).is_clean());
+    assert_eq!(uk.phones[0].number, "+442079460018");
+    let mut de = Customer::person("Jonas", "Weber")
+        .with_email("jonas@example.de")
+        .with_phone("030 901820");
+    assert!(r.check(&mut de, now()).is_clean());
+    assert_eq!(de.phones[0].number, "+4930901820");
+    let mut cn = Customer::person_named("王芳").with_phone("13912345678");
+    assert!(r.check(&mut cn, now()).is_clean());
+    assert_eq!(cn.phones[0].number, "+8613912345678");
+}
+
+#[test]
+fn an_unreadable_phone_warns_and_keeps_the_raw_value_unless_made_an_error() {
+    let mut c = Customer::person("A", "B").with_phone("ext. 42");
+    let report = Rules::standard().check(&mut c, now());
+    assert!(report.is_ok());
+    assert_eq!(report.warnings().count(), 1);
+    assert_eq!(c.phones[0].number, "ext. 42");
+    let strict = rules("[severity]\nphone = \"error\"");
+    assert!(!strict.check(&mut c, now()).is_ok());
+}
+
+#[test]
+fn required_fields_depend_on_kind_stage_and_values() {
+    let r = Rules::standard();
+    let mut org = Customer {
+        kind: Kind::Organization,
+        ..Customer::default()
+    };
+    let report = r.check(&mut org, now());
+    assert_eq!(
+        codes(&report),
+        vec![
+            (
+                "organization.name".into(),
+                "required".into(),
+                Severity::Error
+            ),
+            (
+                "organization.industry".into(),
+                "required".into(),
+                Severity::Warning
+            ),
+        ]
+    );
+    let mut lead = Customer::person("Li", "Lei");
+    lead.lifecycle_stage = Some(LifecycleStage::Potential);
+    assert!(r.check(&mut lead, now()).is_clean());
+    lead.lifecycle_stage = Some(LifecycleStage::Active);
+    let report = r.check(&mut lead, now());
+    assert_eq!(
+        codes(&report),
+        vec![("emails".into(), "required".into(), Severity::Error)]
+    );
+    assert!(report.violations[0].message.contains("phone or an e-mail"));
+    lead.phones.push(kehu_model::Phone::new("+8613812345678"));
+    assert!(r.check(&mut lead, now()).is_clean());
+
+    let referral = rules(
+        r#"
+        [[required]]
+        id = "referral.referrer"
+        when = { field = "source", equals = "referral" }
+        fields = ["custom.referrer"]
+        [[custom]]
+        name = "referrer"
+        type = "text"
+        "#,
+    );
+    let mut c = Customer::person("A", "B");
+    c.source = Some("referral".into());
+    let report = referral.check(&mut c, now());
+    assert_eq!(
+        codes(&report),
+        vec![("custom.referrer".into(), "required".into(), Severity::Error)]
+    );
+    c.source = Some("web".into());
+    assert!(referral.check(&mut c, now()).is_clean());
+}
+
+#[test]
+fn custom_fields_are_typed_and_formatted() {
+    let r = rules(
+        r#"
+        [[custom]]
+        name = "level"
+        type = "enum"
+        values = ["silver", "gold"]
+        required = true
+        [[custom]]
+        name = "credit"
+        type = "decimal"
+        min = 0
+        max = 10000.5
+        [[custom]]
+        name = "member_since"
+        type = "date"
+        not_future = true
+        "#,
+    );
+    let mut c = Customer::person("A", "B");
+    assert_eq!(
+        codes(&r.check(&mut c, now())),
+        vec![("custom.level".into(), "required".into(), Severity::Error)]
+    );
+    c.custom
+        .insert("level".into(), CustomValue::Enum("bronze".into()));
+    c.custom.insert(
+        "credit".into(),
+        CustomValue::Decimal("10000.51".parse().unwrap()),
+    );
+    c.custom.insert(
+        "member_since".into(),
+        CustomValue::Date(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()),
+    );
+    assert_eq!(
+        codes(&r.check(&mut c, now())),
+        vec![
+            (
+                "custom.member_since".into(),
+                "date.future".into(),
+                Severity::Error
+            ),
+            ("custom.level".into(), "enum".into(), Severity::Error),
+            ("custom.credit".into(), "range.max".into(), Severity::Error),
+        ]
+    );
+    c.custom.insert("level".into(), CustomValue::Integer(3));
+    let report = r.check(&mut c, now());
+    assert!(codes(&report).contains(&(
+        "custom.level".into(),
+        "custom.type".into(),
+        Severity::Error
+    )));
+    c.custom
+        .insert("level".into(), CustomValue::Enum("gold".into()));
+    c.custom.insert("credit".into(), CustomValue::Integer(20));
+    c.custom.insert(
+        "member_since".into(),
+        CustomValue::Date(NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()),
+    );
+    assert!(r.check(&mut c, now()).is_clean());
+}
+
+#[test]
+fn field_rules_check_length_pattern_and_values() {
+    let r = rules(
+        r#"
+        [[fields]]
+        id = "title.length"
+        path = "job_title"
+        max_length = 5
+        severity = "warning"
+        [[fields]]
+        id = "owner.known"
+        path = "owner"
+        one_of = ["alice", "bob"]
+        [[fields]]
+        id = "ext.format"
+        path = "external_id"
+        pattern = '^ERP-\d+$'
+        "#,
+    );
+    let mut c = Customer::person("A", "B");
+    c.job_title = Some("Director".into());
+    c.owner = Some("mallory".into());
+    c.external_id = Some("X1".into());
+    assert_eq!(
+        codes(&r.check(&mut c, now())),
+        vec![
+            ("job_title".into(), "length.max".into(), Severity::Warning),
+            ("owner".into(), "enum".into(), Severity::Error),
+            (
+                "external_id".into(),
+                "format.pattern".into(),
+                Severity::Error
+            ),
+        ]
+    );
+}
+
+#[test]
+fn birth_dates_and_sizes() {
+    let r = Rules::standard();
+    let mut c = Customer::person("A", "B");
+    c.birth_date = NaiveDate::from_ymd_opt(1880, 5, 1);
+    assert_eq!(
+        codes(&r.check(&mut c, now())),
+        vec![("birth_date".into(), "date.age".into(), Severity::Error)]
+    );
+    c.birth_date = NaiveDate::from_ymd_opt(1990, 5, 1);
+    c.job_title = Some("x".repeat(2 << 20));
+    assert_eq!(
+        codes(&r.check(&mut c, now())),
+        vec![("".into(), "size.record".into(), Severity::Error)]
+    );
+}
+
+#[test]
+fn bad_rule_sets_are_refused_with_the_rule_named() {
+    let bad_path = RuleSet::from_toml("[[required]]\nid = \"x\"\nfields = [\"emials\"]").unwrap();
+    let err = Rules::new(bad_path).unwrap_err();
+    assert!(err.to_string().contains("emials"), "{err}");
+    let bad_regex =
+        RuleSet::from_toml("[[fields]]\nid = \"p\"\npath = \"owner\"\npattern = \"(\"").unwrap();
+    assert!(Rules::new(bad_regex)
+        .unwrap_err()
+        .to_string()
+        .contains("\"p\""));
+    assert!(RuleSet::from_toml("unknown_key = 1").is_err());
+    assert!(Rules::new(RuleSet::from_toml("default_region = \"China\"").unwrap()).is_err());
+}
+
+#[test]
+fn rule_sets_round_trip_through_toml_and_json() {
+    let set = RuleSet::standard();
+    assert_eq!(RuleSet::from_toml(&set.to_toml().unwrap()).unwrap(), set);
+    assert_eq!(RuleSet::from_json(&set.to_json().unwrap()).unwrap(), set);
+}
+
+#[test]
+fn the_example_rule_set_compiles() {
+    let text = include_str!("../../../examples/rules.toml");
+    Rules::new(RuleSet::from_toml(text).unwrap()).unwrap();
+}
+
+#[test]
+fn related_records_are_checked() {
+    let r = Rules::standard();
+    let id = kehu_model::CustomerId::new();
+    let mut note = Related::from(Note::new(id, now(), "  \u{7} "));
+    assert_eq!(
+        codes(&r.check_related(&mut note, now())),
+        vec![("text".into(), "required".into(), Severity::Error)]
+    );
+    let mut fb = Feedback::new(id, now(), FeedbackKind::Survey, "ok");
+    fb.score = Some(Score {
+        scale: ScoreScale::Csat,
+        value: 9,
+    });
+    let mut fb = Related::from(fb);
+    assert_eq!(
+        codes(&r.check_related(&mut fb, now())),
+        vec![("score.value".into(), "range.score".into(), Severity::Error)]
+    );
+    let mut consent = kehu_model::Consent::new(id, now(), "marketing", ConsentStatus::Granted);
+    consent.expires_at = Some(now() - chrono::TimeDelta::days(1));
+    let mut consent = Related::from(consent);
+    assert_eq!(
+        codes(&r.check_related(&mut consent, now())),
+        vec![("expires_at".into(), "date.order".into(), Severity::Error)]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Normalising a normalised dossier changes nothing, and checking never panics.
+    #[test]
+    fn normalisation_is_idempotent(c in kehu_model::arbitrary::customer()) {
+        let r = rules(r#"default_region = "CN""#);
+        let mut once = c;
+        let first = r.check(&mut once, now());
+        let mut twice = once.clone();
+        let second = r.check(&mut twice, now());
+        prop_assert_eq!(&twice, &once);
+        prop_assert_eq!(first.is_ok(), second.is_ok());
+    }
+}
