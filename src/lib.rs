@@ -1,1 +1,39 @@
-//! x
+//! kehu (客户, "customer"): the data core of a CRM, as a library.
+//!
+//! A [`Book`] keeps customer dossiers in a [`Store`] (a redb file by default,
+//! or memory), runs every write through the entry [`Rules`], and keeps each
+//! dossier's related records and history.
+//!
+//! ```
+//! use kehu::{Book, Customer};
+//!
+//! let book = Book::in_memory();
+//! let saved = book.add(Customer::person("Wei", "Zhang").with_email("wei@example.com"))?;
+//! assert_eq!(book.find_by_email("WEI@example.com")?[0].id, saved.customer.id);
+//! # Ok::<(), kehu::Error>(())
+//! ```
+
+mod book;
+mod error;
+
+pub use book::{Book, Clock, Saved};
+pub use error::Error;
+
+/// Feedback records (re-exported from [`kehu_model`]).
+pub use kehu_model::Feedback;
+pub use kehu_model::{
+    Address, Consent, ConsentStatus, Currency, CustomValue, Customer, CustomerId, Decimal,
+    Direction, Email, FeedbackKind, FeedbackStatus, FieldChange, Interaction, InteractionChannel,
+    Kind, LifecycleStage, Money, Note, Organization, PersonName, Phone, Purchase, RecordId,
+    Related, RelatedKind, Score, ScoreScale, Timestamp,
+};
+pub use kehu_redb::{RedbOptions, RedbStore};
+pub use kehu_rules::{Report, RuleSet, Rules, Severity, Violation};
+pub use kehu_store::{Change, ChangeOp, IndexKey, MemoryStore, Snapshot, Store};
+
+/// The dossier types (the `kehu-model` crate).
+pub use kehu_model as model;
+/// Entry rules (the `kehu-rules` crate).
+pub use kehu_rules as rules;
+/// The store trait and the in-memory store (the `kehu-store` crate).
+pub use kehu_store as store;

@@ -1,0 +1,349 @@
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
+use kehu_model::{
+    Consent, Customer, CustomerId, Feedback, Interaction, Note, Purchase, Related, RelatedKind,
+    Timestamp,
+};
+use kehu_redb::{RedbOptions, RedbStore};
+use kehu_rules::{normalize_phone, PhoneOutcome, Report, RuleSet, Rules};
+use kehu_store::{Batch, Change, IndexKey, MemoryStore, Snapshot, Store, Write};
+
+use crate::Error;
+
+/// A source of "now", so that tests and audits can fix the time.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// A dossier as saved, with the warnings its check produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The dossier as stored: normalised, with its new version.
+    pub customer: Customer,
+    /// Warnings that did not block the write (never errors: those reject it).
+    pub report: Report,
+}
+
+/// A customer book: the one entry point. Every write is normalised and
+/// checked against the rules first, and commits whole or not at all.
+pub struct Book {
+    store: Box<dyn Store>,
+    rules: Rules,
+    actor: String,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Book {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Book")
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Book {
+    /// Opens the book in the redb file at `path` (created if missing) with the standard rules.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with_rules(path, Rules::standard())
+    }
+
+    /// Opens the book at `path` with the given rules.
+    pub fn open_with_rules(path: impl AsRef<Path>, rules: Rules) -> Result<Self, Error> {
+        let store = RedbStore::open_with(path, RedbOptions::default())?;
+        Ok(Self::with_store(Box::new(store), rules))
+    }
+
+    /// A book in memory with the standard rules: nothing is written to disk.
+    pub fn in_memory() -> Self {
+        Self::with_store(Box::new(MemoryStore::new()), Rules::standard())
+    }
+
+    /// A book over any store, with any rules.
+    pub fn with_store(store: Box<dyn Store>, rules: Rules) -> Self {
+        Self {
+            store,
+            rules,
+            actor: "kehu".into(),
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// Reads a rule set from a TOML or JSON file (by its extension; TOML otherwise).
+    pub fn load_rules(path: impl AsRef<Path>) -> Result<Rules, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let set = if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            RuleSet::from_json(&text)?
+        } else {
+            RuleSet::from_toml(&text)?
+        };
+        Ok(Rules::new(set)?)
+    }
+
+    /// The same book, writing as `actor` (recorded in the change log).
+    pub fn as_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = actor.into();
+        self
+    }
+
+    /// The same book with another clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The rules every write is checked against.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The store underneath, for engines that keep their own indexes.
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// A consistent read view, for scans, exports and backups.
+    pub fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, Error> {
+        Ok(self.store.snapshot()?)
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    fn batch(&self) -> Batch {
+        Batch::new(self.actor.clone(), self.now())
+    }
+
+    /// Normalises a copy of the dossier and reports what the rules say of it; writes nothing.
+    pub fn validate(&self, customer: &Customer) -> Report {
+        let mut copy = customer.clone();
+        self.rules.check(&mut copy, self.now())
+    }
+
+    /// Normalises and checks; the dossier on success, every violation on failure.
+    fn prepare(
+        &self,
+        mut customer: Customer,
+        index: Option<usize>,
+    ) -> Result<(Customer, Report), Error> {
+        let report = self.rules.check(&mut customer, self.now());
+        if report.is_ok() {
+            Ok((customer, report))
+        } else {
+            Err(Error::Invalid { index, report })
+        }
+    }
+
+    /// Adds a new dossier. It is normalised and checked first; on any error
+    /// nothing is written and the report says why.
+    pub fn add(&self, customer: Customer) -> Result<Saved, Error> {
+        let (customer, report) = self.prepare(customer, None)?;
+        let (write, customer) = self.creation(customer);
+        self.store.commit(self.batch().with(write))?;
+        Ok(Saved { customer, report })
+    }
+
+    /// The write that creates a checked dossier, and the dossier as it will be stored.
+    fn creation(&self, mut customer: Customer) -> (Write, Customer) {
+        let now = self.now();
+        customer.created_at = now;
+        customer.updated_at = now;
+        customer.version = 0;
+        let write = Write::Put {
+            customer: customer.clone(),
+            expected: 0,
+        };
+        customer.version = 1;
+        (write, customer)
+    }
+
+    /// Adds many new dossiers in one transaction: all of them, or none if any
+    /// breaks the rules (the error names its position) or the store fails.
+    pub fn add_many(
+        &self,
+        customers: impl IntoIterator<Item = Customer>,
+    ) -> Result<Vec<Saved>, Error> {
+        let mut batch = self.batch();
+        let mut saved = Vec::new();
+        for (i, customer) in customers.into_iter().enumerate() {
+            let (customer, report) = self.prepare(customer, Some(i))?;
+            let (write, customer) = self.creation(customer);
+            batch.push(write);
+            saved.push(Saved { customer, report });
+        }
+        self.store.commit(batch)?;
+        Ok(saved)
+    }
+
+    /// Saves a changed dossier. Its `version` must be the stored one (else
+    /// [`Error::Conflict`]); the stored dossier gets the next version.
+    pub fn update(&self, customer: Customer) -> Result<Saved, Error> {
+        let current = self.get(customer.id)?;
+        let (mut customer, report) = self.prepare(customer, None)?;
+        customer.created_at = current.created_at;
+        customer.updated_at = self.now();
+        let expected = customer.version;
+        self.store.commit(self.batch().with(Write::Put {
+            customer: customer.clone(),
+            expected,
+        }))?;
+        customer.version = expected + 1;
+        Ok(Saved { customer, report })
+    }
+
+    /// The dossier with this id.
+    pub fn get(&self, id: CustomerId) -> Result<Customer, Error> {
+        self.store
+            .snapshot()?
+            .customer(id)?
+            .ok_or(Error::NotFound(id))
+    }
+
+    /// Removes a dossier with its related records; its history stays.
+    pub fn remove(&self, id: CustomerId) -> Result<(), Error> {
+        let current = self.get(id)?;
+        self.store.commit(self.batch().with(Write::Delete {
+            id,
+            expected: current.version,
+        }))?;
+        Ok(())
+    }
+
+    /// How many dossiers the book holds.
+    pub fn count(&self) -> Result<u64, Error> {
+        Ok(self.store.snapshot()?.customer_count()?)
+    }
+
+    fn find(&self, key: IndexKey) -> Result<Vec<Customer>, Error> {
+        let snap = self.store.snapshot()?;
+        let ids = snap.lookup(&key)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = snap.customer(id)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The dossiers with this e-mail address (compared without case).
+    pub fn find_by_email(&self, address: &str) -> Result<Vec<Customer>, Error> {
+        let clean = kehu_rules::clean_text(address).unwrap_or_else(|| address.to_string());
+        self.find(IndexKey::email(&clean))
+    }
+
+    /// The dossiers with this phone number, written in any format; a number
+    /// without a country code is read with the rule set's default region.
+    pub fn find_by_phone(&self, number: &str) -> Result<Vec<Customer>, Error> {
+        let clean = kehu_rules::clean_text(number).unwrap_or_else(|| number.to_string());
+        let region = self.rules.rule_set().default_region.as_deref();
+        let key = match normalize_phone(&clean, region) {
+            PhoneOutcome::Valid(e164) => e164,
+            PhoneOutcome::Invalid { .. } => clean,
+        };
+        self.find(IndexKey::Phone(key))
+    }
+
+    /// The dossiers with this id in the source system.
+    pub fn find_by_external_id(&self, external_id: &str) -> Result<Vec<Customer>, Error> {
+        self.find(IndexKey::ExternalId(external_id.trim().to_string()))
+    }
+
+    /// The dossiers with this tag.
+    pub fn find_by_tag(&self, tag: &str) -> Result<Vec<Customer>, Error> {
+        self.find(IndexKey::Tag(tag.trim().to_string()))
+    }
+
+    /// Adds a related record (purchase, interaction, feedback, consent, note)
+    /// after normalising and checking it; the customer must exist.
+    pub fn relate(&self, record: impl Into<Related>) -> Result<Related, Error> {
+        let mut record = record.into();
+        let report = self.rules.check_related(&mut record, self.now());
+        if !report.is_ok() {
+            return Err(Error::Invalid {
+                index: None,
+                report,
+            });
+        }
+        self.store
+            .commit(self.batch().with(Write::Relate(record.clone())))?;
+        Ok(record)
+    }
+
+    /// Every related record of a customer, oldest first.
+    pub fn related(&self, id: CustomerId) -> Result<Vec<Related>, Error> {
+        Ok(self.store.snapshot()?.related(id, None)?)
+    }
+
+    fn related_of<T: TryFrom<Related>>(
+        &self,
+        id: CustomerId,
+        kind: RelatedKind,
+    ) -> Result<Vec<T>, Error> {
+        let records = self.store.snapshot()?.related(id, Some(kind))?;
+        Ok(records
+            .into_iter()
+            .filter_map(|r| T::try_from(r).ok())
+            .collect())
+    }
+
+    /// A customer's purchases, oldest first.
+    pub fn purchases(&self, id: CustomerId) -> Result<Vec<Purchase>, Error> {
+        self.related_of(id, RelatedKind::Purchase)
+    }
+
+    /// A customer's interactions, oldest first.
+    pub fn interactions(&self, id: CustomerId) -> Result<Vec<Interaction>, Error> {
+        self.related_of(id, RelatedKind::Interaction)
+    }
+
+    /// A customer's feedback and complaints, oldest first.
+    pub fn feedback(&self, id: CustomerId) -> Result<Vec<Feedback>, Error> {
+        self.related_of(id, RelatedKind::Feedback)
+    }
+
+    /// A customer's consent events, oldest first.
+    pub fn consents(&self, id: CustomerId) -> Result<Vec<Consent>, Error> {
+        self.related_of(id, RelatedKind::Consent)
+    }
+
+    /// A customer's notes, oldest first.
+    pub fn notes(&self, id: CustomerId) -> Result<Vec<Note>, Error> {
+        self.related_of(id, RelatedKind::Note)
+    }
+
+    /// A dossier's story: every change, who made it, when, to which fields.
+    pub fn history(&self, id: CustomerId) -> Result<Vec<Change>, Error> {
+        Ok(self.store.snapshot()?.history(id)?)
+    }
+
+    /// Marks a dossier as confirmed correct now.
+    pub fn verify(&self, id: CustomerId) -> Result<Customer, Error> {
+        let mut customer = self.get(id)?;
+        customer.verified_at = Some(self.now());
+        Ok(self.update(customer)?.customer)
+    }
+
+    /// The review queue: dossiers not verified within `older_than` (never
+    /// verified ones count from their creation), the longest-unverified first.
+    pub fn stale(&self, older_than: TimeDelta) -> Result<Vec<Customer>, Error> {
+        let cutoff = self.now() - older_than;
+        let snap = self.store.snapshot()?;
+        let mut out = Vec::new();
+        for customer in snap.customers()? {
+            let customer = customer?;
+            if customer.verified_at.unwrap_or(customer.created_at) < cutoff {
+                out.push(customer);
+            }
+        }
+        out.sort_by_key(|c| (c.verified_at.unwrap_or(c.created_at), c.id));
+        Ok(out)
+    }
+}

@@ -1,0 +1,61 @@
+use kehu_model::CustomerId;
+use kehu_rules::Report;
+
+/// What can go wrong when using a [`Book`](crate::Book).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The record broke the entry rules; nothing was written. The report lists every problem.
+    #[error("record rejected{}: {report}", index.map(|i| format!(" (item {i})")).unwrap_or_default())]
+    Invalid {
+        /// The position of the offending record in a batch, if it came in one.
+        index: Option<usize>,
+        /// Every violation found.
+        report: Report,
+    },
+    /// No customer with this id.
+    #[error("no customer with id {0}")]
+    NotFound(CustomerId),
+    /// Someone else changed the dossier since it was read; read it again and retry.
+    #[error("version conflict on customer {id}: expected version {expected}, found {found}")]
+    Conflict {
+        /// The customer.
+        id: CustomerId,
+        /// The version the change was based on.
+        expected: u64,
+        /// The version in the store.
+        found: u64,
+    },
+    /// The rule set does not compile.
+    #[error(transparent)]
+    Rules(#[from] kehu_rules::Error),
+    /// The store failed: I/O, a file that is not a book, a corrupt value.
+    #[error(transparent)]
+    Store(kehu_store::Error),
+    /// A file could not be read.
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        message: String,
+    },
+}
+
+impl From<kehu_store::Error> for Error {
+    fn from(e: kehu_store::Error) -> Self {
+        match e {
+            kehu_store::Error::Conflict {
+                id,
+                expected,
+                found,
+            } => Self::Conflict {
+                id,
+                expected,
+                found,
+            },
+            kehu_store::Error::NotFound(id) => Self::NotFound(id),
+            other => Self::Store(other),
+        }
+    }
+}
