@@ -4,9 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
 use kehu::{
-    Address, Book, ChangeOp, Currency, CustomValue, Customer, Error, Interaction,
-    InteractionChannel, Direction, Kind, Money, Note, Purchase, RedbStore, Rules, RuleSet,
-    Timestamp,
+    Address, Book, ChangeOp, Currency, CustomValue, Customer, Direction, Error, Interaction,
+    InteractionChannel, Kind, Money, Note, Purchase, RedbStore, RuleSet, Rules, Timestamp,
 };
 
 fn start() -> Timestamp {
@@ -38,7 +37,11 @@ fn books() -> Vec<(&'static str, Book, Option<tempfile::TempDir>)> {
 fn add_get_update_remove() {
     for (name, book, _dir) in books() {
         let saved = book
-            .add(Customer::person_named("张伟").with_phone("138 1234 5678").with_email("zw@example.cn"))
+            .add(
+                Customer::person_named("张伟")
+                    .with_phone("138 1234 5678")
+                    .with_email("zw@example.cn"),
+            )
             .unwrap();
         let id = saved.customer.id;
         assert_eq!(saved.customer.version, 1, "{name}");
@@ -57,29 +60,51 @@ fn add_get_update_remove() {
         let mut stale = got;
         stale.owner = Some("bob".into());
         match book.update(stale) {
-            Err(Error::Conflict { expected: 1, found: 2, .. }) => {}
+            Err(Error::Conflict {
+                expected: 1,
+                found: 2,
+                ..
+            }) => {}
             other => panic!("{name}: {other:?}"),
         }
         book.remove(id).unwrap();
         assert!(matches!(book.get(id), Err(Error::NotFound(_))), "{name}");
-        assert_eq!(book.history(id).unwrap().last().unwrap().op, ChangeOp::Deleted);
+        assert_eq!(
+            book.history(id).unwrap().last().unwrap().op,
+            ChangeOp::Deleted
+        );
     }
 }
 
 #[test]
 fn a_rejected_record_leaves_the_book_as_it_was() {
     for (name, book, _dir) in books() {
-        book.add(Customer::person("Anna", "Schmidt").with_email("anna@example.de")).unwrap();
+        book.add(Customer::person("Anna", "Schmidt").with_email("anna@example.de"))
+            .unwrap();
         let mut bad = Customer::person("Max", "Muster")
             .with_email("max@@example")
-            .with_address(Address { country: Some("DE".into()), postcode: Some("ABC".into()), ..Address::default() });
+            .with_address(Address {
+                country: Some("DE".into()),
+                postcode: Some("ABC".into()),
+                ..Address::default()
+            });
         bad.birth_date = NaiveDate::from_ymd_opt(2999, 1, 1);
-        bad.custom.insert("favourite_colour".into(), CustomValue::Text("blue".into()));
+        bad.custom
+            .insert("favourite_colour".into(), CustomValue::Text("blue".into()));
         let id = bad.id;
         match book.add(bad) {
             Err(Error::Invalid { report, .. }) => {
                 let codes: Vec<&str> = report.errors().map(|v| v.code.as_str()).collect();
-                assert_eq!(codes, ["format.email", "format.postcode", "date.future", "custom.unknown"], "{name}");
+                assert_eq!(
+                    codes,
+                    [
+                        "format.email",
+                        "format.postcode",
+                        "date.future",
+                        "custom.unknown"
+                    ],
+                    "{name}"
+                );
             }
             other => panic!("{name}: {other:?}"),
         }
@@ -89,7 +114,10 @@ fn a_rejected_record_leaves_the_book_as_it_was() {
 
         // A batch with one bad record writes none of them.
         let good = Customer::person("Li", "Na").with_email("li.na@example.cn");
-        let worse = Customer { kind: Kind::Organization, ..Customer::default() };
+        let worse = Customer {
+            kind: Kind::Organization,
+            ..Customer::default()
+        };
         match book.add_many([good, worse]) {
             Err(Error::Invalid { index: Some(1), .. }) => {}
             other => panic!("{name}: {other:?}"),
@@ -104,11 +132,15 @@ fn wrong_types_and_oversized_records_are_reports_not_panics() {
     set.default_region = Some("CN".into());
     let book = Book::with_store(Box::new(kehu::MemoryStore::new()), Rules::new(set).unwrap());
     let wrong = Customer::person("A", "B").with_custom("level", CustomValue::Text("gold".into()));
-    let Err(Error::Invalid { report, .. }) = book.add(wrong) else { panic!("accepted") };
+    let Err(Error::Invalid { report, .. }) = book.add(wrong) else {
+        panic!("accepted")
+    };
     assert_eq!(report.violations[0].code, "custom.type");
     let mut huge = Customer::person("A", "B");
     huge.job_title = Some("很".repeat(400_000));
-    let Err(Error::Invalid { report, .. }) = book.add(huge) else { panic!("accepted") };
+    let Err(Error::Invalid { report, .. }) = book.add(huge) else {
+        panic!("accepted")
+    };
     assert_eq!(report.violations[0].code, "size.record");
     assert_eq!(book.count().unwrap(), 0);
 }
@@ -121,7 +153,10 @@ fn warnings_do_not_block() {
             .unwrap();
         let codes: Vec<&str> = saved.report.warnings().map(|v| v.code.as_str()).collect();
         assert_eq!(codes, ["format.phone", "required"], "{name}");
-        assert_eq!(book.get(saved.customer.id).unwrap().phones[0].number, "call reception");
+        assert_eq!(
+            book.get(saved.customer.id).unwrap().phones[0].number,
+            "call reception"
+        );
     }
 }
 
@@ -134,12 +169,29 @@ fn find_by_any_key_in_any_format() {
             .with_tag("vip");
         c.external_id = Some("ERP-0042".into());
         let id = book.add(c).unwrap().customer.id;
-        book.add(Customer::person("Li", "Na").with_phone("13900000000")).unwrap();
+        book.add(Customer::person("Li", "Na").with_phone("13900000000"))
+            .unwrap();
         let ids = |v: Vec<Customer>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
-        assert_eq!(ids(book.find_by_email(" wei.zhang@EXAMPLE.com ").unwrap()), [id], "{name}");
-        assert_eq!(ids(book.find_by_phone("138-1234-5678").unwrap()), [id], "{name}");
-        assert_eq!(ids(book.find_by_phone("+8613812345678").unwrap()), [id], "{name}");
-        assert_eq!(ids(book.find_by_external_id("ERP-0042").unwrap()), [id], "{name}");
+        assert_eq!(
+            ids(book.find_by_email(" wei.zhang@EXAMPLE.com ").unwrap()),
+            [id],
+            "{name}"
+        );
+        assert_eq!(
+            ids(book.find_by_phone("138-1234-5678").unwrap()),
+            [id],
+            "{name}"
+        );
+        assert_eq!(
+            ids(book.find_by_phone("+8613812345678").unwrap()),
+            [id],
+            "{name}"
+        );
+        assert_eq!(
+            ids(book.find_by_external_id("ERP-0042").unwrap()),
+            [id],
+            "{name}"
+        );
         assert_eq!(ids(book.find_by_tag("vip").unwrap()), [id], "{name}");
         assert!(book.find_by_email("nobody@example.com").unwrap().is_empty());
     }
@@ -149,14 +201,36 @@ fn find_by_any_key_in_any_format() {
 fn related_records_and_history_tell_the_story() {
     for (name, book, _dir) in books() {
         let (book, now) = with_clock(book.as_actor("alice"));
-        let id = book.add(Customer::person("Olivia", "Smith").with_email("olivia@example.co.uk")).unwrap().customer.id;
+        let id = book
+            .add(Customer::person("Olivia", "Smith").with_email("olivia@example.co.uk"))
+            .unwrap()
+            .customer
+            .id;
         let t = |d: i64| start() + TimeDelta::days(d);
-        book.relate(Purchase::new(id, t(5), Money::parse("49.90", Currency::GBP).unwrap())).unwrap();
-        book.relate(Purchase::new(id, t(2), Money::new(1999, Currency::GBP))).unwrap();
-        book.relate(Interaction::new(id, t(3), InteractionChannel::Phone, Direction::Inbound, "asked about delivery")).unwrap();
-        book.relate(Note::new(id, t(4), "  prefers e-mail\n")).unwrap();
+        book.relate(Purchase::new(
+            id,
+            t(5),
+            Money::parse("49.90", Currency::GBP).unwrap(),
+        ))
+        .unwrap();
+        book.relate(Purchase::new(id, t(2), Money::new(1999, Currency::GBP)))
+            .unwrap();
+        book.relate(Interaction::new(
+            id,
+            t(3),
+            InteractionChannel::Phone,
+            Direction::Inbound,
+            "asked about delivery",
+        ))
+        .unwrap();
+        book.relate(Note::new(id, t(4), "  prefers e-mail\n"))
+            .unwrap();
         let purchases = book.purchases(id).unwrap();
-        assert_eq!(purchases.iter().map(|p| p.amount.minor).collect::<Vec<_>>(), [1999, 4990], "{name}");
+        assert_eq!(
+            purchases.iter().map(|p| p.amount.minor).collect::<Vec<_>>(),
+            [1999, 4990],
+            "{name}"
+        );
         assert_eq!(book.interactions(id).unwrap().len(), 1);
         assert_eq!(book.notes(id).unwrap()[0].text, "prefers e-mail");
         assert_eq!(book.related(id).unwrap().len(), 4);
@@ -173,7 +247,13 @@ fn related_records_and_history_tell_the_story() {
         assert_eq!(history.len(), 6, "{name}");
         let last = history.last().unwrap();
         assert_eq!((last.actor.as_str(), last.at), ("alice", t(10)));
-        assert_eq!(last.fields.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["job_title"]);
+        assert_eq!(
+            last.fields
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>(),
+            ["job_title"]
+        );
         assert_eq!(book.get(id).unwrap().created_at, start());
     }
 }
@@ -182,17 +262,41 @@ fn related_records_and_history_tell_the_story() {
 fn the_stale_queue_lists_the_longest_unverified_first() {
     for (name, book, _dir) in books() {
         let (book, now) = with_clock(book);
-        let old = book.add(Customer::person("Old", "One")).unwrap().customer.id;
+        let old = book
+            .add(Customer::person("Old", "One"))
+            .unwrap()
+            .customer
+            .id;
         *now.lock().unwrap() = start() + TimeDelta::days(100);
-        let middle = book.add(Customer::person("Middle", "One")).unwrap().customer.id;
+        let middle = book
+            .add(Customer::person("Middle", "One"))
+            .unwrap()
+            .customer
+            .id;
         *now.lock().unwrap() = start() + TimeDelta::days(300);
-        let fresh = book.add(Customer::person("Fresh", "One")).unwrap().customer.id;
+        let fresh = book
+            .add(Customer::person("Fresh", "One"))
+            .unwrap()
+            .customer
+            .id;
         let ids = |v: Vec<Customer>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
-        assert_eq!(ids(book.stale(TimeDelta::days(180)).unwrap()), [old, middle], "{name}");
+        assert_eq!(
+            ids(book.stale(TimeDelta::days(180)).unwrap()),
+            [old, middle],
+            "{name}"
+        );
         book.verify(old).unwrap();
-        assert_eq!(ids(book.stale(TimeDelta::days(180)).unwrap()), [middle], "{name}");
+        assert_eq!(
+            ids(book.stale(TimeDelta::days(180)).unwrap()),
+            [middle],
+            "{name}"
+        );
         *now.lock().unwrap() = start() + TimeDelta::days(700);
-        assert_eq!(ids(book.stale(TimeDelta::days(180)).unwrap()), [middle, old, fresh], "{name}");
+        assert_eq!(
+            ids(book.stale(TimeDelta::days(180)).unwrap()),
+            [middle, old, fresh],
+            "{name}"
+        );
     }
 }
 
@@ -202,7 +306,11 @@ fn a_book_survives_reopening() {
     let path = dir.path().join("book.kehu");
     let id = {
         let book = Book::open(&path).unwrap();
-        let id = book.add(Customer::person("Wei", "Zhang").with_email("wei@example.com")).unwrap().customer.id;
+        let id = book
+            .add(Customer::person("Wei", "Zhang").with_email("wei@example.com"))
+            .unwrap()
+            .customer
+            .id;
         book.relate(Note::new(id, start(), "first call")).unwrap();
         id
     };

@@ -69,16 +69,23 @@ impl RedbStore {
     /// Opens the book at `path`, creating it if missing. A file that is not a
     /// kehu book, or one in a format this build does not read, is an error.
     pub fn open_with(path: impl AsRef<Path>, options: RedbOptions) -> Result<Self> {
-        let db = redb::Builder::new()
-            .set_cache_size(options.cache_bytes)
-            .create(path.as_ref())
-            .map_err(tables::open_error)?;
-        let store = Self {
-            db,
-            codec: options.codec,
-        };
-        store.check_or_init_format()?;
-        Ok(store)
+        let path = path.as_ref();
+        guard(|| {
+            let db = redb::Builder::new()
+                .set_cache_size(options.cache_bytes)
+                .create(path)
+                .map_err(tables::open_error)?;
+            let store = Self {
+                db,
+                codec: options.codec,
+            };
+            store.check_or_init_format()?;
+            Ok(store)
+        })
+        .map_err(|e| match e {
+            Error::Corrupt(msg) => Error::NotABook(msg),
+            other => other,
+        })
     }
 
     fn check_or_init_format(&self) -> Result<()> {
@@ -125,14 +132,22 @@ impl RedbStore {
 
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
-        Ok(Box::new(RedbSnapshot {
-            txn: self.db.begin_read().map_err(backend)?,
-            codec: &*self.codec,
-            customers: OnceCell::new(),
-        }))
+        guard(|| {
+            Ok(Box::new(RedbSnapshot {
+                txn: self.db.begin_read().map_err(backend)?,
+                codec: &*self.codec,
+                customers: OnceCell::new(),
+            }) as Box<dyn Snapshot>)
+        })
     }
 
     fn commit(&self, batch: Batch) -> Result<()> {
+        guard(|| self.commit_unguarded(batch))
+    }
+}
+
+impl RedbStore {
+    fn commit_unguarded(&self, batch: Batch) -> Result<()> {
         let txn = self.db.begin_write().map_err(backend)?;
         let outcome = {
             let mut tx = RedbTx::new(&txn, &*self.codec)?;
@@ -146,6 +161,21 @@ impl Store for RedbStore {
             }
         }
     }
+}
+
+/// Runs a redb call, turning a panic inside redb (which some damaged files
+/// still cause) into a [`Error::Corrupt`], so a bad file is an error, not a crash.
+fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".into());
+        Err(Error::Corrupt(format!(
+            "the database file is damaged ({what})"
+        )))
+    })
 }
 
 struct RedbSnapshot<'s> {
@@ -170,6 +200,36 @@ impl RedbSnapshot<'_> {
 
 impl Snapshot for RedbSnapshot<'_> {
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
+        guard(|| self.customer_unguarded(id))
+    }
+
+    fn customers(&self) -> Result<Box<dyn Iterator<Item = Result<Customer>> + '_>> {
+        let mut inner = guard(|| self.customers_unguarded())?;
+        Ok(Box::new(std::iter::from_fn(move || {
+            guard(|| Ok(inner.next())).unwrap_or_else(|e| Some(Err(e)))
+        })))
+    }
+
+    fn customer_count(&self) -> Result<u64> {
+        guard(|| self.customers_table()?.len().map_err(backend))
+    }
+
+    fn lookup(&self, key: &IndexKey) -> Result<Vec<CustomerId>> {
+        guard(|| self.lookup_unguarded(key))
+    }
+
+    fn related(&self, id: CustomerId, kind: Option<RelatedKind>) -> Result<Vec<Related>> {
+        guard(|| self.related_unguarded(id, kind))
+    }
+
+    fn history(&self, id: CustomerId) -> Result<Vec<Change>> {
+        guard(|| self.history_unguarded(id))
+    }
+}
+
+/// The reads, each wrapped by [`guard`] in the `Snapshot` impl above.
+impl RedbSnapshot<'_> {
+    fn customer_unguarded(&self, id: CustomerId) -> Result<Option<Customer>> {
         let table = self.customers_table()?;
         let value = table.get(id.to_bytes()).map_err(backend)?;
         value
@@ -177,7 +237,7 @@ impl Snapshot for RedbSnapshot<'_> {
             .transpose()
     }
 
-    fn customers(&self) -> Result<Box<dyn Iterator<Item = Result<Customer>> + '_>> {
+    fn customers_unguarded(&self) -> Result<Box<dyn Iterator<Item = Result<Customer>> + '_>> {
         let table = self.customers_table()?;
         let iter = table.iter().map_err(backend)?;
         Ok(Box::new(iter.map(|entry| {
@@ -186,11 +246,7 @@ impl Snapshot for RedbSnapshot<'_> {
         })))
     }
 
-    fn customer_count(&self) -> Result<u64> {
-        self.customers_table()?.len().map_err(backend)
-    }
-
-    fn lookup(&self, key: &IndexKey) -> Result<Vec<CustomerId>> {
+    fn lookup_unguarded(&self, key: &IndexKey) -> Result<Vec<CustomerId>> {
         let key = self.codec.index_key(key.encode());
         let index = self.index()?;
         let values = index.get(key.as_slice()).map_err(backend)?;
@@ -202,7 +258,7 @@ impl Snapshot for RedbSnapshot<'_> {
             .collect()
     }
 
-    fn related(&self, id: CustomerId, kind: Option<RelatedKind>) -> Result<Vec<Related>> {
+    fn related_unguarded(&self, id: CustomerId, kind: Option<RelatedKind>) -> Result<Vec<Related>> {
         let table = self.txn.open_table(RELATED).map_err(backend)?;
         let (start, end) = related_prefix(id);
         let mut out = Vec::new();
@@ -219,7 +275,7 @@ impl Snapshot for RedbSnapshot<'_> {
         Ok(out)
     }
 
-    fn history(&self, id: CustomerId) -> Result<Vec<Change>> {
+    fn history_unguarded(&self, id: CustomerId) -> Result<Vec<Change>> {
         let table = self.txn.open_table(CHANGES).map_err(backend)?;
         let start = tables::change_key(id, 0);
         let end = tables::change_key(id, u64::MAX);
@@ -414,6 +470,43 @@ mod tests {
         }
         let err = RedbStore::open(&path).err().expect("refused");
         assert!(matches!(err, Error::NotABook(_)), "{err}");
+    }
+
+    #[test]
+    fn damaged_files_give_errors_not_panics() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("d.kehu");
+        {
+            let store = RedbStore::open(&path).expect("create");
+            let mut b = Batch::new("t", chrono::Utc::now());
+            for i in 0..200 {
+                let c = Customer::person(format!("P{i}"), "Test")
+                    .with_email(format!("p{i}@example.com"));
+                b.push(kehu_store::Write::Put {
+                    customer: c,
+                    expected: 0,
+                });
+            }
+            store.commit(b).expect("fill");
+        }
+        let original = std::fs::read(&path).expect("read");
+        let step = (original.len() / 40).max(1);
+        for offset in (0..original.len()).step_by(step) {
+            let mut bytes = original.clone();
+            bytes
+                .iter_mut()
+                .skip(offset)
+                .take(32)
+                .for_each(|b| *b ^= 0xa5);
+            std::fs::write(&path, &bytes).expect("write");
+            let outcome = std::panic::catch_unwind(|| -> Result<usize> {
+                let store = RedbStore::open(&path)?;
+                let snap = store.snapshot()?;
+                let n = snap.customers()?.filter(Result::is_ok).count();
+                Ok(n)
+            });
+            assert!(outcome.is_ok(), "a panic escaped at offset {offset}");
+        }
     }
 
     #[test]
