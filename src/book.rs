@@ -186,6 +186,21 @@ impl Book {
     /// [`Error::Conflict`]); the stored dossier gets the next version.
     pub fn update(&self, customer: Customer) -> Result<Saved, Error> {
         let current = self.get(customer.id)?;
+        let mut customer = customer;
+        for e in &mut customer.emails {
+            let stored = current
+                .emails
+                .iter()
+                .map(|s| (s.address.as_str(), s.raw.as_str()));
+            refresh_raw(&e.address, &mut e.raw, stored);
+        }
+        for p in &mut customer.phones {
+            let stored = current
+                .phones
+                .iter()
+                .map(|s| (s.number.as_str(), s.raw.as_str()));
+            refresh_raw(&p.number, &mut p.raw, stored);
+        }
         let (mut customer, report) = self.prepare(customer, None)?;
         customer.created_at = current.created_at;
         customer.updated_at = self.now();
@@ -345,5 +360,20 @@ impl Book {
         }
         out.sort_by_key(|c| (c.verified_at.unwrap_or(c.created_at), c.id));
         Ok(out)
+    }
+}
+
+/// Keeps `raw` "as entered": a value the caller changed without setting its
+/// raw form was entered as it now stands.
+fn refresh_raw<'a>(
+    value: &str,
+    raw: &mut String,
+    stored: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+) {
+    if stored.clone().any(|(v, _)| v == value) {
+        return;
+    }
+    if raw.is_empty() || stored.into_iter().any(|(_, r)| r == raw) {
+        *raw = value.to_string();
     }
 }

@@ -52,8 +52,13 @@ fn add_get_update_remove() {
 
         let mut changed = got.clone();
         changed.job_title = Some("采购经理".into());
+        changed.emails[0].address = " Zhang.Wei@Example.CN".into();
         let updated = book.update(changed).unwrap();
         assert_eq!(updated.customer.version, 2);
+        // An edited value was entered as it now stands; an untouched one keeps its raw form.
+        assert_eq!(updated.customer.emails[0].address, "Zhang.Wei@example.cn");
+        assert_eq!(updated.customer.emails[0].raw, " Zhang.Wei@Example.CN");
+        assert_eq!(updated.customer.phones[0].raw, "138 1234 5678");
         assert_eq!(book.get(id).unwrap(), updated.customer, "{name}");
 
         // A second writer holding version 1 loses.

@@ -10,7 +10,7 @@ fn is_clean_ascii(s: &str) -> bool {
     }
     let mut prev_space = false;
     for &c in b {
-        if c >= 0x80 || c < 0x20 || c == 0x7f {
+        if !(0x20..0x7f).contains(&c) {
             return false;
         }
         let space = c == b' ';

@@ -118,12 +118,12 @@ impl CompiledCondition {
             return false;
         }
         if let Some(stages) = &s.stage {
-            if !c.lifecycle_stage.is_some_and(|st| stages.contains(&st)) {
+            if c.lifecycle_stage.is_none_or(|st| !stages.contains(&st)) {
                 return false;
             }
         }
         if let Some(min) = s.stage_at_least {
-            if !c.lifecycle_stage.is_some_and(|st| st >= min) {
+            if c.lifecycle_stage.is_none_or(|st| st < min) {
                 return false;
             }
         }
@@ -536,17 +536,23 @@ impl Rules {
                 );
                 continue;
             };
-            let type_ok = match (def.kind, value) {
+            let type_ok = matches!(
+                (def.kind, value),
                 (CustomType::Text, CustomValue::Text(_))
-                | (CustomType::Integer, CustomValue::Integer(_))
-                | (CustomType::Decimal, CustomValue::Decimal(_) | CustomValue::Integer(_))
-                | (CustomType::Bool, CustomValue::Bool(_))
-                | (CustomType::Date, CustomValue::Date(_))
-                | (CustomType::Datetime, CustomValue::DateTime(_))
-                | (CustomType::Enum, CustomValue::Enum(_) | CustomValue::Text(_))
-                | (CustomType::TextList, CustomValue::TextList(_)) => true,
-                _ => false,
-            };
+                    | (CustomType::Integer, CustomValue::Integer(_))
+                    | (
+                        CustomType::Decimal,
+                        CustomValue::Decimal(_) | CustomValue::Integer(_)
+                    )
+                    | (CustomType::Bool, CustomValue::Bool(_))
+                    | (CustomType::Date, CustomValue::Date(_))
+                    | (CustomType::Datetime, CustomValue::DateTime(_))
+                    | (
+                        CustomType::Enum,
+                        CustomValue::Enum(_) | CustomValue::Text(_)
+                    )
+                    | (CustomType::TextList, CustomValue::TextList(_))
+            );
             if !type_ok {
                 report.push(
                     Severity::Error,

@@ -36,6 +36,8 @@ impl Batch {
 
 /// One write of a [`Batch`].
 #[derive(Debug, Clone)]
+// Most writes are `Put`s, so boxing the dossier would only add an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum Write {
     /// Creates or replaces a dossier. The store's current version must equal
     /// `expected` (0: the dossier must not exist yet); it stores `expected + 1`.
