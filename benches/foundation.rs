@@ -1,1 +1,335 @@
-fn main() {}
+//! Foundation benchmarks on generated customers: validate + normalise
+//! throughput, bulk load into a RedbStore, point gets by id and by e-mail.
+//!
+//! ```text
+//! cargo bench --bench foundation -- --csv benches/data/cust_1m.csv --phase validate
+//! cargo bench --bench foundation -- --csv benches/data/cust_1m.csv --phase load
+//! ```
+//! Each phase runs several times and prints min and median; each is meant to
+//! run in its own process so that the peak memory it prints is its own.
+//! `benches/run.sh` runs every phase and the pydantic peer side by side.
+
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use kehu::{Address, Book, Customer, CustomerId, Email, Phone, RuleSet, Rules};
+use kehu_store::{Batch, Store, Write};
+
+struct Row {
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    date_of_birth: String,
+    street: String,
+    city: String,
+    postcode: String,
+    company: String,
+}
+
+fn read_rows(path: &str, limit: usize) -> Vec<Row> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let headers = reader.headers().expect("headers").clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let idx = [
+        col("first_name"),
+        col("last_name"),
+        col("email"),
+        col("phone"),
+        col("date_of_birth"),
+        col("street"),
+        col("city"),
+        col("postcode"),
+        col("company"),
+    ];
+    reader
+        .records()
+        .take(limit)
+        .map(|r| {
+            let r = r.expect("row");
+            let f = |i: usize| r.get(idx[i]).unwrap_or("").to_string();
+            Row {
+                first_name: f(0),
+                last_name: f(1),
+                email: f(2),
+                phone: f(3),
+                date_of_birth: f(4),
+                street: f(5),
+                city: f(6),
+                postcode: f(7),
+                company: f(8),
+            }
+        })
+        .collect()
+}
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// A CSV row as a dossier: what an import does before the rules run.
+fn to_customer(r: &Row) -> Customer {
+    let mut c = Customer::default();
+    c.name.given = opt(&r.first_name);
+    c.name.family = opt(&r.last_name);
+    if !r.email.is_empty() {
+        c.emails.push(Email {
+            primary: true,
+            ..Email::new(r.email.as_str())
+        });
+    }
+    if !r.phone.is_empty() {
+        c.phones.push(Phone {
+            primary: true,
+            ..Phone::new(r.phone.as_str())
+        });
+    }
+    c.birth_date = NaiveDate::parse_from_str(&r.date_of_birth, "%Y-%m-%d").ok();
+    if !(r.street.is_empty() && r.city.is_empty() && r.postcode.is_empty()) {
+        c.addresses.push(Address {
+            primary: true,
+            street: opt(&r.street),
+            city: opt(&r.city),
+            postcode: opt(&r.postcode),
+            ..Address::default()
+        });
+    }
+    c.company = opt(&r.company);
+    c
+}
+
+fn rules() -> Rules {
+    let mut set = RuleSet::standard();
+    set.default_region = Some("CN".into());
+    Rules::new(set).expect("rules")
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn summary(label: &str, n: usize, times: &mut [Duration]) {
+    times.sort();
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "{label:<44} n={n:<9} best {:>12.0}/s  median {:>12.0}/s  (runs {}, min {:.3}s)",
+        rate(times[0]),
+        rate(times[times.len() / 2]),
+        times.len(),
+        times[0].as_secs_f64()
+    );
+}
+
+fn phase_validate(rows: &[Row], runs: usize) {
+    let rules = rules();
+    let now = Utc::now();
+    let customers: Vec<Customer> = rows.iter().map(to_customer).collect();
+    let mut check_only = Vec::new();
+    let mut with_mapping = Vec::new();
+    let mut errors = 0;
+    for _ in 0..runs {
+        let mut batch = customers.clone();
+        let t = Instant::now();
+        for c in &mut batch {
+            let report = rules.check(c, now);
+            errors += usize::from(!report.is_ok());
+        }
+        check_only.push(t.elapsed());
+        std::hint::black_box(&batch);
+
+        let t = Instant::now();
+        for r in rows {
+            let mut c = to_customer(r);
+            let report = rules.check(&mut c, now);
+            std::hint::black_box((&c, &report));
+        }
+        with_mapping.push(t.elapsed());
+    }
+    summary(
+        "normalise + validate (1 thread)",
+        rows.len(),
+        &mut check_only,
+    );
+    summary(
+        "row -> Customer + normalise + validate",
+        rows.len(),
+        &mut with_mapping,
+    );
+    println!("rejected per run: {}", errors / runs.max(1));
+}
+
+fn checked(rows: &[Row]) -> Vec<Customer> {
+    let rules = rules();
+    let now = Utc::now();
+    rows.iter()
+        .map(|r| {
+            let mut c = to_customer(r);
+            rules.check(&mut c, now);
+            c
+        })
+        .collect()
+}
+
+fn phase_load(rows: &[Row], runs: usize, batch_size: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prepared = checked(rows);
+    let mut via_book = Vec::new();
+    let mut via_store = Vec::new();
+    for run in 0..runs {
+        let path = dir.path().join(format!("book-{run}.kehu"));
+        let book = Book::open_with_rules(&path, rules()).expect("open");
+        let customers: Vec<Customer> = rows.iter().map(to_customer).collect();
+        let t = Instant::now();
+        let mut customers = customers.into_iter().peekable();
+        while customers.peek().is_some() {
+            let chunk: Vec<Customer> = customers.by_ref().take(batch_size).collect();
+            // Generated data has records the rules reject; a real import reports them.
+            let valid: Vec<Customer> = chunk
+                .into_iter()
+                .filter(|c| book.validate(c).is_ok())
+                .collect();
+            book.add_many(valid).expect("add_many");
+        }
+        via_book.push(t.elapsed());
+        drop(book);
+        std::fs::remove_file(&path).ok();
+
+        let store = kehu::RedbStore::open(&path).expect("open");
+        let copy = prepared.clone();
+        let t = Instant::now();
+        for chunk in copy.chunks(batch_size) {
+            let mut b = Batch::new("bench", Utc::now());
+            for c in chunk {
+                b.push(Write::Put {
+                    customer: c.clone(),
+                    expected: 0,
+                });
+            }
+            store.commit(b).expect("commit");
+        }
+        via_store.push(t.elapsed());
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if run + 1 < runs {
+            drop(store);
+            std::fs::remove_file(&path).ok();
+        } else {
+            println!(
+                "book file: {:.0} MiB for {} customers",
+                size as f64 / 1048576.0,
+                rows.len()
+            );
+        }
+    }
+    summary(
+        &format!("Book::add_many, batches of {batch_size} (rules+store)"),
+        rows.len(),
+        &mut via_book,
+    );
+    summary(
+        &format!("Store::commit, batches of {batch_size} (store only)"),
+        rows.len(),
+        &mut via_store,
+    );
+}
+
+fn phase_get(rows: &[Row], runs: usize, lookups: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("get.kehu");
+    let store = kehu::RedbStore::open(&path).expect("open");
+    let prepared = checked(rows);
+    for chunk in prepared.chunks(10_000) {
+        let mut b = Batch::new("bench", Utc::now());
+        for c in chunk {
+            b.push(Write::Put {
+                customer: c.clone(),
+                expected: 0,
+            });
+        }
+        store.commit(b).expect("commit");
+    }
+    let book = Book::with_store(Box::new(store), rules());
+    // A fixed pseudo-random order over the records.
+    let mut order: Vec<usize> = (0..prepared.len()).collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in (1..order.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    order.truncate(lookups.min(order.len()));
+    let ids: Vec<CustomerId> = order.iter().map(|&i| prepared[i].id).collect();
+    let emails: Vec<&str> = order
+        .iter()
+        .filter_map(|&i| prepared[i].emails.first().map(|e| e.address.as_str()))
+        .collect();
+    let (mut by_id, mut by_id_snap, mut by_email) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        for id in &ids {
+            std::hint::black_box(book.get(*id).expect("get"));
+        }
+        by_id.push(t.elapsed());
+        let snap = book.snapshot().expect("snapshot");
+        let t = Instant::now();
+        for id in &ids {
+            std::hint::black_box(snap.customer(*id).expect("get"));
+        }
+        by_id_snap.push(t.elapsed());
+        drop(snap);
+        let t = Instant::now();
+        for e in &emails {
+            let found = book.find_by_email(e).expect("find");
+            assert!(!found.is_empty());
+            std::hint::black_box(found);
+        }
+        by_email.push(t.elapsed());
+    }
+    summary(
+        "Book::get by id (a snapshot per call)",
+        ids.len(),
+        &mut by_id,
+    );
+    summary(
+        "Snapshot::customer by id (one snapshot)",
+        ids.len(),
+        &mut by_id_snap,
+    );
+    summary("Book::find_by_email", emails.len(), &mut by_email);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str, default: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let csv = arg("--csv", "benches/data/cust_100k.csv");
+    let phase = arg("--phase", "all");
+    let runs: usize = arg("--runs", "5").parse().expect("--runs");
+    let limit: usize = arg("--limit", "100000000").parse().expect("--limit");
+    let rows = read_rows(&csv, limit);
+    println!("{} rows from {csv}", rows.len());
+    if phase == "validate" || phase == "all" {
+        phase_validate(&rows, runs);
+    }
+    if phase == "load" || phase == "all" {
+        phase_load(&rows, runs.min(3), 10_000);
+    }
+    if phase == "get" || phase == "all" {
+        phase_get(&rows, runs, 200_000);
+    }
+    println!("peak RSS: {:.0} MiB", peak_rss_mib());
+}

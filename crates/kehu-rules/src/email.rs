@@ -33,10 +33,6 @@ fn valid_domain(domain: &str) -> bool {
     if domain.is_empty() || domain.len() > 253 {
         return false;
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
-        return false;
-    }
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
@@ -46,8 +42,10 @@ fn valid_domain(domain: &str) -> bool {
                 c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric())
             })
     };
-    let tld = labels[labels.len() - 1];
-    labels.iter().all(|l| label_ok(l))
+    let Some((_, tld)) = domain.rsplit_once('.') else {
+        return false;
+    };
+    domain.split('.').all(label_ok)
         && tld.chars().count() >= 2
         && (tld.chars().all(char::is_alphabetic) || tld.starts_with("xn--"))
 }

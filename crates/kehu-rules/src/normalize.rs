@@ -22,10 +22,28 @@ fn is_clean_ascii(s: &str) -> bool {
     true
 }
 
+fn is_clean_unicode(s: &str) -> bool {
+    let mut prev_space = true;
+    for c in s.chars() {
+        if c.is_control() {
+            return false;
+        }
+        if c.is_whitespace() {
+            if c != ' ' || prev_space {
+                return false;
+            }
+            prev_space = true;
+        } else {
+            prev_space = false;
+        }
+    }
+    (!prev_space || s.is_empty()) && is_nfkc_quick(s.chars()) == IsNormalized::Yes
+}
+
 /// One line of text: NFKC, control characters dropped, every run of white space
 /// one space, trimmed. Returns `None` when it was already clean (no allocation).
 pub fn clean_text(s: &str) -> Option<String> {
-    if is_clean_ascii(s) {
+    if is_clean_ascii(s) || is_clean_unicode(s) {
         return None;
     }
     let nfkc: String = if is_nfkc_quick(s.chars()) == IsNormalized::Yes {

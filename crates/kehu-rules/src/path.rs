@@ -144,6 +144,33 @@ pub(crate) enum Found<'a> {
 }
 
 impl FieldPath {
+    /// Whether the dossier has a (non-empty) value at this path.
+    pub fn is_present(&self, c: &Customer) -> bool {
+        let text = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        let org = c.organization.as_ref();
+        match self {
+            Self::ExternalId => text(&c.external_id),
+            Self::Name => text(&c.name.given) || text(&c.name.family) || text(&c.name.full),
+            Self::NameGiven => text(&c.name.given),
+            Self::NameFamily => text(&c.name.family),
+            Self::NameFull => text(&c.name.full),
+            Self::OrgName => org.is_some_and(|o| text(&o.name)),
+            Self::OrgIndustry => org.is_some_and(|o| text(&o.industry)),
+            Self::OrgSize => org.is_some_and(|o| o.size.is_some()),
+            Self::Company => text(&c.company),
+            Self::JobTitle => text(&c.job_title),
+            Self::BirthDate => c.birth_date.is_some(),
+            Self::Emails => c.emails.iter().any(|e| !e.address.is_empty()),
+            Self::Phones => c.phones.iter().any(|p| !p.number.is_empty()),
+            Self::Addresses => !c.addresses.is_empty(),
+            Self::Owner => text(&c.owner),
+            Self::Source => text(&c.source),
+            Self::LifecycleStage => c.lifecycle_stage.is_some(),
+            Self::Tags => !c.tags.is_empty(),
+            Self::AddressPart(_) | Self::Custom(_) => !self.values(c).is_empty(),
+        }
+    }
+
     /// The values at this path, each with its concrete path (`addresses[1].city`).
     /// Empty text counts as absent.
     pub(crate) fn values<'a>(&self, c: &'a Customer) -> Vec<(String, Found<'a>)> {

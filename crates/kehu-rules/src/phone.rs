@@ -26,7 +26,7 @@ pub fn normalize_phone(text: &str, region: Option<&str>) -> PhoneOutcome {
         candidate = &converted;
     }
     match PHONE_NUMBER_UTIL.parse(candidate, region_code) {
-        Ok(number) if number.is_valid() => {
+        Ok(number) if is_valid(&number, region_code) => {
             PhoneOutcome::Valid(number.format_as(PhoneNumberFormat::E164).to_string())
         }
         Ok(_) => PhoneOutcome::Invalid {
@@ -44,6 +44,25 @@ pub fn normalize_phone(text: &str, region: Option<&str>) -> PhoneOutcome {
             reason: format!("cannot be read as a phone number ({e})"),
         },
     }
+}
+
+/// The same answer as `number.is_valid()`, faster: libphonenumber's general
+/// check tries every region that shares the country code (two dozen for +1),
+/// so the likely region (the one the record implies, else the code's main
+/// region) is tried alone first.
+fn is_valid(number: &rlibphonenumber::PhoneNumber, implied: Option<Region>) -> bool {
+    let code = number.country_code;
+    let likely = implied
+        .filter(|r| PHONE_NUMBER_UTIL.get_country_code_for_region(*r) == Some(code))
+        .or_else(|| PHONE_NUMBER_UTIL.get_region_for_country_code(code));
+    if likely.is_some_and(|r| number.is_valid_for_region(r)) {
+        return true;
+    }
+    // Where one region alone uses the code, the check above was the whole answer.
+    let shared = PHONE_NUMBER_UTIL
+        .get_regions_for_country_calling_code(code)
+        .is_some_and(|regions| regions.len() > 1);
+    (likely.is_none() || shared) && number.is_valid()
 }
 
 #[cfg(test)]

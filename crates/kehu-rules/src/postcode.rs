@@ -1,5 +1,6 @@
 //! Postcodes per country: the canonical form and the pattern it must match.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -45,8 +46,15 @@ pub fn postcode_pattern(country: &str) -> Option<&'static Regex> {
 
 /// The canonical form of a postcode for a country: upper case, and the
 /// country's spacing (`SW1A 1AA`, `K1A 0B1`, `100-0001`, `1012 AB`).
-pub fn normalize_postcode(postcode: &str, country: Option<&str>) -> String {
+pub fn normalize_postcode<'a>(postcode: &'a str, country: Option<&str>) -> Cow<'a, str> {
     let trimmed = postcode.trim().trim_start_matches('〒').trim();
+    let plain = trimmed.len() == postcode.len()
+        && postcode
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'-');
+    if plain && !matches!(country, Some("GB" | "CA" | "NL" | "JP")) {
+        return Cow::Borrowed(postcode);
+    }
     let upper = trimmed.to_uppercase();
     let compact: String = upper.chars().filter(|c| !c.is_whitespace()).collect();
     let split_at = |s: &str, tail: usize, sep: char| {
@@ -56,7 +64,7 @@ pub fn normalize_postcode(postcode: &str, country: Option<&str>) -> String {
             s.to_string()
         }
     };
-    match country {
+    let out = match country {
         Some("GB" | "CA") => split_at(&compact, 3, ' '),
         Some("NL") => split_at(&compact, 2, ' '),
         Some("JP") if compact.len() == 7 && compact.bytes().all(|b| b.is_ascii_digit()) => {
@@ -64,6 +72,11 @@ pub fn normalize_postcode(postcode: &str, country: Option<&str>) -> String {
         }
         Some("US" | "CN" | "DE" | "FR" | "AU" | "JP" | "IT" | "ES" | "IN" | "KR" | "SG") => compact,
         _ => upper,
+    };
+    if out == postcode {
+        Cow::Borrowed(postcode)
+    } else {
+        Cow::Owned(out)
     }
 }
 

@@ -53,6 +53,7 @@ pub struct Rules {
     fields: Vec<CompiledField>,
     custom: HashMap<String, crate::CustomField>,
     postcodes: HashMap<String, Regex>,
+    default_region: Option<String>,
 }
 
 impl std::fmt::Debug for Rules {
@@ -128,14 +129,13 @@ impl CompiledCondition {
             }
         }
         if let Some(field) = &self.field {
-            let values = field.values(c);
             if let Some(present) = s.present {
-                if values.is_empty() == present {
+                if field.is_present(c) != present {
                     return false;
                 }
             }
             if let Some(want) = &s.equals {
-                let hit = values.iter().any(|(_, v)| match v {
+                let hit = field.values(c).iter().any(|(_, v)| match v {
                     Found::Text(t) => t == want,
                     Found::Number(n) => n.to_string() == *want,
                     Found::Other => false,
@@ -164,6 +164,7 @@ impl Rules {
             fields: Vec::new(),
             custom: HashMap::new(),
             postcodes: HashMap::new(),
+            default_region: None,
         }
     }
 
@@ -241,6 +242,7 @@ impl Rules {
             let regex = compile_regex(&format!("postcodes.{country}"), pattern)?;
             rules.postcodes.insert(country.to_uppercase(), regex);
         }
+        rules.default_region = set.default_region.as_ref().map(|r| r.to_uppercase());
         rules.set = set;
         Ok(rules)
     }
@@ -269,7 +271,7 @@ impl Rules {
 
     /// The region a phone number written without a country code belongs to:
     /// the record's address country, else its e-mail's country domain, else the default.
-    pub fn implied_region(&self, c: &Customer) -> Option<String> {
+    pub fn implied_region(&self, c: &Customer) -> Option<&str> {
         let from_address = c
             .primary_address()
             .and_then(|a| a.country.as_deref())
@@ -277,17 +279,20 @@ impl Rules {
             .and_then(country_code);
         let from_email = || {
             c.emails.iter().find_map(|e| {
-                let tld = e.address.rsplit('.').next()?.to_ascii_lowercase();
-                if tld.len() != 2 || GENERIC_CCTLDS.contains(&tld.as_str()) {
+                let tld = e.address.rsplit('.').next()?;
+                if tld.len() != 2 || GENERIC_CCTLDS.iter().any(|g| g.eq_ignore_ascii_case(tld)) {
                     return None;
                 }
-                country_code(if tld == "uk" { "gb" } else { &tld })
+                country_code(if tld.eq_ignore_ascii_case("uk") {
+                    "gb"
+                } else {
+                    tld
+                })
             })
         };
         from_address
             .or_else(from_email)
-            .map(str::to_string)
-            .or_else(|| self.set.default_region.as_ref().map(|r| r.to_uppercase()))
+            .or(self.default_region.as_deref())
     }
 
     /// Normalises a dossier in place and returns what became of each phone.
@@ -342,13 +347,12 @@ impl Rules {
             }
             tidy_opt(&mut a.postcode);
             if let Some(p) = &a.postcode {
-                let n = normalize_postcode(p, a.country.as_deref());
-                if &n != p {
+                if let std::borrow::Cow::Owned(n) = normalize_postcode(p, a.country.as_deref()) {
                     a.postcode = Some(n);
                 }
             }
         }
-        let region = self.implied_region(c);
+        let region = self.implied_region(c).map(str::to_string);
         let outcomes = c
             .phones
             .iter_mut()
@@ -423,9 +427,13 @@ impl Rules {
             None
         };
         for (i, p) in c.phones.iter().enumerate() {
+            let computed;
             let outcome = match phones.and_then(|o| o.get(i)) {
-                Some(o) => o.clone(),
-                None => normalize_phone(&p.number, region.as_deref()),
+                Some(o) => o,
+                None => {
+                    computed = normalize_phone(&p.number, region);
+                    &computed
+                }
             };
             if let PhoneOutcome::Invalid { reason } = outcome {
                 report.push(
@@ -470,14 +478,14 @@ impl Rules {
             if !r.when.holds(c) {
                 continue;
             }
-            for f in r.fields.iter().filter(|f| f.values(c).is_empty()) {
+            for f in r.fields.iter().filter(|f| !f.is_present(c)) {
                 let msg = r
                     .message
                     .clone()
                     .unwrap_or_else(|| format!("{f} is required"));
                 report.push(r.severity, f.to_string(), "required", &r.id, msg);
             }
-            if !r.any_of.is_empty() && r.any_of.iter().all(|f| f.values(c).is_empty()) {
+            if !r.any_of.is_empty() && !r.any_of.iter().any(|f| f.is_present(c)) {
                 let names: Vec<String> = r.any_of.iter().map(ToString::to_string).collect();
                 let msg = r
                     .message
