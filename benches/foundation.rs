@@ -223,6 +223,10 @@ fn phase_load(rows: &[Row], runs: usize, batch_size: usize) {
             drop(store);
             std::fs::remove_file(&path).ok();
         } else {
+            if let Ok(keep) = std::env::var("KEHU_BENCH_KEEP") {
+                drop(store);
+                std::fs::copy(&path, keep).expect("keep the book file");
+            }
             println!(
                 "book file: {:.0} MiB for {} customers",
                 size as f64 / 1048576.0,

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use kehu_model::{
-    Address, CustomValue, Customer, CustomerId, Email, Kind, LifecycleStage, Organization,
-    PersonName, Phone, Related, Timestamp,
+    Address, CustomValue, Customer, CustomerId, Email, FieldChange, Kind, LifecycleStage,
+    Organization, PersonName, Phone, Related, Timestamp,
 };
-use kehu_store::{Change, Error, FieldCodec, KeySets, Result};
+use kehu_store::{Change, ChangeOp, Error, FieldCodec, KeySets, Result};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The first byte of every stored value.
 const VALUE_FORMAT: u8 = 1;
@@ -26,11 +26,27 @@ type Public = (
     Option<String>,
     Option<LifecycleStage>,
     BTreeMap<String, CustomValue>,
-    Timestamp,
-    Timestamp,
-    Option<Timestamp>,
+    Instant,
+    Instant,
+    Option<Instant>,
     u64,
 );
+
+/// A timestamp as seconds and nanoseconds since the epoch: exact, a few bytes
+/// as varints instead of an RFC 3339 string, and no formatting or parsing.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+struct Instant(i64, u32);
+
+impl Instant {
+    fn of(t: Timestamp) -> Self {
+        Self(t.timestamp(), t.timestamp_subsec_nanos())
+    }
+
+    fn time(self) -> Result<Timestamp> {
+        Timestamp::from_timestamp(self.0, self.1)
+            .ok_or_else(|| Error::Corrupt(format!("timestamp out of range: {}s", self.0)))
+    }
+}
 
 /// The personal fields, sealed by the codec, in stored order.
 type Personal = (
@@ -71,9 +87,9 @@ pub fn encode_customer(c: &Customer, codec: &dyn FieldCodec) -> Result<Vec<u8>> 
         &c.source,
         &c.lifecycle_stage,
         &c.custom,
-        &c.created_at,
-        &c.updated_at,
-        &c.verified_at,
+        Instant::of(c.created_at),
+        Instant::of(c.updated_at),
+        c.verified_at.map(Instant::of),
         &c.version,
     ))?;
     let personal = to_bytes(&(
@@ -119,9 +135,9 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn FieldCodec) -> Result<Customer>
         source: p.6,
         lifecycle_stage: p.7,
         custom: p.8,
-        created_at: p.9,
-        updated_at: p.10,
-        verified_at: p.11,
+        created_at: p.9.time()?,
+        updated_at: p.10.time()?,
+        verified_at: p.11.map(Instant::time).transpose()?,
         version: p.12,
         name: q.0,
         company: q.1,
@@ -166,13 +182,24 @@ pub fn decode_related(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -
 }
 
 /// A change-log entry, sealed whole (its before/after values are personal).
+/// The customer id is in the key, so it is not stored again.
 pub fn encode_change(c: &Change, codec: &dyn FieldCodec) -> Result<Vec<u8>> {
-    encode_sealed(c, c.customer_id, codec)
+    let value = (c.seq, Instant::of(c.at), &c.actor, &c.op, &c.fields);
+    encode_sealed(&value, c.customer_id, codec)
 }
 
 /// The inverse of [`encode_change`].
 pub fn decode_change(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -> Result<Change> {
-    decode_sealed(bytes, owner, codec, "change")
+    type Stored = (u64, Instant, String, ChangeOp, Vec<FieldChange>);
+    let (seq, at, actor, op, fields): Stored = decode_sealed(bytes, owner, codec, "change")?;
+    Ok(Change {
+        seq,
+        customer_id: owner,
+        at: at.time()?,
+        actor,
+        op,
+        fields,
+    })
 }
 
 /// A customer's keyed-index keys, sealed.
@@ -187,6 +214,14 @@ pub fn encode_key_sets(
 /// The inverse of [`encode_key_sets`].
 pub fn decode_key_sets(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -> Result<KeySets> {
     decode_sealed(bytes, owner, codec, "key sets")
+}
+
+/// The key of an index entry: the (codec-transformed) index key, then the customer id.
+pub fn index_entry(key: &[u8], id: CustomerId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + 16);
+    out.extend_from_slice(key);
+    out.extend_from_slice(&id.to_bytes());
+    out
 }
 
 /// Customer id, then the time as order-preserving bytes, then the record id.

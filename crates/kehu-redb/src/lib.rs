@@ -18,8 +18,8 @@ use kehu_store::{
     Store, WriteTx, FORMAT_VERSION,
 };
 use redb::{
-    Database, MultimapTable, ReadOnlyMultimapTable, ReadOnlyTable, ReadTransaction,
-    ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction,
+    Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, Table, WriteTransaction,
 };
 
 use encoding::{
@@ -119,7 +119,7 @@ impl RedbStore {
                     meta.insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
                         .map_err(backend)?;
                     txn.open_table(CUSTOMERS).map_err(backend)?;
-                    txn.open_multimap_table(INDEX).map_err(backend)?;
+                    txn.open_table(INDEX).map_err(backend)?;
                     txn.open_table(KEY_SETS).map_err(backend)?;
                     txn.open_table(RELATED).map_err(backend)?;
                     txn.open_table(CHANGES).map_err(backend)?;
@@ -193,8 +193,8 @@ impl RedbSnapshot<'_> {
         Ok(self.customers.get_or_init(|| table))
     }
 
-    fn index(&self) -> Result<ReadOnlyMultimapTable<&'static [u8], [u8; 16]>> {
-        self.txn.open_multimap_table(INDEX).map_err(backend)
+    fn index(&self) -> Result<ReadOnlyTable<&'static [u8], ()>> {
+        self.txn.open_table(INDEX).map_err(backend)
     }
 }
 
@@ -249,13 +249,23 @@ impl RedbSnapshot<'_> {
     fn lookup_unguarded(&self, key: &IndexKey) -> Result<Vec<CustomerId>> {
         let key = self.codec.index_key(key.encode());
         let index = self.index()?;
-        let values = index.get(key.as_slice()).map_err(backend)?;
-        values
-            .map(|v| {
-                v.map(|v| CustomerId::from_bytes(v.value()))
-                    .map_err(backend)
-            })
-            .collect()
+        let start = encoding::index_entry(&key, CustomerId::from_bytes([0; 16]));
+        let end = encoding::index_entry(&key, CustomerId::from_bytes([0xff; 16]));
+        let mut out = Vec::new();
+        for entry in index
+            .range(start.as_slice()..=end.as_slice())
+            .map_err(backend)?
+        {
+            let (k, _) = entry.map_err(backend)?;
+            let k = k.value();
+            // Within the range, an entry of exactly this length has exactly this key.
+            if k.len() == start.len() {
+                let mut id = [0u8; 16];
+                id.copy_from_slice(&k[key.len()..]);
+                out.push(CustomerId::from_bytes(id));
+            }
+        }
+        Ok(out)
     }
 
     fn related_unguarded(&self, id: CustomerId, kind: Option<RelatedKind>) -> Result<Vec<Related>> {
@@ -296,7 +306,7 @@ struct RedbTx<'t> {
     codec: &'t dyn FieldCodec,
     meta: Table<'t, &'static str, &'static [u8]>,
     customers: Table<'t, [u8; 16], &'static [u8]>,
-    index: MultimapTable<'t, &'static [u8], [u8; 16]>,
+    index: Table<'t, &'static [u8], ()>,
     key_sets: Table<'t, [u8; 16], &'static [u8]>,
     related: Table<'t, &'static [u8], &'static [u8]>,
     changes: Table<'t, &'static [u8], &'static [u8]>,
@@ -314,7 +324,7 @@ impl<'t> RedbTx<'t> {
             codec,
             meta,
             customers: txn.open_table(CUSTOMERS).map_err(backend)?,
-            index: txn.open_multimap_table(INDEX).map_err(backend)?,
+            index: txn.open_table(INDEX).map_err(backend)?,
             key_sets: txn.open_table(KEY_SETS).map_err(backend)?,
             related: txn.open_table(RELATED).map_err(backend)?,
             changes: txn.open_table(CHANGES).map_err(backend)?,
@@ -352,18 +362,14 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn index_insert(&mut self, key: &IndexKey, id: CustomerId) -> Result<()> {
-        let key = self.codec.index_key(key.encode());
-        self.index
-            .insert(key.as_slice(), id.to_bytes())
-            .map_err(backend)?;
+        let entry = encoding::index_entry(&self.codec.index_key(key.encode()), id);
+        self.index.insert(entry.as_slice(), ()).map_err(backend)?;
         Ok(())
     }
 
     fn index_remove(&mut self, key: &IndexKey, id: CustomerId) -> Result<()> {
-        let key = self.codec.index_key(key.encode());
-        self.index
-            .remove(key.as_slice(), id.to_bytes())
-            .map_err(backend)?;
+        let entry = encoding::index_entry(&self.codec.index_key(key.encode()), id);
+        self.index.remove(entry.as_slice()).map_err(backend)?;
         Ok(())
     }
 

@@ -2,15 +2,15 @@
 
 use kehu_model::CustomerId;
 use kehu_store::Error;
-use redb::{MultimapTableDefinition, TableDefinition};
+use redb::TableDefinition;
 
 /// "format" → the store format version (u32 LE); "seq" → the last change number (u64 LE).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("kehu_meta");
 /// Customer id → encoded dossier.
 pub const CUSTOMERS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("kehu_customers");
-/// Encoded index key (through the codec) → customer ids.
-pub const INDEX: MultimapTableDefinition<&[u8], [u8; 16]> =
-    MultimapTableDefinition::new("kehu_index");
+/// Encoded index key (through the codec) followed by a customer id → nothing.
+/// A plain table with composite keys: inserts are cheaper than in a multimap.
+pub const INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("kehu_index");
 /// Customer id → sealed keyed-index keys, so they can be replaced and removed.
 pub const KEY_SETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("kehu_key_sets");
 /// Customer id + time + record id → encoded related record.
