@@ -180,7 +180,19 @@ fn checked(rows: &[Row]) -> Vec<Customer> {
         .collect()
 }
 
-fn phase_load(rows: &[Row], runs: usize, batch_size: usize) {
+fn open_store(path: &std::path::Path) -> kehu::RedbStore {
+    let mib: usize = std::env::var("KEHU_BENCH_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(kehu::RedbOptions::default().cache_bytes >> 20);
+    let options = kehu::RedbOptions {
+        cache_bytes: mib << 20,
+        ..kehu::RedbOptions::default()
+    };
+    kehu::RedbStore::open_with(path, options).expect("open")
+}
+
+fn phase_load(rows: &[Row], runs: usize, batch_size: usize, with_book: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let prepared = checked(rows);
     let mut via_book = Vec::new();
@@ -249,7 +261,7 @@ fn phase_load(rows: &[Row], runs: usize, batch_size: usize) {
 fn phase_get(rows: &[Row], runs: usize, lookups: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("get.kehu");
-    let store = kehu::RedbStore::open(&path).expect("open");
+    let store = open_store(&path);
     let prepared = checked(rows);
     for chunk in prepared.chunks(10_000) {
         let mut b = Batch::new("bench", Utc::now());
@@ -330,7 +342,14 @@ fn main() {
         phase_validate(&rows, runs);
     }
     if phase == "load" || phase == "all" {
-        phase_load(&rows, runs.min(3), 10_000);
+        phase_load(&rows, runs.min(3), 10_000, true);
+    }
+    if phase == "store" {
+        let batch = std::env::var("KEHU_BENCH_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        phase_load(&rows, runs.min(3), batch, false);
     }
     if phase == "get" || phase == "all" {
         phase_get(&rows, runs, 200_000);

@@ -37,3 +37,8 @@ pub use kehu_model as model;
 pub use kehu_rules as rules;
 /// The store trait and the in-memory store (the `kehu-store` crate).
 pub use kehu_store as store;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -348,12 +348,22 @@ impl WriteTx for RedbTx<'_> {
             .transpose()
     }
 
-    fn put_customer(&mut self, customer: &Customer) -> Result<()> {
+    fn contains_customer(&mut self, id: CustomerId) -> Result<bool> {
+        Ok(self
+            .customers
+            .get(id.to_bytes())
+            .map_err(backend)?
+            .is_some())
+    }
+
+    fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>> {
         let bytes = encode_customer(customer, self.codec)?;
-        self.customers
+        let old = self
+            .customers
             .insert(customer.id.to_bytes(), bytes.as_slice())
             .map_err(backend)?;
-        Ok(())
+        old.map(|v| decode_customer(v.value(), self.codec))
+            .transpose()
     }
 
     fn remove_customer(&mut self, id: CustomerId) -> Result<()> {

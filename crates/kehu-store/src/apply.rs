@@ -17,8 +17,13 @@ pub type KeySets = BTreeMap<String, Vec<Vec<u8>>>;
 pub trait WriteTx {
     /// Reads a dossier inside the transaction.
     fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>>;
-    /// Writes a dossier as given.
-    fn put_customer(&mut self, customer: &Customer) -> Result<()>;
+    /// Whether a dossier exists; a backend can answer without decoding it.
+    fn contains_customer(&mut self, id: CustomerId) -> Result<bool> {
+        Ok(self.customer(id)?.is_some())
+    }
+    /// Writes a dossier as given and returns the one it replaced (one tree
+    /// walk instead of a read and a write; on a conflict the caller aborts).
+    fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>>;
     /// Removes a dossier.
     fn remove_customer(&mut self, id: CustomerId) -> Result<()>;
     /// Maps `key` to the customer.
@@ -67,9 +72,9 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
                         limit: MAX_RECORD_BYTES,
                     });
                 }
-                let old = tx.customer(customer.id)?;
-                check_version(customer.id, old.as_ref(), expected)?;
                 customer.version = expected + 1;
+                let old = tx.put_customer(&customer)?;
+                check_version(customer.id, old.as_ref(), expected)?;
                 let old_keys = old.as_ref().map(index_keys).unwrap_or_default();
                 let new_keys = index_keys(&customer);
                 for key in old_keys
@@ -84,7 +89,6 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
                 {
                     tx.index_insert(key, customer.id)?;
                 }
-                tx.put_customer(&customer)?;
                 match old {
                     None => log(tx, customer.id, ChangeOp::Created, Vec::new())?,
                     Some(old) => {
@@ -117,7 +121,7 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
             }
             Write::Relate(record) => {
                 let id = record.customer_id();
-                if tx.customer(id)?.is_none() {
+                if !tx.contains_customer(id)? {
                     return Err(Error::NotFound(id));
                 }
                 tx.put_related(&record)?;
@@ -128,7 +132,7 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
                 log(tx, id, op, Vec::new())?;
             }
             Write::SetKeys { id, index, keys } => {
-                if tx.customer(id)?.is_none() {
+                if !tx.contains_customer(id)? {
                     return Err(Error::NotFound(id));
                 }
                 let mut sets = tx.key_sets(id)?;

@@ -106,9 +106,8 @@ impl WriteTx for State {
         Ok(self.customers.get(&id).cloned())
     }
 
-    fn put_customer(&mut self, customer: &Customer) -> Result<()> {
-        self.customers.insert(customer.id, customer.clone());
-        Ok(())
+    fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>> {
+        Ok(self.customers.insert(customer.id, customer.clone()))
     }
 
     fn remove_customer(&mut self, id: CustomerId) -> Result<()> {

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the foundation benchmarks and their peer side by side, on generated customers.
+#   bash benches/run.sh [N]      (N customers, default 1000000)
+# Needs python3; makes .venv with Faker (the generator) and pydantic, email-validator and
+# phonenumbers (the peer). Each phase runs in its own process, so its peak memory is its own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+data=benches/data/cust_${n}.csv
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/pip install --quiet faker==40.54.0 pydantic email-validator phonenumbers
+mkdir -p benches/data
+[ -f "$data" ] || .venv/bin/python ../shared/tools/gen_customers.py "$n" "$data" --seed 42
+cargo bench --bench foundation --no-run
+for phase in validate load get; do
+    cargo bench --quiet --bench foundation -- --csv "$data" --phase "$phase" --runs 5
+done
+.venv/bin/python benches/pydantic_peer.py "$data" --runs 3 --limit 200000

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: everything a fresh machine needs, then every check.
+# Run from anywhere: `bash scripts/test.sh`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need cargo; then
+    echo "cargo is missing: install a Rust toolchain (rustup) first" >&2
+    exit 1
+fi
+# rustfmt and clippy ship with the toolchain; add them when a minimal profile left them out.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    rustup component add rustfmt clippy
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== cargo test"
+cargo test --workspace --all-features
+echo "== the quickstart runs"
+cargo run --quiet --example quickstart >/dev/null
+echo "all checks passed"
