@@ -40,7 +40,7 @@ pub struct RedbOptions {
 impl Default for RedbOptions {
     fn default() -> Self {
         Self {
-            cache_bytes: 64 << 20,
+            cache_bytes: 256 << 20,
             codec: Arc::new(PlainCodec),
         }
     }
@@ -137,6 +137,7 @@ impl Store for RedbStore {
                 txn: self.db.begin_read().map_err(backend)?,
                 codec: &*self.codec,
                 customers: OnceCell::new(),
+                index: OnceCell::new(),
             }) as Box<dyn Snapshot>)
         })
     }
@@ -182,6 +183,7 @@ struct RedbSnapshot<'s> {
     txn: ReadTransaction,
     codec: &'s dyn FieldCodec,
     customers: OnceCell<ReadOnlyTable<[u8; 16], &'static [u8]>>,
+    index: OnceCell<ReadOnlyTable<&'static [u8], ()>>,
 }
 
 impl RedbSnapshot<'_> {
@@ -193,8 +195,12 @@ impl RedbSnapshot<'_> {
         Ok(self.customers.get_or_init(|| table))
     }
 
-    fn index(&self) -> Result<ReadOnlyTable<&'static [u8], ()>> {
-        self.txn.open_table(INDEX).map_err(backend)
+    fn index(&self) -> Result<&ReadOnlyTable<&'static [u8], ()>> {
+        if let Some(t) = self.index.get() {
+            return Ok(t);
+        }
+        let table = self.txn.open_table(INDEX).map_err(backend)?;
+        Ok(self.index.get_or_init(|| table))
     }
 }
 
