@@ -182,12 +182,12 @@ fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 struct RedbSnapshot<'s> {
     txn: ReadTransaction,
     codec: &'s dyn FieldCodec,
-    customers: OnceCell<ReadOnlyTable<[u8; 16], &'static [u8]>>,
+    customers: OnceCell<ReadOnlyTable<u128, &'static [u8]>>,
     index: OnceCell<ReadOnlyTable<&'static [u8], ()>>,
 }
 
 impl RedbSnapshot<'_> {
-    fn customers_table(&self) -> Result<&ReadOnlyTable<[u8; 16], &'static [u8]>> {
+    fn customers_table(&self) -> Result<&ReadOnlyTable<u128, &'static [u8]>> {
         if let Some(t) = self.customers.get() {
             return Ok(t);
         }
@@ -237,7 +237,7 @@ impl Snapshot for RedbSnapshot<'_> {
 impl RedbSnapshot<'_> {
     fn customer_unguarded(&self, id: CustomerId) -> Result<Option<Customer>> {
         let table = self.customers_table()?;
-        let value = table.get(id.to_bytes()).map_err(backend)?;
+        let value = table.get(tables::id_key(id)).map_err(backend)?;
         value
             .map(|v| decode_customer(v.value(), self.codec))
             .transpose()
@@ -311,9 +311,9 @@ impl RedbSnapshot<'_> {
 struct RedbTx<'t> {
     codec: &'t dyn FieldCodec,
     meta: Table<'t, &'static str, &'static [u8]>,
-    customers: Table<'t, [u8; 16], &'static [u8]>,
+    customers: Table<'t, u128, &'static [u8]>,
     index: Table<'t, &'static [u8], ()>,
-    key_sets: Table<'t, [u8; 16], &'static [u8]>,
+    key_sets: Table<'t, u128, &'static [u8]>,
     related: Table<'t, &'static [u8], &'static [u8]>,
     changes: Table<'t, &'static [u8], &'static [u8]>,
     seq: u64,
@@ -348,7 +348,7 @@ impl<'t> RedbTx<'t> {
 
 impl WriteTx for RedbTx<'_> {
     fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>> {
-        let value = self.customers.get(id.to_bytes()).map_err(backend)?;
+        let value = self.customers.get(tables::id_key(id)).map_err(backend)?;
         value
             .map(|v| decode_customer(v.value(), self.codec))
             .transpose()
@@ -357,7 +357,7 @@ impl WriteTx for RedbTx<'_> {
     fn contains_customer(&mut self, id: CustomerId) -> Result<bool> {
         Ok(self
             .customers
-            .get(id.to_bytes())
+            .get(tables::id_key(id))
             .map_err(backend)?
             .is_some())
     }
@@ -366,14 +366,14 @@ impl WriteTx for RedbTx<'_> {
         let bytes = encode_customer(customer, self.codec)?;
         let old = self
             .customers
-            .insert(customer.id.to_bytes(), bytes.as_slice())
+            .insert(tables::id_key(customer.id), bytes.as_slice())
             .map_err(backend)?;
         old.map(|v| decode_customer(v.value(), self.codec))
             .transpose()
     }
 
     fn remove_customer(&mut self, id: CustomerId) -> Result<()> {
-        self.customers.remove(id.to_bytes()).map_err(backend)?;
+        self.customers.remove(tables::id_key(id)).map_err(backend)?;
         Ok(())
     }
 
@@ -390,7 +390,7 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn key_sets(&mut self, id: CustomerId) -> Result<KeySets> {
-        let value = self.key_sets.get(id.to_bytes()).map_err(backend)?;
+        let value = self.key_sets.get(tables::id_key(id)).map_err(backend)?;
         match value {
             Some(v) => encoding::decode_key_sets(v.value(), id, self.codec),
             None => Ok(KeySets::new()),
@@ -399,11 +399,11 @@ impl WriteTx for RedbTx<'_> {
 
     fn put_key_sets(&mut self, id: CustomerId, sets: &KeySets) -> Result<()> {
         if sets.is_empty() {
-            self.key_sets.remove(id.to_bytes()).map_err(backend)?;
+            self.key_sets.remove(tables::id_key(id)).map_err(backend)?;
         } else {
             let bytes = encoding::encode_key_sets(sets, id, self.codec)?;
             self.key_sets
-                .insert(id.to_bytes(), bytes.as_slice())
+                .insert(tables::id_key(id), bytes.as_slice())
                 .map_err(backend)?;
         }
         Ok(())

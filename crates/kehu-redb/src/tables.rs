@@ -6,17 +6,23 @@ use redb::TableDefinition;
 
 /// "format" → the store format version (u32 LE); "seq" → the last change number (u64 LE).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("kehu_meta");
-/// Customer id → encoded dossier.
-pub const CUSTOMERS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("kehu_customers");
+/// Customer id (as a big-endian u128, so it sorts like the id) → encoded dossier.
+pub const CUSTOMERS: TableDefinition<u128, &[u8]> = TableDefinition::new("kehu_customers");
 /// Encoded index key (through the codec) followed by a customer id → nothing.
 /// A plain table with composite keys: inserts are cheaper than in a multimap.
 pub const INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("kehu_index");
 /// Customer id → sealed keyed-index keys, so they can be replaced and removed.
-pub const KEY_SETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("kehu_key_sets");
+pub const KEY_SETS: TableDefinition<u128, &[u8]> = TableDefinition::new("kehu_key_sets");
 /// Customer id + time + record id → encoded related record.
 pub const RELATED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_related");
 /// Customer id + sequence number → encoded change.
 pub const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_changes");
+
+/// A customer id as a table key: a u128 compares in one instruction, where
+/// redb compares a `[u8; 16]` byte by byte through its generic key trait.
+pub fn id_key(id: CustomerId) -> u128 {
+    u128::from_be_bytes(id.to_bytes())
+}
 
 /// The key of a change-log entry: customer id, then the sequence number big-endian.
 pub fn change_key(id: CustomerId, seq: u64) -> [u8; 24] {
