@@ -247,6 +247,18 @@ mod tests {
     use super::*;
     use kehu_store::PlainCodec;
 
+    proptest::proptest! {
+        /// Any bytes decode to a value or a `Corrupt` error, never a panic.
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let owner = CustomerId::from_bytes([7; 16]);
+            let _ = decode_customer(&bytes, &PlainCodec);
+            let _ = decode_related(&bytes, owner, &PlainCodec);
+            let _ = decode_change(&bytes, owner, &PlainCodec);
+            let _ = decode_key_sets(&bytes, owner, &PlainCodec);
+        }
+    }
+
     #[test]
     fn damaged_bytes_are_a_corrupt_error_not_a_panic() {
         let c = Customer::person("张", "伟").with_email("zw@example.cn");

@@ -1,7 +1,9 @@
 //! Postcodes per country: the canonical form and the pattern it must match.
 
 use std::borrow::Cow;
+
 use std::sync::LazyLock;
+use unicode_normalization::UnicodeNormalization;
 
 use regex::Regex;
 
@@ -55,7 +57,12 @@ pub fn normalize_postcode<'a>(postcode: &'a str, country: Option<&str>) -> Cow<'
     if plain && !matches!(country, Some("GB" | "CA" | "NL" | "JP")) {
         return Cow::Borrowed(postcode);
     }
-    let upper = trimmed.to_uppercase();
+    // Upper-casing can leave text that is no longer NFKC (Ϊ̀ → Ϊ̀): compose again.
+    let upper: String = if trimmed.is_ascii() {
+        trimmed.to_uppercase()
+    } else {
+        trimmed.to_uppercase().nfkc().collect()
+    };
     let compact: String = upper.chars().filter(|c| !c.is_whitespace()).collect();
     let split_at = |s: &str, tail: usize, sep: char| {
         if s.len() > tail && s.is_ascii() {
@@ -114,6 +121,8 @@ mod tests {
 
     #[test]
     fn normalising_twice_changes_nothing() {
+        let once = normalize_postcode("ῒ", None).into_owned();
+        assert_eq!(normalize_postcode(&once, None), once);
         for (c, raw) in [
             ("GB", "sw1a1aa"),
             ("CA", "k1a 0b1"),

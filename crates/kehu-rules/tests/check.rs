@@ -375,3 +375,28 @@ proptest! {
         prop_assert_eq!(first.is_ok(), second.is_ok());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Any text given as a rule set is a rule set or an error, never a panic.
+    #[test]
+    fn rule_set_parsers_never_panic(text in any::<String>()) {
+        if let Ok(set) = RuleSet::from_toml(&text) {
+            let _ = Rules::new(set);
+        }
+        if let Ok(set) = RuleSet::from_json(&text) {
+            let _ = Rules::new(set);
+        }
+    }
+
+    /// Rule sets built from arbitrary paths and patterns compile or fail cleanly.
+    #[test]
+    fn arbitrary_rules_compile_or_fail_cleanly(path in "[a-z_.]{0,24}", pattern in any::<String>()) {
+        let set = RuleSet {
+            fields: vec![kehu_rules::FieldRule { id: "p".into(), path, pattern: Some(pattern), ..Default::default() }],
+            ..RuleSet::default()
+        };
+        let _ = Rules::new(set);
+    }
+}
