@@ -215,6 +215,20 @@ fn open_store(path: &std::path::Path) -> kehu::RedbStore {
     kehu::RedbStore::open_with(path, options).expect("open")
 }
 
+/// Writes checked dossiers straight to the store, `batch_size` to a transaction.
+fn load_store(store: &dyn Store, customers: &[Customer], batch_size: usize) {
+    for chunk in customers.chunks(batch_size) {
+        let mut b = Batch::new("bench", Utc::now());
+        for c in chunk {
+            b.push(Write::Put {
+                customer: c.clone(),
+                expected: 0,
+            });
+        }
+        store.commit(b).expect("commit");
+    }
+}
+
 fn phase_load(rows: &[Row], runs: usize, batch_size: usize, with_book: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let prepared = checked(rows);
@@ -246,18 +260,8 @@ fn phase_load(rows: &[Row], runs: usize, batch_size: usize, with_book: bool) {
         }
 
         let store = open_store(&path);
-        let copy = prepared.clone();
         let t = Instant::now();
-        for chunk in copy.chunks(batch_size) {
-            let mut b = Batch::new("bench", Utc::now());
-            for c in chunk {
-                b.push(Write::Put {
-                    customer: c.clone(),
-                    expected: 0,
-                });
-            }
-            store.commit(b).expect("commit");
-        }
+        load_store(&store, &prepared, batch_size);
         via_store.push(t.elapsed());
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         drop(store);
@@ -283,16 +287,7 @@ fn phase_get(rows: &[Row], runs: usize, lookups: usize) {
     let path = dir.path().join("get.kehu");
     let store = open_store(&path);
     let prepared = checked(rows);
-    for chunk in prepared.chunks(10_000) {
-        let mut b = Batch::new("bench", Utc::now());
-        for c in chunk {
-            b.push(Write::Put {
-                customer: c.clone(),
-                expected: 0,
-            });
-        }
-        store.commit(b).expect("commit");
-    }
+    load_store(&store, &prepared, 10_000);
     let book = Book::with_store(Box::new(store), rules());
     // A fixed pseudo-random order over the records.
     let mut order: Vec<usize> = (0..prepared.len()).collect();
