@@ -145,14 +145,14 @@ impl Book {
     /// nothing is written and the report says why.
     pub fn add(&self, customer: Customer) -> Result<Saved, Error> {
         let (customer, report) = self.prepare(customer, None)?;
-        let (write, customer) = self.creation(customer);
-        self.store.commit(self.batch().with(write))?;
+        let batch = self.batch();
+        let (write, customer) = Self::creation(customer, batch.at);
+        self.store.commit(batch.with(write))?;
         Ok(Saved { customer, report })
     }
 
     /// The write that creates a checked dossier, and the dossier as it will be stored.
-    fn creation(&self, mut customer: Customer) -> (Write, Customer) {
-        let now = self.now();
+    fn creation(mut customer: Customer, now: Timestamp) -> (Write, Customer) {
         customer.created_at = now;
         customer.updated_at = now;
         customer.version = 0;
@@ -174,7 +174,7 @@ impl Book {
         let mut saved = Vec::new();
         for (i, customer) in customers.into_iter().enumerate() {
             let (customer, report) = self.prepare(customer, Some(i))?;
-            let (write, customer) = self.creation(customer);
+            let (write, customer) = Self::creation(customer, batch.at);
             batch.push(write);
             saved.push(Saved { customer, report });
         }
@@ -184,9 +184,8 @@ impl Book {
 
     /// Saves a changed dossier. Its `version` must be the stored one (else
     /// [`Error::Conflict`]); the stored dossier gets the next version.
-    pub fn update(&self, customer: Customer) -> Result<Saved, Error> {
+    pub fn update(&self, mut customer: Customer) -> Result<Saved, Error> {
         let current = self.get(customer.id)?;
-        let mut customer = customer;
         for e in &mut customer.emails {
             let stored = current
                 .emails
