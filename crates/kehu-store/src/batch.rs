@@ -71,7 +71,8 @@ pub enum Write {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeOp {
-    /// The dossier was created.
+    /// The dossier was created. No field list: the first version's values are
+    /// the current ones rolled back through the `before` of each later update.
     Created,
     /// The dossier was changed.
     Updated,
