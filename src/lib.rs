@@ -13,6 +13,8 @@
 //! # Ok::<(), kehu::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod book;
 mod error;
 

@@ -5,6 +5,8 @@
 //! minor units with an ISO 4217 code; time is UTC; ids are UUID v7, so they
 //! sort by creation and never collide across devices.
 
+#![warn(missing_docs)]
+
 mod customer;
 mod diff;
 mod error;

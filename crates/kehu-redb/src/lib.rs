@@ -5,6 +5,8 @@
 //! fields and every lookup value pass through the store's [`FieldCodec`].
 //! redb locks the file: open one `RedbStore` per file per process.
 
+#![warn(missing_docs)]
+
 mod encoding;
 mod tables;
 

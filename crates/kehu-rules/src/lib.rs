@@ -16,6 +16,8 @@
 //! # Ok::<(), kehu_rules::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod country;
 mod email;
 mod error;

@@ -7,6 +7,8 @@
 //! are kept by [`apply_batch`], written once for every backend: a backend only
 //! says how to read and write its tables ([`WriteTx`]).
 
+#![warn(missing_docs)]
+
 mod apply;
 mod batch;
 mod codec;
