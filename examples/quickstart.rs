@@ -94,7 +94,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     bad.birth_date = chrono::NaiveDate::from_ymd_opt(2031, 2, 28);
     match book.add(bad) {
         Err(Error::Invalid { report, .. }) => {
-            println!("\nrejected a record ({report}):");
+            let (errors, warnings) = (report.errors().count(), report.warnings().count());
+            println!("\nrejected a record ({errors} error(s), {warnings} warning(s)), nothing written:");
             for v in &report.violations {
                 println!("  {v}");
             }
