@@ -95,7 +95,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match book.add(bad) {
         Err(Error::Invalid { report, .. }) => {
             let (errors, warnings) = (report.errors().count(), report.warnings().count());
-            println!("\nrejected a record ({errors} error(s), {warnings} warning(s)), nothing written:");
+            println!(
+                "\nrejected a record ({errors} error(s), {warnings} warning(s)), nothing written:"
+            );
             for v in &report.violations {
                 println!("  {v}");
             }
