@@ -352,7 +352,7 @@ impl Rules {
                 }
             }
         }
-        let region = self.implied_region(c).map(str::to_string);
+        let region = self.implied_region(c);
         let outcomes = c
             .phones
             .iter_mut()
@@ -362,7 +362,7 @@ impl Rules {
                 }
                 tidy(&mut p.number, clean_text);
                 tidy_opt(&mut p.label);
-                let outcome = normalize_phone(&p.number, region.as_deref());
+                let outcome = normalize_phone(&p.number, region);
                 if let PhoneOutcome::Valid(e164) = &outcome {
                     if *e164 != p.number {
                         p.number.clone_from(e164);

@@ -190,7 +190,7 @@ pub struct Condition {
 }
 
 /// Fields that must be present.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RequiredRule {
     /// A stable id, reported with each violation.
@@ -207,21 +207,8 @@ pub struct RequiredRule {
     pub message: Option<String>,
 }
 
-impl Default for RequiredRule {
-    fn default() -> Self {
-        Self {
-            id: String::new(),
-            when: Condition::default(),
-            fields: Vec::new(),
-            any_of: Vec::new(),
-            severity: Severity::Error,
-            message: None,
-        }
-    }
-}
-
 /// Format constraints on the values at a path.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FieldRule {
     /// A stable id, reported with each violation.
@@ -248,29 +235,12 @@ pub struct FieldRule {
     pub message: Option<String>,
 }
 
-impl Default for FieldRule {
-    fn default() -> Self {
-        Self {
-            id: String::new(),
-            path: String::new(),
-            when: Condition::default(),
-            severity: Severity::Error,
-            min_length: None,
-            max_length: None,
-            pattern: None,
-            one_of: Vec::new(),
-            min: None,
-            max: None,
-            message: None,
-        }
-    }
-}
-
 /// The type a custom field's values must have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomType {
     /// Free text.
+    #[default]
     Text,
     /// A whole number.
     Integer,
@@ -305,7 +275,7 @@ impl CustomType {
 }
 
 /// A custom field the business declares: its type, whether it is required, its format.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CustomField {
     /// The field's name, as in `custom.<name>`.
@@ -331,22 +301,4 @@ pub struct CustomField {
     pub not_future: bool,
     /// Whether the field holds personal data (to be sealed at rest).
     pub personal: bool,
-}
-
-impl Default for CustomField {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            kind: CustomType::Text,
-            required: false,
-            values: Vec::new(),
-            min_length: None,
-            max_length: None,
-            pattern: None,
-            min: None,
-            max: None,
-            not_future: false,
-            personal: false,
-        }
-    }
 }
