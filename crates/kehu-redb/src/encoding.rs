@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use kehu_model::{
     Address, CustomValue, Customer, CustomerId, Email, FieldChange, Kind, LifecycleStage,
-    Organization, PersonName, Phone, Related, Timestamp,
+    Organization, PersonName, Phone, RecordId, Related, Timestamp,
 };
 use kehu_store::{Change, ChangeOp, Error, FieldCodec, KeySets, Result};
 use serde::de::DeserializeOwned;
@@ -171,6 +171,46 @@ fn decode_sealed<T: DeserializeOwned>(
     from_bytes(&codec.open(owner, sealed.to_vec())?, what)
 }
 
+/// A document: an owner flag (and the owner's id), then its bytes sealed for
+/// the owner (or for the nil id when it has none).
+pub fn encode_doc(
+    owner: Option<CustomerId>,
+    value: &[u8],
+    codec: &dyn FieldCodec,
+) -> Result<Vec<u8>> {
+    let sealed = codec.seal(owner.unwrap_or(NIL), value.to_vec())?;
+    let mut out = Vec::with_capacity(18 + sealed.len());
+    out.push(VALUE_FORMAT);
+    match owner {
+        Some(id) => {
+            out.push(1);
+            out.extend_from_slice(&id.to_bytes());
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// The inverse of [`encode_doc`]: the owner and the document's bytes.
+pub fn decode_doc(bytes: &[u8], codec: &dyn FieldCodec) -> Result<(Option<CustomerId>, Vec<u8>)> {
+    let rest = strip_format(bytes, "document")?;
+    let corrupt = || Error::Corrupt("document header is damaged".into());
+    let (owner, sealed) = match rest.split_first().ok_or_else(corrupt)? {
+        (0, sealed) => (None, sealed),
+        (1, rest) if rest.len() >= 16 => {
+            let mut id = [0u8; 16];
+            id.copy_from_slice(&rest[..16]);
+            (Some(CustomerId::from_bytes(id)), &rest[16..])
+        }
+        _ => return Err(corrupt()),
+    };
+    let value = codec.open(owner.unwrap_or(NIL), sealed.to_vec())?;
+    Ok((owner, value))
+}
+
+const NIL: CustomerId = CustomerId::from_bytes([0; 16]);
+
 /// A related record, sealed whole.
 pub fn encode_related(r: &Related, codec: &dyn FieldCodec) -> Result<Vec<u8>> {
     encode_sealed(r, r.customer_id(), codec)
@@ -226,11 +266,16 @@ pub fn index_entry(key: &[u8], id: CustomerId) -> Vec<u8> {
 
 /// Customer id, then the time as order-preserving bytes, then the record id.
 pub fn related_key(r: &Related) -> [u8; 40] {
+    related_key_of(r.customer_id(), r.at(), r.id())
+}
+
+/// The key of the related record `id` of a customer at a time.
+pub fn related_key_of(customer: CustomerId, at: Timestamp, id: RecordId) -> [u8; 40] {
     let mut key = [0u8; 40];
-    key[..16].copy_from_slice(&r.customer_id().to_bytes());
-    let micros = r.at().timestamp_micros() as u64 ^ (1 << 63);
+    key[..16].copy_from_slice(&customer.to_bytes());
+    let micros = at.timestamp_micros() as u64 ^ (1 << 63);
     key[16..24].copy_from_slice(&micros.to_be_bytes());
-    key[24..].copy_from_slice(&r.id().to_bytes());
+    key[24..].copy_from_slice(&id.to_bytes());
     key
 }
 

@@ -14,21 +14,21 @@ use std::cell::OnceCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use kehu_model::{Customer, CustomerId, Related, RelatedKind};
+use kehu_model::{Customer, CustomerId, RecordId, Related, RelatedKind, Timestamp};
 use kehu_store::{
-    apply_batch, Batch, Change, Error, FieldCodec, IndexKey, KeySets, PlainCodec, Result, Snapshot,
-    Store, WriteTx, FORMAT_VERSION,
+    apply_batch, Batch, Change, Doc, Error, FieldCodec, IndexKey, KeySets, PlainCodec, Result,
+    Snapshot, Store, WriteTx, FORMAT_VERSION,
 };
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata, Table, WriteTransaction,
+    ReadableTableMetadata, Table, TableHandle, WriteTransaction,
 };
 
 use encoding::{
-    decode_change, decode_customer, decode_related, encode_change, encode_customer, encode_related,
-    related_key, related_prefix,
+    decode_change, decode_customer, decode_doc, decode_related, encode_change, encode_customer,
+    encode_doc, encode_related, related_key, related_prefix,
 };
-use tables::{backend, CHANGES, CUSTOMERS, INDEX, KEY_SETS, META, RELATED};
+use tables::{backend, CHANGES, CUSTOMERS, DOCS, INDEX, KEY_SETS, META, RELATED};
 
 /// How to open a [`RedbStore`].
 #[derive(Clone)]
@@ -110,7 +110,19 @@ impl RedbStore {
             }
         };
         match found {
-            Some(v) if v == FORMAT_VERSION => txn.abort().map_err(backend),
+            Some(v) if v == FORMAT_VERSION => {
+                // Books made before documents existed get their (empty) table.
+                let has_docs = txn
+                    .list_tables()
+                    .map_err(backend)?
+                    .any(|t| t.name() == DOCS.name());
+                if has_docs {
+                    txn.abort().map_err(backend)
+                } else {
+                    txn.open_table(DOCS).map_err(backend)?;
+                    txn.commit().map_err(backend)
+                }
+            }
             Some(found) => Err(Error::UnsupportedFormat {
                 found,
                 supported: FORMAT_VERSION,
@@ -125,6 +137,7 @@ impl RedbStore {
                     txn.open_table(KEY_SETS).map_err(backend)?;
                     txn.open_table(RELATED).map_err(backend)?;
                     txn.open_table(CHANGES).map_err(backend)?;
+                    txn.open_table(DOCS).map_err(backend)?;
                 }
                 txn.commit().map_err(backend)
             }
@@ -151,7 +164,11 @@ impl Store for RedbStore {
 
 impl RedbStore {
     fn commit_unguarded(&self, batch: Batch) -> Result<()> {
-        let txn = self.db.begin_write().map_err(backend)?;
+        let mut txn = self.db.begin_write().map_err(backend)?;
+        if !batch.durable {
+            txn.set_durability(redb::Durability::None)
+                .map_err(|e| Error::Backend(e.to_string()))?;
+        }
         let outcome = {
             let mut tx = RedbTx::new(&txn, &*self.codec)?;
             apply_batch(&mut tx, batch).and_then(|()| tx.finish())
@@ -232,6 +249,47 @@ impl Snapshot for RedbSnapshot<'_> {
 
     fn history(&self, id: CustomerId) -> Result<Vec<Change>> {
         guard(|| self.history_unguarded(id))
+    }
+
+    fn doc(&self, space: &str, key: &[u8]) -> Result<Option<Doc>> {
+        guard(|| {
+            let table = self.txn.open_table(DOCS).map_err(backend)?;
+            let value = table
+                .get(tables::doc_key(space, key).as_slice())
+                .map_err(backend)?;
+            value
+                .map(|v| {
+                    let (owner, value) = decode_doc(v.value(), self.codec)?;
+                    Ok(Doc {
+                        key: key.to_vec(),
+                        owner,
+                        value,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>> {
+        guard(|| {
+            let table = self.txn.open_table(DOCS).map_err(backend)?;
+            let start = tables::doc_key(space, prefix);
+            let skip = space.len() + 1;
+            let mut out = Vec::new();
+            for entry in table.range(start.as_slice()..).map_err(backend)? {
+                let (k, v) = entry.map_err(backend)?;
+                if !k.value().starts_with(&start) {
+                    break;
+                }
+                let (owner, value) = decode_doc(v.value(), self.codec)?;
+                out.push(Doc {
+                    key: k.value()[skip..].to_vec(),
+                    owner,
+                    value,
+                });
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -318,6 +376,7 @@ struct RedbTx<'t> {
     key_sets: Table<'t, u128, &'static [u8]>,
     related: Table<'t, &'static [u8], &'static [u8]>,
     changes: Table<'t, &'static [u8], &'static [u8]>,
+    docs: Table<'t, &'static [u8], &'static [u8]>,
     seq: u64,
 }
 
@@ -336,6 +395,7 @@ impl<'t> RedbTx<'t> {
             key_sets: txn.open_table(KEY_SETS).map_err(backend)?,
             related: txn.open_table(RELATED).map_err(backend)?,
             changes: txn.open_table(CHANGES).map_err(backend)?,
+            docs: txn.open_table(DOCS).map_err(backend)?,
             seq,
         })
     }
@@ -416,6 +476,39 @@ impl WriteTx for RedbTx<'_> {
         let bytes = encode_related(record, self.codec)?;
         self.related
             .insert(key.as_slice(), bytes.as_slice())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn remove_related(
+        &mut self,
+        customer_id: CustomerId,
+        at: Timestamp,
+        id: RecordId,
+    ) -> Result<Option<Related>> {
+        let key = encoding::related_key_of(customer_id, at, id);
+        let old = self.related.remove(key.as_slice()).map_err(backend)?;
+        old.map(|v| decode_related(v.value(), customer_id, self.codec))
+            .transpose()
+    }
+
+    fn put_doc(
+        &mut self,
+        space: &str,
+        key: &[u8],
+        owner: Option<CustomerId>,
+        value: &[u8],
+    ) -> Result<()> {
+        let bytes = encode_doc(owner, value, self.codec)?;
+        self.docs
+            .insert(tables::doc_key(space, key).as_slice(), bytes.as_slice())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn delete_doc(&mut self, space: &str, key: &[u8]) -> Result<()> {
+        self.docs
+            .remove(tables::doc_key(space, key).as_slice())
             .map_err(backend)?;
         Ok(())
     }

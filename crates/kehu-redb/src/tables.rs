@@ -18,6 +18,18 @@ pub const RELATED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_re
 /// Customer id + sequence number → encoded change.
 pub const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_changes");
 
+/// Space name, a zero byte, key → owner flag (0 or 1, then the owner's id) and the sealed document.
+pub const DOCS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_docs");
+
+/// The key of a document: its space, a zero byte, its key.
+pub fn doc_key(space: &str, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(space.len() + 1 + key.len());
+    out.extend_from_slice(space.as_bytes());
+    out.push(0);
+    out.extend_from_slice(key);
+    out
+}
+
 /// A customer id as a table key: a u128 compares in one instruction, where
 /// redb compares a `[u8; 16]` byte by byte through its generic key trait.
 pub fn id_key(id: CustomerId) -> u128 {

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use kehu_model::{diff, Customer, CustomerId, Related};
+use kehu_model::{diff, Customer, CustomerId, RecordId, Related, Timestamp};
 
 use crate::{index_keys, Batch, Change, ChangeOp, Error, IndexKey, Result, Write};
 
@@ -36,6 +36,23 @@ pub trait WriteTx {
     fn put_key_sets(&mut self, id: CustomerId, sets: &KeySets) -> Result<()>;
     /// Writes a related record (replacing one with the same id and time).
     fn put_related(&mut self, record: &Related) -> Result<()>;
+    /// Removes one related record, returning it if it was there.
+    fn remove_related(
+        &mut self,
+        customer_id: CustomerId,
+        at: Timestamp,
+        id: RecordId,
+    ) -> Result<Option<Related>>;
+    /// Writes a document into a space.
+    fn put_doc(
+        &mut self,
+        space: &str,
+        key: &[u8],
+        owner: Option<CustomerId>,
+        value: &[u8],
+    ) -> Result<()>;
+    /// Removes a document from a space.
+    fn delete_doc(&mut self, space: &str, key: &[u8]) -> Result<()>;
     /// Removes every related record of a customer.
     fn remove_related_of(&mut self, id: CustomerId) -> Result<()>;
     /// The next change-log sequence number (one more than the last one handed out).
@@ -47,7 +64,9 @@ pub trait WriteTx {
 /// Applies a batch through a backend's transaction. On error the caller
 /// must abort the transaction: nothing of the batch may be kept.
 pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
-    let Batch { actor, at, writes } = batch;
+    let Batch {
+        actor, at, writes, ..
+    } = batch;
     let log = |tx: &mut dyn WriteTx, customer_id, op, fields| -> Result<()> {
         let seq = tx.next_seq()?;
         tx.append_change(&Change {
@@ -131,6 +150,30 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
                 };
                 log(tx, id, op, Vec::new())?;
             }
+            Write::Unrelate {
+                customer_id,
+                at: when,
+                id,
+            } => {
+                let record =
+                    tx.remove_related(customer_id, when, id)?
+                        .ok_or(Error::RecordNotFound {
+                            customer: customer_id,
+                            record: id,
+                        })?;
+                let op = ChangeOp::Unrelated {
+                    kind: record.kind(),
+                    record: id,
+                };
+                log(tx, customer_id, op, Vec::new())?;
+            }
+            Write::PutDoc {
+                space,
+                key,
+                owner,
+                value,
+            } => tx.put_doc(&space, &key, owner, &value)?,
+            Write::DeleteDoc { space, key } => tx.delete_doc(&space, &key)?,
             Write::SetKeys { id, index, keys } => {
                 if !tx.contains_customer(id)? {
                     return Err(Error::NotFound(id));

@@ -10,6 +10,10 @@ pub struct Batch {
     pub at: Timestamp,
     /// The writes, applied in order.
     pub writes: Vec<Write>,
+    /// Whether the batch must be on disk when `commit` returns (the default).
+    /// A bulk writer clears it on all but every few batches: a crash then
+    /// loses the batches since the last durable one, each of them whole.
+    pub durable: bool,
 }
 
 impl Batch {
@@ -19,6 +23,7 @@ impl Batch {
             actor: actor.into(),
             at,
             writes: Vec::new(),
+            durable: true,
         }
     }
 
@@ -56,6 +61,35 @@ pub enum Write {
     },
     /// Adds (or replaces, by record id) a related record of an existing customer.
     Relate(Related),
+    /// Removes one related record; the customer and the record must exist.
+    Unrelate {
+        /// The customer.
+        customer_id: CustomerId,
+        /// The record's time.
+        at: Timestamp,
+        /// The record's id.
+        id: RecordId,
+    },
+    /// Stores a document in a named space: bookkeeping that engines and tools
+    /// keep beside the dossiers (import journals, saved segments, merge history).
+    PutDoc {
+        /// The space, such as "import".
+        space: String,
+        /// The key within the space; documents are listed in key order.
+        key: Vec<u8>,
+        /// The customer whose personal data the document holds, if any: it is
+        /// sealed for that customer, like the dossier.
+        owner: Option<CustomerId>,
+        /// The document's bytes.
+        value: Vec<u8>,
+    },
+    /// Removes a document (nothing happens if there is none).
+    DeleteDoc {
+        /// The space.
+        space: String,
+        /// The key.
+        key: Vec<u8>,
+    },
     /// Replaces a customer's keys in a named keyed index (such as dedupe blocking keys).
     SetKeys {
         /// The customer.
@@ -65,6 +99,17 @@ pub enum Write {
         /// The keys; empty removes the customer from the index.
         keys: Vec<Vec<u8>>,
     },
+}
+
+/// A stored document, as [`Snapshot::docs`](crate::Snapshot::docs) lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doc {
+    /// Its key within the space.
+    pub key: Vec<u8>,
+    /// The customer it was sealed for, if any.
+    pub owner: Option<CustomerId>,
+    /// Its bytes.
+    pub value: Vec<u8>,
 }
 
 /// What a change log entry records.
@@ -80,6 +125,13 @@ pub enum ChangeOp {
     Deleted,
     /// A related record was added.
     Related {
+        /// Which kind.
+        kind: RelatedKind,
+        /// Its id.
+        record: RecordId,
+    },
+    /// A related record was removed.
+    Unrelated {
         /// Which kind.
         kind: RelatedKind,
         /// Its id.

@@ -31,7 +31,9 @@ macro_rules! conformance_tests {
             relating_to_a_missing_customer_fails, history_tells_the_story,
             failed_batch_writes_nothing, snapshot_is_isolated_from_later_writes,
             scans_in_id_order_and_counts, oversized_record_is_refused,
-            any_customer_round_trips, any_related_record_round_trips);
+            any_customer_round_trips, any_related_record_round_trips,
+            unrelate_removes_one_record, documents_by_space_and_prefix,
+            non_durable_batches_are_visible);
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -363,6 +365,126 @@ pub fn related_records_in_time_order(make: Make) {
         .related(c.id, Some(RelatedKind::Consent))
         .expect("related")
         .is_empty());
+}
+
+/// `Unrelate` removes exactly one record, logs it, and fails whole on a missing one.
+pub fn unrelate_removes_one_record(make: Make) {
+    let store = make();
+    let c = sample();
+    create(&*store, &c);
+    let cny = "CNY".parse().expect("CNY");
+    let keep = Purchase::new(c.id, at(3), Money::new(100, cny));
+    let gone = Purchase::new(c.id, at(4), Money::new(200, cny));
+    let mut b = Batch::new("tester", at(5));
+    b.push(Write::Relate(keep.clone().into()));
+    b.push(Write::Relate(gone.clone().into()));
+    store.commit(b).expect("relate");
+    let unrelate = |r: &Purchase| Write::Unrelate {
+        customer_id: r.customer_id,
+        at: r.at,
+        id: r.id,
+    };
+    store
+        .commit(Batch::new("tester", at(6)).with(unrelate(&gone)))
+        .expect("unrelate");
+    let snap = store.snapshot().expect("snapshot");
+    assert_eq!(
+        snap.related(c.id, None).expect("related"),
+        vec![Related::from(keep.clone())]
+    );
+    let last = snap
+        .history(c.id)
+        .expect("history")
+        .pop()
+        .expect("a change");
+    assert_eq!(
+        last.op,
+        ChangeOp::Unrelated {
+            kind: RelatedKind::Purchase,
+            record: gone.id
+        }
+    );
+    drop(snap);
+    // A batch that removes one present and one absent record removes neither.
+    let err = store
+        .commit(
+            Batch::new("tester", at(7))
+                .with(unrelate(&keep))
+                .with(unrelate(&gone)),
+        )
+        .expect_err("missing record");
+    assert!(matches!(err, Error::RecordNotFound { .. }), "{err:?}");
+    assert_eq!(
+        store
+            .snapshot()
+            .expect("snapshot")
+            .related(c.id, None)
+            .expect("related")
+            .len(),
+        1
+    );
+}
+
+/// Documents are kept per space, listed by prefix in key order, replaced and deleted.
+pub fn documents_by_space_and_prefix(make: Make) {
+    let store = make();
+    let c = sample();
+    let put = |space: &str, key: &[u8], owner, value: &[u8]| Write::PutDoc {
+        space: space.into(),
+        key: key.to_vec(),
+        owner,
+        value: value.to_vec(),
+    };
+    let batch = Batch::new("tester", at(1))
+        .with(put("import", b"b/2", None, b"two"))
+        .with(put("import", b"b/1", Some(c.id), b"one"))
+        .with(put("import", b"c", None, b"other prefix"))
+        .with(put("segment", b"b/1", None, b"other space"))
+        .with(put("imports", b"b/1", None, b"a longer space name"));
+    store.commit(batch).expect("put docs");
+    let snap = store.snapshot().expect("snapshot");
+    let docs = snap.docs("import", b"b/").expect("docs");
+    let keys: Vec<&[u8]> = docs.iter().map(|d| d.key.as_slice()).collect();
+    assert_eq!(keys, vec![&b"b/1"[..], &b"b/2"[..]]);
+    assert_eq!(docs[0].owner, Some(c.id));
+    assert_eq!(docs[0].value, b"one");
+    assert_eq!(docs[1].owner, None);
+    assert_eq!(snap.docs("import", b"").expect("docs").len(), 3);
+    assert_eq!(
+        snap.doc("segment", b"b/1").expect("doc").map(|d| d.value),
+        Some(b"other space".to_vec())
+    );
+    assert_eq!(snap.doc("import", b"zzz").expect("doc"), None);
+    drop(snap);
+    let batch = Batch::new("tester", at(2))
+        .with(put("import", b"b/2", None, b"TWO"))
+        .with(Write::DeleteDoc {
+            space: "import".into(),
+            key: b"b/1".to_vec(),
+        });
+    store.commit(batch).expect("replace and delete");
+    let snap = store.snapshot().expect("snapshot");
+    let docs = snap.docs("import", b"b/").expect("docs");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].value, b"TWO");
+}
+
+/// A batch committed without durability is visible at once, like any other.
+pub fn non_durable_batches_are_visible(make: Make) {
+    let store = make();
+    let c = sample();
+    let mut batch = Batch::new("tester", at(1)).with(Write::Put {
+        customer: c.clone(),
+        expected: 0,
+    });
+    batch.durable = false;
+    store.commit(batch).expect("commit");
+    let found = store
+        .snapshot()
+        .expect("snapshot")
+        .customer(c.id)
+        .expect("get");
+    assert_eq!(found.map(|f| f.version), Some(1));
 }
 
 /// A related record for a customer that does not exist is refused.

@@ -1,4 +1,4 @@
-use kehu_model::CustomerId;
+use kehu_model::{CustomerId, RecordId};
 
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +17,14 @@ pub enum Error {
     /// No customer with this id.
     #[error("no customer with id {0}")]
     NotFound(CustomerId),
+    /// No related record with this id (at this time) for the customer.
+    #[error("customer {customer} has no related record {record}")]
+    RecordNotFound {
+        /// The customer.
+        customer: CustomerId,
+        /// The record.
+        record: RecordId,
+    },
     /// The record is larger than a store accepts.
     #[error("record of {bytes} bytes is over the limit of {limit} bytes")]
     TooLarge {

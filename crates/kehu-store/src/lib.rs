@@ -19,7 +19,7 @@ mod index;
 mod memory;
 
 pub use apply::{apply_batch, KeySets, WriteTx, MAX_RECORD_BYTES};
-pub use batch::{Batch, Change, ChangeOp, Write};
+pub use batch::{Batch, Change, ChangeOp, Doc, Write};
 pub use codec::{FieldCodec, PlainCodec};
 pub use error::{Error, Result};
 pub use index::{index_keys, IndexKey};
@@ -59,4 +59,10 @@ pub trait Snapshot {
 
     /// A customer's change log, oldest first; kept after the customer is deleted.
     fn history(&self, id: CustomerId) -> Result<Vec<Change>>;
+
+    /// The document stored under `key` in `space`.
+    fn doc(&self, space: &str, key: &[u8]) -> Result<Option<Doc>>;
+
+    /// The documents of a space whose keys start with `prefix`, in key order.
+    fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>>;
 }

@@ -3,7 +3,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 use imbl::{OrdMap, OrdSet};
 use kehu_model::{Customer, CustomerId, RecordId, Related, RelatedKind, Timestamp};
 
-use crate::{apply_batch, Batch, Change, IndexKey, KeySets, Result, Snapshot, Store, WriteTx};
+use crate::{apply_batch, Batch, Change, Doc, IndexKey, KeySets, Result, Snapshot, Store, WriteTx};
 
 type RelatedKey = (CustomerId, Timestamp, RecordId);
 
@@ -17,6 +17,7 @@ struct State {
     key_sets: OrdMap<CustomerId, KeySets>,
     related: OrdMap<RelatedKey, Related>,
     changes: OrdMap<(CustomerId, u64), Change>,
+    docs: OrdMap<(String, Vec<u8>), Doc>,
     seq: u64,
 }
 
@@ -99,6 +100,20 @@ impl Snapshot for State {
             .map(|(_, c)| c.clone())
             .collect())
     }
+
+    fn doc(&self, space: &str, key: &[u8]) -> Result<Option<Doc>> {
+        Ok(self.docs.get(&(space.to_string(), key.to_vec())).cloned())
+    }
+
+    fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>> {
+        let start = (space.to_string(), prefix.to_vec());
+        Ok(self
+            .docs
+            .range(start..)
+            .take_while(|((s, k), _)| s == space && k.starts_with(prefix))
+            .map(|(_, d)| d.clone())
+            .collect())
+    }
 }
 
 impl WriteTx for State {
@@ -147,6 +162,36 @@ impl WriteTx for State {
     fn put_related(&mut self, record: &Related) -> Result<()> {
         let key = (record.customer_id(), record.at(), record.id());
         self.related.insert(key, record.clone());
+        Ok(())
+    }
+
+    fn remove_related(
+        &mut self,
+        customer_id: CustomerId,
+        at: Timestamp,
+        id: RecordId,
+    ) -> Result<Option<Related>> {
+        Ok(self.related.remove(&(customer_id, at, id)))
+    }
+
+    fn put_doc(
+        &mut self,
+        space: &str,
+        key: &[u8],
+        owner: Option<CustomerId>,
+        value: &[u8],
+    ) -> Result<()> {
+        let doc = Doc {
+            key: key.to_vec(),
+            owner,
+            value: value.to_vec(),
+        };
+        self.docs.insert((space.to_string(), key.to_vec()), doc);
+        Ok(())
+    }
+
+    fn delete_doc(&mut self, space: &str, key: &[u8]) -> Result<()> {
+        self.docs.remove(&(space.to_string(), key.to_vec()));
         Ok(())
     }
 
