@@ -27,9 +27,9 @@ pub struct Saved {
 /// A customer book: the one entry point. Every write is normalised and
 /// checked against the rules first, and commits whole or not at all.
 pub struct Book {
-    store: Box<dyn Store>,
-    rules: Rules,
-    actor: String,
+    pub(crate) store: Box<dyn Store>,
+    pub(crate) rules: Rules,
+    pub(crate) actor: String,
     clock: Clock,
 }
 
@@ -113,7 +113,7 @@ impl Book {
         Ok(self.store.snapshot()?)
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         (self.clock)()
     }
 

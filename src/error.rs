@@ -1,4 +1,4 @@
-use kehu_model::CustomerId;
+use kehu_model::{CustomerId, RecordId};
 use kehu_rules::Report;
 
 /// What can go wrong when using a [`Book`](crate::Book).
@@ -32,6 +32,34 @@ pub enum Error {
     /// The store failed: I/O, a file that is not a book, a corrupt value.
     #[error(transparent)]
     Store(kehu_store::Error),
+    /// An input file cannot be imported at all (binary, empty, no customer column).
+    #[error("{file}: {message}")]
+    Input {
+        /// The file.
+        file: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// An option or argument is not one the library knows.
+    #[error("{0}")]
+    Usage(String),
+    /// Bookkeeping stored in the book does not decode.
+    #[error("corrupt book data: {0}")]
+    Corrupt(String),
+    /// No import with this id in the book.
+    #[error("no import with id {0} in this book (`kehu imports` lists them)")]
+    ImportNotFound(RecordId),
+    /// The import was reverted already.
+    #[error("import {0} was already reverted")]
+    AlreadyReverted(RecordId),
+    /// Dossiers the import wrote were changed since; reverting would lose those changes.
+    #[error("cannot revert import {import}: {} of the dossiers it wrote changed since (first: {}); revert nothing", changed.len(), changed.iter().take(3).map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    RevertConflict {
+        /// The import.
+        import: RecordId,
+        /// The dossiers changed since.
+        changed: Vec<CustomerId>,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {message}")]
     Io {

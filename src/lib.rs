@@ -17,6 +17,7 @@
 
 mod book;
 mod error;
+pub mod io;
 
 pub use book::{Book, Clock, Saved};
 pub use error::Error;

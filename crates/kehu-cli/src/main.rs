@@ -1,0 +1,898 @@
+//! `kehu`: import, validate, export and inspect customer books from the shell.
+//!
+//! Exit codes: 0 success, 1 a usage or I/O error, 2 finished but some rows were rejected.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{Datelike, TimeDelta};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kehu::io::{
+    ExportFilter, ExportOptions, Format, ImportKind, ImportOptions, ImportReport, Mode, NaturalKey,
+    Progress, TextEncoding,
+};
+use kehu::{Book, Customer, CustomerId, Error, RecordId, Related, Rules};
+use serde::Serialize;
+
+/// kehu (客户): keep customer records clean, deduplicated and safe.
+#[derive(Parser)]
+#[command(name = "kehu", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import customers or their purchases, interactions, feedback or consents from CSV or JSON Lines.
+    #[command(after_help = "Examples:
+  kehu import book.kehu customers.csv --rejects rejects.csv
+  kehu import book.kehu crm.csv --map 手机=phone --map \"E-mail\"=email --mode upsert --key email
+  kehu import book.kehu purchases.csv --kind purchases --customer-key external_id
+  kehu import book.kehu customers.csv --dry-run --json")]
+    Import(ImportArgs),
+    /// Check a file against the rules without a book: the report only.
+    #[command(after_help = "Example:
+  kehu validate customers.csv --rules rules.toml --rejects rejects.csv")]
+    Validate(ValidateArgs),
+    /// Write the book (or a part of it) as CSV or JSON Lines.
+    #[command(after_help = "Examples:
+  kehu export book.kehu -o all.csv
+  kehu export book.kehu --format jsonl --tag VIP -o vip.jsonl")]
+    Export(ExportArgs),
+    /// Show one whole dossier: fields, purchases, interactions, feedback, consents, history.
+    #[command(after_help = "Examples:
+  kehu get book.kehu 0196f3a2-5c1e-7b7a-9d3e-2f4b8c6a1e00
+  kehu get book.kehu C-10042 --json      (an external id works too)")]
+    Get(GetArgs),
+    /// Find dossiers by e-mail, phone, external id or tag.
+    #[command(after_help = "Examples:
+  kehu find book.kehu --email wei.zhang@example.com
+  kehu find book.kehu --phone \"138 0013 8000\" --json")]
+    Find(FindArgs),
+    /// The review queue: dossiers not verified for N days, the longest-unverified first.
+    #[command(after_help = "Example:
+  kehu stale book.kehu --days 365 --limit 50")]
+    Stale(StaleArgs),
+    /// Counts by kind, stage, source and tag, and rows imported per month.
+    #[command(after_help = "Example:
+  kehu stats book.kehu --json")]
+    Stats(BookArgs),
+    /// List the imports this book remembers.
+    #[command(after_help = "Example:
+  kehu imports book.kehu")]
+    Imports(BookArgs),
+    /// Undo an import: remove what it created, restore what it changed.
+    #[command(after_help = "Example:
+  kehu revert book.kehu 0196f3a2-5c1e-7b7a-9d3e-2f4b8c6a1e00")]
+    Revert(RevertArgs),
+}
+
+#[derive(Args)]
+struct ReadArgs {
+    /// What the file holds: customers, purchases, interactions, feedback or consents.
+    #[arg(long, default_value = "customers")]
+    kind: ImportKind,
+    /// Map a column to a field, COLUMN=FIELD (repeatable); other columns are mapped by their headers.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    map: Vec<String>,
+    /// A rule set (TOML or JSON); the standard rules otherwise.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// The text encoding: utf-8 or gb18030 (reads GBK); detected when not given.
+    #[arg(long)]
+    encoding: Option<TextEncoding>,
+    /// The CSV delimiter (one character; `tab` for a tab); sniffed from the header when not given.
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// csv or jsonl; from the file name when not given.
+    #[arg(long)]
+    format: Option<Format>,
+    /// For purchases without a currency column: the currency (CNY, EUR, …).
+    #[arg(long)]
+    currency: Option<String>,
+    /// Write rejected rows here, in the input's format, with a kehu_errors column; fix and import it again.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The book (a file; created if missing).
+    book: PathBuf,
+    /// The file to import (CSV or JSON Lines).
+    file: PathBuf,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// create (skip rows already in the book), update (skip rows not in it) or upsert.
+    #[arg(long, default_value = "create")]
+    mode: Mode,
+    /// The natural key that finds a row's customer: external_id, email, phone or id (repeatable, tried in order).
+    #[arg(long = "key")]
+    keys: Vec<NaturalKey>,
+    /// For related records: what the customer column holds (external_id, email, phone or id).
+    #[arg(long, default_value = "external_id")]
+    customer_key: NaturalKey,
+    /// Check and report everything; write nothing to the book.
+    #[arg(long)]
+    dry_run: bool,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 50_000)]
+    batch: usize,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// The file to check.
+    file: PathBuf,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Args)]
+struct BookArgs {
+    /// The book.
+    book: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The book.
+    book: PathBuf,
+    /// csv or jsonl.
+    #[arg(long, default_value = "csv")]
+    format: Format,
+    /// Only dossiers with this tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Only dossiers not verified for this many days.
+    #[arg(long, value_name = "DAYS")]
+    stale_days: Option<u32>,
+    /// Only this dossier (repeatable).
+    #[arg(long = "id")]
+    ids: Vec<CustomerId>,
+    /// The output file; standard output when not given.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct GetArgs {
+    /// The book.
+    book: PathBuf,
+    /// A kehu id, or an external id.
+    id: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false, args = ["email", "phone", "external_id", "tag"])]
+struct FindArgs {
+    /// The book.
+    book: PathBuf,
+    /// An e-mail address (any case).
+    #[arg(long)]
+    email: Option<String>,
+    /// A phone number, in any format.
+    #[arg(long)]
+    phone: Option<String>,
+    /// An id in the source system.
+    #[arg(long)]
+    external_id: Option<String>,
+    /// A tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct StaleArgs {
+    /// The book.
+    book: PathBuf,
+    /// Not verified for this many days.
+    #[arg(long)]
+    days: u32,
+    /// Show at most this many.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct RevertArgs {
+    /// The book.
+    book: PathBuf,
+    /// The import's id (as `kehu import` printed it, or from `kehu imports`).
+    import_id: RecordId,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How a command ended, short of an error.
+enum Done {
+    Ok,
+    SomeRejected,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli.command) {
+        Ok(Done::Ok) => ExitCode::SUCCESS,
+        Ok(Done::SomeRejected) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("kehu: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<Done, Error> {
+    match command {
+        Command::Import(args) => import(args),
+        Command::Validate(args) => validate(args),
+        Command::Export(args) => export(args),
+        Command::Get(args) => get(args),
+        Command::Find(args) => find(args),
+        Command::Stale(args) => stale(args),
+        Command::Stats(args) => stats(args),
+        Command::Imports(args) => imports(args),
+        Command::Revert(args) => revert(args),
+    }
+}
+
+fn rules(path: Option<&Path>) -> Result<Rules, Error> {
+    match path {
+        Some(p) => Book::load_rules(p),
+        None => Ok(Rules::standard()),
+    }
+}
+
+/// Opens a book that must already exist.
+fn existing_book(path: &Path) -> Result<Book, Error> {
+    if !path.exists() {
+        return Err(Error::Usage(format!(
+            "{}: no such book (`kehu import {} FILE` creates one)",
+            path.display(),
+            path.display()
+        )));
+    }
+    Book::open(path)
+}
+
+fn options(read: &ReadArgs) -> Result<ImportOptions, Error> {
+    let mut mapping = Vec::new();
+    for m in &read.map {
+        let Some((col, field)) = m.rsplit_once('=') else {
+            return Err(Error::Usage(format!(
+                "--map {m:?}: write it as COLUMN=FIELD, for example --map 手机=phone"
+            )));
+        };
+        mapping.push((col.trim().to_string(), field.trim().to_string()));
+    }
+    let delimiter = match read.delimiter.as_deref() {
+        None => None,
+        Some("tab" | "\\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+        Some(d) => {
+            return Err(Error::Usage(format!(
+                "--delimiter {d:?}: give one ASCII character, or `tab`"
+            )))
+        }
+    };
+    let currency = match &read.currency {
+        Some(c) => Some(c.parse().map_err(|_| {
+            Error::Usage(format!(
+                "--currency {c:?}: not an ISO 4217 code such as CNY"
+            ))
+        })?),
+        None => None,
+    };
+    Ok(ImportOptions {
+        kind: read.kind,
+        format: read.format,
+        encoding: read.encoding,
+        delimiter,
+        mapping,
+        currency,
+        rejects: read.rejects.clone(),
+        ..ImportOptions::default()
+    })
+}
+
+fn progress_bar(quiet: bool, json: bool) -> Option<ProgressBar> {
+    if quiet || json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} · {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+fn run_import(
+    book: &Book,
+    file: &Path,
+    opts: &ImportOptions,
+    quiet: bool,
+    json: bool,
+) -> Result<ImportReport, Error> {
+    let bar = progress_bar(quiet, json);
+    let mut on_progress = |p: Progress| {
+        if let Some(bar) = &bar {
+            if let Some(total) = p.bytes_total {
+                bar.set_length(total);
+            }
+            bar.set_position(p.bytes);
+            bar.set_message(format!("{} rows", p.rows));
+        }
+    };
+    let report = book.import_file_with_progress(file, opts, &mut on_progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    report
+}
+
+fn import(args: ImportArgs) -> Result<Done, Error> {
+    let rules = rules(args.read.rules.as_deref())?;
+    let mut opts = options(&args.read)?;
+    opts.mode = args.mode;
+    if !args.keys.is_empty() {
+        opts.keys = args.keys.clone();
+    }
+    opts.customer_key = args.customer_key;
+    opts.dry_run = args.dry_run;
+    opts.batch_size = args.batch.max(1);
+    if !args.file.exists() {
+        return Err(Error::Usage(format!(
+            "{}: no such file",
+            args.file.display()
+        )));
+    }
+    let book = Book::open_with_rules(&args.book, rules)?.as_actor(actor());
+    let report = run_import(&book, &args.file, &opts, args.read.quiet, args.read.json)?;
+    print_report(&report, args.read.json, Some(&args.book))?;
+    Ok(if report.rejected > 0 {
+        Done::SomeRejected
+    } else {
+        Done::Ok
+    })
+}
+
+fn validate(args: ValidateArgs) -> Result<Done, Error> {
+    let rules = rules(args.read.rules.as_deref())?;
+    let mut opts = options(&args.read)?;
+    opts.dry_run = true;
+    if opts.kind != ImportKind::Customers {
+        return Err(Error::Usage(
+            "validate checks customer files; related records need their customers: use `kehu import BOOK FILE --kind … --dry-run`".into(),
+        ));
+    }
+    let book = Book::with_store(Box::new(kehu::MemoryStore::new()), rules);
+    let report = run_import(&book, &args.file, &opts, args.read.quiet, args.read.json)?;
+    print_report(&report, args.read.json, None)?;
+    Ok(if report.rejected > 0 {
+        Done::SomeRejected
+    } else {
+        Done::Ok
+    })
+}
+
+fn actor() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "kehu".into())
+}
+
+fn print_json(value: &impl Serialize) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| Error::Io {
+        path: "standard output".into(),
+        message: e.to_string(),
+    })?;
+    writeln!(out).map_err(stdout_error)
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::Io {
+        path: "standard output".into(),
+        message: e.to_string(),
+    }
+}
+
+fn print_report(report: &ImportReport, json: bool, book: Option<&Path>) -> Result<(), Error> {
+    if json {
+        return print_json(report);
+    }
+    let mut out = std::io::stdout().lock();
+    let mut say = |line: String| writeln!(out, "{line}").map_err(stdout_error);
+    let head = match (&report.import_id, book) {
+        (Some(id), Some(book)) => format!("import {id} into {}", book.display()),
+        _ => "dry run (nothing written)".to_string(),
+    };
+    say(format!(
+        "{head}: {} ({}, {}{})",
+        report.summary(),
+        report.source,
+        report.encoding.name(),
+        report
+            .delimiter
+            .map(|d| format!(", delimiter {d:?}"))
+            .unwrap_or_default()
+    ))?;
+    if !report.unknown_columns.is_empty() {
+        say(format!(
+            "columns not imported (unknown): {} — map them with --map COLUMN=FIELD or declare them as custom fields in the rules",
+            report.unknown_columns.join(", ")
+        ))?;
+    }
+    let errors: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.severity == kehu::Severity::Error)
+        .collect();
+    let skips: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| {
+            p.severity != kehu::Severity::Error
+                && !p.code.starts_with("format.")
+                && !p.code.starts_with("date.")
+        })
+        .collect();
+    const SHOWN: usize = 20;
+    if !errors.is_empty() {
+        say(format!("rejected rows ({}):", report.rejected))?;
+        for p in errors.iter().take(SHOWN) {
+            say(format!("  {p}"))?;
+        }
+        if errors.len() > SHOWN {
+            say(format!(
+                "  … and {} more problems (--json lists them all)",
+                errors.len() - SHOWN
+            ))?;
+        }
+    }
+    if !skips.is_empty() {
+        say(format!(
+            "skipped rows ({}):",
+            report.skipped - report.unchanged
+        ))?;
+        for p in skips.iter().take(SHOWN) {
+            say(format!("  {p}"))?;
+        }
+        if skips.len() > SHOWN {
+            say(format!("  … and {} more", skips.len() - SHOWN))?;
+        }
+    }
+    if report.warnings > 0 {
+        say(format!(
+            "{} warnings on imported rows (values kept as entered; --json lists the first ones)",
+            report.warnings
+        ))?;
+    }
+    if let Some(rejects) = &report.rejects_file {
+        if report.rejected > 0 {
+            say(format!(
+                "rejected rows written to {rejects}: fix them there and import that file again"
+            ))?;
+        }
+    }
+    if let (Some(id), Some(book)) = (&report.import_id, book) {
+        if report.imported + report.updated > 0 {
+            say(format!("undo with: kehu revert {} {id}", book.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn export(args: ExportArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let opts = ExportOptions {
+        format: args.format,
+        filter: ExportFilter {
+            tag: args.tag,
+            stale: args.stale_days.map(|d| TimeDelta::days(i64::from(d))),
+            ids: args.ids,
+        },
+    };
+    let n = match &args.output {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| Error::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let n = book.export(&mut BufWriter::new(file), &opts)?;
+            eprintln!("{n} dossiers written to {}", path.display());
+            n
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            book.export(&mut out, &opts)?
+        }
+    };
+    let _ = n;
+    Ok(Done::Ok)
+}
+
+/// The dossier an argument names: a kehu id, else an external id.
+fn lookup(book: &Book, id: &str) -> Result<Customer, Error> {
+    if let Ok(id) = id.parse::<CustomerId>() {
+        return book.get(id);
+    }
+    let mut found = book.find_by_external_id(id)?;
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Error::Usage(format!(
+            "no customer with id or external id {id:?} in this book"
+        ))),
+        n => Err(Error::Usage(format!(
+            "{n} customers have external id {id:?}; name one by its kehu id"
+        ))),
+    }
+}
+
+#[derive(Serialize)]
+struct Dossier {
+    customer: Customer,
+    related: Vec<Related>,
+    history: Vec<kehu::Change>,
+}
+
+fn get(args: GetArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let customer = lookup(&book, &args.id)?;
+    let dossier = Dossier {
+        related: book.related(customer.id)?,
+        history: book.history(customer.id)?,
+        customer,
+    };
+    if args.json {
+        print_json(&dossier)?;
+        return Ok(Done::Ok);
+    }
+    let mut out = std::io::stdout().lock();
+    let text = render_dossier(&dossier);
+    out.write_all(text.as_bytes()).map_err(stdout_error)?;
+    Ok(Done::Ok)
+}
+
+fn render_dossier(d: &Dossier) -> String {
+    let c = &d.customer;
+    let mut s = String::new();
+    let mut line = |k: &str, v: String| {
+        if !v.is_empty() {
+            s.push_str(&format!("{k:<14} {v}\n"));
+        }
+    };
+    line("name", c.display_name());
+    line("id", c.id.to_string());
+    line("external id", c.external_id.clone().unwrap_or_default());
+    line("kind", format!("{:?}", c.kind).to_lowercase());
+    if let Some(org) = &c.organization {
+        line("organization", org.name.clone().unwrap_or_default());
+        line("industry", org.industry.clone().unwrap_or_default());
+    }
+    line("company", c.company.clone().unwrap_or_default());
+    line("job title", c.job_title.clone().unwrap_or_default());
+    line(
+        "birth date",
+        c.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+    );
+    for e in &c.emails {
+        line(
+            "email",
+            format!("{}{}", e.address, if e.primary { " (primary)" } else { "" }),
+        );
+    }
+    for p in &c.phones {
+        line(
+            "phone",
+            format!("{}{}", p.number, if p.primary { " (primary)" } else { "" }),
+        );
+    }
+    for a in &c.addresses {
+        let parts: Vec<&str> = [&a.street, &a.city, &a.region, &a.postcode, &a.country]
+            .into_iter()
+            .filter_map(|x| x.as_deref())
+            .collect();
+        line("address", parts.join(", "));
+    }
+    line("tags", c.tags.join(", "));
+    line("owner", c.owner.clone().unwrap_or_default());
+    line("source", c.source.clone().unwrap_or_default());
+    line(
+        "stage",
+        c.lifecycle_stage.map(|s| s.to_string()).unwrap_or_default(),
+    );
+    for (k, v) in &c.custom {
+        line(
+            &format!("custom.{k}"),
+            serde_json::to_string(v).unwrap_or_default(),
+        );
+    }
+    line("created", c.created_at.to_rfc3339());
+    line("updated", c.updated_at.to_rfc3339());
+    line(
+        "verified",
+        c.verified_at
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "never".into()),
+    );
+    line("version", c.version.to_string());
+    for (title, kind) in [
+        ("purchases", kehu::RelatedKind::Purchase),
+        ("interactions", kehu::RelatedKind::Interaction),
+        ("feedback", kehu::RelatedKind::Feedback),
+        ("consents", kehu::RelatedKind::Consent),
+        ("notes", kehu::RelatedKind::Note),
+    ] {
+        let records: Vec<&Related> = d.related.iter().filter(|r| r.kind() == kind).collect();
+        if records.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("{title} ({}):\n", records.len()));
+        for r in records {
+            s.push_str(&format!("  {}\n", describe(r)));
+        }
+    }
+    s.push_str(&format!("history ({}):\n", d.history.len()));
+    for ch in &d.history {
+        let fields: Vec<&str> = ch.fields.iter().map(|f| f.path.as_str()).collect();
+        s.push_str(&format!(
+            "  {} {} {:?}{}\n",
+            ch.at.format("%Y-%m-%d %H:%M:%S"),
+            ch.actor,
+            ch.op,
+            if fields.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", fields.join(", "))
+            }
+        ));
+    }
+    s
+}
+
+fn describe(r: &Related) -> String {
+    let at = r.at().format("%Y-%m-%d %H:%M");
+    match r {
+        Related::Purchase(p) => {
+            let exp = p.amount.currency.exponent();
+            let major = p.amount.minor as f64 / 10f64.powi(exp as i32);
+            format!(
+                "{at} {major:.*} {} × {} {}",
+                exp as usize,
+                p.amount.currency.code(),
+                p.items,
+                p.channel.as_deref().unwrap_or("")
+            )
+        }
+        Related::Interaction(i) => format!(
+            "{at} {:?} {:?} {} {}",
+            i.channel,
+            i.direction,
+            i.summary,
+            i.outcome.as_deref().unwrap_or("")
+        )
+        .to_lowercase(),
+        Related::Feedback(f) => format!("{at} {:?} {:?} {}", f.kind, f.status, f.comment),
+        Related::Consent(c) => format!(
+            "{at} {} {:?} {}",
+            c.purpose,
+            c.status,
+            c.channel.as_deref().unwrap_or("all channels")
+        ),
+        Related::Note(n) => format!("{at} {}", n.text),
+    }
+}
+
+fn print_customers(customers: &[Customer], json: bool) -> Result<(), Error> {
+    if json {
+        return print_json(&customers);
+    }
+    let mut out = std::io::stdout().lock();
+    for c in customers {
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            c.id,
+            c.display_name(),
+            c.primary_email().map(|e| e.address.as_str()).unwrap_or("-"),
+            c.primary_phone().map(|p| p.number.as_str()).unwrap_or("-"),
+        )
+        .map_err(stdout_error)?;
+    }
+    Ok(())
+}
+
+fn find(args: FindArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let found = if let Some(e) = &args.email {
+        book.find_by_email(e)?
+    } else if let Some(p) = &args.phone {
+        book.find_by_phone(p)?
+    } else if let Some(x) = &args.external_id {
+        book.find_by_external_id(x)?
+    } else if let Some(t) = &args.tag {
+        book.find_by_tag(t)?
+    } else {
+        Vec::new()
+    };
+    print_customers(&found, args.json)?;
+    if found.is_empty() && !args.json {
+        eprintln!("no customer found");
+    }
+    Ok(Done::Ok)
+}
+
+fn stale(args: StaleArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let mut queue = book.stale(TimeDelta::days(i64::from(args.days)))?;
+    if let Some(limit) = args.limit {
+        queue.truncate(limit);
+    }
+    if args.json {
+        return print_json(&queue).map(|()| Done::Ok);
+    }
+    let mut out = std::io::stdout().lock();
+    for c in &queue {
+        let since = c.verified_at.unwrap_or(c.created_at);
+        writeln!(
+            out,
+            "{}  {}  {} {}",
+            c.id,
+            c.display_name(),
+            if c.verified_at.is_some() {
+                "verified"
+            } else {
+                "created, never verified,"
+            },
+            since.format("%Y-%m-%d")
+        )
+        .map_err(stdout_error)?;
+    }
+    Ok(Done::Ok)
+}
+
+#[derive(Serialize, Default)]
+struct Stats {
+    customers: u64,
+    by_kind: BTreeMap<String, u64>,
+    by_stage: BTreeMap<String, u64>,
+    by_source: BTreeMap<String, u64>,
+    by_tag: BTreeMap<String, u64>,
+    imported_per_month: BTreeMap<String, u64>,
+}
+
+fn stats(args: BookArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let mut s = Stats::default();
+    {
+        let snap = book.snapshot()?;
+        for c in snap.customers()? {
+            let c = c?;
+            s.customers += 1;
+            *s.by_kind
+                .entry(format!("{:?}", c.kind).to_lowercase())
+                .or_default() += 1;
+            let stage = c
+                .lifecycle_stage
+                .map_or("(none)".to_string(), |x| x.to_string());
+            *s.by_stage.entry(stage).or_default() += 1;
+            *s.by_source
+                .entry(c.source.clone().unwrap_or_else(|| "(none)".into()))
+                .or_default() += 1;
+            for t in &c.tags {
+                *s.by_tag.entry(t.clone()).or_default() += 1;
+            }
+        }
+    }
+    for i in book.imports()? {
+        if i.status == kehu::io::ImportStatus::Reverted {
+            continue;
+        }
+        let month = format!("{}-{:02}", i.started_at.year(), i.started_at.month());
+        *s.imported_per_month.entry(month).or_default() += i.imported + i.updated;
+    }
+    if args.json {
+        return print_json(&s).map(|()| Done::Ok);
+    }
+    let mut out = String::new();
+    out.push_str(&format!("customers: {}\n", s.customers));
+    for (title, map) in [
+        ("by kind", &s.by_kind),
+        ("by stage", &s.by_stage),
+        ("by source", &s.by_source),
+        ("by tag", &s.by_tag),
+        ("rows imported per month", &s.imported_per_month),
+    ] {
+        if map.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title}:\n"));
+        for (k, v) in map {
+            out.push_str(&format!("  {k:<24} {v}\n"));
+        }
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(stdout_error)?;
+    Ok(Done::Ok)
+}
+
+fn imports(args: BookArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let list = book.imports()?;
+    if args.json {
+        return print_json(&list).map(|()| Done::Ok);
+    }
+    let mut out = std::io::stdout().lock();
+    for i in &list {
+        writeln!(
+            out,
+            "{}  {}  {:?}  {}  rows {} = {} imported + {} updated + {} rejected + {} skipped",
+            i.id,
+            i.started_at.format("%Y-%m-%d %H:%M"),
+            i.status,
+            i.source,
+            i.rows,
+            i.imported,
+            i.updated,
+            i.rejected,
+            i.skipped
+        )
+        .map_err(stdout_error)?;
+    }
+    Ok(Done::Ok)
+}
+
+fn revert(args: RevertArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?.as_actor(actor());
+    let report = book.revert_import(args.import_id)?;
+    if args.json {
+        return print_json(&report).map(|()| Done::Ok);
+    }
+    println!(
+        "reverted import {}: {} dossiers removed, {} restored, {} related records removed",
+        report.import_id, report.removed, report.restored, report.unrelated
+    );
+    Ok(Done::Ok)
+}

@@ -1,0 +1,220 @@
+//! Export: a book, or part of it, as CSV or JSON Lines that import reads back.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use chrono::TimeDelta;
+use kehu_model::{Customer, CustomerId, Kind};
+use kehu_rules::Severity;
+
+use super::columns::CUSTOMER_FIELDS;
+use super::convert::{custom_text, list_text, timestamp_text};
+use super::Format;
+use crate::{Book, Error};
+
+/// Which dossiers to export. Empty: all of them.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Only dossiers with this tag.
+    pub tag: Option<String>,
+    /// Only dossiers not verified within this long (the review queue).
+    pub stale: Option<TimeDelta>,
+    /// Only these dossiers.
+    pub ids: Vec<CustomerId>,
+}
+
+/// How to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// CSV or JSON Lines.
+    pub format: Format,
+    /// Which dossiers.
+    pub filter: ExportFilter,
+}
+
+impl Book {
+    /// Writes dossiers as CSV (one row each, the columns import maps back) or
+    /// JSON Lines (each dossier whole). Returns how many were written.
+    ///
+    /// JSON Lines keeps everything. CSV keeps one column per field, every
+    /// e-mail and phone (primary first) and the primary address; labels, raw
+    /// values and further addresses are JSON Lines only. Importing either into
+    /// an empty book and exporting again gives the same file.
+    pub fn export(&self, out: &mut dyn Write, options: &ExportOptions) -> Result<u64, Error> {
+        let io = |e: std::io::Error| Error::Io {
+            path: "export output".into(),
+            message: e.to_string(),
+        };
+        let customers = self.export_set(&options.filter)?;
+        let mut n = 0u64;
+        match options.format {
+            Format::Jsonl => {
+                for c in customers {
+                    let c = c?;
+                    serde_json::to_writer(&mut *out, &c).map_err(|e| io(e.into()))?;
+                    out.write_all(b"\n").map_err(io)?;
+                    n += 1;
+                }
+            }
+            Format::Csv => {
+                let custom = self.custom_columns(&options.filter)?;
+                let mut w = csv::Writer::from_writer(&mut *out);
+                let header = CUSTOMER_FIELDS
+                    .iter()
+                    .map(|(name, _)| name.to_string())
+                    .chain(custom.iter().map(|c| format!("custom.{c}")));
+                w.write_record(header).map_err(|e| io(e.into()))?;
+                for c in customers {
+                    let c = c?;
+                    w.write_record(csv_row(&c, &custom))
+                        .map_err(|e| io(e.into()))?;
+                    n += 1;
+                }
+                w.flush().map_err(io)?;
+            }
+        }
+        out.flush().map_err(io)?;
+        Ok(n)
+    }
+
+    /// The dossiers a filter selects, in id order.
+    fn export_set(
+        &self,
+        filter: &ExportFilter,
+    ) -> Result<Box<dyn Iterator<Item = Result<Customer, Error>> + '_>, Error> {
+        let mut selected: Option<BTreeSet<CustomerId>> = None;
+        let mut narrow = |ids: Vec<CustomerId>| {
+            let ids: BTreeSet<CustomerId> = ids.into_iter().collect();
+            selected = Some(match selected.take() {
+                Some(s) => s.intersection(&ids).copied().collect(),
+                None => ids,
+            });
+        };
+        if let Some(tag) = &filter.tag {
+            narrow(self.find_by_tag(tag)?.into_iter().map(|c| c.id).collect());
+        }
+        if let Some(age) = filter.stale {
+            narrow(self.stale(age)?.into_iter().map(|c| c.id).collect());
+        }
+        if !filter.ids.is_empty() {
+            narrow(filter.ids.clone());
+        }
+        match selected {
+            Some(ids) => {
+                let snap = self.store.snapshot()?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    match snap.customer(id)? {
+                        Some(c) => out.push(Ok(c)),
+                        None => return Err(Error::NotFound(id)),
+                    }
+                }
+                Ok(Box::new(out.into_iter()))
+            }
+            None => {
+                let snap = self.store.snapshot()?;
+                let all: Vec<Result<Customer, Error>> =
+                    snap.customers()?.map(|r| r.map_err(Error::from)).collect();
+                Ok(Box::new(all.into_iter()))
+            }
+        }
+    }
+
+    /// The custom-field columns: the declared fields, and any others the
+    /// dossiers hold when the rules let undeclared fields in.
+    fn custom_columns(&self, filter: &ExportFilter) -> Result<Vec<String>, Error> {
+        let set = self.rules.rule_set();
+        let mut names: BTreeSet<String> = set.custom.iter().map(|c| c.name.clone()).collect();
+        if set.severity.unknown_custom != Severity::Error {
+            for c in self.export_set(filter)? {
+                names.extend(c?.custom.into_keys());
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+}
+
+/// One dossier as the cells of [`CUSTOMER_FIELDS`] and then its custom columns.
+fn csv_row(c: &Customer, custom: &[String]) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let org = c.organization.clone().unwrap_or_default();
+    let primary_first = |flags: Vec<(bool, String)>| -> Vec<String> {
+        let (mut first, rest): (Vec<_>, Vec<_>) = flags.into_iter().partition(|(p, _)| *p);
+        first.truncate(1);
+        let mut out: Vec<String> = first.into_iter().map(|(_, v)| v).collect();
+        let primary = out.first().cloned();
+        out.extend(
+            rest.into_iter()
+                .map(|(_, v)| v)
+                .filter(|v| Some(v) != primary.as_ref()),
+        );
+        out
+    };
+    let mut emails_seen = 0;
+    let emails = primary_first(
+        c.emails
+            .iter()
+            .map(|e| {
+                emails_seen += 1;
+                (e.primary && emails_seen >= 1, e.address.clone())
+            })
+            .collect(),
+    );
+    let phones = primary_first(
+        c.phones
+            .iter()
+            .map(|p| (p.primary, p.number.clone()))
+            .collect(),
+    );
+    let address = c.primary_address().cloned().unwrap_or_default();
+    let mut row = vec![
+        c.id.to_string(),
+        opt(&c.external_id),
+        match c.kind {
+            Kind::Person => "person".into(),
+            Kind::Organization => "organization".into(),
+        },
+        opt(&c.name.full),
+        opt(&c.name.given),
+        opt(&c.name.family),
+        opt(&org.name),
+        opt(&org.industry),
+        org.size.map(|s| s.to_string()).unwrap_or_default(),
+        opt(&c.company),
+        opt(&c.job_title),
+        c.birth_date
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        if emails.is_empty() {
+            String::new()
+        } else {
+            list_text(&emails)
+        },
+        if phones.is_empty() {
+            String::new()
+        } else {
+            list_text(&phones)
+        },
+        opt(&address.street),
+        opt(&address.city),
+        opt(&address.region),
+        opt(&address.postcode),
+        opt(&address.country),
+        if c.tags.is_empty() {
+            String::new()
+        } else {
+            list_text(&c.tags)
+        },
+        opt(&c.owner),
+        opt(&c.source),
+        c.lifecycle_stage.map(|s| s.to_string()).unwrap_or_default(),
+        timestamp_text(c.created_at),
+        timestamp_text(c.updated_at),
+        c.verified_at.map(timestamp_text).unwrap_or_default(),
+    ];
+    debug_assert_eq!(row.len(), CUSTOMER_FIELDS.len());
+    for name in custom {
+        row.push(c.custom.get(name).map(custom_text).unwrap_or_default());
+    }
+    row
+}

@@ -1,0 +1,988 @@
+//! The import engine: rows are read, built, normalised and checked on one
+//! thread while committed in batches on the caller's.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Read, Write as _};
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use kehu_model::{Customer, CustomerId, RecordId, Timestamp};
+use kehu_rules::{normalize_phone, PhoneOutcome, Report, Severity};
+use kehu_store::{Batch, IndexKey, Snapshot, Write};
+
+use super::columns::{field_named, field_names, Field};
+use super::convert::{customer_from_cells, merge, related_from_cells, RelatedContext, RowCustomer};
+use super::journal::{self, id_u128, instant, ImportStatus, ImportSummary, JournalBatch};
+use super::source::{encode, RawRow, Row, Source, SourceHints};
+use super::{
+    Format, ImportKind, ImportOptions, ImportReport, Mode, NaturalKey, Progress, RowProblem,
+    TextEncoding,
+};
+use crate::{Book, Error};
+
+/// At most this many warnings on written rows are listed one by one (all are counted).
+const LISTED_WARNINGS: usize = 1000;
+/// Every this many batches is committed durably (and the last one always).
+const DURABLE_EVERY: u32 = 8;
+/// How long a value quoted in a report may be.
+const QUOTE_CHARS: usize = 60;
+
+impl Book {
+    /// Imports a CSV or JSON Lines file (see [`ImportOptions`]).
+    pub fn import_file(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        self.import_file_with_progress(path, options, &mut |_| {})
+    }
+
+    /// Imports a file, reporting progress after each batch.
+    pub fn import_file_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport, Error> {
+        let path = path.as_ref();
+        let io = |e: std::io::Error| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let file = File::open(path).map_err(io)?;
+        let total = file.metadata().map_err(io)?.len();
+        let name = path.display().to_string();
+        self.import_reader(Box::new(file), &name, Some(total), options, progress)
+    }
+
+    /// Imports from any reader; `name` names it in reports (its extension
+    /// tells the format when the options do not).
+    pub fn import_reader(
+        &self,
+        reader: Box<dyn Read + Send>,
+        name: &str,
+        bytes_total: Option<u64>,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport, Error> {
+        let started_at = self.now();
+        let explicit = options
+            .mapping
+            .iter()
+            .map(|(col, field)| {
+                field_named(options.kind, field).map(|f| (col.clone(), f)).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "unknown field {field:?} in the mapping of column {col:?}; the fields are: {}",
+                        field_names(options.kind).join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let custom = self
+            .rules
+            .rule_set()
+            .custom
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let source = Source::open(
+            reader,
+            SourceHints {
+                name,
+                format: options.format,
+                encoding: options.encoding,
+                delimiter: options.delimiter,
+                kind: options.kind,
+                explicit,
+                custom,
+            },
+        )?;
+        if options.kind != ImportKind::Customers
+            && source.format == Format::Csv
+            && !source.columns.has(&Field::Customer)
+        {
+            return Err(Error::Input {
+                file: name.to_string(),
+                message: format!(
+                    "no column names the customer of each {}: add a customer_id column or map one with --map COLUMN=customer",
+                    match options.kind {
+                        ImportKind::Purchases => "purchase",
+                        ImportKind::Interactions => "interaction",
+                        ImportKind::Feedback => "feedback",
+                        _ => "consent",
+                    }
+                ),
+            });
+        }
+        let rejects = match &options.rejects {
+            Some(path) => Some(RejectsFile::create(path, &source)?),
+            None => None,
+        };
+        let import_id = RecordId::new();
+        let (tx, rx) = sync_channel::<Pending>(1);
+        let actor = format!("{} (import {import_id})", self.actor);
+        let (read, written) = std::thread::scope(|scope| {
+            let handle = scope.spawn(move || -> Result<ReadResult, Error> {
+                let snapshot = self.store.snapshot()?;
+                let empty_book = snapshot.customer_count()? == 0;
+                let mut reader = RowReader {
+                    book: self,
+                    options,
+                    snapshot,
+                    source,
+                    rejects,
+                    report: Counts::default(),
+                    problems: Vec::new(),
+                    listed_warnings: 0,
+                    seen: HashMap::new(),
+                    touched: HashSet::new(),
+                    customers: HashMap::new(),
+                    empty_book,
+                    import_id,
+                };
+                let outcome = reader.run(&tx);
+                let RowReader {
+                    source,
+                    rejects,
+                    report,
+                    problems,
+                    ..
+                } = reader;
+                Ok((source, rejects, report, problems, outcome))
+            });
+            let written = self.commit_batches(
+                rx,
+                import_id,
+                name,
+                options,
+                &actor,
+                started_at,
+                bytes_total,
+                progress,
+            );
+            let read = handle
+                .join()
+                .map_err(|_| Error::Corrupt("the import's reading thread panicked".into()));
+            (read, written)
+        });
+        let (source, rejects, counts, problems, outcome) = read??;
+        written?;
+        outcome?;
+        let rejects_file = match rejects {
+            Some(r) => Some(r.finish()?),
+            None => None,
+        };
+        let report = ImportReport {
+            import_id: (!options.dry_run).then_some(import_id),
+            dry_run: options.dry_run,
+            source: name.to_string(),
+            kind: options.kind,
+            mode: options.mode,
+            format: source.format,
+            encoding: source.encoding,
+            delimiter: (source.format == Format::Csv).then_some(source.delimiter as char),
+            columns: source.columns.uses(options.kind),
+            unknown_columns: source.columns.unknown(),
+            rows: counts.rows,
+            imported: counts.imported,
+            updated: counts.updated,
+            rejected: counts.rejected,
+            skipped: counts.skipped,
+            duplicates_in_file: counts.duplicates,
+            unchanged: counts.unchanged,
+            warnings: counts.warnings,
+            problems,
+            rejects_file,
+            started_at,
+            finished_at: self.now(),
+        };
+        debug_assert!(report.balances());
+        Ok(report)
+    }
+
+    /// The writer's side: commits each batch with its journal entry and the
+    /// running summary; the last commit marks the import done.
+    #[allow(clippy::too_many_arguments)]
+    fn commit_batches(
+        &self,
+        rx: Receiver<Pending>,
+        import_id: RecordId,
+        name: &str,
+        options: &ImportOptions,
+        actor: &str,
+        started_at: Timestamp,
+        bytes_total: Option<u64>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), Error> {
+        let mut summary = ImportSummary {
+            id: import_id,
+            source: name.to_string(),
+            kind: options.kind,
+            mode: options.mode,
+            actor: self.actor.clone(),
+            started_at,
+            updated_at: started_at,
+            status: ImportStatus::Running,
+            rows: 0,
+            imported: 0,
+            updated: 0,
+            rejected: 0,
+            skipped: 0,
+            batches: 0,
+        };
+        let mut last = None;
+        for pending in rx {
+            let counts = pending.counts;
+            if !options.dry_run {
+                let now = self.now();
+                let mut batch = Batch::new(actor, now);
+                batch.writes = pending.writes;
+                if !pending.journal.is_empty() {
+                    batch.push(journal::batch_write(
+                        import_id,
+                        summary.batches,
+                        &pending.journal,
+                    )?);
+                }
+                summary.batches += 1;
+                summary.updated_at = now;
+                counts.apply(&mut summary);
+                if pending.last {
+                    summary.status = ImportStatus::Done;
+                }
+                batch.push(journal::summary_write(&summary)?);
+                batch.durable = pending.last || summary.batches % DURABLE_EVERY == 0;
+                if let Err(e) = self.store.commit(batch) {
+                    // What was committed stays, whole; the summary says the import failed.
+                    summary.status = ImportStatus::Failed;
+                    let mut mark = Batch::new(actor, self.now());
+                    mark.push(journal::summary_write(&summary)?);
+                    let _ = self.store.commit(mark);
+                    return Err(e.into());
+                }
+            }
+            progress(Progress {
+                rows: counts.rows,
+                rows_total: pending.last.then_some(counts.rows),
+                bytes: pending.bytes,
+                bytes_total,
+            });
+            last = Some(pending.last);
+        }
+        if last != Some(true) && !options.dry_run && summary.batches > 0 {
+            // The reader stopped early (an I/O error): record it.
+            summary.status = ImportStatus::Failed;
+            let mut mark = Batch::new(actor, self.now());
+            mark.push(journal::summary_write(&summary)?);
+            self.store.commit(mark)?;
+        }
+        Ok(())
+    }
+}
+
+/// Running totals, as the summary records them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    rows: u64,
+    imported: u64,
+    updated: u64,
+    rejected: u64,
+    skipped: u64,
+    duplicates: u64,
+    unchanged: u64,
+    warnings: u64,
+}
+
+impl Counts {
+    fn apply(&self, s: &mut ImportSummary) {
+        s.rows = self.rows;
+        s.imported = self.imported;
+        s.updated = self.updated;
+        s.rejected = self.rejected;
+        s.skipped = self.skipped;
+    }
+}
+
+/// One batch on its way from the reader to the writer.
+struct Pending {
+    writes: Vec<Write>,
+    journal: JournalBatch,
+    counts: Counts,
+    bytes: u64,
+    last: bool,
+}
+
+/// The reading side of an import.
+struct RowReader<'b> {
+    book: &'b Book,
+    options: &'b ImportOptions,
+    snapshot: Box<dyn Snapshot + 'b>,
+    source: Source,
+    rejects: Option<RejectsFile>,
+    report: Counts,
+    problems: Vec<RowProblem>,
+    listed_warnings: usize,
+    /// Natural key values already in the file, with the line that had them first.
+    seen: HashMap<(NaturalKey, String), u64>,
+    /// Existing dossiers an earlier row of the file already matched.
+    touched: HashSet<CustomerId>,
+    /// The customers that related rows named, resolved once.
+    customers: HashMap<String, Result<CustomerId, (&'static str, String)>>,
+    empty_book: bool,
+    import_id: RecordId,
+}
+
+/// What the reading thread hands back.
+type ReadResult = (
+    Source,
+    Option<RejectsFile>,
+    Counts,
+    Vec<RowProblem>,
+    Result<(), Error>,
+);
+
+/// What became of one row.
+enum Outcome {
+    Written(Write, Option<Write>),
+    Rejected(Vec<RowProblem>),
+    Skipped(RowProblem, bool),
+    Unchanged,
+}
+
+impl RowReader<'_> {
+    fn run(&mut self, tx: &SyncSender<Pending>) -> Result<(), Error> {
+        let batch_size = self.options.batch_size.max(1);
+        let mut writes = Vec::with_capacity(batch_size.min(1 << 16));
+        let mut journal = JournalBatch::default();
+        let mut rows_in_batch = 0usize;
+        loop {
+            let row = self.source.next_row().map_err(|e| Error::Input {
+                file: "input".into(),
+                message: format!("reading stopped at byte {}: {e}", self.source.position()),
+            })?;
+            let Some(row) = row else { break };
+            self.report.rows += 1;
+            rows_in_batch += 1;
+            let outcome = self.handle(&row);
+            match outcome {
+                Outcome::Written(write, before) => {
+                    match &write {
+                        Write::Put {
+                            customer,
+                            expected: 0,
+                        } => {
+                            self.report.imported += 1;
+                            journal.created.push(id_u128(customer.id));
+                        }
+                        Write::Put { customer, expected } => {
+                            self.report.updated += 1;
+                            journal.updated.push((id_u128(customer.id), expected + 1));
+                        }
+                        Write::Relate(r) => {
+                            self.report.imported += 1;
+                            let (secs, nanos) = instant(r.at());
+                            journal.related.push((
+                                id_u128(r.customer_id()),
+                                secs,
+                                nanos,
+                                u128::from_be_bytes(r.id().to_bytes()),
+                            ));
+                        }
+                        _ => {}
+                    }
+                    writes.extend(before);
+                    writes.push(write);
+                }
+                Outcome::Rejected(problems) => {
+                    self.report.rejected += 1;
+                    if let Some(rejects) = &mut self.rejects {
+                        rejects.write(&row, &problems, self.source.encoding)?;
+                    }
+                    self.problems.extend(problems);
+                }
+                Outcome::Skipped(problem, duplicate) => {
+                    self.report.skipped += 1;
+                    if duplicate {
+                        self.report.duplicates += 1;
+                    }
+                    self.problems.push(problem);
+                }
+                Outcome::Unchanged => {
+                    self.report.skipped += 1;
+                    self.report.unchanged += 1;
+                }
+            }
+            if writes.len() >= batch_size || rows_in_batch >= batch_size * 4 {
+                let pending = Pending {
+                    writes: std::mem::replace(
+                        &mut writes,
+                        Vec::with_capacity(batch_size.min(1 << 16)),
+                    ),
+                    journal: std::mem::take(&mut journal),
+                    counts: self.report,
+                    bytes: self.source.position(),
+                    last: false,
+                };
+                rows_in_batch = 0;
+                if tx.send(pending).is_err() {
+                    // The writer stopped on an error; it reports it.
+                    return Ok(());
+                }
+            }
+        }
+        let _ = tx.send(Pending {
+            writes,
+            journal,
+            counts: self.report,
+            bytes: self.source.position(),
+            last: true,
+        });
+        Ok(())
+    }
+
+    fn handle(&mut self, row: &Row) -> Outcome {
+        if let Some(issue) = &row.issue {
+            let column = issue.column;
+            return Outcome::Rejected(vec![self.problem(
+                row,
+                column,
+                issue.code,
+                Severity::Error,
+                issue.message.clone(),
+            )]);
+        }
+        match self.options.kind {
+            ImportKind::Customers => self.customer_row(row),
+            _ => self.related_row(row),
+        }
+    }
+
+    fn customer_row(&mut self, row: &Row) -> Outcome {
+        let book = self.book;
+        let now = book.now();
+        let mut built = match &row.dossier {
+            Some(c) => RowCustomer {
+                customer: (**c).clone(),
+                has_kehu_id: true,
+                present: Vec::new(),
+                sources: Vec::new(),
+                problems: Vec::new(),
+            },
+            None => customer_from_cells(&row.cells, &self.source.columns, &book.rules, now),
+        };
+        let report = book.rules.check(&mut built.customer, now);
+        let mut problems: Vec<RowProblem> = built
+            .problems
+            .iter()
+            .map(|p| {
+                self.problem(
+                    row,
+                    Some(p.column),
+                    p.code,
+                    Severity::Error,
+                    p.message.clone(),
+                )
+            })
+            .collect();
+        if !problems.is_empty() || !report.is_ok() {
+            problems.extend(self.violations(row, &built, &report, Severity::Error));
+            return Outcome::Rejected(problems);
+        }
+        let keys = self.key_values(&built);
+        if let Some(first) = keys.iter().find_map(|k| self.seen.get(k)) {
+            let (key, value) = keys
+                .iter()
+                .find(|k| self.seen.contains_key(k))
+                .expect("found above");
+            let message = format!(
+                "the same {} as line {first}: not imported twice",
+                super::key_label(*key, value)
+            );
+            return Outcome::Skipped(
+                self.problem(row, None, "duplicate.in_file", Severity::Warning, message),
+                true,
+            );
+        }
+        let existing = match self.find_existing(&keys) {
+            Ok(e) => e,
+            Err(message) => {
+                return Outcome::Rejected(vec![self.problem(
+                    row,
+                    None,
+                    "key.ambiguous",
+                    Severity::Error,
+                    message,
+                )])
+            }
+        };
+        let line = row.line;
+        let remember = |seen: &mut HashMap<(NaturalKey, String), u64>| {
+            for k in keys.iter().cloned() {
+                seen.entry(k).or_insert(line);
+            }
+        };
+        match (self.options.mode, existing) {
+            (Mode::Create, Some((existing, key))) => {
+                remember(&mut self.seen);
+                let message = format!(
+                    "a customer with {} is already in the book ({}); import with --mode upsert to update it",
+                    key,
+                    existing.id
+                );
+                Outcome::Skipped(
+                    self.problem(row, None, "exists", Severity::Warning, message),
+                    false,
+                )
+            }
+            (Mode::Update, None) => {
+                let message = if keys.is_empty() {
+                    format!(
+                        "the row has none of the keys ({}) to find its customer by",
+                        self.key_names()
+                    )
+                } else {
+                    "no customer in the book has this row's key".to_string()
+                };
+                Outcome::Skipped(
+                    self.problem(row, None, "not_found", Severity::Warning, message),
+                    false,
+                )
+            }
+            (_, Some((existing, key))) => {
+                if !self.touched.insert(existing.id) {
+                    let message =
+                        format!("an earlier row of the file already updated this customer ({key})");
+                    return Outcome::Skipped(
+                        self.problem(row, None, "duplicate.in_file", Severity::Warning, message),
+                        true,
+                    );
+                }
+                remember(&mut self.seen);
+                let mut merged = match &row.dossier {
+                    Some(_) => {
+                        let mut c = built.customer.clone();
+                        c.id = existing.id;
+                        c.created_at = existing.created_at;
+                        c
+                    }
+                    None => merge(&existing, &built),
+                };
+                merged.version = existing.version;
+                let report = book.rules.check(&mut merged, now);
+                if !report.is_ok() {
+                    return Outcome::Rejected(self.violations(
+                        row,
+                        &built,
+                        &report,
+                        Severity::Error,
+                    ));
+                }
+                merged.updated_at = existing.updated_at;
+                if merged == existing {
+                    return Outcome::Unchanged;
+                }
+                merged.updated_at = now;
+                self.note_warnings(row, &built, &report);
+                let before = journal::before_write(self.import_id_hint(), &existing).ok();
+                Outcome::Written(
+                    Write::Put {
+                        customer: merged,
+                        expected: existing.version,
+                    },
+                    before,
+                )
+            }
+            (_, None) => {
+                remember(&mut self.seen);
+                self.note_warnings(row, &built, &report);
+                // Created and updated times come from the file when it has them (a restore), else now.
+                let mut c = built.customer;
+                c.version = 0;
+                Outcome::Written(
+                    Write::Put {
+                        customer: c,
+                        expected: 0,
+                    },
+                    None,
+                )
+            }
+        }
+    }
+
+    fn related_row(&mut self, row: &Row) -> Outcome {
+        let Some((col, text)) = row
+            .cells
+            .iter()
+            .find(|(c, _)| self.source.columns.field(*c) == Some(&Field::Customer))
+            .map(|(c, t)| (*c, t.trim().to_string()))
+        else {
+            return Outcome::Rejected(vec![self.problem(
+                row,
+                None,
+                "required",
+                Severity::Error,
+                "the row names no customer".into(),
+            )]);
+        };
+        let customer = match self.resolve_customer(&text) {
+            Ok(id) => id,
+            Err((code, message)) => {
+                return Outcome::Rejected(vec![self.problem(
+                    row,
+                    Some(col),
+                    code,
+                    Severity::Error,
+                    message,
+                )])
+            }
+        };
+        let ctx = RelatedContext {
+            kind: self.options.kind,
+            customer,
+            currency: self.options.currency,
+        };
+        let mut record = match related_from_cells(&row.cells, &self.source.columns, &ctx) {
+            Ok(r) => r,
+            Err(problems) => {
+                let problems = problems
+                    .into_iter()
+                    .map(|p| {
+                        let column = (p.column != usize::MAX).then_some(p.column);
+                        self.problem(row, column, p.code, Severity::Error, p.message)
+                    })
+                    .collect();
+                return Outcome::Rejected(problems);
+            }
+        };
+        let report = self.book.rules.check_related(&mut record, self.book.now());
+        if !report.is_ok() {
+            let problems = report
+                .violations
+                .iter()
+                .map(|v| {
+                    self.problem(
+                        row,
+                        None,
+                        &v.code,
+                        v.severity,
+                        format!("{}: {}", v.path, v.message),
+                    )
+                })
+                .collect();
+            return Outcome::Rejected(problems);
+        }
+        if let Some((_, source_id)) = row
+            .cells
+            .iter()
+            .find(|(c, _)| self.source.columns.field(*c) == Some(&Field::RecordId))
+        {
+            let key = (NaturalKey::Id, source_id.trim().to_string());
+            if let Some(first) = self.seen.get(&key) {
+                let message =
+                    format!("the same record id {source_id:?} as line {first}: not imported twice");
+                return Outcome::Skipped(
+                    self.problem(row, None, "duplicate.in_file", Severity::Warning, message),
+                    true,
+                );
+            }
+            self.seen.insert(key, row.line);
+        }
+        Outcome::Written(Write::Relate(record), None)
+    }
+
+    /// The customer a related row names, by the import's customer key.
+    fn resolve_customer(&mut self, text: &str) -> Result<CustomerId, (&'static str, String)> {
+        if let Some(found) = self.customers.get(text) {
+            return found.clone();
+        }
+        let key = self.options.customer_key;
+        let ids = match key {
+            NaturalKey::Id => match text.parse::<CustomerId>() {
+                Ok(id) => match self.snapshot.customer(id) {
+                    Ok(Some(_)) => vec![id],
+                    Ok(None) => vec![],
+                    Err(e) => return Err(("store", e.to_string())),
+                },
+                Err(_) => return Err(("format.id", format!("{text:?} is not a kehu id"))),
+            },
+            _ => {
+                let index_key = match key {
+                    NaturalKey::Email => IndexKey::email(text),
+                    NaturalKey::Phone => {
+                        let region = self.book.rules.rule_set().default_region.as_deref();
+                        match normalize_phone(text, region) {
+                            PhoneOutcome::Valid(e164) => IndexKey::Phone(e164),
+                            PhoneOutcome::Invalid { .. } => IndexKey::Phone(text.to_string()),
+                        }
+                    }
+                    _ => IndexKey::ExternalId(text.to_string()),
+                };
+                self.snapshot
+                    .lookup(&index_key)
+                    .map_err(|e| ("store", e.to_string()))?
+            }
+        };
+        let found = match ids.as_slice() {
+            [id] => Ok(*id),
+            [] => Err((
+                "customer.not_found",
+                format!(
+                    "no customer with {} in the book; import the customers first",
+                    super::key_label(key, text)
+                ),
+            )),
+            many => Err((
+                "customer.ambiguous",
+                format!(
+                    "{} customers have {}; name the customer by another key (--customer-key)",
+                    many.len(),
+                    super::key_label(key, text)
+                ),
+            )),
+        };
+        self.customers.insert(text.to_string(), found.clone());
+        found
+    }
+
+    fn key_names(&self) -> String {
+        self.options
+            .keys
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The row's values of the import's natural keys, normalised.
+    fn key_values(&self, built: &RowCustomer) -> Vec<(NaturalKey, String)> {
+        let c = &built.customer;
+        let mut out = Vec::new();
+        for key in &self.options.keys {
+            let value = match key {
+                NaturalKey::Id => built.has_kehu_id.then(|| c.id.to_string()),
+                NaturalKey::ExternalId => c.external_id.clone().filter(|x| !x.is_empty()),
+                NaturalKey::Email => c.primary_email().map(|e| e.address.to_lowercase()),
+                NaturalKey::Phone => c.primary_phone().map(|p| p.number.clone()),
+            };
+            if let Some(v) = value {
+                out.push((*key, v));
+            }
+        }
+        out
+    }
+
+    /// The dossier the row's first matching key finds in the book, with that key.
+    fn find_existing(
+        &self,
+        keys: &[(NaturalKey, String)],
+    ) -> Result<Option<(Customer, String)>, String> {
+        if self.empty_book {
+            return Ok(None);
+        }
+        for (key, value) in keys {
+            let ids = match key {
+                NaturalKey::Id => match value.parse::<CustomerId>() {
+                    Ok(id) => vec![id],
+                    Err(_) => continue,
+                },
+                NaturalKey::ExternalId => self.lookup(IndexKey::ExternalId(value.clone()))?,
+                NaturalKey::Email => self.lookup(IndexKey::email(value))?,
+                NaturalKey::Phone => self.lookup(IndexKey::Phone(value.clone()))?,
+            };
+            let mut found = Vec::new();
+            for id in ids {
+                if let Some(c) = self.snapshot.customer(id).map_err(|e| e.to_string())? {
+                    found.push(c);
+                }
+            }
+            match found.len() {
+                0 => continue,
+                1 => return Ok(found.pop().map(|c| (c, super::key_label(*key, value)))),
+                n => {
+                    return Err(format!(
+                        "{n} customers in the book have {}; choose another --key",
+                        super::key_label(*key, value)
+                    ))
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn lookup(&self, key: IndexKey) -> Result<Vec<CustomerId>, String> {
+        self.snapshot.lookup(&key).map_err(|e| e.to_string())
+    }
+
+    fn import_id_hint(&self) -> RecordId {
+        self.import_id
+    }
+
+    fn violations(
+        &self,
+        row: &Row,
+        built: &RowCustomer,
+        report: &Report,
+        at_least: Severity,
+    ) -> Vec<RowProblem> {
+        report
+            .violations
+            .iter()
+            .filter(|v| v.severity >= at_least)
+            .map(|v| {
+                let column = built.column_of(&v.path);
+                let message = if column.is_none() && !v.path.is_empty() {
+                    format!("{}: {}", v.path, v.message)
+                } else {
+                    v.message.clone()
+                };
+                self.problem(row, column, &v.code, v.severity, message)
+            })
+            .collect()
+    }
+
+    fn note_warnings(&mut self, row: &Row, built: &RowCustomer, report: &Report) {
+        let n = report.warnings().count();
+        if n == 0 {
+            return;
+        }
+        self.report.warnings += n as u64;
+        if self.listed_warnings < LISTED_WARNINGS {
+            let listed = self.violations(row, built, report, Severity::Warning);
+            self.listed_warnings += listed.len();
+            self.problems.extend(listed);
+        }
+    }
+
+    fn problem(
+        &self,
+        row: &Row,
+        column: Option<usize>,
+        code: &str,
+        severity: Severity,
+        message: String,
+    ) -> RowProblem {
+        let columns = &self.source.columns;
+        let value = column.and_then(|c| {
+            row.cells
+                .iter()
+                .find(|(i, _)| *i == c)
+                .map(|(_, t)| t.chars().take(QUOTE_CHARS).collect::<String>())
+                .or_else(|| match &row.raw {
+                    RawRow::Csv(r) => r.get(c).map(|b| {
+                        String::from_utf8_lossy(b)
+                            .chars()
+                            .take(QUOTE_CHARS)
+                            .collect()
+                    }),
+                    RawRow::Line(_) => None,
+                })
+        });
+        RowProblem {
+            line: row.line,
+            column: column
+                .filter(|c| *c < columns.len())
+                .map(|c| columns.name(c).to_string()),
+            value,
+            code: code.to_string(),
+            severity,
+            message,
+        }
+    }
+}
+
+/// The rejects file: rejected rows as they were, in the input's format and
+/// encoding, with a `kehu_errors` column that an import of the file ignores.
+struct RejectsFile {
+    path: String,
+    out: RejectsOut,
+}
+
+enum RejectsOut {
+    Csv(csv::Writer<BufWriter<File>>, usize),
+    Lines(BufWriter<File>),
+}
+
+impl RejectsFile {
+    fn create(path: &Path, source: &Source) -> Result<Self, Error> {
+        let shown = path.display().to_string();
+        let io = |e: std::io::Error| Error::Io {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        let file = BufWriter::new(File::create(path).map_err(io)?);
+        let out = match source.raw_header() {
+            Some(header) => {
+                let mut w = csv::WriterBuilder::new()
+                    .delimiter(source.delimiter)
+                    .flexible(true)
+                    .from_writer(file);
+                let mut h = header.clone();
+                h.push_field(&encode(source.encoding, "kehu_errors"));
+                w.write_byte_record(&h).map_err(|e| io(e.into()))?;
+                RejectsOut::Csv(w, header.len())
+            }
+            None => RejectsOut::Lines(file),
+        };
+        Ok(Self { path: shown, out })
+    }
+
+    fn write(
+        &mut self,
+        row: &Row,
+        problems: &[RowProblem],
+        encoding: TextEncoding,
+    ) -> Result<(), Error> {
+        let errors = problems
+            .iter()
+            .map(|p| match &p.column {
+                Some(c) => format!("{c}: {} [{}]", p.message, p.code),
+                None => format!("{} [{}]", p.message, p.code),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let path = self.path.clone();
+        let io = |e: std::io::Error| Error::Io {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        match (&mut self.out, &row.raw) {
+            (RejectsOut::Csv(w, width), RawRow::Csv(record)) => {
+                let mut r = record.clone();
+                while r.len() < *width {
+                    r.push_field(b"");
+                }
+                r.push_field(&encode(encoding, &errors));
+                w.write_byte_record(&r).map_err(|e| io(e.into()))
+            }
+            (RejectsOut::Lines(w), RawRow::Line(bytes)) => {
+                let parsed = std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+                let line = match parsed {
+                    Some(serde_json::Value::Object(mut map)) => {
+                        map.insert("kehu_errors".into(), serde_json::Value::String(errors));
+                        serde_json::to_vec(&map).unwrap_or_else(|_| bytes.clone())
+                    }
+                    _ => bytes.clone(),
+                };
+                w.write_all(&line)
+                    .and_then(|()| w.write_all(b"\n"))
+                    .map_err(io)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn finish(self) -> Result<String, Error> {
+        let io = |e: std::io::Error| Error::Io {
+            path: self.path.clone(),
+            message: e.to_string(),
+        };
+        match self.out {
+            RejectsOut::Csv(mut w, _) => w.flush().map_err(io)?,
+            RejectsOut::Lines(mut w) => w.flush().map_err(io)?,
+        }
+        Ok(self.path)
+    }
+}

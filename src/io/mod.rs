@@ -1,0 +1,375 @@
+//! Import and export: CSV (any delimiter, UTF-8 or GB18030) and JSON Lines,
+//! with a row-by-row report, a rejects file, an import journal and revert.
+
+mod columns;
+mod convert;
+mod export;
+mod import;
+mod journal;
+mod source;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use kehu_model::{Currency, RecordId, Timestamp};
+use kehu_rules::Severity;
+use serde::{Deserialize, Serialize};
+
+pub use columns::{field_names, ColumnUse};
+pub use export::{ExportFilter, ExportOptions};
+pub use journal::{ImportStatus, ImportSummary, RevertReport};
+
+use crate::Error;
+
+/// A file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Comma- (or otherwise) separated values with a header row.
+    #[default]
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl Format {
+    /// The format a file name's extension implies (`.csv`, `.tsv`, `.txt`, `.jsonl`, `.ndjson`, `.json`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" | "txt" => Some(Self::Csv),
+            "jsonl" | "ndjson" | "json" => Some(Self::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(Self::Csv),
+            "jsonl" | "ndjson" | "json" => Ok(Self::Jsonl),
+            other => Err(Error::Usage(format!(
+                "unknown format {other:?}: use csv or jsonl"
+            ))),
+        }
+    }
+}
+
+/// The text encoding of an input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextEncoding {
+    /// UTF-8, with or without a byte-order mark.
+    #[default]
+    Utf8,
+    /// GB18030, a superset of GBK and GB2312: what Chinese spreadsheet tools save as "ANSI".
+    Gb18030,
+}
+
+impl TextEncoding {
+    /// The encoding's usual name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Utf8 => "UTF-8",
+            Self::Gb18030 => "GB18030",
+        }
+    }
+}
+
+impl FromStr for TextEncoding {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "")
+            .as_str()
+        {
+            "utf8" => Ok(Self::Utf8),
+            "gb18030" | "gbk" | "gb2312" | "cp936" => Ok(Self::Gb18030),
+            other => Err(Error::Usage(format!(
+                "unknown encoding {other:?}: use utf-8 or gb18030 (which reads GBK and GB2312)"
+            ))),
+        }
+    }
+}
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// Customer dossiers.
+    #[default]
+    Customers,
+    /// Purchases, each naming its customer.
+    Purchases,
+    /// Interactions, each naming its customer.
+    Interactions,
+    /// Feedback and complaints, each naming its customer.
+    Feedback,
+    /// Consent events, each naming its customer.
+    Consents,
+}
+
+impl FromStr for ImportKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "customers" | "customer" => Self::Customers,
+            "purchases" | "purchase" => Self::Purchases,
+            "interactions" | "interaction" => Self::Interactions,
+            "feedback" | "feedbacks" => Self::Feedback,
+            "consents" | "consent" => Self::Consents,
+            other => {
+                return Err(Error::Usage(format!(
+                    "unknown kind {other:?}: use customers, purchases, interactions, feedback or consents"
+                )))
+            }
+        })
+    }
+}
+
+/// What an import does with a row whose customer is already in the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Adds new customers; a row whose key is already in the book is skipped.
+    #[default]
+    Create,
+    /// Changes existing customers; a row whose key is not in the book is skipped.
+    Update,
+    /// Changes existing customers and adds the rest.
+    Upsert,
+}
+
+impl FromStr for Mode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "create" => Self::Create,
+            "update" => Self::Update,
+            "upsert" => Self::Upsert,
+            other => {
+                return Err(Error::Usage(format!(
+                    "unknown mode {other:?}: use create, update or upsert"
+                )))
+            }
+        })
+    }
+}
+
+/// A field that identifies a customer across systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NaturalKey {
+    /// The kehu id (`kehu_id` column), as exported.
+    Id,
+    /// The id in the source system.
+    ExternalId,
+    /// The primary e-mail address.
+    Email,
+    /// The primary phone number (E.164).
+    Phone,
+}
+
+impl FromStr for NaturalKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(
+            match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+                "id" | "kehu_id" => Self::Id,
+                "external_id" | "external" => Self::ExternalId,
+                "email" => Self::Email,
+                "phone" => Self::Phone,
+                other => {
+                    return Err(Error::Usage(format!(
+                        "unknown key {other:?}: use external_id, email, phone or id"
+                    )))
+                }
+            },
+        )
+    }
+}
+
+impl fmt::Display for NaturalKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Id => "kehu_id",
+            Self::ExternalId => "external_id",
+            Self::Email => "email",
+            Self::Phone => "phone",
+        })
+    }
+}
+
+/// How to import a file.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// What the file holds.
+    pub kind: ImportKind,
+    /// CSV or JSON Lines; from the file name or its first byte when unset.
+    pub format: Option<Format>,
+    /// The text encoding; detected when unset.
+    pub encoding: Option<TextEncoding>,
+    /// The CSV delimiter; the most frequent of `,` `;` tab `|` in the header when unset.
+    pub delimiter: Option<u8>,
+    /// Explicit column → field pairs (`手机` → `phone`); other columns are mapped by their headers.
+    pub mapping: Vec<(String, String)>,
+    /// Create, update or upsert.
+    pub mode: Mode,
+    /// The keys that find a row's customer in the book and in the file, tried in order.
+    pub keys: Vec<NaturalKey>,
+    /// For related records: the key their customer column holds.
+    pub customer_key: NaturalKey,
+    /// For purchases without a currency column.
+    pub currency: Option<Currency>,
+    /// Read, check and report; write nothing to the book.
+    pub dry_run: bool,
+    /// Rows per transaction.
+    pub batch_size: usize,
+    /// Where to write rejected rows, in the input's own format, for fixing and importing again.
+    pub rejects: Option<PathBuf>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            kind: ImportKind::Customers,
+            format: None,
+            encoding: None,
+            delimiter: None,
+            mapping: Vec::new(),
+            mode: Mode::Create,
+            keys: vec![NaturalKey::Id, NaturalKey::ExternalId],
+            customer_key: NaturalKey::ExternalId,
+            currency: None,
+            dry_run: false,
+            batch_size: 50_000,
+            rejects: None,
+        }
+    }
+}
+
+/// A problem with one row: where, what, and how bad.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowProblem {
+    /// The line the row starts on.
+    pub line: u64,
+    /// The column at fault, if one is.
+    pub column: Option<String>,
+    /// The value as read (shortened), if a column is at fault.
+    pub value: Option<String>,
+    /// A stable code: a rule code (`format.email`, `required`) or an import code
+    /// (`row.fields`, `encoding`, `json`, `duplicate.in_file`, `exists`, `not_found`).
+    pub code: String,
+    /// Error (the row was rejected) or warning (imported, or skipped).
+    pub severity: Severity,
+    /// What is wrong and, where it helps, how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some(c) = &self.column {
+            write!(f, ", column {c}")?;
+        }
+        if let Some(v) = &self.value {
+            write!(f, " ({v:?})")?;
+        }
+        write!(f, ": {} [{}]", self.message, self.code)
+    }
+}
+
+/// Where an import stands, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Rows read so far.
+    pub rows: u64,
+    /// Rows in all, when known.
+    pub rows_total: Option<u64>,
+    /// Bytes of input read so far.
+    pub bytes: u64,
+    /// Bytes of input in all, when known (a file; not a pipe).
+    pub bytes_total: Option<u64>,
+}
+
+/// What an import did, row by row. `imported + updated + rejected + skipped == rows`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// The import's id, for `revert`; none for a dry run.
+    pub import_id: Option<RecordId>,
+    /// Whether this was a dry run (nothing written).
+    pub dry_run: bool,
+    /// The input's name.
+    pub source: String,
+    /// What the file held.
+    pub kind: ImportKind,
+    /// Create, update or upsert.
+    pub mode: Mode,
+    /// The format read.
+    pub format: Format,
+    /// The text encoding read.
+    pub encoding: TextEncoding,
+    /// The CSV delimiter used.
+    pub delimiter: Option<char>,
+    /// Every column and the field it filled.
+    pub columns: Vec<ColumnUse>,
+    /// Columns no field was found for: not imported (map them with `--map`, or
+    /// declare them as custom fields in the rule set).
+    pub unknown_columns: Vec<String>,
+    /// Rows read.
+    pub rows: u64,
+    /// New records written.
+    pub imported: u64,
+    /// Existing dossiers changed.
+    pub updated: u64,
+    /// Rows refused: unreadable, or breaking the rules.
+    pub rejected: u64,
+    /// Rows left alone: duplicates in the file, keys already in (or missing from) the book, no change.
+    pub skipped: u64,
+    /// Of the skipped: rows whose key an earlier row of the file already had.
+    pub duplicates_in_file: u64,
+    /// Of the skipped: rows that would not change their dossier.
+    pub unchanged: u64,
+    /// Warnings on rows that were written (a phone kept as entered, …).
+    pub warnings: u64,
+    /// Every problem of every rejected or skipped row, and the first warnings.
+    pub problems: Vec<RowProblem>,
+    /// The rejects file, if one was written.
+    pub rejects_file: Option<String>,
+    /// When the import started.
+    pub started_at: Timestamp,
+    /// When it finished.
+    pub finished_at: Timestamp,
+}
+
+impl ImportReport {
+    /// Whether every row was accounted for: `imported + updated + rejected + skipped == rows`.
+    pub fn balances(&self) -> bool {
+        self.imported + self.updated + self.rejected + self.skipped == self.rows
+    }
+
+    /// The one-line summary: rows read and where each went.
+    pub fn summary(&self) -> String {
+        let what = if self.dry_run { "would be " } else { "" };
+        format!(
+            "{} rows read = {} {what}imported + {} {what}updated + {} rejected + {} skipped ({} duplicates in file, {} unchanged)",
+            self.rows,
+            self.imported,
+            self.updated,
+            self.rejected,
+            self.skipped,
+            self.duplicates_in_file,
+            self.unchanged
+        )
+    }
+}
+
+/// The customers of a natural key's value in a book, to say which one a row means.
+pub(crate) fn key_label(key: NaturalKey, value: &str) -> String {
+    format!("{key} {value:?}")
+}
