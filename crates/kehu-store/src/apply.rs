@@ -64,6 +64,41 @@ pub trait WriteTx {
 /// Applies a batch through a backend's transaction. On error the caller
 /// must abort the transaction: nothing of the batch may be kept.
 pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
+    let mut index = IndexOps::default();
+    apply_writes(tx, batch, &mut index)?;
+    index.apply(tx)
+}
+
+/// Index changes gathered over a batch and applied at its end in key order:
+/// random keys (e-mails, phones) then reach each page of the index once per
+/// batch instead of once per record. The sort is stable, so an insert and a
+/// removal of the same entry keep their order.
+#[derive(Default)]
+struct IndexOps(Vec<(IndexKey, CustomerId, bool)>);
+
+impl IndexOps {
+    fn insert(&mut self, key: IndexKey, id: CustomerId) {
+        self.0.push((key, id, true));
+    }
+
+    fn remove(&mut self, key: IndexKey, id: CustomerId) {
+        self.0.push((key, id, false));
+    }
+
+    fn apply(mut self, tx: &mut dyn WriteTx) -> Result<()> {
+        self.0.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        for (key, id, insert) in &self.0 {
+            if *insert {
+                tx.index_insert(key, *id)?;
+            } else {
+                tx.index_remove(key, *id)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Result<()> {
     let Batch {
         actor, at, writes, ..
     } = batch;
@@ -100,13 +135,13 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
                     .iter()
                     .filter(|k| new_keys.binary_search(k).is_err())
                 {
-                    tx.index_remove(key, customer.id)?;
+                    index.remove(key.clone(), customer.id);
                 }
                 for key in new_keys
                     .iter()
                     .filter(|k| old_keys.binary_search(k).is_err())
                 {
-                    tx.index_insert(key, customer.id)?;
+                    index.insert(key.clone(), customer.id);
                 }
                 match old {
                     None => log(tx, customer.id, ChangeOp::Created, Vec::new())?,
@@ -120,17 +155,15 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
                 let old = tx.customer(id)?.ok_or(Error::NotFound(id))?;
                 check_version(id, Some(&old), expected)?;
                 for key in index_keys(&old) {
-                    tx.index_remove(&key, id)?;
+                    index.remove(key, id);
                 }
-                for (index, keys) in tx.key_sets(id)? {
+                for (name, keys) in tx.key_sets(id)? {
                     for key in keys {
-                        tx.index_remove(
-                            &IndexKey::Keyed {
-                                index: index.clone(),
-                                key,
-                            },
-                            id,
-                        )?;
+                        let key = IndexKey::Keyed {
+                            index: name.clone(),
+                            key,
+                        };
+                        index.remove(key, id);
                     }
                 }
                 tx.put_key_sets(id, &KeySets::new())?;
@@ -174,7 +207,11 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
                 value,
             } => tx.put_doc(&space, &key, owner, &value)?,
             Write::DeleteDoc { space, key } => tx.delete_doc(&space, &key)?,
-            Write::SetKeys { id, index, keys } => {
+            Write::SetKeys {
+                id,
+                index: name,
+                keys,
+            } => {
                 if !tx.contains_customer(id)? {
                     return Err(Error::NotFound(id));
                 }
@@ -182,23 +219,23 @@ pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
                 let mut keys = keys;
                 keys.sort();
                 keys.dedup();
-                let old = sets.remove(&index).unwrap_or_default();
+                let old = sets.remove(&name).unwrap_or_default();
                 for key in old.iter().filter(|k| keys.binary_search(k).is_err()) {
                     let key = IndexKey::Keyed {
-                        index: index.clone(),
+                        index: name.clone(),
                         key: key.clone(),
                     };
-                    tx.index_remove(&key, id)?;
+                    index.remove(key, id);
                 }
                 for key in keys.iter().filter(|k| old.binary_search(k).is_err()) {
                     let key = IndexKey::Keyed {
-                        index: index.clone(),
+                        index: name.clone(),
                         key: key.clone(),
                     };
-                    tx.index_insert(&key, id)?;
+                    index.insert(key, id);
                 }
                 if !keys.is_empty() {
-                    sets.insert(index, keys);
+                    sets.insert(name, keys);
                 }
                 tx.put_key_sets(id, &sets)?;
             }
