@@ -103,6 +103,11 @@ impl Book {
         &self.rules
     }
 
+    /// Gives back the store, to reopen the book with other rules ([`Book::with_store`]).
+    pub fn into_store(self) -> Box<dyn Store> {
+        self.store
+    }
+
     /// The store underneath, for engines that keep their own indexes.
     pub fn store(&self) -> &dyn Store {
         &*self.store

@@ -607,7 +607,13 @@ pub(crate) fn related_from_cells(
     if !problems.is_empty() {
         return Err(problems);
     }
-    if let Some((_, source_id)) = record_id {
+    // The source's record id, or for a purchase its order reference, names the row.
+    let source_id = record_id.or_else(|| {
+        (ctx.kind == ImportKind::Purchases)
+            .then(|| get(Field::Reference))
+            .flatten()
+    });
+    if let Some((_, source_id)) = source_id {
         let id = derived_record_id(&record, source_id);
         set_record_id(&mut record, id);
     }

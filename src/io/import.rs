@@ -252,7 +252,7 @@ impl Book {
                     summary.status = ImportStatus::Done;
                 }
                 batch.push(journal::summary_write(&summary)?);
-                batch.durable = pending.last || summary.batches % DURABLE_EVERY == 0;
+                batch.durable = pending.last || summary.batches.is_multiple_of(DURABLE_EVERY);
                 if let Err(e) = self.store.commit(batch) {
                     // What was committed stays, whole; the summary says the import failed.
                     summary.status = ImportStatus::Failed;
@@ -342,7 +342,8 @@ type ReadResult = (
     Result<(), Error>,
 );
 
-/// What became of one row.
+/// What became of one row (one per row, moved at once: not worth a box).
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     Written(Write, Option<Write>),
     Rejected(Vec<RowProblem>),
@@ -471,21 +472,18 @@ impl RowReader<'_> {
             },
             None => customer_from_cells(&row.cells, &self.source.columns, &book.rules, now),
         };
+        // Normalises the row; its report decides only for a new dossier (an
+        // update is checked as merged with the dossier it changes).
         let report = book.rules.check(&mut built.customer, now);
-        let mut problems: Vec<RowProblem> = built
-            .problems
-            .iter()
-            .map(|p| {
-                self.problem(
-                    row,
-                    Some(p.column),
-                    p.code,
-                    Severity::Error,
-                    p.message.clone(),
-                )
-            })
-            .collect();
-        if !problems.is_empty() || !report.is_ok() {
+        if !built.problems.is_empty() {
+            let mut problems: Vec<RowProblem> = built
+                .problems
+                .iter()
+                .map(|p| {
+                    let message = p.message.clone();
+                    self.problem(row, Some(p.column), p.code, Severity::Error, message)
+                })
+                .collect();
             problems.extend(self.violations(row, &built, &report, Severity::Error));
             return Outcome::Rejected(problems);
         }
@@ -594,6 +592,14 @@ impl RowReader<'_> {
                 )
             }
             (_, None) => {
+                if !report.is_ok() {
+                    return Outcome::Rejected(self.violations(
+                        row,
+                        &built,
+                        &report,
+                        Severity::Error,
+                    ));
+                }
                 remember(&mut self.seen);
                 self.note_warnings(row, &built, &report);
                 // Created and updated times come from the file when it has them (a restore), else now.
@@ -672,11 +678,17 @@ impl RowReader<'_> {
                 .collect();
             return Outcome::Rejected(problems);
         }
-        if let Some((_, source_id)) = row
-            .cells
-            .iter()
-            .find(|(c, _)| self.source.columns.field(*c) == Some(&Field::RecordId))
-        {
+        let named = |field: Field| {
+            row.cells.iter().find(|(c, t)| {
+                self.source.columns.field(*c) == Some(&field) && !t.trim().is_empty()
+            })
+        };
+        let source_id = named(Field::RecordId).or_else(|| {
+            (self.options.kind == ImportKind::Purchases)
+                .then(|| named(Field::Reference))
+                .flatten()
+        });
+        if let Some((_, source_id)) = source_id {
             let key = (NaturalKey::Id, source_id.trim().to_string());
             if let Some(first) = self.seen.get(&key) {
                 let message =
@@ -899,7 +911,7 @@ struct RejectsFile {
 }
 
 enum RejectsOut {
-    Csv(csv::Writer<BufWriter<File>>, usize),
+    Csv(Box<csv::Writer<BufWriter<File>>>, usize),
     Lines(BufWriter<File>),
 }
 
@@ -910,7 +922,11 @@ impl RejectsFile {
             path: shown.clone(),
             message: e.to_string(),
         };
-        let file = BufWriter::new(File::create(path).map_err(io)?);
+        let mut file = BufWriter::new(File::create(path).map_err(io)?);
+        if source.bom {
+            // Spreadsheet tools read a UTF-8 file as UTF-8 only with its byte-order mark.
+            file.write_all(b"\xef\xbb\xbf").map_err(io)?;
+        }
         let out = match source.raw_header() {
             Some(header) => {
                 let mut w = csv::WriterBuilder::new()
@@ -920,7 +936,7 @@ impl RejectsFile {
                 let mut h = header.clone();
                 h.push_field(&encode(source.encoding, "kehu_errors"));
                 w.write_byte_record(&h).map_err(|e| io(e.into()))?;
-                RejectsOut::Csv(w, header.len())
+                RejectsOut::Csv(Box::new(w), header.len())
             }
             None => RejectsOut::Lines(file),
         };

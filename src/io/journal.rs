@@ -268,3 +268,32 @@ impl crate::Book {
         })
     }
 }
+
+/// The document space of book-wide settings.
+const SETTINGS: &str = "book";
+
+impl crate::Book {
+    /// The rule set saved in this book (by [`save_rules`](Self::save_rules)), if any.
+    pub fn saved_rules(&self) -> Result<Option<kehu_rules::RuleSet>, Error> {
+        let snap = self.store.snapshot()?;
+        match snap.doc(SETTINGS, b"rules")? {
+            Some(doc) => serde_json::from_slice(&doc.value)
+                .map(Some)
+                .map_err(|e| Error::Corrupt(format!("saved rules: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Saves a rule set in the book, so that tools opening it later check by the same rules.
+    pub fn save_rules(&self, rules: &kehu_rules::RuleSet) -> Result<(), Error> {
+        let value = serde_json::to_vec(rules).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let batch = kehu_store::Batch::new(self.actor.clone(), self.now()).with(Write::PutDoc {
+            space: SETTINGS.into(),
+            key: b"rules".to_vec(),
+            owner: None,
+            value,
+        });
+        self.store.commit(batch)?;
+        Ok(())
+    }
+}

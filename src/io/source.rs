@@ -70,6 +70,8 @@ pub(crate) struct Source {
     kind: ImportKind,
     /// Whether lines end in CR LF (the header's does).
     crlf: bool,
+    /// Whether the file began with a UTF-8 byte-order mark.
+    pub bom: bool,
     explicit: Vec<(String, Field)>,
     custom: Vec<String>,
     inner: Inner,
@@ -175,6 +177,7 @@ impl Source {
             columns: Columns::default(),
             kind: hints.kind,
             crlf,
+            bom,
             explicit: hints.explicit,
             custom: hints.custom,
             inner,

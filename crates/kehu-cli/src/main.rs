@@ -181,7 +181,6 @@ struct GetArgs {
 }
 
 #[derive(Args)]
-#[group(required = true, multiple = false, args = ["email", "phone", "external_id", "tag"])]
 struct FindArgs {
     /// The book.
     book: PathBuf,
@@ -277,7 +276,7 @@ fn rules(path: Option<&Path>) -> Result<Rules, Error> {
     }
 }
 
-/// Opens a book that must already exist.
+/// Opens a book that must already exist, with the rules saved in it.
 fn existing_book(path: &Path) -> Result<Book, Error> {
     if !path.exists() {
         return Err(Error::Usage(format!(
@@ -286,7 +285,26 @@ fn existing_book(path: &Path) -> Result<Book, Error> {
             path.display()
         )));
     }
-    Book::open(path)
+    open_book(path, None)
+}
+
+/// Opens (or creates) a book. Rules given with `--rules` are saved in it;
+/// without them the book's saved rules apply, else the standard ones.
+fn open_book(path: &Path, rules_file: Option<&Path>) -> Result<Book, Error> {
+    let book = Book::open(path)?;
+    let rules = match rules_file {
+        Some(file) => {
+            let rules = Book::load_rules(file)?;
+            book.save_rules(rules.rule_set())?;
+            rules
+        }
+        None => match book.saved_rules()? {
+            Some(set) => Rules::new(set)?,
+            None => return Ok(book.as_actor(actor())),
+        },
+    };
+    let store = book.into_store();
+    Ok(Book::with_store(store, rules).as_actor(actor()))
 }
 
 fn options(read: &ReadArgs) -> Result<ImportOptions, Error> {
@@ -368,7 +386,6 @@ fn run_import(
 }
 
 fn import(args: ImportArgs) -> Result<Done, Error> {
-    let rules = rules(args.read.rules.as_deref())?;
     let mut opts = options(&args.read)?;
     opts.mode = args.mode;
     if !args.keys.is_empty() {
@@ -383,7 +400,7 @@ fn import(args: ImportArgs) -> Result<Done, Error> {
             args.file.display()
         )));
     }
-    let book = Book::open_with_rules(&args.book, rules)?.as_actor(actor());
+    let book = open_book(&args.book, args.read.rules.as_deref())?;
     let report = run_import(&book, &args.file, &opts, args.read.quiet, args.read.json)?;
     print_report(&report, args.read.json, Some(&args.book))?;
     Ok(if report.rejected > 0 {
@@ -743,6 +760,15 @@ fn print_customers(customers: &[Customer], json: bool) -> Result<(), Error> {
 }
 
 fn find(args: FindArgs) -> Result<Done, Error> {
+    let given = [&args.email, &args.phone, &args.external_id, &args.tag]
+        .iter()
+        .filter(|a| a.is_some())
+        .count();
+    if given != 1 {
+        return Err(Error::Usage(
+            "give exactly one of --email, --phone, --external-id or --tag".into(),
+        ));
+    }
     let book = existing_book(&args.book)?;
     let found = if let Some(e) = &args.email {
         book.find_by_email(e)?
@@ -885,7 +911,7 @@ fn imports(args: BookArgs) -> Result<Done, Error> {
 }
 
 fn revert(args: RevertArgs) -> Result<Done, Error> {
-    let book = existing_book(&args.book)?.as_actor(actor());
+    let book = existing_book(&args.book)?;
     let report = book.revert_import(args.import_id)?;
     if args.json {
         return print_json(&report).map(|()| Done::Ok);
