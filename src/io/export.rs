@@ -126,8 +126,11 @@ impl Book {
         let set = self.rules.rule_set();
         let mut names: BTreeSet<String> = set.custom.iter().map(|c| c.name.clone()).collect();
         if set.severity.unknown_custom != Severity::Error {
+            // A value that prints empty reads back as no value: no column for it.
             for c in self.export_set(filter)? {
-                names.extend(c?.custom.into_keys());
+                let c = c?;
+                let shown = c.custom.iter().filter(|(_, v)| !custom_text(v).is_empty());
+                names.extend(shown.map(|(k, _)| k.clone()));
             }
         }
         Ok(names.into_iter().collect())

@@ -1,0 +1,194 @@
+//! Import and export through the library: round trips, journals, and input
+//! that is not what it should be.
+
+use std::io::Cursor;
+
+use kehu::io::{ExportOptions, Format, ImportOptions, Mode, Progress};
+use kehu::{Book, Customer, MemoryStore, RuleSet, Rules, Severity};
+use proptest::prelude::*;
+
+/// Rules that let random custom fields in (as warnings), so they travel too.
+fn rules() -> Rules {
+    let mut set = RuleSet::standard();
+    set.severity.unknown_custom = Severity::Warning;
+    Rules::new(set).unwrap()
+}
+
+fn book() -> Book {
+    Book::with_store(Box::new(MemoryStore::new()), rules())
+}
+
+fn export(book: &Book, format: Format) -> Vec<u8> {
+    let mut out = Vec::new();
+    let opts = ExportOptions {
+        format,
+        ..ExportOptions::default()
+    };
+    book.export(&mut out, &opts).unwrap();
+    out
+}
+
+fn import(book: &Book, bytes: &[u8], name: &str, opts: &ImportOptions) -> kehu::io::ImportReport {
+    book.import_reader(
+        Box::new(Cursor::new(bytes.to_vec())),
+        name,
+        Some(bytes.len() as u64),
+        opts,
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
+/// A book holding those of `customers` that the rules accept.
+fn book_of(customers: Vec<Customer>) -> Book {
+    let book = book();
+    for c in customers {
+        if book.validate(&c).is_ok() {
+            book.add(c).unwrap();
+        }
+    }
+    book
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Export → import into an empty book → export gives the same CSV file.
+    #[test]
+    fn csv_export_is_a_fixed_point(customers in proptest::collection::vec(kehu_model::arbitrary::customer(), 1..6)) {
+        let first = book_of(customers);
+        prop_assume!(first.count().unwrap() > 0);
+        let a = export(&first, Format::Csv);
+        let second = book();
+        let report = import(&second, &a, "export.csv", &ImportOptions::default());
+        prop_assert_eq!(report.rejected, 0, "{:?}", report.problems);
+        prop_assert_eq!(report.imported, first.count().unwrap());
+        let b = export(&second, Format::Csv);
+        prop_assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+    }
+
+    /// JSON Lines carries whole dossiers: the copy equals the original.
+    #[test]
+    fn jsonl_export_copies_dossiers_exactly(customers in proptest::collection::vec(kehu_model::arbitrary::customer(), 1..6)) {
+        let first = book_of(customers);
+        prop_assume!(first.count().unwrap() > 0);
+        let a = export(&first, Format::Jsonl);
+        let second = book();
+        let report = import(&second, &a, "export.jsonl", &ImportOptions::default());
+        prop_assert_eq!(report.rejected, 0, "{:?}", report.problems);
+        let originals: Vec<Customer> = first.snapshot().unwrap().customers().unwrap().map(Result::unwrap).collect();
+        let copies: Vec<Customer> = second.snapshot().unwrap().customers().unwrap().map(Result::unwrap).collect();
+        prop_assert_eq!(originals, copies);
+        prop_assert_eq!(export(&second, Format::Jsonl), a);
+    }
+
+    /// Any bytes at all: a report whose counts add up, or one clear error; never a panic.
+    #[test]
+    fn any_input_is_reported_not_panicked_on(bytes in proptest::collection::vec(any::<u8>(), 0..600), jsonl in any::<bool>()) {
+        let book = book();
+        let name = if jsonl { "x.jsonl" } else { "x.csv" };
+        let opts = ImportOptions { dry_run: false, ..ImportOptions::default() };
+        match book.import_reader(Box::new(Cursor::new(bytes)), name, None, &opts, &mut |_| {}) {
+            Ok(report) => {
+                prop_assert!(report.balances());
+                prop_assert_eq!(book.count().unwrap(), report.imported);
+            }
+            Err(e) => prop_assert!(matches!(e, kehu::Error::Input { .. }), "{e}"),
+        }
+    }
+}
+
+#[test]
+fn progress_is_reported_and_counts_balance() {
+    let mut csv = String::from("id,name,email\n");
+    for i in 0..2_500 {
+        csv.push_str(&format!("{i},Name {i},n{i}@example.com\n"));
+    }
+    csv.push_str("7,Again,again@example.com\n");
+    let book = book();
+    let opts = ImportOptions {
+        batch_size: 1_000,
+        ..ImportOptions::default()
+    };
+    let mut seen: Vec<Progress> = Vec::new();
+    let report = book
+        .import_reader(
+            Box::new(Cursor::new(csv.clone().into_bytes())),
+            "x.csv",
+            Some(csv.len() as u64),
+            &opts,
+            &mut |p| seen.push(p),
+        )
+        .unwrap();
+    assert!(report.balances());
+    assert_eq!((report.imported, report.duplicates_in_file), (2_500, 1));
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].rows <= w[1].rows && w[0].bytes <= w[1].bytes));
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (last.rows, last.rows_total, last.bytes_total),
+        (2_501, Some(2_501), Some(csv.len() as u64))
+    );
+    let summary = &book.imports().unwrap()[0];
+    assert_eq!(summary.imported, 2_500);
+    assert_eq!(summary.batches, 3);
+}
+
+#[test]
+fn update_mode_changes_only_what_the_file_has() {
+    let book = book();
+    let saved = book
+        .add(
+            Customer::person("伟", "张")
+                .with_email("wei@example.com")
+                .with_tag("VIP"),
+        )
+        .unwrap()
+        .customer;
+    let mut c = saved.clone();
+    c.external_id = Some("C1".into());
+    book.update(c).unwrap();
+    let file =
+        "external_id,job_title,email,tags\nC1,经理,zhang.wei@example.com,老客户\nC2,Boss,,\n";
+    let opts = ImportOptions {
+        mode: Mode::Update,
+        ..ImportOptions::default()
+    };
+    let r = import(&book, file.as_bytes(), "u.csv", &opts);
+    assert_eq!((r.updated, r.skipped), (1, 1), "{:?}", r.problems);
+    assert_eq!(r.problems[0].code, "not_found");
+    let now = book.get(saved.id).unwrap();
+    assert_eq!(now.job_title.as_deref(), Some("经理"));
+    assert_eq!(now.name, saved.name);
+    let emails: Vec<&str> = now.emails.iter().map(|e| e.address.as_str()).collect();
+    assert_eq!(emails, ["wei@example.com", "zhang.wei@example.com"]);
+    assert_eq!(now.tags, ["VIP", "老客户"]);
+    // The change log says who changed what.
+    let last = book.history(saved.id).unwrap().pop().unwrap();
+    assert!(last.actor.contains("import"), "{}", last.actor);
+    assert!(last.fields.iter().any(|f| f.path == "job_title"));
+}
+
+#[test]
+fn a_key_shared_by_two_customers_is_ambiguous() {
+    let book = book();
+    for given in ["A", "B"] {
+        book.add(Customer::person(given, "Lee").with_email("family@example.com"))
+            .unwrap();
+    }
+    let opts = ImportOptions {
+        mode: Mode::Upsert,
+        keys: vec![kehu::io::NaturalKey::Email],
+        ..ImportOptions::default()
+    };
+    let r = import(
+        &book,
+        b"email,title\nfamily@example.com,CEO\n",
+        "k.csv",
+        &opts,
+    );
+    assert_eq!(r.rejected, 1);
+    assert_eq!(r.problems[0].code, "key.ambiguous");
+}
