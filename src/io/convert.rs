@@ -1,5 +1,7 @@
 //! Turning a row's cells into a dossier or a related record, and values back into cells.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use kehu_model::{
     Address, Consent, ConsentStatus, Currency, CustomValue, Customer, CustomerId, Decimal,
@@ -32,7 +34,7 @@ pub(crate) struct RowCustomer {
     /// The fields the row filled, for an update that changes only those.
     pub present: Vec<Field>,
     /// Field path prefixes and the column each came from, to name the column of a violation.
-    pub sources: Vec<(String, usize)>,
+    pub sources: Vec<(Cow<'static, str>, usize)>,
     /// Cells that could not be read.
     pub problems: Vec<CellProblem>,
 }
@@ -43,11 +45,22 @@ impl RowCustomer {
         self.sources
             .iter()
             .filter(|(prefix, _)| {
-                path.starts_with(prefix.as_str())
+                path.starts_with(prefix.as_ref())
                     && matches!(path.as_bytes().get(prefix.len()), None | Some(b'.' | b'['))
             })
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, c)| *c)
+    }
+}
+
+/// The path of the `i`-th item of a list field, without allocating for the first few.
+fn indexed(list: &'static str, i: usize) -> Cow<'static, str> {
+    const EMAILS: [&str; 4] = ["emails[0]", "emails[1]", "emails[2]", "emails[3]"];
+    const PHONES: [&str; 4] = ["phones[0]", "phones[1]", "phones[2]", "phones[3]"];
+    let table = if list == "emails" { EMAILS } else { PHONES };
+    match table.get(i) {
+        Some(p) => Cow::Borrowed(p),
+        None => Cow::Owned(format!("{list}[{i}]")),
     }
 }
 
@@ -85,7 +98,7 @@ pub(crate) fn customer_from_cells(
                 message,
             })
         };
-        let mut source = |path: String| sources.push((path, *col));
+        let mut source = |path: Cow<'static, str>| sources.push((path, *col));
         match field {
             Field::KehuId => match text.parse::<CustomerId>() {
                 Ok(id) => {
@@ -96,7 +109,7 @@ pub(crate) fn customer_from_cells(
             },
             Field::ExternalId => {
                 c.external_id = Some(text.to_string());
-                source("external_id".into());
+                source(Cow::Borrowed("external_id"));
             }
             Field::Kind => match parse_kind(text) {
                 Some(k) => kind = Some(k),
@@ -104,49 +117,49 @@ pub(crate) fn customer_from_cells(
             },
             Field::Name => {
                 c.name.full = Some(text.to_string());
-                source("name".into());
+                source(Cow::Borrowed("name"));
             }
             Field::GivenName => {
                 c.name.given = Some(text.to_string());
-                source("name".into());
+                source(Cow::Borrowed("name"));
             }
             Field::FamilyName => {
                 c.name.family = Some(text.to_string());
-                source("name.family".into());
+                source(Cow::Borrowed("name.family"));
             }
             Field::Organization => {
                 org.name = Some(text.to_string());
-                source("organization".into());
+                source(Cow::Borrowed("organization"));
             }
             Field::Industry => {
                 org.industry = Some(text.to_string());
-                source("organization.industry".into());
+                source(Cow::Borrowed("organization.industry"));
             }
             Field::OrgSize => match text.replace([',', '_'], "").parse::<u32>() {
                 Ok(n) => {
                     org.size = Some(n);
-                    source("organization.size".into());
+                    source(Cow::Borrowed("organization.size"));
                 }
                 Err(_) => bad("format.number", "not a whole number".into()),
             },
             Field::Company => {
                 c.company = Some(text.to_string());
-                source("company".into());
+                source(Cow::Borrowed("company"));
             }
             Field::JobTitle => {
                 c.job_title = Some(text.to_string());
-                source("job_title".into());
+                source(Cow::Borrowed("job_title"));
             }
             Field::BirthDate => match parse_date(text) {
                 Ok(d) => {
                     c.birth_date = Some(d);
-                    source("birth_date".into());
+                    source(Cow::Borrowed("birth_date"));
                 }
                 Err(m) => bad("format.date", m),
             },
             Field::Email => {
                 for item in split_list(text) {
-                    source(format!("emails[{}]", c.emails.len()));
+                    source(indexed("emails", c.emails.len()));
                     let mut e = Email::new(item);
                     e.primary = c.emails.is_empty();
                     c.emails.push(e);
@@ -154,7 +167,7 @@ pub(crate) fn customer_from_cells(
             }
             Field::Phone => {
                 for item in split_list(text) {
-                    source(format!("phones[{}]", c.phones.len()));
+                    source(indexed("phones", c.phones.len()));
                     let mut p = Phone::new(item);
                     p.primary = c.phones.is_empty();
                     c.phones.push(p);
@@ -162,40 +175,40 @@ pub(crate) fn customer_from_cells(
             }
             Field::Street => {
                 address.street = Some(text.to_string());
-                source("addresses[0].street".into());
+                source(Cow::Borrowed("addresses[0].street"));
             }
             Field::City => {
                 address.city = Some(text.to_string());
-                source("addresses[0].city".into());
+                source(Cow::Borrowed("addresses[0].city"));
             }
             Field::Region => {
                 address.region = Some(text.to_string());
-                source("addresses[0].region".into());
+                source(Cow::Borrowed("addresses[0].region"));
             }
             Field::Postcode => {
                 address.postcode = Some(text.to_string());
-                source("addresses[0].postcode".into());
+                source(Cow::Borrowed("addresses[0].postcode"));
             }
             Field::Country => {
                 address.country = Some(text.to_string());
-                source("addresses[0].country".into());
+                source(Cow::Borrowed("addresses[0].country"));
             }
             Field::Tags => {
-                source("tags".into());
+                source(Cow::Borrowed("tags"));
                 c.tags.extend(split_list(text));
             }
             Field::Owner => {
                 c.owner = Some(text.to_string());
-                source("owner".into());
+                source(Cow::Borrowed("owner"));
             }
             Field::Source => {
                 c.source = Some(text.to_string());
-                source("source".into());
+                source(Cow::Borrowed("source"));
             }
             Field::Stage => match parse_stage(text) {
                 Some(s) => {
                     c.lifecycle_stage = Some(s);
-                    source("lifecycle_stage".into());
+                    source(Cow::Borrowed("lifecycle_stage"));
                 }
                 None => bad(
                     "enum",
@@ -216,7 +229,7 @@ pub(crate) fn customer_from_cells(
                 let declared = rules.custom_field(name).map(|f| f.kind);
                 match parse_custom(text, declared.unwrap_or(CustomType::Text)) {
                     Ok(v) => {
-                        source(format!("custom.{name}"));
+                        source(Cow::Owned(format!("custom.{name}")));
                         c.custom.insert(name.clone(), v);
                     }
                     Err(m) => bad("custom.type", m),
