@@ -23,8 +23,8 @@ use crate::{Book, Error};
 
 /// At most this many warnings on written rows are listed one by one (all are counted).
 const LISTED_WARNINGS: usize = 1000;
-/// Every this many batches is committed durably (and the last one always).
-const DURABLE_EVERY: u32 = 8;
+/// Rows the reader hands to the writer at a time (at most; fewer with a small batch size).
+const CHUNK_ROWS: usize = 10_000;
 /// How long a value quoted in a report may be.
 const QUOTE_CHARS: usize = 60;
 
@@ -201,8 +201,9 @@ impl Book {
         Ok(report)
     }
 
-    /// The writer's side: commits each batch with its journal entry and the
-    /// running summary; the last commit marks the import done.
+    /// The writer's side: streams the reader's chunks into transactions of
+    /// `batch_size` records, each chunk with its journal entry and each
+    /// transaction ending with the import's summary (done, on the last one).
     #[allow(clippy::too_many_arguments)]
     fn commit_batches(
         &self,
@@ -215,6 +216,20 @@ impl Book {
         bytes_total: Option<u64>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), Error> {
+        let report = |progress: &mut dyn FnMut(Progress), p: &Pending| {
+            progress(Progress {
+                rows: p.counts.rows,
+                rows_total: p.last.then_some(p.counts.rows),
+                bytes: p.bytes,
+                bytes_total,
+            })
+        };
+        if options.dry_run {
+            for pending in rx {
+                report(progress, &pending);
+            }
+            return Ok(());
+        }
         let mut summary = ImportSummary {
             id: import_id,
             source: name.to_string(),
@@ -231,51 +246,92 @@ impl Book {
             skipped: 0,
             batches: 0,
         };
-        let mut last = None;
-        for pending in rx {
-            let counts = pending.counts;
-            if !options.dry_run {
+        let per_transaction = options.batch_size.max(1);
+        let mut closed = false;
+        while !closed {
+            let mut written = 0usize;
+            let mut chunks = 0usize;
+            let mut ended = false;
+            let mut failure = None;
+            let committed = summary.clone();
+            let mut next = || -> Option<Batch> {
+                if ended {
+                    return None;
+                }
+                let pending = if written >= per_transaction || closed {
+                    None
+                } else {
+                    match rx.recv() {
+                        Ok(p) => Some(p),
+                        Err(_) => {
+                            closed = true;
+                            None
+                        }
+                    }
+                };
+                let Some(pending) = pending else {
+                    // The transaction ends with the summary as of its last chunk.
+                    ended = true;
+                    if chunks == 0 {
+                        return None;
+                    }
+                    if closed && summary.status == ImportStatus::Running {
+                        summary.status = ImportStatus::Failed; // the reader stopped early
+                    }
+                    return match journal::summary_write(&summary) {
+                        Ok(w) => Some(Batch::new(actor, self.now()).with(w)),
+                        Err(e) => {
+                            failure = Some(e);
+                            None
+                        }
+                    };
+                };
+                chunks += 1;
+                written += pending.writes.len();
                 let now = self.now();
                 let mut batch = Batch::new(actor, now);
                 batch.writes = pending.writes;
                 if !pending.journal.is_empty() {
-                    batch.push(journal::batch_write(
-                        import_id,
-                        summary.batches,
-                        &pending.journal,
-                    )?);
+                    match journal::batch_write(import_id, summary.batches, &pending.journal) {
+                        Ok(w) => batch.push(w),
+                        Err(e) => {
+                            failure = Some(e);
+                            ended = true;
+                            return None;
+                        }
+                    }
                 }
                 summary.batches += 1;
                 summary.updated_at = now;
-                counts.apply(&mut summary);
+                pending.counts.apply(&mut summary);
                 if pending.last {
                     summary.status = ImportStatus::Done;
+                    closed = true;
                 }
-                batch.push(journal::summary_write(&summary)?);
-                batch.durable = pending.last || summary.batches.is_multiple_of(DURABLE_EVERY);
-                if let Err(e) = self.store.commit(batch) {
-                    // What was committed stays, whole; the summary says the import failed.
-                    summary.status = ImportStatus::Failed;
-                    let mut mark = Batch::new(actor, self.now());
-                    mark.push(journal::summary_write(&summary)?);
-                    let _ = self.store.commit(mark);
-                    return Err(e.into());
-                }
+                report(
+                    progress,
+                    &Pending {
+                        writes: Vec::new(),
+                        journal: JournalBatch::default(),
+                        ..pending
+                    },
+                );
+                Some(batch)
+            };
+            let outcome = self.store.commit_all(&mut std::iter::from_fn(&mut next));
+            if let Some(e) = failure {
+                return Err(e);
             }
-            progress(Progress {
-                rows: counts.rows,
-                rows_total: pending.last.then_some(counts.rows),
-                bytes: pending.bytes,
-                bytes_total,
-            });
-            last = Some(pending.last);
-        }
-        if last != Some(true) && !options.dry_run && summary.batches > 0 {
-            // The reader stopped early (an I/O error): record it.
-            summary.status = ImportStatus::Failed;
-            let mut mark = Batch::new(actor, self.now());
-            mark.push(journal::summary_write(&summary)?);
-            self.store.commit(mark)?;
+            if let Err(e) = outcome {
+                // What earlier transactions committed stays, whole; say the import failed.
+                let mut mark = committed;
+                mark.status = ImportStatus::Failed;
+                mark.updated_at = self.now();
+                let _ = self
+                    .store
+                    .commit(Batch::new(actor, self.now()).with(journal::summary_write(&mark)?));
+                return Err(e.into());
+            }
         }
         Ok(())
     }
@@ -353,7 +409,7 @@ enum Outcome {
 
 impl RowReader<'_> {
     fn run(&mut self, tx: &SyncSender<Pending>) -> Result<(), Error> {
-        let batch_size = self.options.batch_size.max(1);
+        let batch_size = self.options.batch_size.clamp(1, CHUNK_ROWS);
         let mut writes = Vec::with_capacity(batch_size.min(1 << 16));
         let mut journal = JournalBatch::default();
         let mut rows_in_batch = 0usize;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use kehu_model::{Customer, CustomerId, RecordId, Related, RelatedKind, Timestamp};
 use kehu_store::{
-    apply_batch, Batch, Change, Doc, Error, FieldCodec, IndexKey, KeySets, PlainCodec, Result,
+    apply_batches, Batch, Change, Doc, Error, FieldCodec, IndexKey, KeySets, PlainCodec, Result,
     Snapshot, Store, WriteTx, FORMAT_VERSION,
 };
 use redb::{
@@ -157,24 +157,26 @@ impl Store for RedbStore {
         })
     }
 
-    fn commit(&self, batch: Batch) -> Result<()> {
-        guard(|| self.commit_unguarded(batch))
+    fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
+        guard(|| self.commit_unguarded(batches))
     }
 }
 
 impl RedbStore {
-    fn commit_unguarded(&self, batch: Batch) -> Result<()> {
+    fn commit_unguarded(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         let mut txn = self.db.begin_write().map_err(backend)?;
-        if !batch.durable {
-            txn.set_durability(redb::Durability::None)
-                .map_err(|e| Error::Backend(e.to_string()))?;
-        }
         let outcome = {
             let mut tx = RedbTx::new(&txn, &*self.codec)?;
-            apply_batch(&mut tx, batch).and_then(|()| tx.finish())
+            apply_batches(&mut tx, batches).and_then(|durable| tx.finish().map(|()| durable))
         };
         match outcome {
-            Ok(()) => txn.commit().map_err(backend),
+            Ok(durable) => {
+                if !durable {
+                    txn.set_durability(redb::Durability::None)
+                        .map_err(|e| Error::Backend(e.to_string()))?;
+                }
+                txn.commit().map_err(backend)
+            }
             Err(e) => {
                 txn.abort().map_err(backend)?;
                 Err(e)
@@ -439,14 +441,18 @@ impl WriteTx for RedbTx<'_> {
         Ok(())
     }
 
-    fn index_insert(&mut self, key: &IndexKey, id: CustomerId) -> Result<()> {
-        let entry = encoding::index_entry(&self.codec.index_key(key.encode()), id);
+    fn stored_key(&self, key: &IndexKey) -> Vec<u8> {
+        self.codec.index_key(key.encode())
+    }
+
+    fn index_insert(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
+        let entry = encoding::index_entry(stored, id);
         self.index.insert(entry.as_slice(), ()).map_err(backend)?;
         Ok(())
     }
 
-    fn index_remove(&mut self, key: &IndexKey, id: CustomerId) -> Result<()> {
-        let entry = encoding::index_entry(&self.codec.index_key(key.encode()), id);
+    fn index_remove(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
+        let entry = encoding::index_entry(stored, id);
         self.index.remove(entry.as_slice()).map_err(backend)?;
         Ok(())
     }

@@ -26,10 +26,14 @@ pub trait WriteTx {
     fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>>;
     /// Removes a dossier.
     fn remove_customer(&mut self, id: CustomerId) -> Result<()>;
-    /// Maps `key` to the customer.
-    fn index_insert(&mut self, key: &IndexKey, id: CustomerId) -> Result<()>;
-    /// Unmaps `key` from the customer.
-    fn index_remove(&mut self, key: &IndexKey, id: CustomerId) -> Result<()>;
+    /// The form in which the backend stores a lookup key (after its codec).
+    fn stored_key(&self, key: &IndexKey) -> Vec<u8> {
+        key.encode()
+    }
+    /// Maps a key, in its stored form, to the customer.
+    fn index_insert(&mut self, stored: &[u8], id: CustomerId) -> Result<()>;
+    /// Unmaps a key, in its stored form, from the customer.
+    fn index_remove(&mut self, stored: &[u8], id: CustomerId) -> Result<()>;
     /// The customer's keyed-index keys.
     fn key_sets(&mut self, id: CustomerId) -> Result<KeySets>;
     /// Replaces the customer's keyed-index keys (empty: forget them).
@@ -64,34 +68,81 @@ pub trait WriteTx {
 /// Applies a batch through a backend's transaction. On error the caller
 /// must abort the transaction: nothing of the batch may be kept.
 pub fn apply_batch(tx: &mut dyn WriteTx, batch: Batch) -> Result<()> {
-    let mut index = IndexOps::default();
-    apply_writes(tx, batch, &mut index)?;
-    index.apply(tx)
+    apply_batches(tx, &mut std::iter::once(batch)).map(|_| ())
 }
 
-/// Index changes gathered over a batch and applied at its end in key order:
-/// random keys (e-mails, phones) then reach each page of the index once per
-/// batch instead of once per record. The sort is stable, so an insert and a
-/// removal of the same entry keep their order.
+/// Applies batches one after the other in one transaction, as
+/// [`apply_batch`] does one; returns whether any of them asked to be durable.
+pub fn apply_batches(
+    tx: &mut dyn WriteTx,
+    batches: &mut dyn Iterator<Item = Batch>,
+) -> Result<bool> {
+    let mut index = IndexOps::default();
+    let mut durable = false;
+    for batch in batches {
+        durable |= batch.durable;
+        apply_writes(tx, batch, &mut index)?;
+    }
+    index.apply(tx)?;
+    Ok(durable)
+}
+
+/// Index changes gathered over a transaction and applied at its end in the
+/// order of their stored keys: random keys (e-mails, phones) then reach each
+/// page of the index once per transaction instead of once per record. Keys
+/// live in one buffer, so a million of them cost a few allocations. The sort
+/// is stable: an insert and a removal of the same entry keep their order.
 #[derive(Default)]
-struct IndexOps(Vec<(IndexKey, CustomerId, bool)>);
+struct IndexOps {
+    keys: Vec<u8>,
+    ops: Vec<IndexOp>,
+}
+
+struct IndexOp {
+    /// The key's first eight bytes, big-endian: most comparisons end here.
+    prefix: u64,
+    start: u32,
+    len: u32,
+    id: CustomerId,
+    insert: bool,
+}
 
 impl IndexOps {
-    fn insert(&mut self, key: IndexKey, id: CustomerId) {
-        self.0.push((key, id, true));
+    fn push(&mut self, tx: &dyn WriteTx, key: &IndexKey, id: CustomerId, insert: bool) {
+        let stored = tx.stored_key(key);
+        // Offsets are u32: a transaction's keys stay well under 4 GiB.
+        let start = self.keys.len() as u32;
+        self.keys.extend_from_slice(&stored);
+        let mut head = [0u8; 8];
+        let n = stored.len().min(8);
+        head[..n].copy_from_slice(&stored[..n]);
+        self.ops.push(IndexOp {
+            prefix: u64::from_be_bytes(head),
+            start,
+            len: stored.len() as u32,
+            id,
+            insert,
+        });
     }
 
-    fn remove(&mut self, key: IndexKey, id: CustomerId) {
-        self.0.push((key, id, false));
+    fn key(&self, op: &IndexOp) -> &[u8] {
+        &self.keys[op.start as usize..(op.start + op.len) as usize]
     }
 
     fn apply(mut self, tx: &mut dyn WriteTx) -> Result<()> {
-        self.0.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        for (key, id, insert) in &self.0 {
-            if *insert {
-                tx.index_insert(key, *id)?;
+        let mut ops = std::mem::take(&mut self.ops);
+        // Equal prefixes of keys shorter than eight bytes are not equal keys:
+        // the full comparison settles them (and keeps "a" before "a\0").
+        ops.sort_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| (self.key(a), a.id).cmp(&(self.key(b), b.id)))
+        });
+        for op in &ops {
+            if op.insert {
+                tx.index_insert(self.key(op), op.id)?;
             } else {
-                tx.index_remove(key, *id)?;
+                tx.index_remove(self.key(op), op.id)?;
             }
         }
         Ok(())
@@ -135,13 +186,13 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                     .iter()
                     .filter(|k| new_keys.binary_search(k).is_err())
                 {
-                    index.remove(key.clone(), customer.id);
+                    index.push(tx, key, customer.id, false);
                 }
                 for key in new_keys
                     .iter()
                     .filter(|k| old_keys.binary_search(k).is_err())
                 {
-                    index.insert(key.clone(), customer.id);
+                    index.push(tx, key, customer.id, true);
                 }
                 match old {
                     None => log(tx, customer.id, ChangeOp::Created, Vec::new())?,
@@ -155,7 +206,7 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                 let old = tx.customer(id)?.ok_or(Error::NotFound(id))?;
                 check_version(id, Some(&old), expected)?;
                 for key in index_keys(&old) {
-                    index.remove(key, id);
+                    index.push(tx, &key, id, false);
                 }
                 for (name, keys) in tx.key_sets(id)? {
                     for key in keys {
@@ -163,7 +214,7 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                             index: name.clone(),
                             key,
                         };
-                        index.remove(key, id);
+                        index.push(tx, &key, id, false);
                     }
                 }
                 tx.put_key_sets(id, &KeySets::new())?;
@@ -225,14 +276,14 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                         index: name.clone(),
                         key: key.clone(),
                     };
-                    index.remove(key, id);
+                    index.push(tx, &key, id, false);
                 }
                 for key in keys.iter().filter(|k| old.binary_search(k).is_err()) {
                     let key = IndexKey::Keyed {
                         index: name.clone(),
                         key: key.clone(),
                     };
-                    index.insert(key, id);
+                    index.push(tx, &key, id, true);
                 }
                 if !keys.is_empty() {
                     sets.insert(name, keys);

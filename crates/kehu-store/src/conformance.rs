@@ -33,7 +33,7 @@ macro_rules! conformance_tests {
             scans_in_id_order_and_counts, oversized_record_is_refused,
             any_customer_round_trips, any_related_record_round_trips,
             unrelate_removes_one_record, documents_by_space_and_prefix,
-            non_durable_batches_are_visible);
+            non_durable_batches_are_visible, a_stream_of_batches_commits_whole);
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -485,6 +485,76 @@ pub fn non_durable_batches_are_visible(make: Make) {
         .customer(c.id)
         .expect("get");
     assert_eq!(found.map(|f| f.version), Some(1));
+}
+
+/// `commit_all` applies a stream of batches as one transaction: later batches
+/// see earlier ones, indexes follow every batch, and a failure anywhere keeps nothing.
+pub fn a_stream_of_batches_commits_whole(make: Make) {
+    let store = make();
+    let mut a = sample();
+    a.emails.truncate(0);
+    a = a.with_email("first@example.com");
+    let mut changed = a.clone();
+    changed.emails.truncate(0);
+    changed = changed.with_email("second@example.com");
+    let b = Customer::person("Li", "Na").with_email("first@example.com");
+    let batches = vec![
+        Batch::new("tester", at(1)).with(Write::Put {
+            customer: a.clone(),
+            expected: 0,
+        }),
+        Batch::new("tester", at(2)).with(Write::Put {
+            customer: changed.clone(),
+            expected: 1,
+        }),
+        Batch::new("tester", at(3)).with(Write::Put {
+            customer: b.clone(),
+            expected: 0,
+        }),
+    ];
+    store
+        .commit_all(&mut batches.into_iter())
+        .expect("commit a stream");
+    let snap = store.snapshot().expect("snapshot");
+    assert_eq!(
+        snap.customer(a.id).expect("get").map(|c| c.version),
+        Some(2)
+    );
+    assert_eq!(
+        snap.lookup(&IndexKey::email("first@example.com"))
+            .expect("lookup"),
+        vec![b.id],
+        "the first address moved from a to b within the stream"
+    );
+    assert_eq!(
+        snap.lookup(&IndexKey::email("second@example.com"))
+            .expect("lookup"),
+        vec![a.id]
+    );
+    assert_eq!(snap.history(a.id).expect("history").len(), 2);
+    drop(snap);
+    // A conflict in the last batch undoes the first one too.
+    let c = Customer::person("Wang", "Fang").with_email("third@example.com");
+    let failing = vec![
+        Batch::new("tester", at(4)).with(Write::Put {
+            customer: c.clone(),
+            expected: 0,
+        }),
+        Batch::new("tester", at(5)).with(Write::Put {
+            customer: b.clone(),
+            expected: 0,
+        }),
+    ];
+    let err = store
+        .commit_all(&mut failing.into_iter())
+        .expect_err("b exists");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    let snap = store.snapshot().expect("snapshot");
+    assert_eq!(snap.customer(c.id).expect("get"), None);
+    assert!(snap
+        .lookup(&IndexKey::email("third@example.com"))
+        .expect("lookup")
+        .is_empty());
 }
 
 /// A related record for a customer that does not exist is refused.

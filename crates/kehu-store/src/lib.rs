@@ -18,7 +18,7 @@ mod error;
 mod index;
 mod memory;
 
-pub use apply::{apply_batch, KeySets, WriteTx, MAX_RECORD_BYTES};
+pub use apply::{apply_batch, apply_batches, KeySets, WriteTx, MAX_RECORD_BYTES};
 pub use batch::{Batch, Change, ChangeOp, Doc, Write};
 pub use codec::{FieldCodec, PlainCodec};
 pub use error::{Error, Result};
@@ -37,7 +37,14 @@ pub trait Store: Send + Sync {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>>;
 
     /// Applies every write of the batch in one transaction, or none of them.
-    fn commit(&self, batch: Batch) -> Result<()>;
+    fn commit(&self, batch: Batch) -> Result<()> {
+        self.commit_all(&mut std::iter::once(batch))
+    }
+
+    /// Applies the batches, as they come, in one transaction, or none of them:
+    /// a bulk writer streams a large transaction without holding it all in
+    /// memory. It is durable if any of its batches asks to be.
+    fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()>;
 }
 
 /// A consistent, read-only view of a store.

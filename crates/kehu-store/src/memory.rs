@@ -3,7 +3,9 @@ use std::sync::{Mutex, PoisonError, RwLock};
 use imbl::{OrdMap, OrdSet};
 use kehu_model::{Customer, CustomerId, RecordId, Related, RelatedKind, Timestamp};
 
-use crate::{apply_batch, Batch, Change, Doc, IndexKey, KeySets, Result, Snapshot, Store, WriteTx};
+use crate::{
+    apply_batches, Batch, Change, Doc, IndexKey, KeySets, Result, Snapshot, Store, WriteTx,
+};
 
 type RelatedKey = (CustomerId, Timestamp, RecordId);
 
@@ -48,10 +50,10 @@ impl Store for MemoryStore {
         Ok(Box::new(self.current()))
     }
 
-    fn commit(&self, batch: Batch) -> Result<()> {
+    fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         let _one_writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut draft = self.current();
-        apply_batch(&mut draft, batch)?;
+        apply_batches(&mut draft, batches)?;
         *self.state.write().unwrap_or_else(PoisonError::into_inner) = draft;
         Ok(())
     }
@@ -130,17 +132,16 @@ impl WriteTx for State {
         Ok(())
     }
 
-    fn index_insert(&mut self, key: &IndexKey, id: CustomerId) -> Result<()> {
-        self.index.entry(key.encode()).or_default().insert(id);
+    fn index_insert(&mut self, key: &[u8], id: CustomerId) -> Result<()> {
+        self.index.entry(key.to_vec()).or_default().insert(id);
         Ok(())
     }
 
-    fn index_remove(&mut self, key: &IndexKey, id: CustomerId) -> Result<()> {
-        let encoded = key.encode();
-        if let Some(ids) = self.index.get_mut(&encoded) {
+    fn index_remove(&mut self, key: &[u8], id: CustomerId) -> Result<()> {
+        if let Some(ids) = self.index.get_mut(key) {
             ids.remove(&id);
             if ids.is_empty() {
-                self.index.remove(&encoded);
+                self.index.remove(key);
             }
         }
         Ok(())
