@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the foundation benchmarks and their peer side by side, on generated customers.
+# Runs the foundation and import benchmarks and their peers side by side, on generated customers.
 #   bash benches/run.sh [N]      (N customers, default 1000000)
 # Needs python3; makes .venv with Faker (the generator) and pydantic, email-validator and
 # phonenumbers (the peer). Each phase runs in its own process, so its peak memory is its own.
@@ -16,3 +16,6 @@ for phase in validate load get; do
     cargo bench --quiet --bench foundation -- --csv "$data" --phase "$phase" --runs 5
 done
 .venv/bin/python benches/pydantic_peer.py "$data" --runs 3 --limit 200000
+# The import benchmark: the release `kehu` binary end to end, beside SQLite (python3's sqlite3).
+cargo build --release -p kehu-cli
+python3 benches/import_bench.py "$data" 3

@@ -24,4 +24,12 @@ echo "== cargo test"
 cargo test --workspace --all-features
 echo "== the quickstart runs"
 cargo run --quiet --example quickstart >/dev/null
+echo "== the CLI checks the sample file (exit code 2: it has bad rows on purpose)"
+status=0
+cargo run --quiet -p kehu-cli -- validate examples/data/customers.csv --rules examples/rules.toml \
+    --map 会员等级=custom.member_level >/dev/null || status=$?
+if [ "$status" -ne 2 ]; then
+    echo "kehu validate exited with $status, expected 2" >&2
+    exit 1
+fi
 echo "all checks passed"
