@@ -60,8 +60,8 @@ pub enum Error {
         /// The dossiers changed since.
         changed: Vec<CustomerId>,
     },
-    /// A file could not be read.
-    #[error("cannot read {path}: {message}")]
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
     Io {
         /// The file.
         path: String,

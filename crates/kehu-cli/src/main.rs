@@ -692,19 +692,32 @@ fn render_dossier(d: &Dossier) -> String {
     s.push_str(&format!("history ({}):\n", d.history.len()));
     for ch in &d.history {
         let fields: Vec<&str> = ch.fields.iter().map(|f| f.path.as_str()).collect();
-        s.push_str(&format!(
-            "  {} {} {:?}{}\n",
-            ch.at.format("%Y-%m-%d %H:%M:%S"),
-            ch.actor,
-            ch.op,
-            if fields.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", fields.join(", "))
+        let what = match &ch.op {
+            kehu::ChangeOp::Created => "created".to_string(),
+            kehu::ChangeOp::Updated => format!("updated {}", fields.join(", ")),
+            kehu::ChangeOp::Deleted => "deleted".to_string(),
+            kehu::ChangeOp::Related { kind, record } => format!("{} {record} added", kind_name(*kind)),
+            kehu::ChangeOp::Unrelated { kind, record } => {
+                format!("{} {record} removed", kind_name(*kind))
             }
+        };
+        s.push_str(&format!(
+            "  {}  {}  {what}\n",
+            ch.at.format("%Y-%m-%d %H:%M:%S"),
+            ch.actor
         ));
     }
     s
+}
+
+fn kind_name(kind: kehu::RelatedKind) -> &'static str {
+    match kind {
+        kehu::RelatedKind::Purchase => "purchase",
+        kehu::RelatedKind::Interaction => "interaction",
+        kehu::RelatedKind::Feedback => "feedback",
+        kehu::RelatedKind::Consent => "consent",
+        kehu::RelatedKind::Note => "note",
+    }
 }
 
 fn describe(r: &Related) -> String {
