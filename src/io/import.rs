@@ -625,12 +625,7 @@ impl RowReader<'_> {
                 merged.version = existing.version;
                 let report = book.rules.check(&mut merged, now);
                 if !report.is_ok() {
-                    return Outcome::Rejected(self.violations(
-                        row,
-                        &built,
-                        &report,
-                        Severity::Error,
-                    ));
+                    return self.rejected(row, &built, &report);
                 }
                 merged.updated_at = existing.updated_at;
                 if merged == existing {
@@ -638,23 +633,25 @@ impl RowReader<'_> {
                 }
                 merged.updated_at = now;
                 self.note_warnings(row, &built, &report);
-                let before = journal::before_write(self.import_id_hint(), &existing).ok();
+                let before = match journal::before_write(self.import_id, &existing) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        let message = format!("cannot keep the earlier version: {e}");
+                        let problem = self.problem(row, None, "journal", Severity::Error, message);
+                        return Outcome::Rejected(vec![problem]);
+                    }
+                };
                 Outcome::Written(
                     Write::Put {
                         customer: merged,
                         expected: existing.version,
                     },
-                    before,
+                    Some(before),
                 )
             }
             (_, None) => {
                 if !report.is_ok() {
-                    return Outcome::Rejected(self.violations(
-                        row,
-                        &built,
-                        &report,
-                        Severity::Error,
-                    ));
+                    return self.rejected(row, &built, &report);
                 }
                 remember(&mut self.seen);
                 self.note_warnings(row, &built, &report);
@@ -882,8 +879,9 @@ impl RowReader<'_> {
         self.snapshot.lookup(&key).map_err(|e| e.to_string())
     }
 
-    fn import_id_hint(&self) -> RecordId {
-        self.import_id
+    /// The row, rejected for the errors in its report.
+    fn rejected(&self, row: &Row, built: &RowCustomer, report: &Report) -> Outcome {
+        Outcome::Rejected(self.violations(row, built, report, Severity::Error))
     }
 
     fn violations(

@@ -696,7 +696,9 @@ fn render_dossier(d: &Dossier) -> String {
             kehu::ChangeOp::Created => "created".to_string(),
             kehu::ChangeOp::Updated => format!("updated {}", fields.join(", ")),
             kehu::ChangeOp::Deleted => "deleted".to_string(),
-            kehu::ChangeOp::Related { kind, record } => format!("{} {record} added", kind_name(*kind)),
+            kehu::ChangeOp::Related { kind, record } => {
+                format!("{} {record} added", kind_name(*kind))
+            }
             kehu::ChangeOp::Unrelated { kind, record } => {
                 format!("{} {record} removed", kind_name(*kind))
             }

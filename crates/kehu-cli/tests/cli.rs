@@ -312,16 +312,20 @@ fn related_records_import_and_show_in_the_dossier() {
     let dir = tempfile::tempdir().unwrap();
     let book = path(&dir, "book.kehu");
     import_sample(&book, &[]);
-    let out = kehu(&[
-        "import",
-        &book,
-        &sample("purchases.csv"),
-        "--kind",
-        "purchases",
-        "--currency",
-        "CNY",
-        "--json",
-    ]);
+    let purchases = sample("purchases.csv");
+    let import_purchases = || {
+        kehu(&[
+            "import",
+            &book,
+            &purchases,
+            "--kind",
+            "purchases",
+            "--currency",
+            "CNY",
+            "--json",
+        ])
+    };
+    let out = import_purchases();
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -337,16 +341,7 @@ fn related_records_import_and_show_in_the_dossier() {
     let imported = r["imported"].as_u64().unwrap();
     assert!(imported > 300, "{imported}");
     // Importing the same file again does not double the purchases.
-    let again = json(&kehu(&[
-        "import",
-        &book,
-        &sample("purchases.csv"),
-        "--kind",
-        "purchases",
-        "--currency",
-        "CNY",
-        "--json",
-    ]));
+    let again = json(&import_purchases());
     assert_eq!(again["imported"].as_u64(), Some(imported));
     let dossier = json(&kehu(&["get", &book, "C00001", "--json"]));
     let purchases = dossier["related"].as_array().unwrap();
