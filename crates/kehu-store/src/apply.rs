@@ -82,16 +82,25 @@ pub fn apply_batches(
     for batch in batches {
         durable |= batch.durable;
         apply_writes(tx, batch, &mut index)?;
+        if index.ops.len() >= INDEX_RUN {
+            index.apply(tx)?;
+        }
     }
     index.apply(tx)?;
     Ok(durable)
 }
 
-/// Index changes gathered over a transaction and applied at its end in the
-/// order of their stored keys: random keys (e-mails, phones) then reach each
-/// page of the index once per transaction instead of once per record. Keys
-/// live in one buffer, so a million of them cost a few allocations. The sort
-/// is stable: an insert and a removal of the same entry keep their order.
+/// How many index changes a transaction gathers before it applies them: runs
+/// this long keep the index's pages hot, and applying them as the batches come
+/// (not all at the end) lets a bulk writer's reader keep working meanwhile.
+const INDEX_RUN: usize = 1 << 18;
+
+/// Index changes gathered over part of a transaction and applied in runs, in
+/// the order of their stored keys: random keys (e-mails, phones) then reach
+/// each page of the index once per run instead of once per record. Keys live
+/// in one buffer, so many of them cost a few allocations. Runs are applied in
+/// order and sorted stably: an insert and a removal of the same entry keep
+/// their order.
 #[derive(Default)]
 struct IndexOps {
     keys: Vec<u8>,
@@ -129,7 +138,8 @@ impl IndexOps {
         &self.keys[op.start as usize..(op.start + op.len) as usize]
     }
 
-    fn apply(mut self, tx: &mut dyn WriteTx) -> Result<()> {
+    /// Applies the gathered changes in key order and forgets them.
+    fn apply(&mut self, tx: &mut dyn WriteTx) -> Result<()> {
         let mut ops = std::mem::take(&mut self.ops);
         // Equal prefixes of keys shorter than eight bytes are not equal keys:
         // the full comparison settles them (and keeps "a" before "a\0").
@@ -145,6 +155,7 @@ impl IndexOps {
                 tx.index_remove(self.key(op), op.id)?;
             }
         }
+        self.keys.clear();
         Ok(())
     }
 }
