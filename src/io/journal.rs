@@ -206,15 +206,29 @@ impl crate::Book {
         let mut changed = Vec::new();
         let mut writes = Vec::new();
         let removed: std::collections::HashSet<CustomerId> = created.iter().copied().collect();
+        let mut present: std::collections::HashMap<CustomerId, Vec<RecordId>> = Default::default();
         for (c, secs, nanos, record) in related {
             let customer = customer_id(c);
             if removed.contains(&customer) {
                 continue; // removed with its customer
             }
+            let id = RecordId::from_bytes(record.to_be_bytes());
+            if !present.contains_key(&customer) {
+                let ids = snap
+                    .related(customer, None)?
+                    .iter()
+                    .map(|r| r.id())
+                    .collect();
+                present.insert(customer, ids);
+            }
+            if !present[&customer].contains(&id) {
+                changed.push(customer); // the record (or its customer) is gone since
+                continue;
+            }
             writes.push(Write::Unrelate {
                 customer_id: customer,
                 at: from_instant(secs, nanos)?,
-                id: RecordId::from_bytes(record.to_be_bytes()),
+                id,
             });
         }
         let unrelated = writes.len() as u64;

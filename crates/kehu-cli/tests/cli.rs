@@ -343,6 +343,20 @@ fn related_records_import_and_show_in_the_dossier() {
     // Importing the same file again does not double the purchases.
     let again = json(&import_purchases());
     assert_eq!(again["imported"].as_u64(), Some(imported));
+    // Reverting the customers first takes their purchases with them; the
+    // purchases' import then cannot be reverted, and says so.
+    let imports = json(&kehu(&["imports", &book, "--json"]));
+    let purchases_import = imports[1]["id"].as_str().unwrap().to_string();
+    let customers_import = imports[0]["id"].as_str().unwrap().to_string();
+    let scratch = path(&dir, "scratch.kehu");
+    fs::copy(&book, &scratch).unwrap();
+    assert!(kehu(&["revert", &scratch, &customers_import])
+        .status
+        .success());
+    assert_clean_failure(
+        &kehu(&["revert", &scratch, &purchases_import]),
+        "changed since",
+    );
     let dossier = json(&kehu(&["get", &book, "C00001", "--json"]));
     let purchases = dossier["related"].as_array().unwrap();
     let expected = fs::read_to_string(sample("purchases.csv"))
