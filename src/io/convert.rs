@@ -561,11 +561,7 @@ pub(crate) fn related_from_cells(
             };
             let status = match get(Field::Status) {
                 Some((col, t)) => parse_feedback_status(t).unwrap_or_else(|| {
-                    fail(
-                        col,
-                        "enum",
-                        "must be open, in_progress, resolved or closed".into(),
-                    );
+                    fail(col, "enum", "must be open or resolved".into());
                     FeedbackStatus::Open
                 }),
                 None => FeedbackStatus::Open,

@@ -1,0 +1,164 @@
+//! kehu's segment engine (分类管理): a small filter language over customer
+//! dossiers and their related records, parsed to a typed tree and checked
+//! against the book's schema before it runs.
+//!
+//! ```
+//! use kehu_segment::{Schema, Segment};
+//! use kehu_model::{Customer, Purchase, Money, Related};
+//!
+//! let vip = Segment::parse(
+//!     r#"城市 = "上海" and purchases.sum(within 1y) >= 1000 and not has tag "blocked""#,
+//!     &Schema::standard(),
+//! )?;
+//! let mut c = Customer::person_named("张伟");
+//! c.addresses.push(kehu_model::Address { city: Some("上海".into()), primary: true, ..Default::default() });
+//! let now = chrono::Utc::now();
+//! let bought: Related = Purchase::new(c.id, now, Money::parse("1299.00", "CNY".parse()?)?).into();
+//! assert!(vip.matches(&c, &[bought], now));
+//! assert!(!vip.matches(&c, &[], now));
+//!
+//! let typo = Segment::parse("citty = \"上海\"", &Schema::standard()).unwrap_err();
+//! assert_eq!(typo.suggestion.as_deref(), Some("city"));
+//! println!("{typo}");   // line 1, column 1: unknown field "citty" (did you mean city?) and a caret
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The language is described in `docs/segments.md`.
+
+#![warn(missing_docs)]
+
+mod ast;
+mod error;
+mod eval;
+mod lexer;
+mod parser;
+mod schema;
+
+pub use ast::{CmpOp, Expr, Period, Predicate, TextOp, Value};
+pub use error::ParseError;
+pub use eval::Seen;
+pub use schema::{Aggregate, Field, Measure, Records, Schema, ValueType};
+
+use kehu_model::{Customer, Related};
+
+/// An instant (UTC).
+pub type Timestamp = kehu_model::Timestamp;
+
+/// A parsed, checked segment condition.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    source: String,
+    expr: Expr,
+}
+
+/// How one test of a segment came out for one customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestOutcome {
+    /// The test as written.
+    pub test: String,
+    /// True, false, or unknown (the value is missing).
+    pub held: Option<bool>,
+    /// The values the customer has for the tested field.
+    pub seen: Vec<Seen>,
+}
+
+/// Why a customer is in a segment or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// Whether the customer is a member.
+    pub member: bool,
+    /// Every test, in the order written.
+    pub tests: Vec<TestOutcome>,
+}
+
+impl Segment {
+    /// Parses a condition and checks it against the schema. Errors carry the
+    /// line and column, a caret under the problem, and the nearest field name
+    /// for a misspelt one.
+    pub fn parse(source: &str, schema: &Schema) -> Result<Self, ParseError> {
+        let expr = parser::parse(source, schema)?;
+        Ok(Self {
+            source: source.to_string(),
+            expr,
+        })
+    }
+
+    /// The condition as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The parsed condition.
+    pub fn expr(&self) -> &Expr {
+        &self.expr
+    }
+
+    /// Whether the condition reads related records (so a caller must pass them).
+    pub fn needs_related(&self) -> bool {
+        fn walk(e: &Expr) -> bool {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => walk(a) || walk(b),
+                Expr::Not(a) => walk(a),
+                Expr::Test(p, _, _) => matches!(field_of(p), Some(Field::Aggregate(_))),
+            }
+        }
+        walk(&self.expr)
+    }
+
+    /// Whether the customer, with these related records, is in the segment at `now`.
+    pub fn matches(&self, customer: &Customer, related: &[Related], now: Timestamp) -> bool {
+        let row = eval::Row {
+            customer,
+            related,
+            now,
+        };
+        eval::eval(&self.expr, &row) == Some(true)
+    }
+
+    /// Which tests held for the customer and which did not, with the values seen.
+    pub fn explain(&self, customer: &Customer, related: &[Related], now: Timestamp) -> Explanation {
+        let row = eval::Row {
+            customer,
+            related,
+            now,
+        };
+        let mut tests = Vec::new();
+        fn walk(e: &Expr, src: &str, row: &eval::Row<'_>, out: &mut Vec<TestOutcome>) {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, src, row, out);
+                    walk(b, src, row, out);
+                }
+                Expr::Not(a) => walk(a, src, row, out),
+                Expr::Test(p, start, end) => out.push(TestOutcome {
+                    test: src[*start..*end].to_string(),
+                    held: eval::test(p, row),
+                    seen: field_of(p)
+                        .map(|f| eval::values(f, row))
+                        .unwrap_or_default(),
+                }),
+            }
+        }
+        walk(&self.expr, &self.source, &row, &mut tests);
+        Explanation {
+            member: eval::eval(&self.expr, &row) == Some(true),
+            tests,
+        }
+    }
+}
+
+fn field_of(p: &Predicate) -> Option<&Field> {
+    match p {
+        Predicate::HasTag(_) => Some(&Field::Tags),
+        Predicate::Compare(f, ..)
+        | Predicate::In(f, ..)
+        | Predicate::Between(f, ..)
+        | Predicate::Text(f, ..)
+        | Predicate::Matches(f, _)
+        | Predicate::Empty(f, _)
+        | Predicate::Within(f, _)
+        | Predicate::Before(f, _)
+        | Predicate::OlderThan(f, _)
+        | Predicate::This(f, _) => Some(f),
+    }
+}
