@@ -40,6 +40,9 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A segment condition does not parse or does not fit the book's fields.
+    #[error("{0}")]
+    Segment(#[from] kehu_segment::ParseError),
     /// An option or argument is not one the library knows.
     #[error("{0}")]
     Usage(String),

@@ -18,6 +18,7 @@
 mod book;
 mod error;
 pub mod io;
+mod segments;
 
 pub use book::{Book, Clock, Saved};
 pub use error::Error;
@@ -38,6 +39,9 @@ pub use kehu_store::{Change, ChangeOp, IndexKey, MemoryStore, Snapshot, Store};
 pub use kehu_model as model;
 /// Entry rules (the `kehu-rules` crate).
 pub use kehu_rules as rules;
+/// Segments: the filter language (the `kehu-segment` crate).
+pub use kehu_segment as segment;
+pub use kehu_segment::{Explanation, Segment};
 /// The store trait and the in-memory store (the `kehu-store` crate).
 pub use kehu_store as store;
 

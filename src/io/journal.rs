@@ -213,13 +213,13 @@ impl crate::Book {
                 continue; // removed with its customer
             }
             let id = RecordId::from_bytes(record.to_be_bytes());
-            if !present.contains_key(&customer) {
-                let ids = snap
-                    .related(customer, None)?
-                    .iter()
-                    .map(|r| r.id())
-                    .collect();
-                present.insert(customer, ids);
+            if let std::collections::hash_map::Entry::Vacant(slot) = present.entry(customer) {
+                slot.insert(
+                    snap.related(customer, None)?
+                        .iter()
+                        .map(|r| r.id())
+                        .collect(),
+                );
             }
             if !present[&customer].contains(&id) {
                 changed.push(customer); // the record (or its customer) is gone since

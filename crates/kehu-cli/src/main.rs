@@ -66,6 +66,13 @@ enum Command {
     #[command(after_help = "Example:
   kehu imports book.kehu")]
     Imports(BookArgs),
+    /// The customers a condition selects (see docs/segments.md for the language).
+    #[command(after_help = "Examples:
+  kehu segment book.kehu 'city = \"上海\" and purchases.sum(within 1y) >= 1000' --count
+  kehu segment book.kehu 'stage >= active and not has tag \"VIP\"' --csv > list.csv
+  kehu segment book.kehu 'purchases.last before 180d ago' --as-of 2026-01-01 --ids
+  kehu segment book.kehu 'complaints.open > 0' --explain C00001")]
+    Segment(SegmentArgs),
     /// Undo an import: remove what it created, restore what it changed.
     #[command(after_help = "Example:
   kehu revert book.kehu 0196f3a2-5c1e-7b7a-9d3e-2f4b8c6a1e00")]
@@ -217,6 +224,32 @@ struct StaleArgs {
 }
 
 #[derive(Args)]
+struct SegmentArgs {
+    /// The book.
+    book: PathBuf,
+    /// The condition, for example: city = "上海" and purchases.count(within 90d) >= 2
+    condition: String,
+    /// Print only how many customers it selects.
+    #[arg(long, conflicts_with_all = ["ids", "csv", "explain"])]
+    count: bool,
+    /// Print only their ids.
+    #[arg(long, conflicts_with_all = ["csv", "explain"])]
+    ids: bool,
+    /// Print them as CSV (the export's columns).
+    #[arg(long, conflicts_with = "explain")]
+    csv: bool,
+    /// Evaluate as of this date (YYYY-MM-DD, end of day UTC) instead of now.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+    /// Say why this customer (kehu id or external id) is in the segment or not.
+    #[arg(long, value_name = "ID")]
+    explain: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct RevertArgs {
     /// The book.
     book: PathBuf,
@@ -265,6 +298,7 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Stale(args) => stale(args),
         Command::Stats(args) => stats(args),
         Command::Imports(args) => imports(args),
+        Command::Segment(args) => segment(args),
         Command::Revert(args) => revert(args),
     }
 }
@@ -923,6 +957,116 @@ fn imports(args: BookArgs) -> Result<Done, Error> {
         .map_err(stdout_error)?;
     }
     Ok(Done::Ok)
+}
+
+fn segment(args: SegmentArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let segment = book.segment(&args.condition)?;
+    let as_of = match &args.as_of {
+        Some(d) => Some(
+            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(23, 59, 59))
+                .map(|t| t.and_utc())
+                .ok_or_else(|| {
+                    Error::Usage(format!("--as-of {d:?}: write the date as YYYY-MM-DD"))
+                })?,
+        ),
+        None => None,
+    };
+    if let Some(who) = &args.explain {
+        let customer = lookup(&book, who)?;
+        let e = book.explain_segment(&segment, customer.id, as_of)?;
+        if args.json {
+            let tests: Vec<serde_json::Value> = e
+                .tests
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "test": t.test,
+                        "held": t.held,
+                        "seen": t.seen.iter().map(seen_text).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            print_json(&serde_json::json!({ "member": e.member, "tests": tests }))?;
+        } else {
+            let mut out = String::new();
+            out.push_str(&format!(
+                "{} is {}in the segment\n",
+                customer.display_name(),
+                if e.member { "" } else { "not " }
+            ));
+            for t in &e.tests {
+                let held = match t.held {
+                    Some(true) => "yes    ",
+                    Some(false) => "no     ",
+                    None => "unknown",
+                };
+                let seen: Vec<String> = t.seen.iter().map(seen_text).collect();
+                out.push_str(&format!(
+                    "  {held}  {}   (seen: {})\n",
+                    t.test,
+                    if seen.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        seen.join(", ")
+                    }
+                ));
+            }
+            std::io::stdout()
+                .lock()
+                .write_all(out.as_bytes())
+                .map_err(stdout_error)?;
+        }
+        return Ok(Done::Ok);
+    }
+    let members = book.segment_members(&segment, as_of)?;
+    if args.count {
+        if args.json {
+            print_json(&serde_json::json!({ "count": members.len() }))?;
+        } else {
+            println!("{}", members.len());
+        }
+    } else if args.ids {
+        let ids: Vec<String> = members.iter().map(|c| c.id.to_string()).collect();
+        if args.json {
+            print_json(&ids)?;
+        } else {
+            let mut out = std::io::stdout().lock();
+            for id in ids {
+                writeln!(out, "{id}").map_err(stdout_error)?;
+            }
+        }
+    } else if args.csv {
+        let opts = ExportOptions {
+            format: Format::Csv,
+            filter: ExportFilter {
+                ids: members.iter().map(|c| c.id).collect(),
+                ..ExportFilter::default()
+            },
+        };
+        if !members.is_empty() {
+            let stdout = std::io::stdout();
+            book.export(&mut BufWriter::new(stdout.lock()), &opts)?;
+        }
+    } else {
+        print_customers(&members, args.json)?;
+    }
+    Ok(Done::Ok)
+}
+
+fn seen_text(s: &kehu::segment::Seen) -> String {
+    use kehu::segment::Seen;
+    match s {
+        Seen::Text(t) => format!("{t:?}"),
+        Seen::Number(n) => format!("{n}"),
+        Seen::Date(d) => d.to_string(),
+        Seen::Time(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        Seen::Stage(r) => kehu::LifecycleStage::ALL
+            .get(*r as usize)
+            .map_or_else(|| r.to_string(), |s| s.to_string()),
+    }
 }
 
 fn revert(args: RevertArgs) -> Result<Done, Error> {

@@ -664,3 +664,71 @@ fn killing_an_import_midway_leaves_a_consistent_book() {
         more => panic!("one import expected: {more:?}"),
     }
 }
+
+#[test]
+fn segments_select_count_explain_and_point_at_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = path(&dir, "book.kehu");
+    import_sample(&book, &[]);
+    let purchases = sample("purchases.csv");
+    kehu(&[
+        "import",
+        &book,
+        &purchases,
+        "--kind",
+        "purchases",
+        "--currency",
+        "CNY",
+    ]);
+    let condition = r#"城市 = "上海" and purchases.count >= 1"#;
+    let count = json(&kehu(&["segment", &book, condition, "--count", "--json"]))["count"]
+        .as_u64()
+        .unwrap();
+    let members = json(&kehu(&["segment", &book, condition, "--json"]));
+    let members = members.as_array().unwrap();
+    assert_eq!(members.len() as u64, count);
+    assert!(count > 0);
+    for m in members {
+        assert_eq!(m["addresses"][0]["city"], "上海");
+    }
+    // The same question asked through the import's CSV: every Shanghai customer with an order.
+    let csv = fs::read_to_string(sample("customers.csv")).unwrap();
+    let orders = fs::read_to_string(&purchases).unwrap();
+    let shanghai: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(7) == Some("上海"))
+        .filter_map(|l| l.split(',').next())
+        .filter(|id| orders.contains(&format!(",{id},")))
+        .collect();
+    let selected: std::collections::BTreeSet<&str> = members
+        .iter()
+        .map(|m| m["external_id"].as_str().unwrap())
+        .collect();
+    assert!(selected.is_subset(&shanghai), "{selected:?}");
+    // CSV output is the export's format.
+    let out = kehu(&["segment", &book, condition, "--csv"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("kehu_id,"));
+    assert_eq!(text.lines().count() as u64, count + 1);
+    // Explain a member.
+    let id = members[0]["external_id"].as_str().unwrap();
+    let e = json(&kehu(&[
+        "segment",
+        &book,
+        condition,
+        "--explain",
+        id,
+        "--json",
+    ]));
+    assert_eq!(e["member"], true);
+    assert_eq!(e["tests"].as_array().unwrap().len(), 2);
+    // A misspelt field: exit 1, the position, a caret and a suggestion.
+    let out = kehu(&["segment", &book, "citty = \"上海\""]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("line 1, column 1") && err.contains("did you mean city?") && err.contains('^'),
+        "{err}"
+    );
+}
