@@ -72,6 +72,20 @@ fn import_sample(book: &str, extra: &[&str]) -> Output {
     kehu(&args)
 }
 
+fn import_purchases(book: &str) -> Output {
+    let file = sample("purchases.csv");
+    kehu(&[
+        "import",
+        book,
+        &file,
+        "--kind",
+        "purchases",
+        "--currency",
+        "CNY",
+        "--json",
+    ])
+}
+
 fn export_jsonl(book: &str) -> Vec<Value> {
     let out = kehu(&["export", book, "--format", "jsonl"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -312,20 +326,7 @@ fn related_records_import_and_show_in_the_dossier() {
     let dir = tempfile::tempdir().unwrap();
     let book = path(&dir, "book.kehu");
     import_sample(&book, &[]);
-    let purchases = sample("purchases.csv");
-    let import_purchases = || {
-        kehu(&[
-            "import",
-            &book,
-            &purchases,
-            "--kind",
-            "purchases",
-            "--currency",
-            "CNY",
-            "--json",
-        ])
-    };
-    let out = import_purchases();
+    let out = import_purchases(&book);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -341,7 +342,7 @@ fn related_records_import_and_show_in_the_dossier() {
     let imported = r["imported"].as_u64().unwrap();
     assert!(imported > 300, "{imported}");
     // Importing the same file again does not double the purchases.
-    let again = json(&import_purchases());
+    let again = json(&import_purchases(&book));
     assert_eq!(again["imported"].as_u64(), Some(imported));
     // Reverting the customers first takes their purchases with them; the
     // purchases' import then cannot be reverted, and says so.

@@ -50,55 +50,14 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                     '「' => '」',
                     q => q,
                 };
-                i += c.len_utf8();
-                let mut text = String::new();
-                loop {
-                    let Some(d) = src[i..].chars().next() else {
-                        return Err(ParseError::at(
-                            src,
-                            start,
-                            src.len(),
-                            "this string has no closing quote",
-                        ));
-                    };
-                    i += d.len_utf8();
-                    if d == close {
-                        break;
-                    }
-                    if d == '\\' {
-                        if let Some(e) = src[i..].chars().next() {
-                            i += e.len_utf8();
-                            text.push(e);
-                            continue;
-                        }
-                    }
-                    text.push(d);
-                }
+                let (text, end) = delimited(src, start, close, "this string has no closing quote")?;
+                i = end;
                 Tok::Str(text)
             }
             '/' => {
-                i += 1;
-                let mut text = String::new();
-                loop {
-                    let Some(d) = src[i..].chars().next() else {
-                        return Err(ParseError::at(
-                            src,
-                            start,
-                            src.len(),
-                            "this regular expression has no closing /",
-                        ));
-                    };
-                    i += d.len_utf8();
-                    if d == '/' {
-                        break;
-                    }
-                    if d == '\\' && src[i..].starts_with('/') {
-                        i += 1;
-                        text.push('/');
-                        continue;
-                    }
-                    text.push(d);
-                }
+                let (text, end) =
+                    delimited(src, start, '/', "this regular expression has no closing /")?;
+                i = end;
                 Tok::Regex(text)
             }
             '(' | ')' | '[' | ']' | ',' => {
@@ -181,6 +140,40 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
         });
     }
     Ok(out)
+}
+
+/// The text between the opening character at `start` and `close`, with `\`
+/// escaping the next character (a regex keeps its other escapes), and where it ends.
+fn delimited(
+    src: &str,
+    start: usize,
+    close: char,
+    unclosed: &str,
+) -> Result<(String, usize), ParseError> {
+    let open = src[start..].chars().next().unwrap_or(close);
+    let mut i = start + open.len_utf8();
+    let mut text = String::new();
+    loop {
+        let Some(d) = src[i..].chars().next() else {
+            return Err(ParseError::at(src, start, src.len(), unclosed));
+        };
+        i += d.len_utf8();
+        if d == close {
+            return Ok((text, i));
+        }
+        if d == '\\' {
+            if let Some(e) = src[i..].chars().next() {
+                i += e.len_utf8();
+                // In a regex only an escaped slash loses its backslash.
+                if close == '/' && e != '/' {
+                    text.push('\\');
+                }
+                text.push(e);
+                continue;
+            }
+        }
+        text.push(d);
+    }
 }
 
 fn number(word: &str) -> Option<Tok> {
