@@ -20,6 +20,14 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== cargo doc (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+echo "== a python venv with duckdb (the reference of the segment differential test)"
+if ! need python3; then
+    echo "python3 is missing: install it (Debian: apt-get install python3 python3-venv)" >&2
+    exit 1
+fi
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/pip install --quiet --disable-pip-version-check duckdb==2.0.0
+export KEHU_PYTHON="$PWD/.venv/bin/python" KEHU_REQUIRE_DUCKDB=1
 echo "== cargo test"
 cargo test --workspace --all-features
 echo "== the quickstart runs"

@@ -33,6 +33,7 @@ mod eval;
 mod lexer;
 mod parser;
 mod schema;
+mod sql;
 
 pub use ast::{CmpOp, Expr, Period, Predicate, TextOp, Value};
 pub use error::ParseError;
@@ -91,6 +92,13 @@ impl Segment {
     /// The parsed condition.
     pub fn expr(&self) -> &Expr {
         &self.expr
+    }
+
+    /// The condition as an SQL boolean expression (DuckDB's dialect) over the
+    /// tables `docs/segments.md` describes, with relative dates fixed at
+    /// `now`: the same question for a warehouse. Sums and averages assume one currency.
+    pub fn to_sql(&self, now: Timestamp) -> String {
+        sql::to_sql(&self.expr, now)
     }
 
     /// Whether the condition reads related records (so a caller must pass them).
