@@ -44,6 +44,7 @@ pub use kehu_segment as segment;
 pub use kehu_segment::{Explanation, Segment};
 /// The store trait and the in-memory store (the `kehu-store` crate).
 pub use kehu_store as store;
+pub use segments::{Classes, ClassifyOptions};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -70,3 +70,96 @@ impl Book {
         Ok(segment.explain(&c, &related, now))
     }
 }
+
+/// How to classify a book's customers.
+#[derive(Debug, Clone, Default)]
+pub struct ClassifyOptions {
+    /// The currency of the monetary value; the most used one in the book when unset.
+    pub currency: Option<kehu_model::Currency>,
+    /// RFM cut-offs (quintiles by default).
+    pub rfm: kehu_segment::classify::RfmConfig,
+    /// Value tiers.
+    pub tiers: kehu_segment::classify::TierConfig,
+    /// Lifecycle stages from activity.
+    pub lifecycle: kehu_segment::classify::LifecycleConfig,
+    /// Classify as of this instant instead of now.
+    pub as_of: Option<Timestamp>,
+}
+
+/// One customer's classes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Classes {
+    /// The customer.
+    pub id: CustomerId,
+    /// Purchases counted.
+    pub purchases: u32,
+    /// The monetary total, in major units of the currency.
+    pub monetary: f64,
+    /// RFM scores and group (none without purchases).
+    pub rfm: Option<kehu_segment::classify::Rfm>,
+    /// The value tier (none without purchases).
+    pub tier: Option<kehu_segment::classify::Tier>,
+    /// The lifecycle stage: the dossier's own, else derived from purchases.
+    pub stage: kehu_model::LifecycleStage,
+}
+
+impl Book {
+    /// RFM, value tier and lifecycle stage of every customer, and the currency used.
+    pub fn classify(
+        &self,
+        options: &ClassifyOptions,
+    ) -> Result<(kehu_model::Currency, Vec<Classes>), Error> {
+        use kehu_segment::classify::{lifecycle, rfm, value_tiers, Activity};
+        let now = options.as_of.unwrap_or_else(|| self.now());
+        let snap = self.store.snapshot()?;
+        let mut customers = Vec::new();
+        for c in snap.customers()? {
+            let c = c?;
+            let related = snap.related(c.id, Some(kehu_model::RelatedKind::Purchase))?;
+            customers.push((c.id, c.lifecycle_stage, related));
+        }
+        let currency = match options.currency {
+            Some(c) => c,
+            None => {
+                let mut counts: std::collections::BTreeMap<String, (u64, kehu_model::Currency)> =
+                    Default::default();
+                for (_, _, related) in &customers {
+                    for r in related {
+                        if let kehu_model::Related::Purchase(p) = r {
+                            let e = counts
+                                .entry(p.amount.currency.code().to_string())
+                                .or_insert((0, p.amount.currency));
+                            e.0 += 1;
+                        }
+                    }
+                }
+                match counts.values().max_by_key(|(n, _)| *n) {
+                    Some((_, c)) => *c,
+                    None => "CNY"
+                        .parse()
+                        .map_err(|_| Error::Usage("no default currency".into()))?,
+                }
+            }
+        };
+        let activities: Vec<Activity> = customers
+            .iter()
+            .map(|(_, _, related)| Activity::of(related, currency))
+            .collect();
+        let scores = rfm(&activities, now, &options.rfm);
+        let tiers = value_tiers(&activities, &options.tiers);
+        let classes = customers
+            .iter()
+            .zip(&activities)
+            .zip(scores.into_iter().zip(tiers))
+            .map(|(((id, explicit, _), a), (rfm, tier))| Classes {
+                id: *id,
+                purchases: a.count,
+                monetary: a.monetary,
+                rfm,
+                tier,
+                stage: lifecycle(a, *explicit, now, &options.lifecycle),
+            })
+            .collect();
+        Ok((currency, classes))
+    }
+}

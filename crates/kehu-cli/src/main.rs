@@ -73,6 +73,15 @@ enum Command {
   kehu segment book.kehu 'purchases.last before 180d ago' --as-of 2026-01-01 --ids
   kehu segment book.kehu 'complaints.open > 0' --explain C00001")]
     Segment(SegmentArgs),
+    /// RFM scores of every buyer: the named groups and the recency × frequency grid.
+    #[command(after_help = "Examples:
+  kehu rfm book.kehu
+  kehu rfm book.kehu --currency CNY --as-of 2026-01-01 --json")]
+    Rfm(ClassifyArgs),
+    /// The book at a glance: stages (derived from purchases), value tiers, RFM groups, new customers per month.
+    #[command(after_help = "Example:
+  kehu report book.kehu --json")]
+    Report(ClassifyArgs),
     /// Undo an import: remove what it created, restore what it changed.
     #[command(after_help = "Example:
   kehu revert book.kehu 0196f3a2-5c1e-7b7a-9d3e-2f4b8c6a1e00")]
@@ -250,6 +259,21 @@ struct SegmentArgs {
 }
 
 #[derive(Args)]
+struct ClassifyArgs {
+    /// The book.
+    book: PathBuf,
+    /// The currency of the monetary value; the book's most used one when not given.
+    #[arg(long)]
+    currency: Option<String>,
+    /// Classify as of this date (YYYY-MM-DD, end of day UTC) instead of now.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct RevertArgs {
     /// The book.
     book: PathBuf,
@@ -299,6 +323,8 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Stats(args) => stats(args),
         Command::Imports(args) => imports(args),
         Command::Segment(args) => segment(args),
+        Command::Rfm(args) => rfm(args, false),
+        Command::Report(args) => rfm(args, true),
         Command::Revert(args) => revert(args),
     }
 }
@@ -959,21 +985,114 @@ fn imports(args: BookArgs) -> Result<Done, Error> {
     Ok(Done::Ok)
 }
 
+/// A `--as-of` date as the end of that day, UTC.
+fn as_of(date: Option<&str>) -> Result<Option<kehu::Timestamp>, Error> {
+    date.map(|d| {
+        chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|t| t.and_utc())
+            .ok_or_else(|| Error::Usage(format!("--as-of {d:?}: write the date as YYYY-MM-DD")))
+    })
+    .transpose()
+}
+
+#[derive(Serialize, Default)]
+struct Classification {
+    currency: String,
+    customers: u64,
+    buyers: u64,
+    rfm_groups: BTreeMap<String, u64>,
+    /// Rows: recency score 5 (recent) to 1; columns: frequency score 1 to 5.
+    rfm_grid: Vec<Vec<u64>>,
+    tiers: BTreeMap<String, u64>,
+    stages: BTreeMap<String, u64>,
+    new_per_month: BTreeMap<String, u64>,
+}
+
+fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let currency = match &args.currency {
+        Some(c) => Some(c.parse().map_err(|_| {
+            Error::Usage(format!(
+                "--currency {c:?}: not an ISO 4217 code such as CNY"
+            ))
+        })?),
+        None => None,
+    };
+    let options = kehu::ClassifyOptions {
+        currency,
+        as_of: as_of(args.as_of.as_deref())?,
+        ..kehu::ClassifyOptions::default()
+    };
+    let (currency, classes) = book.classify(&options)?;
+    let mut c = Classification {
+        currency: currency.code().to_string(),
+        customers: classes.len() as u64,
+        rfm_grid: vec![vec![0; 5]; 5],
+        ..Classification::default()
+    };
+    for k in &classes {
+        if let Some(r) = k.rfm {
+            c.buyers += 1;
+            *c.rfm_groups.entry(r.group.as_str().into()).or_default() += 1;
+            c.rfm_grid[usize::from(5 - r.r)][usize::from(r.f - 1)] += 1;
+        }
+        if let Some(t) = k.tier {
+            *c.tiers.entry(format!("{t:?}").to_lowercase()).or_default() += 1;
+        }
+        *c.stages.entry(k.stage.to_string()).or_default() += 1;
+    }
+    if report {
+        for customer in book.snapshot()?.customers()? {
+            let created = customer?.created_at;
+            *c.new_per_month
+                .entry(format!("{}-{:02}", created.year(), created.month()))
+                .or_default() += 1;
+        }
+    }
+    if args.json {
+        if !report {
+            c.tiers.clear();
+            c.stages.clear();
+        }
+        return print_json(&c).map(|()| Done::Ok);
+    }
+    let mut out = format!(
+        "{} customers, {} with purchases (amounts in {})\n",
+        c.customers, c.buyers, c.currency
+    );
+    let mut table = |title: &str, map: &BTreeMap<String, u64>| {
+        if !map.is_empty() {
+            out.push_str(&format!("{title}:\n"));
+            for (k, v) in map {
+                out.push_str(&format!("  {k:<22} {v:>8}\n"));
+            }
+        }
+    };
+    table("RFM groups", &c.rfm_groups);
+    if report {
+        table("lifecycle stages", &c.stages);
+        table("value tiers", &c.tiers);
+        table("new customers per month", &c.new_per_month);
+    } else {
+        out.push_str("recency (rows, 5 = recent) x frequency (columns, 1 ... 5):\n");
+        for (i, row) in c.rfm_grid.iter().enumerate() {
+            let cells: Vec<String> = row.iter().map(|n| format!("{n:>7}")).collect();
+            out.push_str(&format!("  R{} {}\n", 5 - i, cells.join("")));
+        }
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(stdout_error)?;
+    Ok(Done::Ok)
+}
+
 fn segment(args: SegmentArgs) -> Result<Done, Error> {
     let book = existing_book(&args.book)?;
     let segment = book.segment(&args.condition)?;
-    let as_of = match &args.as_of {
-        Some(d) => Some(
-            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(23, 59, 59))
-                .map(|t| t.and_utc())
-                .ok_or_else(|| {
-                    Error::Usage(format!("--as-of {d:?}: write the date as YYYY-MM-DD"))
-                })?,
-        ),
-        None => None,
-    };
+    let as_of = as_of(args.as_of.as_deref())?;
     if let Some(who) = &args.explain {
         let customer = lookup(&book, who)?;
         let e = book.explain_segment(&segment, customer.id, as_of)?;

@@ -724,6 +724,43 @@ fn segments_select_count_explain_and_point_at_errors() {
     ]));
     assert_eq!(e["member"], true);
     assert_eq!(e["tests"].as_array().unwrap().len(), 2);
+    // RFM and the report add up: every buyer in one group and one grid cell, every customer in one stage.
+    let rfm = json(&kehu(&["rfm", &book, "--json"]));
+    let buyers = rfm["buyers"].as_u64().unwrap();
+    assert!(buyers > 100, "{rfm}");
+    let groups: u64 = rfm["rfm_groups"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let grid: u64 = rfm["rfm_grid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!((groups, grid), (buyers, buyers));
+    let report = json(&kehu(&["report", &book, "--as-of", "2025-12-31", "--json"]));
+    let stages: u64 = report["stages"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(stages, report["customers"].as_u64().unwrap());
+    assert_eq!(
+        report["stages"]["potential"].as_u64().unwrap(),
+        report["customers"].as_u64().unwrap() - buyers
+    );
+    let tiers: u64 = report["tiers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(tiers, buyers);
     // A misspelt field: exit 1, the position, a caret and a suggestion.
     let out = kehu(&["segment", &book, "citty = \"上海\""]);
     assert_eq!(out.status.code(), Some(1));

@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod ast;
+pub mod classify;
 mod error;
 mod eval;
 mod lexer;
