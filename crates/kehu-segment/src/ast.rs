@@ -22,9 +22,13 @@ impl Period {
             now.checked_sub_months(Months::new(n.clamp(0, u32::MAX as i64) as u32))
                 .unwrap_or(Timestamp::MIN_UTC)
         };
+        let back = |d: Option<TimeDelta>| {
+            d.and_then(|d| now.checked_sub_signed(d))
+                .unwrap_or(Timestamp::MIN_UTC)
+        };
         match self.unit {
-            'd' => now - TimeDelta::days(self.amount),
-            'w' => now - TimeDelta::weeks(self.amount),
+            'd' => back(TimeDelta::try_days(self.amount)),
+            'w' => back(TimeDelta::try_weeks(self.amount)),
             'm' => months(self.amount),
             _ => months(self.amount.saturating_mul(12)),
         }

@@ -58,32 +58,29 @@ fn any(values: &[Seen], f: impl Fn(&Seen) -> bool) -> Option<bool> {
 }
 
 pub(crate) fn test(p: &Predicate, row: &Row<'_>) -> Option<bool> {
+    let field = crate::field_of(p).unwrap_or(&Field::Tags);
+    test_values(p, &values(field, row), row.now)
+}
+
+/// A test on the values a customer holds for its field (the tags, for `has tag`).
+pub(crate) fn test_values(p: &Predicate, vals: &[Seen], now: Timestamp) -> Option<bool> {
     match p {
-        Predicate::HasTag(tag) => Some(row.customer.tags.iter().any(|t| t == tag)),
-        Predicate::Empty(field, negated) => {
-            let empty = if *field == Field::Tags {
-                row.customer.tags.is_empty()
-            } else {
-                values(field, row).is_empty()
-            };
-            Some(empty != *negated)
-        }
-        Predicate::Compare(field, op, v) => any(&values(field, row), |s| {
-            compare(s, v).is_some_and(|o| holds(*op, o))
-        }),
-        Predicate::In(field, list, negated) => {
-            let found = any(&values(field, row), |s| {
+        Predicate::HasTag(tag) => Some(vals.iter().any(|v| matches!(v, Seen::Text(t) if t == tag))),
+        Predicate::Empty(_, negated) => Some(vals.is_empty() != *negated),
+        Predicate::Compare(_, op, v) => any(vals, |s| compare(s, v).is_some_and(|o| holds(*op, o))),
+        Predicate::In(_, list, negated) => {
+            let found = any(vals, |s| {
                 list.iter()
                     .any(|v| compare(s, v) == Some(std::cmp::Ordering::Equal))
             });
             found.map(|f| f != *negated)
         }
-        Predicate::Between(field, a, b) => any(&values(field, row), |s| {
+        Predicate::Between(_, a, b) => any(vals, |s| {
             compare(s, a).is_some_and(|o| o.is_ge()) && compare(s, b).is_some_and(|o| o.is_le())
         }),
-        Predicate::Text(field, op, needle) => {
+        Predicate::Text(_, op, needle) => {
             let needle = needle.to_lowercase();
-            any(&values(field, row), |s| match s {
+            any(vals, |s| match s {
                 Seen::Text(t) => {
                     let t = t.to_lowercase();
                     match op {
@@ -95,31 +92,23 @@ pub(crate) fn test(p: &Predicate, row: &Row<'_>) -> Option<bool> {
                 _ => false,
             })
         }
-        Predicate::Matches(field, re) => any(
-            &values(field, row),
-            |s| matches!(s, Seen::Text(t) if re.is_match(t)),
-        ),
-        Predicate::Within(field, period) => {
-            let from = period.before(row.now);
-            any(&values(field, row), |s| {
-                instant(s).is_some_and(|t| t >= from)
-            })
+        Predicate::Matches(_, re) => any(vals, |s| matches!(s, Seen::Text(t) if re.is_match(t))),
+        Predicate::Within(_, period) => {
+            let from = period.before(now);
+            any(vals, |s| instant(s).is_some_and(|t| t >= from))
         }
-        Predicate::Before(field, period) => {
-            let until = period.before(row.now);
-            any(&values(field, row), |s| {
-                instant(s).is_some_and(|t| t < until)
-            })
+        Predicate::Before(_, period) => {
+            let until = period.before(now);
+            any(vals, |s| instant(s).is_some_and(|t| t < until))
         }
-        Predicate::OlderThan(field, period) => {
-            let until = period.before(row.now);
-            let vals = values(field, row);
+        Predicate::OlderThan(_, period) => {
+            let until = period.before(now);
             Some(vals.is_empty() || vals.iter().any(|s| instant(s).is_some_and(|t| t < until)))
         }
         Predicate::This(field, unit) => {
-            let today = row.now.date_naive();
+            let today = now.date_naive();
             let birthday = *field == Field::BirthDate;
-            any(&values(field, row), |s| {
+            any(vals, |s| {
                 let d = match s {
                     Seen::Date(d) => *d,
                     Seen::Time(t) => t.date_naive(),

@@ -29,6 +29,7 @@
 
 mod ast;
 pub mod classify;
+mod columns;
 mod error;
 mod eval;
 mod lexer;
@@ -37,6 +38,7 @@ mod schema;
 mod sql;
 
 pub use ast::{CmpOp, Expr, Period, Predicate, TextOp, Value};
+pub use columns::Projection;
 pub use error::ParseError;
 pub use eval::Seen;
 pub use schema::{Aggregate, Field, Measure, Records, Schema, ValueType};

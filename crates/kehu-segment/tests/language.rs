@@ -129,6 +129,7 @@ fn relative_dates() {
         ("purchases.last within 1w", false),
         ("purchases.first before 1y ago", true),
         ("interactions.last within 7d", true),
+        ("created within 999999999999d", true), // further back than time goes: no overflow
     ] {
         assert_eq!(holds(src), expected, "{src}");
     }
