@@ -337,7 +337,8 @@ fn combine(
         match p {
             // `not in` holds when no value is in the list.
             Predicate::In(_, _, true) => Some(verdicts.into_iter().all(|v| v == Some(true))),
-            Predicate::Empty(..) => Some(false != matches!(p, Predicate::Empty(_, true))),
+            // A row with values: `is not empty` holds, `is empty` does not.
+            Predicate::Empty(_, negated) => Some(*negated),
             _ => Some(verdicts.into_iter().any(|v| v == Some(true))),
         }
     };
