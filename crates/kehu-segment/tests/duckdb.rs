@@ -13,7 +13,7 @@ mod common;
 
 use common::{book, expression, now, schema, Rng};
 use kehu_model::{
-    Address, CustomValue, Customer, FeedbackKind, FeedbackStatus, Kind, LifecycleStage, Related,
+    CustomValue, Customer, FeedbackKind, FeedbackStatus, Kind, LifecycleStage, Related,
 };
 use kehu_segment::Segment;
 
