@@ -174,7 +174,7 @@ impl Projection {
 
     /// The members of a segment (their ids, in projection order).
     pub fn members(&self, segment: &Segment, now: Timestamp) -> Vec<kehu_model::CustomerId> {
-        let truth = self.eval(segment.expr(), now);
+        let truth = self.truth(segment.expr(), now);
         self.ids
             .iter()
             .zip(truth)
@@ -185,62 +185,106 @@ impl Projection {
 
     /// How many customers are in a segment.
     pub fn count(&self, segment: &Segment, now: Timestamp) -> usize {
-        self.eval(segment.expr(), now)
+        self.truth(segment.expr(), now)
             .iter()
             .filter(|t| **t == TRUE)
             .count()
     }
 
-    fn eval(&self, expr: &Expr, now: Timestamp) -> Truth {
+    fn truth(&self, expr: &Expr, now: Timestamp) -> Truth {
+        let rows: Vec<u32> = (0..self.ids.len() as u32).collect();
+        let mut out = vec![FALSE; self.ids.len()];
+        self.eval_into(expr, now, &rows, &mut out);
+        out
+    }
+
+    /// Evaluates `expr` for `rows` into `out`. `and` and `or` evaluate their
+    /// cheaper side first and the other only where it can still matter, so a
+    /// selective test spares the aggregates most of their rows.
+    fn eval_into(&self, expr: &Expr, now: Timestamp, rows: &[u32], out: &mut [u8]) {
         match expr {
-            Expr::And(a, b) => zip(self.eval(a, now), &self.eval(b, now), |x, y| match (x, y) {
-                (FALSE, _) | (_, FALSE) => FALSE,
-                (TRUE, TRUE) => TRUE,
-                _ => UNKNOWN,
-            }),
-            Expr::Or(a, b) => zip(self.eval(a, now), &self.eval(b, now), |x, y| match (x, y) {
-                (TRUE, _) | (_, TRUE) => TRUE,
-                (FALSE, FALSE) => FALSE,
-                _ => UNKNOWN,
-            }),
+            Expr::And(..) | Expr::Or(..) => {
+                let is_and = matches!(expr, Expr::And(..));
+                // A chain of the same operator, cheapest part first; each
+                // later part only for the rows still undecided.
+                let mut parts = Vec::new();
+                chain(expr, is_and, &mut parts);
+                parts.sort_by_key(|e| cost(e));
+                let decided = if is_and { FALSE } else { TRUE };
+                self.eval_into(parts[0], now, rows, out);
+                let mut other = vec![FALSE; out.len()];
+                let mut rest: Vec<u32> = rows.to_vec();
+                for part in &parts[1..] {
+                    rest.retain(|&r| out[r as usize] != decided);
+                    if rest.is_empty() {
+                        return;
+                    }
+                    self.eval_into(part, now, &rest, &mut other);
+                    for &r in &rest {
+                        let (x, y) = (out[r as usize], other[r as usize]);
+                        out[r as usize] = match (is_and, x, y) {
+                            (true, FALSE, _) | (true, _, FALSE) => FALSE,
+                            (true, TRUE, TRUE) => TRUE,
+                            (false, TRUE, _) | (false, _, TRUE) => TRUE,
+                            (false, FALSE, FALSE) => FALSE,
+                            _ => UNKNOWN,
+                        };
+                    }
+                }
+            }
             Expr::Not(a) => {
-                let mut t = self.eval(a, now);
-                for v in &mut t {
+                self.eval_into(a, now, rows, out);
+                for &r in rows {
+                    let v = &mut out[r as usize];
                     *v = match *v {
                         TRUE => FALSE,
                         FALSE => TRUE,
                         u => u,
                     };
                 }
-                t
             }
-            Expr::Test(p, _, _) => self.test(p, now),
+            Expr::Test(p, _, _) => match crate::field_of(p) {
+                Some(Field::Aggregate(a)) => self.aggregate_test(p, a, now, rows, out),
+                field => self.test(p, field.unwrap_or(&Field::Tags), now, rows, out),
+            },
         }
     }
 
-    fn test(&self, p: &Predicate, now: Timestamp) -> Truth {
-        let field = crate::field_of(p).cloned().unwrap_or(Field::Tags);
-        if let Field::Aggregate(a) = &field {
-            return self.aggregate_test(p, a, now);
-        }
-        let col = &self.columns[&key(&field)];
-        // The test is decided once per distinct value, then looked up per row,
-        // with the rules of the row-wise evaluation for rows of 0, 1 or more values.
+    fn test(&self, p: &Predicate, field: &Field, now: Timestamp, rows: &[u32], out: &mut [u8]) {
+        let col = &self.columns[&key(field)];
+        // Decided once per distinct value; a row of one value (the usual case)
+        // is then a lookup, a row of none a constant, and only rows of several
+        // values combine their verdicts as the row-wise evaluation does.
         let verdict: Vec<Option<bool>> = col.distinct.iter().map(|v| single(p, v, now)).collect();
-        let mut out = Vec::with_capacity(self.ids.len());
-        for row in 0..self.ids.len() {
-            let vals = &col.values[col.offsets[row] as usize..col.offsets[row + 1] as usize];
-            out.push(combine(
-                p,
-                vals.iter().map(|&v| verdict[v as usize]),
-                vals.is_empty(),
-                now,
-            ));
+        let one: Vec<u8> = verdict
+            .iter()
+            .map(|v| combine(p, std::iter::once(*v), false, now))
+            .collect();
+        let none = combine(p, std::iter::empty(), true, now);
+        for &r in rows {
+            let r = r as usize;
+            let (start, end) = (col.offsets[r] as usize, col.offsets[r + 1] as usize);
+            out[r] = match end - start {
+                0 => none,
+                1 => one[col.values[start] as usize],
+                _ => combine(
+                    p,
+                    col.values[start..end].iter().map(|&v| verdict[v as usize]),
+                    false,
+                    now,
+                ),
+            };
         }
-        out
     }
 
-    fn aggregate_test(&self, p: &Predicate, a: &Aggregate, now: Timestamp) -> Truth {
+    fn aggregate_test(
+        &self,
+        p: &Predicate,
+        a: &Aggregate,
+        now: Timestamp,
+        rows: &[u32],
+        out: &mut [u8],
+    ) {
         let from = a.within.map(|w| w.before(now).timestamp_micros());
         let recs = match a.records {
             Records::Purchases => &self.purchases,
@@ -248,9 +292,9 @@ impl Projection {
             Records::Feedback | Records::Complaints => &self.feedback,
         };
         let complaints_only = a.records == Records::Complaints;
-        let mut out = Vec::with_capacity(self.ids.len());
         let mut sums: Vec<(u16, f64, u32)> = Vec::new();
-        for row in 0..self.ids.len() {
+        for &row in rows {
+            let row = row as usize;
             let range = recs.offsets[row] as usize..recs.offsets[row + 1] as usize;
             let keep = |i: usize| {
                 from.is_none_or(|f| recs.at[i] >= f) && (!complaints_only || recs.complaint[i])
@@ -302,15 +346,37 @@ impl Projection {
                             .collect(),
                     };
                     let verdicts = values.iter().map(|v| single(p, v, now));
-                    out.push(combine(p, verdicts, values.is_empty(), now));
+                    out[row] = combine(p, verdicts, values.is_empty(), now);
                     continue;
                 }
             };
             let empty = value.is_none();
             let verdict = value.map(|v| single(p, &v, now));
-            out.push(combine(p, verdict.into_iter(), empty, now));
+            out[row] = combine(p, verdict.into_iter(), empty, now);
         }
-        out
+    }
+}
+
+/// The operands of a chain of `and` (or of `or`).
+fn chain<'e>(expr: &'e Expr, is_and: bool, out: &mut Vec<&'e Expr>) {
+    match (expr, is_and) {
+        (Expr::And(a, b), true) | (Expr::Or(a, b), false) => {
+            chain(a, is_and, out);
+            chain(b, is_and, out);
+        }
+        (other, _) => out.push(other),
+    }
+}
+
+/// A rough cost of evaluating a condition: aggregates read records, other tests a column.
+fn cost(expr: &Expr) -> u32 {
+    match expr {
+        Expr::And(a, b) | Expr::Or(a, b) => cost(a) + cost(b),
+        Expr::Not(a) => cost(a),
+        Expr::Test(p, _, _) => match crate::field_of(p) {
+            Some(Field::Aggregate(_)) => 10,
+            _ => 1,
+        },
     }
 }
 
@@ -347,11 +413,4 @@ fn combine(
         Some(false) => FALSE,
         None => UNKNOWN,
     }
-}
-
-fn zip(mut a: Truth, b: &Truth, f: impl Fn(u8, u8) -> u8) -> Truth {
-    for (x, y) in a.iter_mut().zip(b) {
-        *x = f(*x, *y);
-    }
-    a
 }
