@@ -31,6 +31,8 @@ pub struct Book {
     pub(crate) rules: Rules,
     pub(crate) actor: String,
     clock: Clock,
+    /// Dynamic saved segments' members and their listeners, once asked for.
+    pub(crate) live: std::sync::Mutex<crate::saved::Live>,
 }
 
 impl std::fmt::Debug for Book {
@@ -65,6 +67,7 @@ impl Book {
             rules,
             actor: "kehu".into(),
             clock: Arc::new(Utc::now),
+            live: Default::default(),
         }
     }
 
@@ -153,6 +156,7 @@ impl Book {
         let batch = self.batch();
         let (write, customer) = Self::creation(customer, batch.at);
         self.store.commit(batch.with(write))?;
+        self.touched([customer.id])?;
         Ok(Saved { customer, report })
     }
 
@@ -184,6 +188,7 @@ impl Book {
             saved.push(Saved { customer, report });
         }
         self.store.commit(batch)?;
+        self.touched(saved.iter().map(|s| s.customer.id))?;
         Ok(saved)
     }
 
@@ -214,6 +219,7 @@ impl Book {
             expected,
         }))?;
         customer.version = expected + 1;
+        self.touched([customer.id])?;
         Ok(Saved { customer, report })
     }
 
@@ -232,6 +238,7 @@ impl Book {
             id,
             expected: current.version,
         }))?;
+        self.touched([id])?;
         Ok(())
     }
 
@@ -293,6 +300,7 @@ impl Book {
         }
         self.store
             .commit(self.batch().with(Write::Relate(record.clone())))?;
+        self.touched([record.customer_id()])?;
         Ok(record)
     }
 

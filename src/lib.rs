@@ -18,6 +18,7 @@
 mod book;
 mod error;
 pub mod io;
+mod saved;
 mod segments;
 
 pub use book::{Book, Clock, Saved};
@@ -44,6 +45,7 @@ pub use kehu_segment as segment;
 pub use kehu_segment::{Explanation, Segment};
 /// The store trait and the in-memory store (the `kehu-store` crate).
 pub use kehu_store as store;
+pub use saved::{Listener, SavedSegment, SegmentEvent};
 pub use segments::{Classes, ClassifyOptions};
 
 /// The README's examples, compiled and run as doctests.

@@ -253,6 +253,7 @@ impl Book {
             let mut chunks = 0usize;
             let mut ended = false;
             let mut failure = None;
+            let mut changed: Vec<u128> = Vec::new();
             let committed = summary.clone();
             let mut next = || -> Option<Batch> {
                 if ended {
@@ -288,6 +289,14 @@ impl Book {
                 };
                 chunks += 1;
                 written += pending.writes.len();
+                let j = &pending.journal;
+                changed.extend(
+                    j.created
+                        .iter()
+                        .chain(j.updated.iter().map(|(c, _)| c))
+                        .copied(),
+                );
+                changed.extend(j.related.iter().map(|(c, ..)| *c));
                 let now = self.now();
                 let mut batch = Batch::new(actor, now);
                 batch.writes = pending.writes;
@@ -321,6 +330,9 @@ impl Book {
             let outcome = self.store.commit_all(&mut std::iter::from_fn(&mut next));
             if let Some(e) = failure {
                 return Err(e);
+            }
+            if outcome.is_ok() {
+                self.touched(changed.into_iter().map(journal::customer_id))?;
             }
             if let Err(e) = outcome {
                 // What earlier transactions committed stays, whole; say the import failed.

@@ -274,6 +274,13 @@ impl crate::Book {
         let mut batch = kehu_store::Batch::new(format!("{} (revert {id})", self.actor), self.now());
         batch.writes = writes;
         self.store.commit(batch)?;
+        let touched: Vec<CustomerId> = created
+            .iter()
+            .copied()
+            .chain(updated.iter().map(|(c, _)| *c))
+            .chain(present.keys().copied())
+            .collect();
+        self.touched(touched)?;
         Ok(RevertReport {
             import_id: id,
             removed: created.len() as u64,

@@ -71,7 +71,10 @@ enum Command {
   kehu segment book.kehu 'city = \"上海\" and purchases.sum(within 1y) >= 1000' --count
   kehu segment book.kehu 'stage >= active and not has tag \"VIP\"' --csv > list.csv
   kehu segment book.kehu 'purchases.last before 180d ago' --as-of 2026-01-01 --ids
-  kehu segment book.kehu 'complaints.open > 0' --explain C00001")]
+  kehu segment book.kehu 'complaints.open > 0' --explain C00001
+  kehu segment save book.kehu vip 'has tag \"VIP\" or purchases.sum >= 5000'
+  kehu segment list book.kehu
+  kehu segment members book.kehu vip")]
     Segment(SegmentArgs),
     /// RFM scores of every buyer: the named groups and the recency × frequency grid.
     #[command(after_help = "Examples:
@@ -233,11 +236,16 @@ struct StaleArgs {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct SegmentArgs {
+    #[command(subcommand)]
+    saved: Option<SavedAction>,
     /// The book.
-    book: PathBuf,
+    #[arg(required = true)]
+    book: Option<PathBuf>,
     /// The condition, for example: city = "上海" and purchases.count(within 90d) >= 2
-    condition: String,
+    #[arg(required = true)]
+    condition: Option<String>,
     /// Print only how many customers it selects.
     #[arg(long, conflicts_with_all = ["ids", "csv", "explain"])]
     count: bool,
@@ -256,6 +264,58 @@ struct SegmentArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// Saved segments.
+#[derive(Subcommand)]
+enum SavedAction {
+    /// Save a segment under a name: dynamic (kept current) or --static (today's members).
+    Save {
+        /// The book.
+        book: PathBuf,
+        /// The segment's name.
+        name: String,
+        /// The condition.
+        condition: String,
+        /// Keep today's members instead of following the book.
+        #[arg(long = "static")]
+        frozen: bool,
+    },
+    /// List the saved segments.
+    List {
+        /// The book.
+        book: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one saved segment and how many members it has.
+    Show {
+        /// The book.
+        book: PathBuf,
+        /// The segment's name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The members of a saved segment.
+    Members {
+        /// The book.
+        book: PathBuf,
+        /// The segment's name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a saved segment.
+    Delete {
+        /// The book.
+        book: PathBuf,
+        /// The segment's name.
+        name: String,
+    },
 }
 
 #[derive(Args)]
@@ -1089,9 +1149,90 @@ fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
     Ok(Done::Ok)
 }
 
+fn saved_segment(action: SavedAction) -> Result<Done, Error> {
+    match action {
+        SavedAction::Save {
+            book,
+            name,
+            condition,
+            frozen,
+        } => {
+            let book = existing_book(&book)?;
+            let saved = book.save_segment(&name, &condition, !frozen)?;
+            let count = book.saved_segment_members(&saved.name)?.len();
+            println!(
+                "saved {} segment {:?}: {count} members now",
+                if saved.dynamic { "dynamic" } else { "static" },
+                saved.name
+            );
+        }
+        SavedAction::List { book, json } => {
+            let list = existing_book(&book)?.saved_segments()?;
+            if json {
+                print_json(&list)?;
+            } else {
+                for s in &list {
+                    println!(
+                        "{:<20} {:<8} {}",
+                        s.name,
+                        if s.dynamic { "dynamic" } else { "static" },
+                        s.condition
+                    );
+                }
+            }
+        }
+        SavedAction::Show { book, name, json } => {
+            let book = existing_book(&book)?;
+            let saved = book.saved_segment(&name)?;
+            let count = book.saved_segment_members(&name)?.len();
+            if json {
+                print_json(&serde_json::json!({
+                    "name": saved.name,
+                    "condition": saved.condition,
+                    "dynamic": saved.dynamic,
+                    "saved_at": saved.saved_at,
+                    "members": count,
+                }))?;
+            } else {
+                println!(
+                    "{}: {} ({}, saved {}), {count} members",
+                    saved.name,
+                    saved.condition,
+                    if saved.dynamic { "dynamic" } else { "static" },
+                    saved.saved_at.format("%Y-%m-%d %H:%M")
+                );
+            }
+        }
+        SavedAction::Members { book, name, json } => {
+            let book = existing_book(&book)?;
+            let snap = book.snapshot()?;
+            let mut members = Vec::new();
+            for id in book.saved_segment_members(&name)? {
+                if let Some(c) = snap.customer(id)? {
+                    members.push(c);
+                }
+            }
+            print_customers(&members, json)?;
+        }
+        SavedAction::Delete { book, name } => {
+            existing_book(&book)?.delete_segment(&name)?;
+            println!("deleted segment {name:?}");
+        }
+    }
+    Ok(Done::Ok)
+}
+
 fn segment(args: SegmentArgs) -> Result<Done, Error> {
-    let book = existing_book(&args.book)?;
-    let segment = book.segment(&args.condition)?;
+    if let Some(action) = args.saved {
+        return saved_segment(action);
+    }
+    let (Some(book), Some(condition)) = (&args.book, &args.condition) else {
+        return Err(Error::Usage(
+            "kehu segment BOOK CONDITION (or: save, list, show, members, delete)".into(),
+        ));
+    };
+    let book = existing_book(book)?;
+    let segment = book.segment(condition)?;
     let as_of = as_of(args.as_of.as_deref())?;
     if let Some(who) = &args.explain {
         let customer = lookup(&book, who)?;

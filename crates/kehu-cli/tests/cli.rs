@@ -761,6 +761,45 @@ fn segments_select_count_explain_and_point_at_errors() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(tiers, buyers);
+    // Saved segments: dynamic follows the book, static keeps its members.
+    assert!(kehu(&["segment", "save", &book, "sh", condition])
+        .status
+        .success());
+    assert!(
+        kehu(&["segment", "save", &book, "sh-frozen", condition, "--static"])
+            .status
+            .success()
+    );
+    let list = json(&kehu(&["segment", "list", &book, "--json"]));
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let listed = json(&kehu(&["segment", "members", &book, "sh", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len() as u64, count);
+    let newcomer = path(&dir, "newcomer.csv");
+    fs::write(
+        &newcomer,
+        "id,name,city
+N1,新客户,上海
+",
+    )
+    .unwrap();
+    kehu(&["import", &book, &newcomer]);
+    let order = path(&dir, "order.csv");
+    fs::write(&order, "客户编号,日期,金额\nN1,2025-06-01 10:00:00,10.00\n").unwrap();
+    let o = kehu(&[
+        "import",
+        &book,
+        &order,
+        "--kind",
+        "purchases",
+        "--currency",
+        "CNY",
+        "--json",
+    ]);
+    assert_eq!(json(&o)["imported"], 1);
+    let dynamic = json(&kehu(&["segment", "members", &book, "sh", "--json"]));
+    let frozen = json(&kehu(&["segment", "members", &book, "sh-frozen", "--json"]));
+    assert_eq!(dynamic.as_array().unwrap().len() as u64, count + 1);
+    assert_eq!(frozen.as_array().unwrap().len() as u64, count);
     // A misspelt field: exit 1, the position, a caret and a suggestion.
     let out = kehu(&["segment", &book, "citty = \"上海\""]);
     assert_eq!(out.status.code(), Some(1));
