@@ -69,7 +69,10 @@ impl Book {
         if name.is_empty() {
             return Err(Error::Usage("a saved segment needs a name".into()));
         }
-        let segment = self.segment(condition)?;
+        // Parsed with this definition in place, so a circle through other
+        // saved segments back to this one is found.
+        let schema = self.schema_with_saved()?.with_segment(name, condition);
+        let segment = Segment::parse_named(Some(name), condition, &schema)?;
         let members: Vec<CustomerId> = self
             .segment_members(&segment, None)?
             .into_iter()

@@ -28,9 +28,20 @@ impl Book {
             })
     }
 
-    /// Parses a segment condition against this book's schema.
+    /// Parses a segment condition against this book's schema and saved
+    /// segments (for `in segment "name"`).
     pub fn segment(&self, condition: &str) -> Result<Segment, Error> {
-        Ok(Segment::parse(condition, &self.schema())?)
+        Ok(Segment::parse(condition, &self.schema_with_saved()?)?)
+    }
+
+    /// The schema with the saved segments' conditions.
+    pub(crate) fn schema_with_saved(&self) -> Result<Schema, Error> {
+        Ok(self
+            .saved_segments()?
+            .into_iter()
+            .fold(self.schema(), |s, saved| {
+                s.with_segment(saved.name, saved.condition)
+            }))
     }
 
     /// The members of a segment, in id order, as of `as_of` (now when none).

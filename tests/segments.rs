@@ -133,3 +133,22 @@ fn a_bad_condition_is_not_saved() {
     assert!(err.to_string().contains("did you mean city?"), "{err}");
     assert!(book.saved_segments().unwrap().is_empty());
 }
+
+#[test]
+fn saved_segments_refer_to_each_other_without_circles() {
+    let book = Book::in_memory();
+    book.add(Customer::person_named("张伟").with_tag("VIP"))
+        .unwrap();
+    book.save_segment("vip", r#"has tag "VIP""#, true).unwrap();
+    book.save_segment("vip2", r#"in segment "vip""#, true)
+        .unwrap();
+    assert_eq!(book.saved_segment_members("vip2").unwrap().len(), 1);
+    let err = book
+        .save_segment("vip", r#"in segment "vip2""#, true)
+        .unwrap_err();
+    assert!(err.to_string().contains("circle"), "{err}");
+    assert_eq!(
+        book.saved_segment("vip").unwrap().condition,
+        r#"has tag "VIP""#
+    );
+}

@@ -114,4 +114,6 @@ pub enum Expr {
     Not(Box<Expr>),
     /// A test, with its place in the source (byte offsets) for explanations.
     Test(Predicate, usize, usize),
+    /// `in segment "name"`: a saved segment's condition, with the reference's place.
+    Segment(String, Box<Expr>, usize, usize),
 }

@@ -64,6 +64,7 @@ fn fields_of(expr: &Expr, out: &mut Vec<Field>) {
             fields_of(b, out);
         }
         Expr::Not(a) => fields_of(a, out),
+        Expr::Segment(_, inner, _, _) => fields_of(inner, out),
         Expr::Test(p, _, _) => {
             if let Some(f) = crate::field_of(p) {
                 if !matches!(f, Field::Aggregate(_)) && !out.contains(f) {
@@ -243,6 +244,7 @@ impl Projection {
                     };
                 }
             }
+            Expr::Segment(_, inner, _, _) => self.eval_into(inner, now, rows, out),
             Expr::Test(p, _, _) => match crate::field_of(p) {
                 Some(Field::Aggregate(a)) => self.aggregate_test(p, a, now, rows, out),
                 field => self.test(p, field.unwrap_or(&Field::Tags), now, rows, out),
@@ -372,7 +374,7 @@ fn chain<'e>(expr: &'e Expr, is_and: bool, out: &mut Vec<&'e Expr>) {
 fn cost(expr: &Expr) -> u32 {
     match expr {
         Expr::And(a, b) | Expr::Or(a, b) => cost(a) + cost(b),
-        Expr::Not(a) => cost(a),
+        Expr::Not(a) | Expr::Segment(_, a, _, _) => cost(a),
         Expr::Test(p, _, _) => match crate::field_of(p) {
             Some(Field::Aggregate(_)) => 10,
             _ => 1,

@@ -45,6 +45,7 @@ pub(crate) fn eval(expr: &Expr, row: &Row<'_>) -> Option<bool> {
         },
         Expr::Not(a) => eval(a, row).map(|v| !v),
         Expr::Test(p, _, _) => test(p, row),
+        Expr::Segment(_, inner, _, _) => eval(inner, row),
     }
 }
 

@@ -80,7 +80,18 @@ impl Segment {
     /// line and column, a caret under the problem, and the nearest field name
     /// for a misspelt one.
     pub fn parse(source: &str, schema: &Schema) -> Result<Self, ParseError> {
-        let expr = parser::parse(source, schema)?;
+        Self::parse_named(None, source, schema)
+    }
+
+    /// Parses a condition to be saved as `name`: a reference back to `name`
+    /// (directly or through other saved segments) is refused as a cycle.
+    pub fn parse_named(
+        name: Option<&str>,
+        source: &str,
+        schema: &Schema,
+    ) -> Result<Self, ParseError> {
+        let stack = name.map(|n| vec![n.to_string()]).unwrap_or_default();
+        let expr = parser::parse(source, schema, &stack)?;
         Ok(Self {
             source: source.to_string(),
             expr,
@@ -111,6 +122,7 @@ impl Segment {
                 Expr::And(a, b) | Expr::Or(a, b) => walk(a) || walk(b),
                 Expr::Not(a) => walk(a),
                 Expr::Test(p, _, _) => matches!(field_of(p), Some(Field::Aggregate(_))),
+                Expr::Segment(_, inner, _, _) => walk(inner),
             }
         }
         walk(&self.expr)
@@ -141,6 +153,11 @@ impl Segment {
                     walk(b, src, row, out);
                 }
                 Expr::Not(a) => walk(a, src, row, out),
+                Expr::Segment(_, inner, start, end) => out.push(TestOutcome {
+                    test: src[*start..*end].to_string(),
+                    held: eval::eval(inner, row),
+                    seen: Vec::new(),
+                }),
                 Expr::Test(p, start, end) => out.push(TestOutcome {
                     test: src[*start..*end].to_string(),
                     held: eval::test(p, row),

@@ -9,13 +9,14 @@ use crate::lexer::{lex, Tok, Token};
 use crate::schema::{Field, Measure, Schema, ValueType};
 
 /// Parses and checks a segment against a schema.
-pub(crate) fn parse(src: &str, schema: &Schema) -> Result<Expr, ParseError> {
+pub(crate) fn parse(src: &str, schema: &Schema, stack: &[String]) -> Result<Expr, ParseError> {
     let tokens = lex(src)?;
     let mut p = Parser {
         src,
         tokens,
         pos: 0,
         schema,
+        stack,
     };
     if p.tokens.is_empty() {
         return Err(ParseError::at(
@@ -37,6 +38,8 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     schema: &'a Schema,
+    /// The saved segments being expanded, to refuse cycles.
+    stack: &'a [String],
 }
 
 impl Parser<'_> {
@@ -127,6 +130,34 @@ impl Parser<'_> {
     fn test(&mut self) -> Result<Expr, ParseError> {
         let first = self.next()?;
         let start = first.start;
+        if matches!(&first.kind, Tok::Ident(w) if w.eq_ignore_ascii_case("in")) {
+            self.expect_keyword("segment")?;
+            let t = self.next()?;
+            let name = self.text_of(&t)?;
+            let Some(condition) = self.schema.segment(&name) else {
+                return Err(self.error_at(&t, format!("no saved segment named {name:?}")));
+            };
+            if self.stack.contains(&name) {
+                let mut path = self.stack.to_vec();
+                path.push(name.clone());
+                return Err(self.error_at(
+                    &t,
+                    format!(
+                        "segments refer to each other in a circle: {}",
+                        path.join(" → ")
+                    ),
+                ));
+            }
+            let mut stack = self.stack.to_vec();
+            stack.push(name.clone());
+            let inner = parse(condition, self.schema, &stack).map_err(|e| {
+                self.error_at(
+                    &t,
+                    format!("saved segment {name:?} does not parse: {}", e.message),
+                )
+            })?;
+            return Ok(Expr::Segment(name, Box::new(inner), start, t.end));
+        }
         if matches!(&first.kind, Tok::Ident(w) if w.eq_ignore_ascii_case("has")) {
             self.expect_keyword("tag")?;
             let t = self.next()?;

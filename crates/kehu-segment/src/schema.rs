@@ -226,6 +226,7 @@ const MEASURES: &[(&str, Measure)] = &[
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
     custom: Vec<(String, ValueType)>,
+    segments: Vec<(String, String)>,
 }
 
 impl Schema {
@@ -238,6 +239,22 @@ impl Schema {
     pub fn with_custom(mut self, name: impl Into<String>, value_type: ValueType) -> Self {
         self.custom.push((name.into(), value_type));
         self
+    }
+
+    /// Adds a saved segment, for `in segment "name"`.
+    pub fn with_segment(mut self, name: impl Into<String>, condition: impl Into<String>) -> Self {
+        let name = name.into();
+        self.segments.retain(|(n, _)| *n != name);
+        self.segments.push((name, condition.into()));
+        self
+    }
+
+    /// A saved segment's condition.
+    pub fn segment(&self, name: &str) -> Option<&str> {
+        self.segments
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.as_str())
     }
 
     /// The field a name means (an aggregate without its window), or the nearest known name.

@@ -14,6 +14,7 @@ pub(crate) fn to_sql(expr: &Expr, now: Timestamp) -> String {
         Expr::Or(a, b) => format!("({} OR {})", to_sql(a, now), to_sql(b, now)),
         Expr::Not(a) => format!("(NOT {})", to_sql(a, now)),
         Expr::Test(p, _, _) => test(p, now),
+        Expr::Segment(_, inner, _, _) => to_sql(inner, now),
     }
 }
 

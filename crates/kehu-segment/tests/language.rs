@@ -262,3 +262,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn references_to_saved_segments_and_circles() {
+    let schema = schema()
+        .with_segment("shanghai", r#"city = "上海""#)
+        .with_segment("vip", r#"has tag "VIP""#)
+        .with_segment("both", r#"in segment "shanghai" and in segment "vip""#)
+        .with_segment("a", r#"in segment "b""#)
+        .with_segment("b", r#"in segment "a""#);
+    let (c, r) = wei();
+    let s = Segment::parse(r#"in segment "both" and purchases.count >= 3"#, &schema).unwrap();
+    assert!(s.matches(&c, &r, now()));
+    let e = s.explain(&c, &r, now());
+    assert_eq!(e.tests[0].test, r#"in segment "both""#);
+    assert_eq!(e.tests[0].held, Some(true));
+    assert!(s.to_sql(now()).contains("'上海'"));
+    let err = Segment::parse(r#"in segment "nope""#, &schema).unwrap_err();
+    assert!(err.message.contains("no saved segment"), "{err}");
+    let err = Segment::parse(r#"in segment "a""#, &schema).unwrap_err();
+    assert!(err.message.contains("circle"), "{err}");
+    let err =
+        Segment::parse_named(Some("shanghai"), r#"in segment "shanghai""#, &schema).unwrap_err();
+    assert!(err.message.contains("circle"), "{err}");
+}
