@@ -174,3 +174,37 @@ impl Book {
         Ok((currency, classes))
     }
 }
+
+impl Book {
+    /// Applies a tag by rule: customers in the high value tier get it, others
+    /// lose it (the VIP rule). Each change is an update, in the change log.
+    /// Returns how many were tagged and untagged.
+    pub fn apply_tier_tag(
+        &self,
+        tag: &str,
+        options: &ClassifyOptions,
+    ) -> Result<(u64, u64), Error> {
+        let tag = tag.trim();
+        if tag.is_empty() {
+            return Err(Error::Usage("the tag to apply is empty".into()));
+        }
+        let (_, classes) = self.classify(options)?;
+        let (mut added, mut removed) = (0, 0);
+        for k in classes {
+            let high = k.tier == Some(kehu_segment::classify::Tier::High);
+            let mut c = self.get(k.id)?;
+            let has = c.tags.iter().any(|t| t == tag);
+            if high && !has {
+                c.tags.push(tag.to_string());
+                added += 1;
+            } else if !high && has {
+                c.tags.retain(|t| t != tag);
+                removed += 1;
+            } else {
+                continue;
+            }
+            self.update(c)?;
+        }
+        Ok((added, removed))
+    }
+}

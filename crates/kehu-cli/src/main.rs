@@ -79,7 +79,8 @@ enum Command {
     /// RFM scores of every buyer: the named groups and the recency × frequency grid.
     #[command(after_help = "Examples:
   kehu rfm book.kehu
-  kehu rfm book.kehu --currency CNY --as-of 2026-01-01 --json")]
+  kehu rfm book.kehu --currency CNY --as-of 2026-01-01 --json
+  kehu rfm book.kehu --tag-high VIP          (tag the high value tier, untag the rest)")]
     Rfm(ClassifyArgs),
     /// The book at a glance: stages (derived from purchases), value tiers, RFM groups, new customers per month.
     #[command(after_help = "Example:
@@ -328,6 +329,9 @@ struct ClassifyArgs {
     /// Classify as of this date (YYYY-MM-DD, end of day UTC) instead of now.
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
+    /// Tag the high value tier with this tag, and untag everyone else (the VIP rule).
+    #[arg(long, value_name = "TAG")]
+    tag_high: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -1068,6 +1072,7 @@ struct Classification {
     tiers: BTreeMap<String, u64>,
     stages: BTreeMap<String, u64>,
     new_per_month: BTreeMap<String, u64>,
+    saved_segments: BTreeMap<String, u64>,
 }
 
 fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
@@ -1085,6 +1090,10 @@ fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
         as_of: as_of(args.as_of.as_deref())?,
         ..kehu::ClassifyOptions::default()
     };
+    if let Some(tag) = &args.tag_high {
+        let (added, removed) = book.apply_tier_tag(tag, &options)?;
+        eprintln!("tag {tag:?}: {added} customers tagged, {removed} untagged");
+    }
     let (currency, classes) = book.classify(&options)?;
     let mut c = Classification {
         currency: currency.code().to_string(),
@@ -1104,6 +1113,10 @@ fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
         *c.stages.entry(k.stage.to_string()).or_default() += 1;
     }
     if report {
+        for saved in book.saved_segments()? {
+            let n = book.saved_segment_members(&saved.name)?.len() as u64;
+            c.saved_segments.insert(saved.name, n);
+        }
         for customer in book.snapshot()?.customers()? {
             let created = customer?.created_at;
             *c.new_per_month
@@ -1135,6 +1148,7 @@ fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
         table("lifecycle stages", &c.stages);
         table("value tiers", &c.tiers);
         table("new customers per month", &c.new_per_month);
+        table("saved segments (members)", &c.saved_segments);
     } else {
         out.push_str("recency (rows, 5 = recent) x frequency (columns, 1 ... 5):\n");
         for (i, row) in c.rfm_grid.iter().enumerate() {

@@ -754,6 +754,13 @@ fn segments_select_count_explain_and_point_at_errors() {
         report["stages"]["potential"].as_u64().unwrap(),
         report["customers"].as_u64().unwrap() - buyers
     );
+    let tagged = kehu(&["rfm", &book, "--tag-high", "VIP-auto", "--json"]);
+    assert!(tagged.status.success());
+    let vip = json(&kehu(&["find", &book, "--tag", "VIP-auto", "--json"]));
+    let high = json(&kehu(&["report", &book, "--json"]))["tiers"]["high"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(vip.as_array().unwrap().len() as u64, high);
     let tiers: u64 = report["tiers"]
         .as_object()
         .unwrap()
