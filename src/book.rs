@@ -33,6 +33,8 @@ pub struct Book {
     clock: Clock,
     /// Dynamic saved segments' members and their listeners, once asked for.
     pub(crate) live: std::sync::Mutex<crate::saved::Live>,
+    /// The columnar projection segments are counted on, once asked for.
+    pub(crate) projection: std::sync::Mutex<Option<crate::segments::ProjectionCache>>,
 }
 
 impl std::fmt::Debug for Book {
@@ -68,6 +70,7 @@ impl Book {
             actor: "kehu".into(),
             clock: Arc::new(Utc::now),
             live: Default::default(),
+            projection: Default::default(),
         }
     }
 

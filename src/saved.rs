@@ -213,15 +213,22 @@ impl Book {
     /// Re-evaluates the dynamic segments for customers a write changed, and
     /// announces who entered and who left.
     pub(crate) fn touched(&self, ids: impl IntoIterator<Item = CustomerId>) -> Result<(), Error> {
+        let projected = self
+            .projection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
         let mut live = self.live();
-        if !live.loaded || live.segments.is_empty() {
+        let live_on = live.loaded && !live.segments.is_empty();
+        if !live_on && !projected {
             return Ok(());
         }
         let now = self.now();
-        let needs_related = live.segments.iter().any(|(_, s, _)| s.needs_related());
+        let needs_related = projected || live.segments.iter().any(|(_, s, _)| s.needs_related());
         let snap = self.store.snapshot()?;
         let mut events = Vec::new();
         let mut seen = HashSet::new();
+        let mut changed = Vec::new();
         for id in ids {
             if !seen.insert(id) {
                 continue;
@@ -231,6 +238,9 @@ impl Book {
                 (Some(_), true) => snap.related(id, None)?,
                 _ => Vec::new(),
             };
+            if projected {
+                changed.push((id, customer.clone().map(|c| (c, related.clone()))));
+            }
             for (name, segment, members) in &mut live.segments {
                 let now_in = customer
                     .as_ref()
@@ -254,6 +264,10 @@ impl Book {
             for listener in &live.listeners {
                 listener(e);
             }
+        }
+        drop(live);
+        if projected {
+            self.changed_for_projection(changed);
         }
         Ok(())
     }

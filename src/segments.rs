@@ -2,7 +2,19 @@
 
 use kehu_model::{Customer, CustomerId, Timestamp};
 use kehu_rules::CustomType;
-use kehu_segment::{Explanation, Schema, Segment, ValueType};
+use kehu_segment::{Explanation, Projection, Schema, Segment, ValueType};
+
+/// How many changed customers the projection carries before it is rebuilt (or a tenth of it).
+const REBUILD_AFTER: usize = 10_000;
+
+/// The book's columnar projection and the customers changed since it was built.
+pub(crate) struct ProjectionCache {
+    projection: Projection,
+    /// The segments it was built for (its columns are theirs).
+    segments: Vec<Segment>,
+    /// Customers written since: their dossier and records now, or none if removed.
+    changed: std::collections::HashMap<CustomerId, Option<(Customer, Vec<kehu_model::Related>)>>,
+}
 
 use crate::{Book, Error};
 
@@ -50,21 +62,99 @@ impl Book {
         segment: &Segment,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<Customer>, Error> {
-        let now = as_of.unwrap_or_else(|| self.now());
+        let ids = self.segment_ids(segment, as_of)?;
         let snap = self.store.snapshot()?;
-        let mut out = Vec::new();
-        for c in snap.customers()? {
-            let c = c?;
-            let related = if segment.needs_related() {
-                snap.related(c.id, None)?
-            } else {
-                Vec::new()
-            };
-            if segment.matches(&c, &related, now) {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = snap.customer(id)? {
                 out.push(c);
             }
         }
         Ok(out)
+    }
+
+    /// How many customers a segment holds, as of `as_of` (now when none).
+    pub fn segment_count(
+        &self,
+        segment: &Segment,
+        as_of: Option<Timestamp>,
+    ) -> Result<usize, Error> {
+        Ok(self.segment_ids(segment, as_of)?.len())
+    }
+
+    /// The members' ids, in id order, from the book's columnar projection:
+    /// built on first use (and again when a segment needs columns it lacks),
+    /// then kept current by the book's writes, whose customers are evaluated
+    /// one by one until so many changed that a rebuild is cheaper.
+    pub fn segment_ids(
+        &self,
+        segment: &Segment,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<CustomerId>, Error> {
+        let now = as_of.unwrap_or_else(|| self.now());
+        let mut cache = self
+            .projection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !cache.as_ref().is_some_and(|c| c.projection.covers(segment)) {
+            let mut segments: Vec<Segment> = cache.take().map(|c| c.segments).unwrap_or_default();
+            segments.push(segment.clone());
+            *cache = Some(self.build_projection(segments)?);
+        }
+        let cache = cache.as_ref().expect("built above");
+        let mut ids: Vec<CustomerId> = cache
+            .projection
+            .members(segment, now)
+            .into_iter()
+            .filter(|id| !cache.changed.contains_key(id))
+            .collect();
+        for (id, dossier) in &cache.changed {
+            if let Some((c, related)) = dossier {
+                if segment.matches(c, related, now) {
+                    ids.push(*id);
+                }
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    fn build_projection(&self, segments: Vec<Segment>) -> Result<ProjectionCache, Error> {
+        let snap = self.store.snapshot()?;
+        let needs_related = segments.iter().any(Segment::needs_related);
+        let mut rows = Vec::new();
+        for c in snap.customers()? {
+            let c = c?;
+            let related = if needs_related {
+                snap.related(c.id, None)?
+            } else {
+                Vec::new()
+            };
+            rows.push((c, related));
+        }
+        let refs: Vec<&Segment> = segments.iter().collect();
+        let projection = Projection::build(rows.iter().map(|(c, r)| (c, r.as_slice())), &refs);
+        Ok(ProjectionCache {
+            projection,
+            segments,
+            changed: Default::default(),
+        })
+    }
+
+    /// Notes customers a write changed, for the projection (if there is one).
+    pub(crate) fn changed_for_projection(
+        &self,
+        dossiers: Vec<(CustomerId, Option<(Customer, Vec<kehu_model::Related>)>)>,
+    ) {
+        let mut cache = self
+            .projection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(c) = cache.as_mut() else { return };
+        c.changed.extend(dossiers);
+        if c.changed.len() > REBUILD_AFTER.max(c.projection.len() / 10) {
+            *cache = None; // cheaper to rebuild on the next question
+        }
     }
 
     /// Why a customer is in a segment or not, as of `as_of` (now when none).

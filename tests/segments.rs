@@ -152,3 +152,64 @@ fn saved_segments_refer_to_each_other_without_circles() {
         r#"has tag "VIP""#
     );
 }
+
+/// The book's projection, once built, follows its writes: counts after adds,
+/// updates, removals and purchases equal a fresh row-by-row evaluation.
+#[test]
+fn the_projection_follows_writes() {
+    let book = Book::in_memory();
+    let cny = "CNY".parse().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let mut c = Customer::person_named(format!("客户{i}"));
+        if i % 3 == 0 {
+            c = c.with_tag("VIP");
+        }
+        ids.push(book.add(c).unwrap().customer.id);
+    }
+    let segment = book
+        .segment(r#"has tag "VIP" or purchases.sum >= 100"#)
+        .unwrap();
+    let fresh = |book: &Book| {
+        let snap = book.snapshot().unwrap();
+        let mut n = 0;
+        for c in snap.customers().unwrap() {
+            let c = c.unwrap();
+            let related = snap.related(c.id, None).unwrap();
+            if segment.matches(&c, &related, Utc::now()) {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert_eq!(book.segment_count(&segment, None).unwrap(), fresh(&book));
+    for (k, id) in ids.iter().enumerate().take(60) {
+        match k % 4 {
+            0 => {
+                book.relate(Purchase::new(
+                    *id,
+                    Utc::now(),
+                    Money::parse("150", cny).unwrap(),
+                ))
+                .unwrap();
+            }
+            1 => {
+                let mut c = book.get(*id).unwrap();
+                c.tags.clear();
+                book.update(c).unwrap();
+            }
+            2 => book.remove(*id).unwrap(),
+            _ => {
+                book.add(Customer::person_named("新").with_tag("VIP"))
+                    .unwrap();
+            }
+        }
+        assert_eq!(
+            book.segment_count(&segment, None).unwrap(),
+            fresh(&book),
+            "after write {k}"
+        );
+    }
+    let members = book.segment_members(&segment, None).unwrap();
+    assert!(members.windows(2).all(|w| w[0].id < w[1].id), "in id order");
+}

@@ -163,6 +163,18 @@ impl Projection {
         }
     }
 
+    /// Whether the projection has every column the segment reads (aggregates always are).
+    pub fn covers(&self, segment: &Segment) -> bool {
+        let mut fields = Vec::new();
+        fields_of(segment.expr(), &mut fields);
+        fields.iter().all(|f| self.columns.contains_key(&key(f)))
+    }
+
+    /// The customers' ids, in projection order.
+    pub fn ids(&self) -> &[kehu_model::CustomerId] {
+        &self.ids
+    }
+
     /// How many customers the projection holds.
     pub fn len(&self) -> usize {
         self.ids.len()
