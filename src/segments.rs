@@ -7,13 +7,16 @@ use kehu_segment::{Explanation, Projection, Schema, Segment, ValueType};
 /// How many changed customers the projection carries before it is rebuilt (or a tenth of it).
 const REBUILD_AFTER: usize = 10_000;
 
+/// A customer's dossier and records as a write left them (none: removed).
+pub(crate) type Written = Option<(Customer, Vec<kehu_model::Related>)>;
+
 /// The book's columnar projection and the customers changed since it was built.
 pub(crate) struct ProjectionCache {
     projection: Projection,
     /// The segments it was built for (its columns are theirs).
     segments: Vec<Segment>,
     /// Customers written since: their dossier and records now, or none if removed.
-    changed: std::collections::HashMap<CustomerId, Option<(Customer, Vec<kehu_model::Related>)>>,
+    changed: std::collections::HashMap<CustomerId, Written>,
 }
 
 use crate::{Book, Error};
@@ -142,10 +145,7 @@ impl Book {
     }
 
     /// Notes customers a write changed, for the projection (if there is one).
-    pub(crate) fn changed_for_projection(
-        &self,
-        dossiers: Vec<(CustomerId, Option<(Customer, Vec<kehu_model::Related>)>)>,
-    ) {
+    pub(crate) fn changed_for_projection(&self, dossiers: Vec<(CustomerId, Written)>) {
         let mut cache = self
             .projection
             .lock()
