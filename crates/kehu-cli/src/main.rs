@@ -74,7 +74,8 @@ enum Command {
   kehu segment book.kehu 'complaints.open > 0' --explain C00001
   kehu segment save book.kehu vip 'has tag \"VIP\" or purchases.sum >= 5000'
   kehu segment list book.kehu
-  kehu segment members book.kehu vip")]
+  kehu segment members book.kehu vip --offset 100 --limit 50
+  kehu segment explain book.kehu vip C00001")]
     Segment(SegmentArgs),
     /// RFM scores of every buyer: the named groups and the recency × frequency grid.
     #[command(after_help = "Examples:
@@ -300,12 +301,30 @@ enum SavedAction {
         #[arg(long)]
         json: bool,
     },
-    /// The members of a saved segment.
+    /// The members of a saved segment, in id order, a page at a time.
     Members {
         /// The book.
         book: PathBuf,
         /// The segment's name.
         name: String,
+        /// Skip this many members.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Show at most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why a customer (kehu id or external id) is in a saved segment or not.
+    Explain {
+        /// The book.
+        book: PathBuf,
+        /// The segment's name.
+        name: String,
+        /// The customer.
+        id: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -1217,16 +1236,43 @@ fn saved_segment(action: SavedAction) -> Result<Done, Error> {
                 );
             }
         }
-        SavedAction::Members { book, name, json } => {
+        SavedAction::Members {
+            book,
+            name,
+            offset,
+            limit,
+            json,
+        } => {
             let book = existing_book(&book)?;
             let snap = book.snapshot()?;
             let mut members = Vec::new();
-            for id in book.saved_segment_members(&name)? {
+            let ids = book.saved_segment_members(&name)?;
+            let page = ids.iter().skip(offset).take(limit.unwrap_or(usize::MAX));
+            for &id in page {
                 if let Some(c) = snap.customer(id)? {
                     members.push(c);
                 }
             }
             print_customers(&members, json)?;
+        }
+        SavedAction::Explain {
+            book: path,
+            name,
+            id,
+            json,
+        } => {
+            let saved = existing_book(&path)?.saved_segment(&name)?;
+            return segment(SegmentArgs {
+                saved: None,
+                book: Some(path),
+                condition: Some(saved.condition),
+                count: false,
+                ids: false,
+                csv: false,
+                as_of: None,
+                explain: Some(id),
+                json,
+            });
         }
         SavedAction::Delete { book, name } => {
             existing_book(&book)?.delete_segment(&name)?;

@@ -781,6 +781,12 @@ fn segments_select_count_explain_and_point_at_errors() {
     assert_eq!(list.as_array().unwrap().len(), 2);
     let listed = json(&kehu(&["segment", "members", &book, "sh", "--json"]));
     assert_eq!(listed.as_array().unwrap().len() as u64, count);
+    let page = json(&kehu(&[
+        "segment", "members", &book, "sh", "--offset", "1", "--limit", "2", "--json",
+    ]));
+    assert_eq!(page.as_array().unwrap(), &listed.as_array().unwrap()[1..3]);
+    let why = json(&kehu(&["segment", "explain", &book, "sh", id, "--json"]));
+    assert_eq!(why["member"], true);
     let newcomer = path(&dir, "newcomer.csv");
     fs::write(
         &newcomer,
