@@ -99,12 +99,14 @@ impl Book {
             .projection
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !cache.as_ref().is_some_and(|c| c.projection.covers(segment)) {
-            let mut segments: Vec<Segment> = cache.take().map(|c| c.segments).unwrap_or_default();
-            segments.push(segment.clone());
-            *cache = Some(self.build_projection(segments)?);
-        }
-        let cache = cache.as_ref().expect("built above");
+        let cache = match cache.take() {
+            Some(c) if c.projection.covers(segment) => cache.insert(c),
+            old => {
+                let mut segments: Vec<Segment> = old.map(|c| c.segments).unwrap_or_default();
+                segments.push(segment.clone());
+                cache.insert(self.build_projection(segments)?)
+            }
+        };
         let mut ids: Vec<CustomerId> = cache
             .projection
             .members(segment, now)

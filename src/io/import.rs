@@ -556,11 +556,10 @@ impl RowReader<'_> {
             return Outcome::Rejected(problems);
         }
         let keys = self.key_values(&built);
-        if let Some(first) = keys.iter().find_map(|k| self.seen.get(k)) {
-            let (key, value) = keys
-                .iter()
-                .find(|k| self.seen.contains_key(k))
-                .expect("found above");
+        let earlier = keys
+            .iter()
+            .find_map(|k| self.seen.get(k).map(|line| (k, *line)));
+        if let Some(((key, value), first)) = earlier {
             let message = format!(
                 "the same {} as line {first}: not imported twice",
                 super::key_label(*key, value)
