@@ -213,18 +213,14 @@ impl Book {
     /// Re-evaluates the dynamic segments for customers a write changed, and
     /// announces who entered and who left.
     pub(crate) fn touched(&self, ids: impl IntoIterator<Item = CustomerId>) -> Result<(), Error> {
-        let projected = self
-            .projection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some();
+        let mut room = self.projection_room();
         let mut live = self.live();
         let live_on = live.loaded && !live.segments.is_empty();
-        if !live_on && !projected {
+        if !live_on && room.is_none() {
             return Ok(());
         }
         let now = self.now();
-        let needs_related = projected || live.segments.iter().any(|(_, s, _)| s.needs_related());
+        let live_needs_related = live.segments.iter().any(|(_, s, _)| s.needs_related());
         let snap = self.store.snapshot()?;
         let mut events = Vec::new();
         let mut seen = HashSet::new();
@@ -233,12 +229,24 @@ impl Book {
             if !seen.insert(id) {
                 continue;
             }
+            // So many written customers that rebuilding the projection is
+            // cheaper: drop it now rather than copy them all.
+            if room.is_some_and(|(left, _)| left == 0) {
+                self.drop_projection();
+                room = None;
+                changed.clear();
+                if !live_on {
+                    return Ok(());
+                }
+            }
             let customer = snap.customer(id)?;
+            let needs_related = live_needs_related || room.is_some_and(|(_, r)| r);
             let related = match (&customer, needs_related) {
                 (Some(_), true) => snap.related(id, None)?,
                 _ => Vec::new(),
             };
-            if projected {
+            if let Some((left, _)) = &mut room {
+                *left -= 1;
                 changed.push((id, customer.clone().map(|c| (c, related.clone()))));
             }
             for (name, segment, members) in &mut live.segments {
@@ -266,7 +274,7 @@ impl Book {
             }
         }
         drop(live);
-        if projected {
+        if room.is_some() {
             self.changed_for_projection(changed);
         }
         Ok(())

@@ -146,6 +146,30 @@ impl Book {
         })
     }
 
+    /// Whether the book has a projection: how many more written customers it
+    /// takes before rebuilding is cheaper, and whether it reads related records.
+    pub(crate) fn projection_room(&self) -> Option<(usize, bool)> {
+        let cache = self
+            .projection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.as_ref().map(|c| {
+            let limit = REBUILD_AFTER.max(c.projection.len() / 10);
+            (
+                limit.saturating_sub(c.changed.len()),
+                c.segments.iter().any(Segment::needs_related),
+            )
+        })
+    }
+
+    /// Drops the projection: the next question rebuilds it.
+    pub(crate) fn drop_projection(&self) {
+        *self
+            .projection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     /// Notes customers a write changed, for the projection (if there is one).
     pub(crate) fn changed_for_projection(&self, dossiers: Vec<(CustomerId, Written)>) {
         let mut cache = self
