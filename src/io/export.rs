@@ -141,26 +141,20 @@ impl Book {
 fn csv_row(c: &Customer, custom: &[String]) -> Vec<String> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let org = c.organization.clone().unwrap_or_default();
+    // The primary entry first, then the others in order; none is lost.
     let primary_first = |flags: Vec<(bool, String)>| -> Vec<String> {
-        let (mut first, rest): (Vec<_>, Vec<_>) = flags.into_iter().partition(|(p, _)| *p);
-        first.truncate(1);
-        let mut out: Vec<String> = first.into_iter().map(|(_, v)| v).collect();
-        let primary = out.first().cloned();
-        out.extend(
-            rest.into_iter()
-                .map(|(_, v)| v)
-                .filter(|v| Some(v) != primary.as_ref()),
-        );
+        let at = flags.iter().position(|(p, _)| *p).unwrap_or(0);
+        let mut out: Vec<String> = flags.into_iter().map(|(_, v)| v).collect();
+        if at > 0 {
+            let primary = out.remove(at);
+            out.insert(0, primary);
+        }
         out
     };
-    let mut emails_seen = 0;
     let emails = primary_first(
         c.emails
             .iter()
-            .map(|e| {
-                emails_seen += 1;
-                (e.primary && emails_seen >= 1, e.address.clone())
-            })
+            .map(|e| (e.primary, e.address.clone()))
             .collect(),
     );
     let phones = primary_first(

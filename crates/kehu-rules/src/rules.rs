@@ -352,15 +352,23 @@ impl Rules {
                 }
             }
         }
+        // An entry whose value cleans to nothing is no entry at all.
+        c.emails.retain(|e| !e.address.is_empty());
+        for p in &mut c.phones {
+            if p.raw.is_empty() {
+                p.raw.clone_from(&p.number);
+            }
+            tidy(&mut p.number, clean_text);
+        }
+        c.phones.retain(|p| !p.number.is_empty());
+        one_primary(c.emails.iter_mut().map(|e| &mut e.primary));
+        one_primary(c.phones.iter_mut().map(|p| &mut p.primary));
+        one_primary(c.addresses.iter_mut().map(|a| &mut a.primary));
         let region = self.implied_region(c);
         let outcomes = c
             .phones
             .iter_mut()
             .map(|p| {
-                if p.raw.is_empty() {
-                    p.raw.clone_from(&p.number);
-                }
-                tidy(&mut p.number, clean_text);
                 tidy_opt(&mut p.label);
                 let outcome = normalize_phone(&p.number, region);
                 if let PhoneOutcome::Valid(e164) = &outcome {
@@ -768,6 +776,16 @@ impl CompiledField {
                 }
                 Found::Other => {}
             }
+        }
+    }
+}
+/// Keeps the first flag that is set and clears the rest: a list has at most
+/// one primary entry.
+fn one_primary<'a>(flags: impl Iterator<Item = &'a mut bool>) {
+    let mut seen = false;
+    for f in flags {
+        if *f && std::mem::replace(&mut seen, true) {
+            *f = false;
         }
     }
 }

@@ -97,6 +97,37 @@ fn normalisation_before_validation() {
 }
 
 #[test]
+fn blank_entries_are_dropped_and_one_entry_stays_primary() {
+    let mut set = RuleSet::standard();
+    set.default_region = Some("CN".into());
+    let r = Rules::new(set).unwrap();
+    let mut c = Customer::person("Wei", "Zhang")
+        .with_phone(" ")
+        .with_phone("13812345678")
+        .with_phone("13912345678")
+        .with_email("\u{3000}");
+    c.lifecycle_stage = Some(LifecycleStage::Active);
+    for p in &mut c.phones {
+        p.primary = true;
+    }
+    let report = r.check(&mut c, now());
+    // Blank values are no contact: the stage's contact requirement still bites.
+    assert!(c.emails.is_empty());
+    let numbers: Vec<_> = c.phones.iter().map(|p| p.number.as_str()).collect();
+    assert_eq!(numbers, ["+8613812345678", "+8613912345678"]);
+    let primaries: Vec<_> = c.phones.iter().map(|p| p.primary).collect();
+    assert_eq!(primaries, [true, false]);
+    assert!(report.is_clean(), "{report}");
+    let mut blank = Customer::person("Wei", "Zhang").with_phone("  ");
+    blank.lifecycle_stage = Some(LifecycleStage::Active);
+    let report = r.check(&mut blank, now());
+    assert!(
+        codes(&report).iter().any(|(_, code, _)| code == "required"),
+        "{report}"
+    );
+}
+
+#[test]
 fn the_record_implies_the_phone_region() {
     let r = rules(r#"default_region = "CN""#);
     let mut uk = Customer::person("Olivia", "Smith")
