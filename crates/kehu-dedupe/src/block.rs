@@ -1,0 +1,396 @@
+//! Blocking: which pairs of records are worth comparing at all.
+//!
+//! A rule is a list of keys (`surname:soundex & date_of_birth:year`); two
+//! records are a candidate pair when some rule gives them the same key. Keys
+//! are hashed to 64 bits, records sorted by key, and every pair inside a block
+//! emitted once across all rules. A block larger than the cap is skipped with
+//! a warning: a column where every record says "Smith" must not turn a
+//! million records into half a trillion pairs.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Dataset;
+use crate::field::FieldType;
+use crate::normalize::soundex;
+use crate::Error;
+
+/// How a field's value becomes (part of) a blocking key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    /// The normal form itself.
+    Exact,
+    /// Its first character.
+    Initial,
+    /// Soundex of its first word.
+    Soundex,
+    /// The year of a date.
+    Year,
+    /// Its first word.
+    FirstWord,
+    /// For a given name: the full form of a nickname (`bill` → `william`).
+    Canonical,
+}
+
+/// One part of a rule: a field (or two fields in either order, written
+/// `given_name+surname`) and how its value is keyed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockKey {
+    /// The columns it reads; with two, their keys are taken in sorted order.
+    pub columns: Vec<usize>,
+    /// How each value is keyed.
+    pub kind: KeyKind,
+}
+
+/// A blocking rule: records that agree on every key are compared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockingRule {
+    /// The rule as written, for warnings and reports.
+    pub text: String,
+    /// Its keys.
+    pub keys: Vec<BlockKey>,
+}
+
+impl fmt::Display for BlockingRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl BlockingRule {
+    /// Parses `field[:kind] [& field[:kind]]…` against a dataset's fields;
+    /// `a+b:kind` reads two fields in either order.
+    pub fn parse(text: &str, ds: &Dataset) -> Result<Self, Error> {
+        let fields = ds.fields();
+        let mut keys = Vec::new();
+        for part in text.split('&') {
+            let part = part.trim();
+            let (names, kind) = match part.rsplit_once(':') {
+                Some((n, k)) => {
+                    let kind = match k.trim() {
+                        "exact" => KeyKind::Exact,
+                        "initial" => KeyKind::Initial,
+                        "soundex" => KeyKind::Soundex,
+                        "year" => KeyKind::Year,
+                        "first_word" => KeyKind::FirstWord,
+                        "canonical" => KeyKind::Canonical,
+                        other => {
+                            return Err(Error::Settings(format!(
+                                "blocking rule `{text}`: unknown key kind `{other}` \
+                                 (exact, initial, soundex, year, first_word, canonical)"
+                            )))
+                        }
+                    };
+                    (n, kind)
+                }
+                None => (part, KeyKind::Exact),
+            };
+            let mut columns = Vec::new();
+            for name in names.split('+') {
+                let name = name.trim();
+                let at = fields.iter().position(|f| f.name == name).ok_or_else(|| {
+                    Error::Settings(format!("blocking rule `{text}`: no field named `{name}`"))
+                })?;
+                columns.push(at);
+            }
+            if columns.is_empty() || columns.len() > 2 {
+                return Err(Error::Settings(format!(
+                    "blocking rule `{text}`: a key reads one field or two (`a+b`)"
+                )));
+            }
+            keys.push(BlockKey { columns, kind });
+        }
+        Ok(BlockingRule {
+            text: text.trim().to_string(),
+            keys,
+        })
+    }
+
+    /// The rule's key for one record; `None` when a value it needs is missing.
+    pub fn key(&self, ds: &Dataset, row: u32) -> Option<u64> {
+        let mut h = Fnv::default();
+        for k in &self.keys {
+            let mut parts: [u64; 2] = [0, 0];
+            for (slot, &c) in parts.iter_mut().zip(&k.columns) {
+                *slot = part_key(ds, c, row, k.kind)?;
+            }
+            if k.columns.len() == 2 && parts[0] > parts[1] {
+                parts.swap(0, 1);
+            }
+            parts.hash(&mut h);
+        }
+        Some(h.finish())
+    }
+}
+
+fn part_key(ds: &Dataset, column: usize, row: u32, kind: KeyKind) -> Option<u64> {
+    let col = &ds.columns()[column];
+    let id = col.id(row);
+    if id == 0 {
+        return None;
+    }
+    let text = col.value(id);
+    let mut h = Fnv::default();
+    match kind {
+        KeyKind::Exact => text.hash(&mut h),
+        KeyKind::Initial => text.chars().next()?.hash(&mut h),
+        KeyKind::Soundex => soundex(text)?.hash(&mut h),
+        KeyKind::Year => {
+            if col.spec.kind != FieldType::Date {
+                return None;
+            }
+            (col.alt(id) / 10_000).hash(&mut h)
+        }
+        KeyKind::FirstWord => text.split(' ').next()?.hash(&mut h),
+        KeyKind::Canonical => {
+            if col.spec.kind == FieldType::GivenName {
+                (u32::MAX, col.alt(id)).hash(&mut h)
+            } else {
+                text.hash(&mut h)
+            }
+        }
+    }
+    Some(h.finish())
+}
+
+/// FNV-1a: a fast, stable hash, so keys are the same from run to run.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        // A final mix, so sorted keys spread evenly.
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// The rules chosen from the field types when the settings name none.
+pub fn default_rules(ds: &Dataset) -> Vec<String> {
+    let fields = ds.fields();
+    let first = |kind: FieldType| fields.iter().find(|f| f.kind == kind).map(|f| f.name.clone());
+    let mut rules = Vec::new();
+    for f in &fields {
+        if matches!(
+            f.kind,
+            FieldType::Email | FieldType::Phone | FieldType::Identifier
+        ) {
+            rules.push(f.name.clone());
+        }
+    }
+    let given = first(FieldType::GivenName);
+    let family = first(FieldType::FamilyName);
+    let person = first(FieldType::PersonName);
+    let date = first(FieldType::Date);
+    let postcode = first(FieldType::Postcode);
+    let address = first(FieldType::Address);
+    let city = first(FieldType::City);
+    let org = first(FieldType::OrgName);
+    // A name key that survives swapped parts, nicknames and most typos.
+    let name_key = match (&given, &family, &person) {
+        (Some(g), Some(f), _) => Some(format!("{g}+{f}:soundex")),
+        (None, Some(f), _) => Some(format!("{f}:soundex")),
+        (_, _, Some(p)) => Some(format!("{p}:first_word")),
+        (Some(g), None, None) => Some(format!("{g}:soundex")),
+        _ => None,
+    };
+    let family_key = family
+        .as_ref()
+        .map(|f| format!("{f}:soundex"))
+        .or_else(|| person.as_ref().map(|p| format!("{p}:initial")));
+    if let Some(n) = &name_key {
+        match &date {
+            Some(d) => rules.push(format!("{n} & {d}:year")),
+            None => rules.push(n.clone()),
+        }
+        if let Some(p) = &postcode {
+            rules.push(format!("{n} & {p}"));
+        }
+    }
+    if let Some(d) = &date {
+        match (&given, &family_key) {
+            (Some(g), _) => rules.push(format!("{d} & {g}:initial")),
+            (None, Some(k)) => rules.push(format!("{d} & {k}")),
+            _ => rules.push(d.clone()),
+        }
+        if let Some(k) = &family_key {
+            if given.is_some() {
+                rules.push(format!("{d} & {k}"));
+            }
+        }
+    }
+    if let Some(p) = &postcode {
+        if let Some(a) = &address {
+            rules.push(format!("{p} & {a}:first_word"));
+        }
+    }
+    if let (Some(a), Some(c)) = (&address, &city) {
+        rules.push(format!("{a} & {c}"));
+    }
+    if let Some(o) = &org {
+        if name_key.is_none() {
+            rules.push(format!("{o}:first_word"));
+        }
+    }
+    if rules.is_empty() {
+        // Nothing typed: the first usable field, exactly.
+        if let Some(f) = fields.iter().find(|f| f.kind != FieldType::Ignore) {
+            rules.push(f.name.clone());
+        }
+    }
+    rules
+}
+
+/// The candidate pairs of a set of rules and what blocking noticed.
+#[derive(Clone, Debug, Default)]
+pub struct Candidates {
+    /// Each pair once, as rows `(a, b)` with `a < b`, sorted.
+    pub pairs: Vec<(u32, u32)>,
+    /// Blocks skipped for being larger than the cap, and other notes.
+    pub warnings: Vec<String>,
+    /// Per rule, how many pairs it proposed (before the union).
+    pub per_rule: Vec<(String, u64)>,
+}
+
+/// The union of the pairs proposed by every rule. When the dataset links two
+/// sources, only pairs across them are kept. Blocks of more than `max_block`
+/// records are skipped with a warning.
+pub fn candidate_pairs(ds: &Dataset, rules: &[BlockingRule], max_block: usize) -> Candidates {
+    let link = ds.is_link();
+    let n = ds.len() as u32;
+    let mut all: Vec<u64> = Vec::new();
+    let mut out = Candidates::default();
+    for rule in rules {
+        let mut keyed: Vec<(u64, u32)> = (0..n)
+            .into_par_iter()
+            .filter_map(|r| rule.key(ds, r).map(|k| (k, r)))
+            .collect();
+        keyed.par_sort_unstable();
+        let mut proposed = 0u64;
+        let mut skipped = (0usize, 0usize);
+        let mut i = 0;
+        while i < keyed.len() {
+            let mut j = i + 1;
+            while j < keyed.len() && keyed[j].0 == keyed[i].0 {
+                j += 1;
+            }
+            let block = &keyed[i..j];
+            if block.len() > max_block {
+                skipped.0 += 1;
+                skipped.1 = skipped.1.max(block.len());
+            } else {
+                for (x, &(_, a)) in block.iter().enumerate() {
+                    for &(_, b) in &block[x + 1..] {
+                        if link && ds.source(a) == ds.source(b) {
+                            continue;
+                        }
+                        all.push(u64::from(a) << 32 | u64::from(b));
+                        proposed += 1;
+                    }
+                }
+            }
+            i = j;
+        }
+        if skipped.0 > 0 {
+            out.warnings.push(format!(
+                "blocking rule `{rule}`: skipped {} block(s) of more than {max_block} records \
+                 (largest {}); their pairs are compared only if another rule proposes them",
+                skipped.0, skipped.1
+            ));
+        }
+        out.per_rule.push((rule.text.clone(), proposed));
+    }
+    all.par_sort_unstable();
+    all.dedup();
+    out.pairs = all
+        .into_iter()
+        .map(|p| ((p >> 32) as u32, p as u32))
+        .collect();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::FieldSpec;
+
+    fn ds() -> Dataset {
+        let spec = |name: &str, kind| FieldSpec {
+            name: name.into(),
+            kind,
+        };
+        let mut ds = Dataset::new(vec![
+            spec("first", FieldType::GivenName),
+            spec("last", FieldType::FamilyName),
+            spec("dob", FieldType::Date),
+            spec("email", FieldType::Email),
+        ]);
+        ds.push("a", &["Wei", "Zhang", "1990-01-02", "wz@x.cn"]);
+        ds.push("b", &["Zhang", "Wei", "1990-02-01", ""]);
+        ds.push("c", &["Will", "Smith", "1970-01-01", "ws@x.com"]);
+        ds.push("d", &["William", "Smith", "", "WS@x.com"]);
+        ds.push("e", &["Ann", "Lee", "", ""]);
+        ds
+    }
+
+    #[test]
+    fn rules_parse_and_key() {
+        let d = ds();
+        let rule = BlockingRule::parse("first+last:soundex & dob:year", &d).unwrap();
+        assert_eq!(rule.key(&d, 0), rule.key(&d, 1), "swapped names, same year");
+        assert_eq!(rule.key(&d, 3), None, "no date, no key");
+        assert!(BlockingRule::parse("nope", &d).is_err());
+        assert!(BlockingRule::parse("first:sound", &d).is_err());
+        let canon = BlockingRule::parse("first:canonical & last", &d).unwrap();
+        assert_eq!(canon.key(&d, 2), canon.key(&d, 3));
+    }
+
+    #[test]
+    fn union_of_rules_each_pair_once() {
+        let d = ds();
+        let rules: Vec<BlockingRule> = default_rules(&d)
+            .iter()
+            .map(|r| BlockingRule::parse(r, &d).unwrap())
+            .collect();
+        let c = candidate_pairs(&d, &rules, 100);
+        assert!(c.pairs.contains(&(0, 1)));
+        assert!(c.pairs.contains(&(2, 3)));
+        let mut sorted = c.pairs.clone();
+        sorted.dedup();
+        assert_eq!(sorted, c.pairs);
+        assert!(c.pairs.iter().all(|&(a, b)| a < b));
+    }
+
+    #[test]
+    fn oversized_blocks_are_skipped_with_a_warning() {
+        let mut d = Dataset::new(vec![FieldSpec {
+            name: "last".into(),
+            kind: FieldType::FamilyName,
+        }]);
+        for i in 0..50 {
+            d.push(i.to_string(), &["Smith"]);
+        }
+        let rule = BlockingRule::parse("last", &d).unwrap();
+        let c = candidate_pairs(&d, &[rule], 10);
+        assert!(c.pairs.is_empty());
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    }
+}

@@ -1,0 +1,355 @@
+//! Field comparisons: for a pair of records, the level at which one field
+//! agrees — exact, close, far — or that a value is missing.
+//!
+//! Level 0 is always "missing" and carries no weight; level 1 is always
+//! exact agreement; the last level is "different". Exact agreement is
+//! checked first on interned ids, so the string kernels only run when it fails.
+
+use rapidfuzz::distance::{jaro_winkler, osa};
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Dataset;
+use crate::field::FieldType;
+
+/// How one field is compared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The field's name.
+    pub field: String,
+    /// The column it reads.
+    pub column: usize,
+    /// The field's type.
+    pub kind: FieldType,
+    /// For a given or family name: the column of the other name part, for
+    /// names entered the other way round.
+    pub partner: Option<usize>,
+    /// Whether exact agreement is weighed by how common the value is.
+    pub term_frequency: bool,
+}
+
+/// Jaro-Winkler similarity of two ASCII-folded strings, at least `cutoff`
+/// or 0.
+fn jw(a: &str, b: &str, cutoff: f64) -> f64 {
+    jaro_winkler::similarity_with_args(
+        a.bytes(),
+        b.bytes(),
+        &jaro_winkler::Args::default().score_cutoff(cutoff),
+    )
+    .unwrap_or(0.0)
+}
+
+/// Whether two strings are at most one edit (insert, delete, substitute,
+/// swap of neighbours) apart.
+fn one_edit(a: &str, b: &str) -> bool {
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    osa::distance_with_args(a.bytes(), b.bytes(), &osa::Args::default().score_cutoff(1)).is_some()
+}
+
+/// Jaccard overlap of the words of two strings.
+fn word_overlap(a: &str, b: &str) -> f64 {
+    let wa: Vec<&str> = a.split(' ').collect();
+    let wb: Vec<&str> = b.split(' ').collect();
+    let common = wa.iter().filter(|w| wb.contains(w)).count();
+    let union = wa.len() + wb.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
+    }
+}
+
+impl Comparison {
+    /// The names of this comparison's levels, level 0 first.
+    pub fn levels(&self) -> &'static [&'static str] {
+        match self.kind {
+            FieldType::GivenName => &[
+                "missing",
+                "exact",
+                "nickname or short form",
+                "names swapped",
+                "close (Jaro-Winkler ≥ 0.92)",
+                "similar (Jaro-Winkler ≥ 0.80)",
+                "different",
+            ],
+            FieldType::FamilyName => &[
+                "missing",
+                "exact",
+                "names swapped",
+                "close (Jaro-Winkler ≥ 0.92)",
+                "similar (Jaro-Winkler ≥ 0.80)",
+                "different",
+            ],
+            FieldType::PersonName => &[
+                "missing",
+                "exact (any word order)",
+                "close (Jaro-Winkler ≥ 0.92)",
+                "similar (Jaro-Winkler ≥ 0.80)",
+                "different",
+            ],
+            FieldType::Email => &[
+                "missing",
+                "exact",
+                "same mailbox name",
+                "one typo",
+                "different",
+            ],
+            FieldType::Phone => &["missing", "exact (last 9 digits)", "one typo", "different"],
+            FieldType::Date => &[
+                "missing",
+                "exact",
+                "day and month swapped or one digit off",
+                "same year",
+                "different",
+            ],
+            FieldType::Postcode | FieldType::Identifier => {
+                &["missing", "exact", "one typo", "different"]
+            }
+            FieldType::Address => &[
+                "missing",
+                "exact",
+                "close (Jaro-Winkler ≥ 0.90)",
+                "half the words shared",
+                "different",
+            ],
+            FieldType::OrgName | FieldType::City | FieldType::Text => &[
+                "missing",
+                "exact",
+                "close (Jaro-Winkler ≥ 0.90)",
+                "different",
+            ],
+            FieldType::Number | FieldType::Category | FieldType::Ignore => {
+                &["missing", "exact", "different"]
+            }
+        }
+    }
+
+    /// The level at which records `a` and `b` agree on this field.
+    pub fn level(&self, ds: &Dataset, a: u32, b: u32) -> u8 {
+        let col = &ds.columns()[self.column];
+        let (ia, ib) = (col.id(a), col.id(b));
+        if ia == 0 || ib == 0 {
+            return 0;
+        }
+        if ia == ib {
+            return 1;
+        }
+        let (sa, sb) = (col.value(ia), col.value(ib));
+        let last = self.levels().len() as u8 - 1;
+        match self.kind {
+            FieldType::GivenName => {
+                if col.alt(ia) == col.alt(ib)
+                    || (sa.len().min(sb.len()) >= 3 && (sa.starts_with(sb) || sb.starts_with(sa)))
+                {
+                    return 2;
+                }
+                if self.swapped(ds, a, b) {
+                    return 3;
+                }
+                match jw(sa, sb, 0.8) {
+                    s if s >= 0.92 => 4,
+                    s if s >= 0.8 => 5,
+                    _ => last,
+                }
+            }
+            FieldType::FamilyName => {
+                if self.swapped(ds, a, b) {
+                    return 2;
+                }
+                match jw(sa, sb, 0.8) {
+                    s if s >= 0.92 => 3,
+                    s if s >= 0.8 => 4,
+                    _ => last,
+                }
+            }
+            FieldType::PersonName => match jw(sa, sb, 0.8) {
+                s if s >= 0.92 => 2,
+                s if s >= 0.8 => 3,
+                _ => last,
+            },
+            FieldType::Email => {
+                fn user(s: &str) -> &str {
+                    s.rsplit_once('@').map_or("", |(u, _)| u)
+                }
+                let (ua, ub) = (user(sa), user(sb));
+                if !ua.is_empty() && ua == ub {
+                    2
+                } else if one_edit(sa, sb) {
+                    3
+                } else {
+                    last
+                }
+            }
+            FieldType::Phone | FieldType::Postcode | FieldType::Identifier => {
+                if one_edit(sa, sb) {
+                    2
+                } else {
+                    last
+                }
+            }
+            FieldType::Date => {
+                let (da, db) = (col.alt(ia), col.alt(ib));
+                let (ya, ma, dda) = (da / 10_000, da / 100 % 100, da % 100);
+                let (yb, mb, ddb) = (db / 10_000, db / 100 % 100, db % 100);
+                if (ya == yb && ma == ddb && dda == mb) || one_edit(sa, sb) {
+                    2
+                } else if ya == yb {
+                    3
+                } else {
+                    last
+                }
+            }
+            FieldType::Address => {
+                if jw(sa, sb, 0.9) >= 0.9 {
+                    2
+                } else if word_overlap(sa, sb) >= 0.5 {
+                    3
+                } else {
+                    last
+                }
+            }
+            FieldType::OrgName | FieldType::City | FieldType::Text => {
+                if jw(sa, sb, 0.9) >= 0.9 {
+                    2
+                } else {
+                    last
+                }
+            }
+            FieldType::Number | FieldType::Category | FieldType::Ignore => last,
+        }
+    }
+
+    /// Whether this name part of one record is the other name part of the
+    /// other record (`Wei Zhang` / `Zhang Wei` entered as given/family).
+    fn swapped(&self, ds: &Dataset, a: u32, b: u32) -> bool {
+        let Some(p) = self.partner else {
+            return false;
+        };
+        let (me, other) = (&ds.columns()[self.column], &ds.columns()[p]);
+        let (ma, ob) = (me.id(a), other.id(b));
+        if ma == 0 || ob == 0 {
+            return false;
+        }
+        me.value(ma) == other.value(ob) || {
+            let (oa, mb) = (other.id(a), me.id(b));
+            oa != 0 && mb != 0 && other.value(oa) == me.value(mb)
+        }
+    }
+}
+
+/// The comparisons for a dataset's fields, with sensible defaults: every
+/// field but ignored ones, name parts partnered, term frequencies for names
+/// and cities.
+pub fn default_comparisons(ds: &Dataset) -> Vec<Comparison> {
+    let fields = ds.fields();
+    let find = |kind: FieldType| fields.iter().position(|f| f.kind == kind);
+    fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.kind != FieldType::Ignore)
+        .map(|(i, f)| Comparison {
+            field: f.name.clone(),
+            column: i,
+            kind: f.kind,
+            partner: match f.kind {
+                FieldType::GivenName => find(FieldType::FamilyName),
+                FieldType::FamilyName => find(FieldType::GivenName),
+                _ => None,
+            },
+            term_frequency: matches!(
+                f.kind,
+                FieldType::GivenName
+                    | FieldType::FamilyName
+                    | FieldType::PersonName
+                    | FieldType::City
+            ),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::FieldSpec;
+
+    fn ds(rows: &[[&str; 5]]) -> Dataset {
+        let spec = |name: &str, kind| FieldSpec {
+            name: name.into(),
+            kind,
+        };
+        let mut ds = Dataset::new(vec![
+            spec("first", FieldType::GivenName),
+            spec("last", FieldType::FamilyName),
+            spec("email", FieldType::Email),
+            spec("phone", FieldType::Phone),
+            spec("dob", FieldType::Date),
+        ]);
+        for (i, r) in rows.iter().enumerate() {
+            ds.push(i.to_string(), r);
+        }
+        ds
+    }
+
+    fn levels(ds: &Dataset, a: u32, b: u32) -> Vec<&'static str> {
+        default_comparisons(ds)
+            .iter()
+            .map(|c| c.levels()[c.level(ds, a, b) as usize])
+            .collect()
+    }
+
+    #[test]
+    fn levels_per_field() {
+        let d = ds(&[
+            ["William", "Smith", "w.smith@gmail.com", "+1 555 123 4567", "1980-01-02"],
+            ["Bill", "Smyth", "W.Smith@GMAIL.com", "(555) 123-4567", "1980-02-01"],
+            ["Smith", "William", "w.smith@yahoo.com", "555 123 4568", "1980-01-03"],
+            ["Wiliam", "", "w.smtih@gmail.com", "", "1980-07-09"],
+            ["Zoe", "Brown", "zoe@x.de", "0170 1234567", "1955-05-05"],
+        ]);
+        assert_eq!(
+            levels(&d, 0, 1),
+            [
+                "nickname or short form",
+                "similar (Jaro-Winkler ≥ 0.80)",
+                "exact",
+                "exact (last 9 digits)",
+                "day and month swapped or one digit off"
+            ]
+        );
+        assert_eq!(
+            levels(&d, 0, 2),
+            [
+                "names swapped",
+                "names swapped",
+                "same mailbox name",
+                "one typo",
+                "day and month swapped or one digit off"
+            ]
+        );
+        assert_eq!(
+            levels(&d, 0, 3),
+            ["close (Jaro-Winkler ≥ 0.92)", "missing", "one typo", "missing", "same year"]
+        );
+        assert_eq!(
+            levels(&d, 0, 4),
+            ["different", "different", "different", "different", "different"]
+        );
+    }
+
+    #[test]
+    fn comparisons_are_symmetric() {
+        let d = ds(&[
+            ["William", "Smith", "a@b.c", "5551234567", "1980-01-02"],
+            ["Will", "Smith-Jones", "ab@b.c", "5551234568", "1980-02-01"],
+            ["Smith", "Will", "", "", "1981-01-02"],
+        ]);
+        for c in default_comparisons(&d) {
+            for a in 0..3 {
+                for b in 0..3 {
+                    assert_eq!(c.level(&d, a, b), c.level(&d, b, a), "{} {a} {b}", c.field);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! What a column holds, and how to tell from its header and its values.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of value a field holds; it decides normalisation, comparison
+/// levels and blocking keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// A person's given (first) name.
+    GivenName,
+    /// A person's family name (surname).
+    FamilyName,
+    /// A person's whole name in one field, in either order.
+    PersonName,
+    /// A company or other organisation's name.
+    OrgName,
+    /// An e-mail address.
+    Email,
+    /// A telephone number in any format.
+    Phone,
+    /// A calendar date, such as a birth date, in any common format.
+    Date,
+    /// A postal code.
+    Postcode,
+    /// Free address text: a street line, a building.
+    Address,
+    /// A small number such as a house number.
+    Number,
+    /// A city, town or suburb.
+    City,
+    /// An identifier that is (nearly) unique per person: a national id, a
+    /// membership number.
+    Identifier,
+    /// Free text.
+    Text,
+    /// One of a few values: a state, a country, a gender.
+    Category,
+    /// Not used for matching.
+    Ignore,
+}
+
+impl FieldType {
+    /// Every type, for help texts and settings checks.
+    pub const ALL: [FieldType; 15] = [
+        FieldType::GivenName,
+        FieldType::FamilyName,
+        FieldType::PersonName,
+        FieldType::OrgName,
+        FieldType::Email,
+        FieldType::Phone,
+        FieldType::Date,
+        FieldType::Postcode,
+        FieldType::Address,
+        FieldType::Number,
+        FieldType::City,
+        FieldType::Identifier,
+        FieldType::Text,
+        FieldType::Category,
+        FieldType::Ignore,
+    ];
+
+    /// The name used in settings files.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::GivenName => "given_name",
+            FieldType::FamilyName => "family_name",
+            FieldType::PersonName => "person_name",
+            FieldType::OrgName => "org_name",
+            FieldType::Email => "email",
+            FieldType::Phone => "phone",
+            FieldType::Date => "date",
+            FieldType::Postcode => "postcode",
+            FieldType::Address => "address",
+            FieldType::Number => "number",
+            FieldType::City => "city",
+            FieldType::Identifier => "identifier",
+            FieldType::Text => "text",
+            FieldType::Category => "category",
+            FieldType::Ignore => "ignore",
+        }
+    }
+}
+
+/// One field of the records: its name (a column header) and its type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldSpec {
+    /// The field's name, as in the file's header.
+    pub name: String,
+    /// What it holds.
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+}
+
+/// A header reduced to lower-case letters and digits, words joined by `_`.
+fn header_key(header: &str) -> String {
+    let mut out = String::new();
+    for c in header.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// The type a header names, when it names one.
+pub fn type_from_header(header: &str) -> Option<FieldType> {
+    use FieldType::*;
+    let key = header_key(header);
+    let k = key.as_str();
+    let table: &[(FieldType, &[&str])] = &[
+        (
+            GivenName,
+            &[
+                "given_name",
+                "first_name",
+                "firstname",
+                "givenname",
+                "forename",
+                "first",
+                "given",
+                "fname",
+                "名",
+                "名字",
+            ],
+        ),
+        (
+            FamilyName,
+            &[
+                "surname",
+                "last_name",
+                "lastname",
+                "family_name",
+                "familyname",
+                "last",
+                "lname",
+                "姓",
+                "姓氏",
+            ],
+        ),
+        (
+            PersonName,
+            &[
+                "name",
+                "full_name",
+                "fullname",
+                "customer_name",
+                "contact_name",
+                "person",
+                "姓名",
+                "客户姓名",
+                "联系人",
+            ],
+        ),
+        (
+            OrgName,
+            &[
+                "company",
+                "organisation",
+                "organization",
+                "org",
+                "employer",
+                "business",
+                "company_name",
+                "公司",
+                "单位",
+                "公司名称",
+            ],
+        ),
+        (
+            Email,
+            &[
+                "email",
+                "e_mail",
+                "mail",
+                "email_address",
+                "邮箱",
+                "电子邮件",
+                "电子邮箱",
+            ],
+        ),
+        (
+            Phone,
+            &[
+                "phone",
+                "mobile",
+                "tel",
+                "telephone",
+                "cell",
+                "phone_number",
+                "mobile_phone",
+                "手机",
+                "电话",
+                "手机号",
+                "联系电话",
+            ],
+        ),
+        (
+            Date,
+            &[
+                "date_of_birth",
+                "dob",
+                "birth_date",
+                "birthdate",
+                "birthday",
+                "born",
+                "生日",
+                "出生日期",
+            ],
+        ),
+        (
+            Postcode,
+            &[
+                "postcode",
+                "zip",
+                "zipcode",
+                "zip_code",
+                "postal_code",
+                "post_code",
+                "邮编",
+                "邮政编码",
+            ],
+        ),
+        (
+            Address,
+            &[
+                "address",
+                "street",
+                "address_1",
+                "address_2",
+                "address1",
+                "address2",
+                "addr",
+                "street_address",
+                "address_line_1",
+                "address_line_2",
+                "地址",
+                "街道",
+                "详细地址",
+            ],
+        ),
+        (
+            Number,
+            &["street_number", "house_number", "number", "street_no", "门牌号"],
+        ),
+        (
+            City,
+            &["city", "suburb", "town", "locality", "城市", "市"],
+        ),
+        (
+            Category,
+            &[
+                "state", "province", "region", "country", "gender", "sex", "省", "省份", "国家",
+                "性别",
+            ],
+        ),
+    ];
+    if let Some((t, _)) = table.iter().find(|(_, names)| names.contains(&k)) {
+        return Some(*t);
+    }
+    let identifier = [
+        "ssn",
+        "soc_sec_id",
+        "social_security",
+        "national_id",
+        "passport",
+        "tax_id",
+        "身份证",
+        "身份证号",
+    ];
+    if identifier.contains(&k) || (k.ends_with("_id") && k.len() > 3) {
+        return Some(Identifier);
+    }
+    None
+}
+
+/// The type of a column, from its header first and its values when the
+/// header says nothing.
+pub fn guess_type<'a>(header: &str, sample: impl IntoIterator<Item = &'a str>) -> FieldType {
+    if let Some(t) = type_from_header(header) {
+        return t;
+    }
+    let mut seen = 0usize;
+    let (mut email, mut phone, mut date, mut digits, mut distinct) = (0, 0, 0, 0, Vec::new());
+    for v in sample {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        seen += 1;
+        if v.contains('@') && v.contains('.') {
+            email += 1;
+        }
+        if crate::normalize::date_key(v).is_some() {
+            date += 1;
+        }
+        let ds = v.chars().filter(char::is_ascii_digit).count();
+        let phone_chars = v
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        if phone_chars && (7..=15).contains(&ds) {
+            phone += 1;
+        }
+        if v.chars().all(|c| c.is_ascii_digit()) {
+            digits += 1;
+        }
+        if distinct.len() < 64 && !distinct.iter().any(|d: &String| d == v) {
+            distinct.push(v.to_string());
+        }
+    }
+    if seen == 0 {
+        return FieldType::Text;
+    }
+    let most = |n: usize| n * 10 >= seen * 8;
+    if most(email) {
+        FieldType::Email
+    } else if most(date) {
+        FieldType::Date
+    } else if most(phone) && !most(digits) {
+        FieldType::Phone
+    } else if distinct.len() <= 12 && seen >= 50 {
+        FieldType::Category
+    } else if most(digits) {
+        FieldType::Identifier
+    } else {
+        FieldType::Text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn febrl_headers() {
+        let want = [
+            ("given_name", FieldType::GivenName),
+            ("surname", FieldType::FamilyName),
+            ("street_number", FieldType::Number),
+            ("address_1", FieldType::Address),
+            ("address_2", FieldType::Address),
+            ("suburb", FieldType::City),
+            ("postcode", FieldType::Postcode),
+            ("state", FieldType::Category),
+            ("date_of_birth", FieldType::Date),
+            ("soc_sec_id", FieldType::Identifier),
+        ];
+        for (h, t) in want {
+            assert_eq!(type_from_header(h), Some(t), "{h}");
+        }
+    }
+
+    #[test]
+    fn common_and_chinese_headers() {
+        let want = [
+            ("First Name", FieldType::GivenName),
+            ("last_name", FieldType::FamilyName),
+            ("E-mail", FieldType::Email),
+            ("Phone", FieldType::Phone),
+            ("DOB", FieldType::Date),
+            ("City", FieldType::City),
+            ("ZIP", FieldType::Postcode),
+            ("姓名", FieldType::PersonName),
+            ("手机", FieldType::Phone),
+            ("邮箱", FieldType::Email),
+            ("地址", FieldType::Address),
+            ("company", FieldType::OrgName),
+        ];
+        for (h, t) in want {
+            assert_eq!(type_from_header(h), Some(t), "{h}");
+        }
+    }
+
+    #[test]
+    fn values_decide_when_the_header_does_not() {
+        let emails = ["a@x.com", "b@y.org", "", "c@z.net"];
+        assert_eq!(guess_type("contact", emails), FieldType::Email);
+        let dates = ["1990-01-02", "19851231", "03/04/2001"];
+        assert_eq!(guess_type("geburtstag", dates), FieldType::Date);
+        let phones = ["+86 138 0013 8000", "(555) 123-4567", "0152 1234567"];
+        assert_eq!(guess_type("kontakt", phones), FieldType::Phone);
+        assert_eq!(guess_type("notes", ["hello there", "x"]), FieldType::Text);
+        assert_eq!(guess_type("empty", [""; 3]), FieldType::Text);
+    }
+}

@@ -1,0 +1,280 @@
+//! Fellegi-Sunter scoring: m and u probabilities per comparison level,
+//! learned without labels.
+//!
+//! u starts from random pairs (how often two unrelated records agree at each
+//! level), m from a prior; expectation-maximisation over the candidate pairs
+//! then learns m, u and the share of matches among the candidates. EM runs
+//! over the distinct comparison patterns, not the pairs, so it costs
+//! microseconds per iteration however many pairs there are.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::compare::Comparison;
+use crate::dataset::Dataset;
+
+/// Bits per comparison in a packed pattern.
+const BITS: u32 = 4;
+/// The most comparisons a model holds.
+pub const MAX_COMPARISONS: usize = 16;
+
+/// A comparison pattern: the level of every comparison, 4 bits each.
+pub type Pattern = u64;
+
+/// The level of comparison `c` in a pattern.
+#[inline]
+pub fn level_of(p: Pattern, c: usize) -> u8 {
+    ((p >> (BITS as usize * c)) & 0xF) as u8
+}
+
+/// The pattern of a pair.
+pub fn pattern(comparisons: &[Comparison], ds: &Dataset, a: u32, b: u32) -> Pattern {
+    let mut p = 0u64;
+    for (i, c) in comparisons.iter().enumerate() {
+        p |= u64::from(c.level(ds, a, b)) << (BITS as usize * i);
+    }
+    p
+}
+
+/// A trained scoring model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// The comparisons, in pattern order.
+    pub comparisons: Vec<Comparison>,
+    /// Per comparison and level, P(level | match); level 0 unused.
+    pub m: Vec<Vec<f64>>,
+    /// Per comparison and level, P(level | non-match); level 0 unused.
+    pub u: Vec<Vec<f64>>,
+    /// The share of matches among the candidate pairs.
+    pub prior: f64,
+    /// Groups of comparisons that veto a match when every one of them is at
+    /// its "different" level (a different first name *and* birth date is a
+    /// different person, whatever the shared address and phone say).
+    pub vetoes: Vec<Vec<usize>>,
+    /// Per comparison with term frequencies: how likely two random records
+    /// agree exactly (Σ p²), to weigh a common value less than a rare one.
+    pub tf_base: Vec<Option<f64>>,
+    /// EM iterations run.
+    pub iterations: usize,
+}
+
+/// A small probability that keeps logs finite.
+const FLOOR: f64 = 1e-6;
+
+/// The m probabilities a comparison starts from: most mass on exact.
+fn m_prior(levels: usize) -> Vec<f64> {
+    let mut m = vec![0.0; levels];
+    let inner = levels.saturating_sub(3);
+    m[1] = 0.85;
+    for v in m.iter_mut().take(levels - 1).skip(2) {
+        *v = 0.1 / inner.max(1) as f64;
+    }
+    m[levels - 1] = if inner == 0 { 0.15 } else { 0.05 };
+    m
+}
+
+impl Model {
+    /// The weight (log2 Bayes factor) of a comparison at a level.
+    #[inline]
+    pub fn weight(&self, c: usize, level: u8) -> f64 {
+        if level == 0 {
+            return 0.0;
+        }
+        (self.m[c][level as usize] / self.u[c][level as usize]).log2()
+    }
+
+    /// The prior's weight: log2 of the odds of a match among candidates.
+    pub fn prior_weight(&self) -> f64 {
+        (self.prior / (1.0 - self.prior)).log2()
+    }
+
+    /// Whether a pattern is vetoed.
+    pub fn vetoed(&self, p: Pattern) -> bool {
+        self.vetoes.iter().any(|group| {
+            !group.is_empty()
+                && group.iter().all(|&c| {
+                    let last = self.comparisons[c].levels().len() as u8 - 1;
+                    level_of(p, c) == last
+                })
+        })
+    }
+
+    /// The extra weight of an exact agreement on a value held by `count` of
+    /// `filled` records: positive for rare values, negative for common ones.
+    pub fn tf_adjustment(&self, c: usize, count: u32, filled: usize) -> f64 {
+        match self.tf_base[c] {
+            Some(base) if count > 0 && filled > 0 => {
+                let p = f64::from(count) / filled as f64;
+                (base / p).log2().clamp(-8.0, 8.0)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// The total weight of a pair of records, given the first record's row
+    /// (for term frequencies) and the pair's pattern.
+    pub fn pair_weight(&self, ds: &Dataset, a: u32, p: Pattern) -> f64 {
+        let mut w = self.prior_weight();
+        for (i, c) in self.comparisons.iter().enumerate() {
+            let level = level_of(p, i);
+            w += self.weight(i, level);
+            if level == 1 && c.term_frequency {
+                let col = &ds.columns()[c.column];
+                w += self.tf_adjustment(i, col.count(col.id(a)), col.filled());
+            }
+        }
+        w
+    }
+
+    /// The match probability of a pair with this pattern and total weight.
+    pub fn probability(&self, p: Pattern, weight: f64) -> f64 {
+        if self.vetoed(p) {
+            0.0
+        } else {
+            1.0 / (1.0 + (-weight).exp2())
+        }
+    }
+
+    /// Learns a model for `comparisons` from a dataset's candidate pairs.
+    /// `sample` random pairs give the starting u; `seed` fixes them, so the
+    /// same input always gives the same model.
+    pub fn train(
+        comparisons: Vec<Comparison>,
+        vetoes: Vec<Vec<usize>>,
+        ds: &Dataset,
+        candidates: &[Pattern],
+        sample: usize,
+        seed: u64,
+    ) -> Model {
+        let n = comparisons.len();
+        let levels: Vec<usize> = comparisons.iter().map(|c| c.levels().len()).collect();
+        let u = random_u(&comparisons, ds, sample, seed);
+        let m: Vec<Vec<f64>> = levels.iter().map(|&l| m_prior(l)).collect();
+        let tf_base = comparisons
+            .iter()
+            .map(|c| {
+                c.term_frequency.then(|| {
+                    let col = &ds.columns()[c.column];
+                    let filled = col.filled() as f64;
+                    col.value_counts()
+                        .iter()
+                        .skip(1)
+                        .map(|&k| (f64::from(k) / filled).powi(2))
+                        .sum::<f64>()
+                })
+            })
+            .collect();
+        let mut model = Model {
+            comparisons,
+            m,
+            u,
+            prior: 0.1,
+            vetoes,
+            tf_base,
+            iterations: 0,
+        };
+        // Distinct patterns and how often each occurs.
+        let mut counts: HashMap<Pattern, f64> = HashMap::new();
+        for &p in candidates {
+            *counts.entry(p).or_insert(0.0) += 1.0;
+        }
+        let mut patterns: Vec<(Pattern, f64)> = counts.into_iter().collect();
+        patterns.sort_unstable_by_key(|&(p, _)| p);
+        let total: f64 = patterns.iter().map(|&(_, c)| c).sum();
+        if total == 0.0 {
+            return model;
+        }
+        for iteration in 0..200 {
+            let mut m_acc: Vec<Vec<f64>> = levels.iter().map(|&l| vec![0.0; l]).collect();
+            let mut u_acc = m_acc.clone();
+            let mut matches = 0.0;
+            for &(p, count) in &patterns {
+                let post = if model.vetoed(p) {
+                    0.0
+                } else {
+                    let mut w = model.prior_weight();
+                    for c in 0..n {
+                        w += model.weight(c, level_of(p, c));
+                    }
+                    1.0 / (1.0 + (-w).exp2())
+                };
+                matches += post * count;
+                for c in 0..n {
+                    let l = level_of(p, c) as usize;
+                    if l > 0 {
+                        m_acc[c][l] += post * count;
+                        u_acc[c][l] += (1.0 - post) * count;
+                    }
+                }
+            }
+            let mut change: f64 = 0.0;
+            for c in 0..n {
+                for (probs, acc) in [(&mut model.m[c], &m_acc[c]), (&mut model.u[c], &u_acc[c])] {
+                    let sum: f64 = acc[1..].iter().sum();
+                    if sum <= 0.0 {
+                        continue;
+                    }
+                    for l in 1..acc.len() {
+                        let v = (acc[l] / sum).max(FLOOR);
+                        change = change.max((v - probs[l]).abs());
+                        probs[l] = v;
+                    }
+                }
+            }
+            let prior = (matches / total).clamp(FLOOR, 1.0 - FLOOR);
+            change = change.max((prior - model.prior).abs());
+            model.prior = prior;
+            model.iterations = iteration + 1;
+            if change < 1e-6 {
+                break;
+            }
+        }
+        model
+    }
+}
+
+/// u probabilities from `sample` random pairs (with replacement), seeded.
+fn random_u(comparisons: &[Comparison], ds: &Dataset, sample: usize, seed: u64) -> Vec<Vec<f64>> {
+    let n = ds.len() as u64;
+    let levels: Vec<usize> = comparisons.iter().map(|c| c.levels().len()).collect();
+    let mut counts: Vec<Vec<f64>> = levels.iter().map(|&l| vec![1.0; l]).collect();
+    if n >= 2 {
+        let link = ds.is_link();
+        let patterns: Vec<Pattern> = (0..sample as u64)
+            .into_par_iter()
+            .filter_map(|i| {
+                let r = splitmix(seed ^ splitmix(i));
+                let a = (r % n) as u32;
+                let b = ((r >> 32) % n) as u32;
+                let usable = a != b && (!link || ds.source(a) != ds.source(b));
+                usable.then(|| pattern(comparisons, ds, a, b))
+            })
+            .collect();
+        for p in patterns {
+            for (c, row) in counts.iter_mut().enumerate() {
+                row[level_of(p, c) as usize] += 1.0;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|row| {
+            let sum: f64 = row[1..].iter().sum();
+            let mut u = vec![0.0; row.len()];
+            for l in 1..row.len() {
+                u[l] = (row[l] / sum).max(FLOOR);
+            }
+            u
+        })
+        .collect()
+}
+
+/// SplitMix64: a small, good, seedable mixer for reproducible sampling.
+pub(crate) fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
