@@ -60,6 +60,9 @@ pub struct Model {
     pub iterations: usize,
 }
 
+/// How many pseudo-pairs of random-pair u the learned u is drawn toward.
+const PRIOR_PAIRS: f64 = 1_000.0;
+
 /// A small probability that keeps logs finite.
 const FLOOR: f64 = 1e-6;
 
@@ -150,7 +153,8 @@ impl Model {
     ) -> Model {
         let n = comparisons.len();
         let levels: Vec<usize> = comparisons.iter().map(|c| c.levels().len()).collect();
-        let u = random_u(&comparisons, ds, sample, seed);
+        let random = random_u(&comparisons, ds, sample, seed);
+        let u = random.clone();
         let m: Vec<Vec<f64>> = levels.iter().map(|&l| m_prior(l)).collect();
         let tf_base = comparisons
             .iter()
@@ -211,13 +215,20 @@ impl Model {
             }
             let mut change: f64 = 0.0;
             for c in 0..n {
-                for (probs, acc) in [(&mut model.m[c], &m_acc[c]), (&mut model.u[c], &u_acc[c])] {
-                    let sum: f64 = acc[1..].iter().sum();
+                // u: the candidates' non-matches, drawn toward the random
+                // pairs' u by PRIOR_PAIRS pseudo-pairs, so a run with few
+                // non-matches among its candidates keeps sensible weights.
+                for (probs, acc, base, alpha) in [
+                    (&mut model.m[c], &m_acc[c], None, 0.0),
+                    (&mut model.u[c], &u_acc[c], Some(&random[c]), PRIOR_PAIRS),
+                ] {
+                    let sum: f64 = acc[1..].iter().sum::<f64>() + alpha;
                     if sum <= 0.0 {
                         continue;
                     }
                     for l in 1..acc.len() {
-                        let v = (acc[l] / sum).max(FLOOR);
+                        let pseudo = base.map_or(0.0, |b| alpha * b[l]);
+                        let v = ((acc[l] + pseudo) / sum).max(FLOOR);
                         change = change.max((v - probs[l]).abs());
                         probs[l] = v;
                     }
