@@ -27,7 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rd = csv::Reader::from_path(truth)?;
     let header = rd.headers()?.clone();
     let mut want: HashSet<(String, String)> = HashSet::new();
-    let key = |a: &str, b: &str| if a < b { (a.to_string(), b.to_string()) } else { (b.to_string(), a.to_string()) };
+    let key = |a: &str, b: &str| {
+        if a < b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        }
+    };
     if &header[0] == "id_l" {
         for r in rd.records() {
             let r = r?;
@@ -37,7 +43,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut by: HashMap<String, Vec<String>> = HashMap::new();
         for r in rd.records() {
             let r = r?;
-            by.entry(r[1].to_string()).or_default().push(r[0].to_string());
+            by.entry(r[1].to_string())
+                .or_default()
+                .push(r[0].to_string());
         }
         for ids in by.values() {
             for i in 0..ids.len() {
@@ -53,8 +61,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let r = tp / want.len().max(1) as f64;
         (p, r, 2.0 * p * r / (p + r).max(1e-12))
     };
-    let scored: HashSet<_> = out.pairs.iter().filter(|p| p.clustered).map(|p| key(ds.id(p.a), ds.id(p.b))).collect();
-    let matched: HashSet<_> = out.pairs.iter().filter(|p| p.decision == kehu_dedupe::Decision::Match).map(|p| key(ds.id(p.a), ds.id(p.b))).collect();
+    let scored: HashSet<_> = out
+        .pairs
+        .iter()
+        .filter(|p| p.clustered)
+        .map(|p| key(ds.id(p.a), ds.id(p.b)))
+        .collect();
+    let matched: HashSet<_> = out
+        .pairs
+        .iter()
+        .filter(|p| p.decision == kehu_dedupe::Decision::Match)
+        .map(|p| key(ds.id(p.a), ds.id(p.b)))
+        .collect();
     let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
     for (row, &c) in out.clusters.of.iter().enumerate() {
         groups.entry(c).or_default().push(row as u32);
@@ -67,10 +85,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    println!("records {} candidates {} matches {} split {} read {read:.2}s total {total:.2}s", out.stats.records, out.stats.candidates, out.stats.matches, out.stats.split);
+    println!(
+        "records {} candidates {} matches {} split {} read {read:.2}s total {total:.2}s",
+        out.stats.records, out.stats.candidates, out.stats.matches, out.stats.split
+    );
     println!("stages {:?}", out.stats.seconds);
     println!("rules {:?}", out.stats.per_rule);
-    for w in &out.warnings { println!("warning: {w}"); }
+    for w in &out.warnings {
+        println!("warning: {w}");
+    }
     let (p, r, f) = score(&matched);
     println!("match pairs     P {p:.4} R {r:.4} F1 {f:.4}");
     let (p, r, f) = score(&scored);
@@ -80,13 +103,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var("SHOW").is_ok() {
         let m = dd.model().unwrap();
         for (i, c) in m.comparisons.iter().enumerate() {
-            println!("{:<14} {:?}", c.field, (1..c.levels().len()).map(|l| format!("{}:{:.1}", c.levels()[l].split(' ').next().unwrap(), m.weight(i, l as u8))).collect::<Vec<_>>());
+            println!(
+                "{:<14} {:?}",
+                c.field,
+                (1..c.levels().len())
+                    .map(|l| format!(
+                        "{}:{:.1}",
+                        c.levels()[l].split(' ').next().unwrap(),
+                        m.weight(i, l as u8)
+                    ))
+                    .collect::<Vec<_>>()
+            );
         }
         println!("prior {:.4} iterations {}", m.prior, m.iterations);
         let fp: Vec<_> = matched.difference(&want).take(8).collect();
-        for (a, b) in fp { println!("FP\n{}", dd.explain(a, b)?); }
+        for (a, b) in fp {
+            println!("FP\n{}", dd.explain(a, b)?);
+        }
         let fneg: Vec<_> = want.difference(&matched).take(8).collect();
-        for (a, b) in fneg { println!("FN\n{}", dd.explain(a, b)?); }
+        for (a, b) in fneg {
+            println!("FN\n{}", dd.explain(a, b)?);
+        }
     }
     Ok(())
 }

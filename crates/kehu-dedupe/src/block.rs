@@ -19,7 +19,7 @@ use crate::normalize::soundex;
 use crate::Error;
 
 /// How a field's value becomes (part of) a blocking key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyKind {
     /// The normal form itself.
@@ -116,7 +116,8 @@ impl BlockingRule {
         for k in &self.keys {
             let mut parts: [u64; 2] = [0, 0];
             for (slot, &c) in parts.iter_mut().zip(&k.columns) {
-                *slot = part_key(ds, c, row, k.kind)?;
+                let id = ds.cell(row, c);
+                *slot = value_key(ds, c, id, k.kind)? | 1;
             }
             if k.columns.len() == 2 && parts[0] > parts[1] {
                 parts.swap(0, 1);
@@ -127,9 +128,8 @@ impl BlockingRule {
     }
 }
 
-fn part_key(ds: &Dataset, column: usize, row: u32, kind: KeyKind) -> Option<u64> {
+fn value_key(ds: &Dataset, column: usize, id: u32, kind: KeyKind) -> Option<u64> {
     let col = &ds.columns()[column];
-    let id = col.id(row);
     if id == 0 {
         return None;
     }
@@ -186,7 +186,12 @@ impl Hasher for Fnv {
 /// The rules chosen from the field types when the settings name none.
 pub fn default_rules(ds: &Dataset) -> Vec<String> {
     let fields = ds.fields();
-    let first = |kind: FieldType| fields.iter().find(|f| f.kind == kind).map(|f| f.name.clone());
+    let first = |kind: FieldType| {
+        fields
+            .iter()
+            .find(|f| f.kind == kind)
+            .map(|f| f.name.clone())
+    };
     let mut rules = Vec::new();
     for f in &fields {
         if matches!(
@@ -278,10 +283,52 @@ pub fn candidate_pairs(ds: &Dataset, rules: &[BlockingRule], max_block: usize) -
     let n = ds.len() as u32;
     let mut all: Vec<u64> = Vec::new();
     let mut out = Candidates::default();
+    // Keys per distinct value, computed once per (column, kind).
+    let mut cache: std::collections::HashMap<(usize, KeyKind), Vec<u64>> = Default::default();
     for rule in rules {
+        for k in &rule.keys {
+            for &c in &k.columns {
+                cache.entry((c, k.kind)).or_insert_with(|| {
+                    let col = &ds.columns()[c];
+                    (0..col.value_counts().len() as u32)
+                        .into_par_iter()
+                        .map(|id| value_key(ds, c, id, k.kind).map_or(0, |h| h | 1))
+                        .collect()
+                });
+            }
+        }
+    }
+    for rule in rules {
+        let parts: Vec<Vec<(&[u64], usize)>> = rule
+            .keys
+            .iter()
+            .map(|k| {
+                k.columns
+                    .iter()
+                    .map(|&c| (cache[&(c, k.kind)].as_slice(), c))
+                    .collect()
+            })
+            .collect();
         let mut keyed: Vec<(u64, u32)> = (0..n)
             .into_par_iter()
-            .filter_map(|r| rule.key(ds, r).map(|k| (k, r)))
+            .filter_map(|r| {
+                let mut h = Fnv::default();
+                for cols in &parts {
+                    let mut two = [0u64; 2];
+                    for (slot, &(keys, c)) in two.iter_mut().zip(cols) {
+                        let k = keys[ds.cell(r, c) as usize];
+                        if k == 0 {
+                            return None;
+                        }
+                        *slot = k;
+                    }
+                    if cols.len() == 2 && two[0] > two[1] {
+                        two.swap(0, 1);
+                    }
+                    two.hash(&mut h);
+                }
+                Some((h.finish(), r))
+            })
             .collect();
         keyed.par_sort_unstable();
         let mut proposed = 0u64;
@@ -377,6 +424,21 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted, c.pairs);
         assert!(c.pairs.iter().all(|&(a, b)| a < b));
+    }
+
+    #[test]
+    fn bulk_keys_equal_single_record_keys() {
+        let d = ds();
+        for text in default_rules(&d) {
+            let rule = BlockingRule::parse(&text, &d).unwrap();
+            let c = candidate_pairs(&d, std::slice::from_ref(&rule), 100);
+            for a in 0..d.len() as u32 {
+                for b in a + 1..d.len() as u32 {
+                    let same = rule.key(&d, a).is_some() && rule.key(&d, a) == rule.key(&d, b);
+                    assert_eq!(c.pairs.contains(&(a, b)), same, "{text} {a} {b}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -69,8 +69,8 @@ pub fn cluster(n: usize, pairs: &[(u32, u32)]) -> Clusters {
             let mut links = 0usize;
             for &x in &members {
                 let (from, to) = (degree[x as usize] as usize, degree[x as usize + 1] as usize);
-                for i in from..to {
-                    if g.find(adjacent[i]) == other {
+                for &y in &adjacent[from..to] {
+                    if g.find(y) == other {
                         links += 1;
                     }
                 }
@@ -90,7 +90,11 @@ pub fn cluster(n: usize, pairs: &[(u32, u32)]) -> Clusters {
     let mut of = vec![0u32; n];
     for root in 0..n as u32 {
         if g.parent[root as usize] == root {
-            let min = g.members[root as usize].iter().copied().min().unwrap_or(root);
+            let min = g.members[root as usize]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(root);
             for &x in &g.members[root as usize] {
                 of[x as usize] = min;
             }

@@ -5,7 +5,7 @@
 //! exact agreement; the last level is "different". Exact agreement is
 //! checked first on interned ids, so the string kernels only run when it fails.
 
-use rapidfuzz::distance::{jaro_winkler, osa};
+use rapidfuzz::distance::jaro_winkler;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
@@ -38,21 +38,39 @@ fn jw(a: &str, b: &str, cutoff: f64) -> f64 {
     .unwrap_or(0.0)
 }
 
-/// Whether two strings are at most one edit (insert, delete, substitute,
-/// swap of neighbours) apart.
-fn one_edit(a: &str, b: &str) -> bool {
-    if a.len().abs_diff(b.len()) > 1 {
+/// Whether two strings are at most one edit apart: one character inserted,
+/// deleted or substituted, or two neighbours swapped (restricted
+/// Damerau-Levenshtein distance ≤ 1), in one pass over the bytes.
+pub fn one_edit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
         return false;
     }
-    osa::distance_with_args(a.bytes(), b.bytes(), &osa::Args::default().score_cutoff(1)).is_some()
+    let p = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if p == short.len() {
+        return true;
+    }
+    if short.len() == long.len() {
+        short[p + 1..] == long[p + 1..]
+            || (p + 1 < short.len()
+                && short[p] == long[p + 1]
+                && short[p + 1] == long[p]
+                && short[p + 2..] == long[p + 2..])
+    } else {
+        short[p..] == long[p + 1..]
+    }
 }
 
-/// Jaccard overlap of the words of two strings.
+/// Jaccard overlap of the words of two strings, without allocating.
 fn word_overlap(a: &str, b: &str) -> f64 {
-    let wa: Vec<&str> = a.split(' ').collect();
-    let wb: Vec<&str> = b.split(' ').collect();
-    let common = wa.iter().filter(|w| wb.contains(w)).count();
-    let union = wa.len() + wb.len() - common;
+    let words = |s: &str| s.split(' ').filter(|w| !w.is_empty()).count();
+    let (na, nb) = (words(a), words(b));
+    let common = a
+        .split(' ')
+        .filter(|w| !w.is_empty() && b.split(' ').any(|x| x == *w))
+        .count();
+    let union = na + nb - common.min(na + nb);
     if union == 0 {
         0.0
     } else {
@@ -128,7 +146,7 @@ impl Comparison {
     /// The level at which records `a` and `b` agree on this field.
     pub fn level(&self, ds: &Dataset, a: u32, b: u32) -> u8 {
         let col = &ds.columns()[self.column];
-        let (ia, ib) = (col.id(a), col.id(b));
+        let (ia, ib) = (ds.cell(a, self.column), ds.cell(b, self.column));
         if ia == 0 || ib == 0 {
             return 0;
         }
@@ -227,13 +245,14 @@ impl Comparison {
             return false;
         };
         let (me, other) = (&ds.columns()[self.column], &ds.columns()[p]);
-        let (ma, ob) = (me.id(a), other.id(b));
+        let (ma, ob) = (ds.cell(a, self.column), ds.cell(b, p));
         if ma == 0 || ob == 0 {
             return false;
         }
-        me.value(ma) == other.value(ob) || {
-            let (oa, mb) = (other.id(a), me.id(b));
-            oa != 0 && mb != 0 && other.value(oa) == me.value(mb)
+        let same = |x: u32, y: u32| me.hash(x) == other.hash(y) && me.value(x) == other.value(y);
+        same(ma, ob) || {
+            let (oa, mb) = (ds.cell(a, p), ds.cell(b, self.column));
+            oa != 0 && mb != 0 && same(mb, oa)
         }
     }
 }
@@ -301,9 +320,27 @@ mod tests {
     #[test]
     fn levels_per_field() {
         let d = ds(&[
-            ["William", "Smith", "w.smith@gmail.com", "+1 555 123 4567", "1980-01-02"],
-            ["Bill", "Smyth", "W.Smith@GMAIL.com", "(555) 123-4567", "1980-02-01"],
-            ["Smith", "William", "w.smith@yahoo.com", "555 123 4568", "1980-01-03"],
+            [
+                "William",
+                "Smith",
+                "w.smith@gmail.com",
+                "+1 555 123 4567",
+                "1980-01-02",
+            ],
+            [
+                "Bill",
+                "Smyth",
+                "W.Smith@GMAIL.com",
+                "(555) 123-4567",
+                "1980-02-01",
+            ],
+            [
+                "Smith",
+                "William",
+                "w.smith@yahoo.com",
+                "555 123 4568",
+                "1980-01-03",
+            ],
             ["Wiliam", "", "w.smtih@gmail.com", "", "1980-07-09"],
             ["Zoe", "Brown", "zoe@x.de", "0170 1234567", "1955-05-05"],
         ]);
@@ -329,12 +366,54 @@ mod tests {
         );
         assert_eq!(
             levels(&d, 0, 3),
-            ["close (Jaro-Winkler ≥ 0.92)", "missing", "one typo", "missing", "same year"]
+            [
+                "close (Jaro-Winkler ≥ 0.92)",
+                "missing",
+                "one typo",
+                "missing",
+                "same year"
+            ]
         );
         assert_eq!(
             levels(&d, 0, 4),
-            ["different", "different", "different", "different", "different"]
+            [
+                "different",
+                "different",
+                "different",
+                "different",
+                "different"
+            ]
         );
+    }
+
+    #[test]
+    fn one_edit_is_restricted_damerau_at_most_one() {
+        for (a, b, want) in [
+            ("smith", "smith", true),
+            ("smith", "smyth", true),
+            ("smith", "smiht", true),
+            ("smith", "smit", true),
+            ("smith", "msith", true),
+            ("smith", "smtih", true),
+            ("smith", "smithe", true),
+            ("smith", "smythe", false),
+            ("smith", "mitsh", false),
+            ("", "a", true),
+            ("", "ab", false),
+            ("ab", "ba", true),
+            ("abc", "bca", false),
+        ] {
+            assert_eq!(one_edit(a, b), want, "{a} {b}");
+            assert_eq!(one_edit(b, a), want, "{b} {a}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_edit_agrees_with_rapidfuzz(a in "[abc]{0,6}", b in "[abc]{0,6}") {
+            let osa = rapidfuzz::distance::osa::distance(a.bytes(), b.bytes());
+            proptest::prop_assert_eq!(one_edit(&a, &b), osa <= 1);
+        }
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! agreement is then an integer comparison, and term frequencies come free.
 
 use std::collections::HashMap;
+
+use std::hash::BuildHasher;
+
+use rustc_hash::FxBuildHasher;
 use std::io::Read;
 
 use rayon::prelude::*;
@@ -19,33 +23,37 @@ use crate::Error;
 pub struct Column {
     /// The field.
     pub spec: FieldSpec,
-    /// Per record, its value's id; 0 is missing.
-    ids: Vec<u32>,
+    /// How many records have been added.
+    rows: usize,
     /// Per value id, the normal form ("" for id 0).
     values: Vec<Box<str>>,
     /// Per value id, how many records hold it.
     counts: Vec<u32>,
+    /// Per value id, a hash of its text, to compare values across columns.
+    hashes: Vec<u64>,
     /// Per value id, a derived key: the full form of a given name, a date as
     /// `YYYYMMDD`, otherwise the id itself.
     alt: Vec<u32>,
-    lookup: HashMap<Box<str>, u32>,
-    alt_lookup: HashMap<Box<str>, u32>,
+    lookup: HashMap<Box<str>, u32, FxBuildHasher>,
+    alt_lookup: HashMap<Box<str>, u32, FxBuildHasher>,
 }
 
 impl Column {
     fn new(spec: FieldSpec) -> Self {
         Column {
             spec,
-            ids: Vec::new(),
+            rows: 0,
             values: vec!["".into()],
             counts: vec![0],
+            hashes: vec![0],
             alt: vec![0],
-            lookup: HashMap::new(),
-            alt_lookup: HashMap::new(),
+            lookup: HashMap::default(),
+            alt_lookup: HashMap::default(),
         }
     }
 
     fn intern(&mut self, value: String) -> u32 {
+        self.rows += 1;
         if value.is_empty() {
             self.counts[0] += 1;
             return 0;
@@ -64,6 +72,8 @@ impl Column {
             FieldType::Date => value.parse().unwrap_or(0),
             _ => id,
         };
+        let hash = rustc_hash::FxBuildHasher.hash_one(value.as_str());
+        self.hashes.push(hash);
         let boxed: Box<str> = value.into();
         self.lookup.insert(boxed.clone(), id);
         self.values.push(boxed);
@@ -72,16 +82,10 @@ impl Column {
         id
     }
 
-    /// The value id of a record (0 = missing).
+    /// A hash of a value's text: equal texts in any two columns hash equal.
     #[inline]
-    pub fn id(&self, row: u32) -> u32 {
-        self.ids[row as usize]
-    }
-
-    /// The normal form of a record's value ("" = missing).
-    #[inline]
-    pub fn text(&self, row: u32) -> &str {
-        &self.values[self.ids[row as usize] as usize]
+    pub fn hash(&self, id: u32) -> u64 {
+        self.hashes[id as usize]
     }
 
     /// The derived key of a value id.
@@ -109,7 +113,7 @@ impl Column {
 
     /// How many records have a value here.
     pub fn filled(&self) -> usize {
-        self.ids.len() - self.counts[0] as usize
+        self.rows - self.counts[0] as usize
     }
 }
 
@@ -118,6 +122,8 @@ impl Column {
 #[derive(Clone, Debug)]
 pub struct Dataset {
     ids: Vec<String>,
+    /// Value ids, row by row (one cache line holds a record's fields).
+    cells: Vec<u32>,
     sources: Vec<u8>,
     columns: Vec<Column>,
 }
@@ -127,6 +133,7 @@ impl Dataset {
     pub fn new(fields: Vec<FieldSpec>) -> Self {
         Dataset {
             ids: Vec::new(),
+            cells: Vec::new(),
             sources: Vec::new(),
             columns: fields.into_iter().map(Column::new).collect(),
         }
@@ -140,6 +147,17 @@ impl Dataset {
     /// The columns.
     pub fn columns(&self) -> &[Column] {
         &self.columns
+    }
+
+    /// The value id (0 = missing) of a record's field.
+    #[inline]
+    pub fn cell(&self, row: u32, column: usize) -> u32 {
+        self.cells[row as usize * self.columns.len() + column]
+    }
+
+    /// The normal form of a record's field ("" = missing).
+    pub fn text(&self, row: u32, column: usize) -> &str {
+        self.columns[column].value(self.cell(row, column))
     }
 
     /// How many records there are.
@@ -189,7 +207,7 @@ impl Dataset {
         self.sources.push(source);
         for (c, v) in self.columns.iter_mut().zip(normal) {
             let vid = c.intern(v);
-            c.ids.push(vid);
+            self.cells.push(vid);
         }
     }
 
@@ -209,7 +227,11 @@ impl Dataset {
 
     /// Reads a second file into this dataset as source 1, for linking; its
     /// columns are matched to this dataset's fields by name, else by type.
-    pub fn append_link_csv(&mut self, input: impl Read, id_column: Option<&str>) -> Result<(), Error> {
+    pub fn append_link_csv(
+        &mut self,
+        input: impl Read,
+        id_column: Option<&str>,
+    ) -> Result<(), Error> {
         let fields = self.fields();
         self.append_csv(input, id_column, &fields, 1)
     }
@@ -323,7 +345,9 @@ impl Dataset {
                 .collect();
             for (id, vals) in normal {
                 line += 1;
-                let id = id.filter(|s| !s.is_empty()).unwrap_or_else(|| line.to_string());
+                let id = id
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| line.to_string());
                 self.push_normal(id, source, vals);
             }
             chunk = Vec::with_capacity(CHUNK);
@@ -340,8 +364,8 @@ impl Dataset {
     /// Drops the interning tables once no more records will be added.
     pub fn freeze(&mut self) {
         for c in &mut self.columns {
-            c.lookup = HashMap::new();
-            c.alt_lookup = HashMap::new();
+            c.lookup = HashMap::default();
+            c.alt_lookup = HashMap::default();
         }
     }
 }
@@ -359,7 +383,11 @@ fn strip_bom(input: impl Read) -> impl Read {
             Ok(k) => n += k,
         }
     }
-    let start = if n == 3 && head == [0xEF, 0xBB, 0xBF] { 3 } else { 0 };
+    let start = if n == 3 && head == [0xEF, 0xBB, 0xBF] {
+        3
+    } else {
+        0
+    };
     std::io::Cursor::new(head[start..n].to_vec()).chain(input)
 }
 
@@ -382,12 +410,12 @@ mod tests {
             [FieldType::GivenName, FieldType::FamilyName, FieldType::Date]
         );
         let surname = &ds.columns()[1];
-        assert_eq!(surname.id(0), surname.id(2));
-        assert_eq!(surname.count(surname.id(0)), 3);
-        let dob = &ds.columns()[2];
-        assert_eq!(dob.id(0), dob.id(1));
-        assert_eq!(dob.id(2), 0);
-        assert_eq!(ds.columns()[0].text(2), "");
+        assert_eq!(ds.cell(0, 1), ds.cell(2, 1));
+        assert_eq!(surname.count(ds.cell(0, 1)), 3);
+        assert_eq!(ds.cell(0, 2), ds.cell(1, 2));
+        assert_eq!(ds.cell(2, 2), 0);
+        assert_eq!(ds.text(2, 0), "");
+        assert_eq!(ds.columns()[0].filled(), 2);
     }
 
     #[test]

@@ -261,14 +261,17 @@ impl Deduper {
         tick("training", &mut stats, t);
 
         let t = Instant::now();
-        let (match_at, review_at) = (self.settings.match_threshold, self.settings.review_threshold);
+        let (match_at, review_at) = (
+            self.settings.match_threshold,
+            self.settings.review_threshold,
+        );
         let mut scored: Vec<ScoredPair> = pairs
             .par_iter()
             .zip(patterns.par_iter())
             .filter_map(|(&(a, b), &p)| {
                 let weight = model.pair_weight(ds, a, p);
                 let probability = model.probability(p, weight);
-                (probability >= review_at).then(|| ScoredPair {
+                (probability >= review_at).then_some(ScoredPair {
                     a,
                     b,
                     weight,
@@ -352,14 +355,14 @@ impl Deduper {
                 let level = level_of(p, i);
                 let col = &ds.columns()[c.column];
                 let tf = if level == 1 && c.term_frequency {
-                    model.tf_adjustment(i, col.count(col.id(a)), col.filled())
+                    model.tf_adjustment(i, col.count(ds.cell(a, c.column)), col.filled())
                 } else {
                     0.0
                 };
                 FieldExplanation {
                     field: c.field.clone(),
-                    left: col.text(a).to_string(),
-                    right: col.text(b).to_string(),
+                    left: ds.text(a, c.column).to_string(),
+                    right: ds.text(b, c.column).to_string(),
                     level: c.levels()[level as usize].to_string(),
                     weight: model.weight(i, level) + tf,
                 }

@@ -246,12 +246,15 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
         ),
         (
             Number,
-            &["street_number", "house_number", "number", "street_no", "门牌号"],
+            &[
+                "street_number",
+                "house_number",
+                "number",
+                "street_no",
+                "门牌号",
+            ],
         ),
-        (
-            City,
-            &["city", "suburb", "town", "locality", "城市", "市"],
-        ),
+        (City, &["city", "suburb", "town", "locality", "城市", "市"]),
         (
             Category,
             &[

@@ -125,7 +125,7 @@ impl Model {
             w += self.weight(i, level);
             if level == 1 && c.term_frequency {
                 let col = &ds.columns()[c.column];
-                w += self.tf_adjustment(i, col.count(col.id(a)), col.filled());
+                w += self.tf_adjustment(i, col.count(ds.cell(a, c.column)), col.filled());
             }
         }
         w

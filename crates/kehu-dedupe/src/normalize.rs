@@ -29,7 +29,8 @@ pub fn fold(s: &str) -> String {
                 push(c.encode_utf8(&mut [0; 4]), &mut out);
             } else if let Some(t) = deunicode::deunicode_char(c) {
                 // Each CJK syllable is its own word: 张伟 → "zhang wei".
-                let cjk = matches!(u32::from(c), 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF);
+                let cjk =
+                    matches!(u32::from(c), 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF);
                 if cjk && !out.is_empty() && !out.ends_with(' ') {
                     out.push(' ');
                 }

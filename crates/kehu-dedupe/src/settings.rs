@@ -90,7 +90,9 @@ impl Settings {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
-                Err(Error::Settings(format!("{name} must be between 0 and 1, not {v}")))
+                Err(Error::Settings(format!(
+                    "{name} must be between 0 and 1, not {v}"
+                )))
             }
         };
         p("match_threshold", self.match_threshold)?;
