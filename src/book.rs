@@ -22,6 +22,9 @@ pub struct Saved {
     pub customer: Customer,
     /// Warnings that did not block the write (never errors: those reject it).
     pub report: Report,
+    /// Dossiers already in the book that this one may duplicate (possible
+    /// matches only: a sure match is refused by [`Book::add`]).
+    pub duplicates: Vec<crate::DuplicateCandidate>,
 }
 
 /// A customer book: the one entry point. Every write is normalised and
@@ -35,6 +38,8 @@ pub struct Book {
     pub(crate) live: std::sync::Mutex<crate::saved::Live>,
     /// The columnar projection segments are counted on, once asked for.
     pub(crate) projection: std::sync::Mutex<Option<crate::segments::ProjectionCache>>,
+    /// The model duplicates are scored with, once asked for.
+    pub(crate) dedupe_model: std::sync::Mutex<Option<Arc<crate::duplicates::BookModel>>>,
 }
 
 impl std::fmt::Debug for Book {
@@ -71,6 +76,7 @@ impl Book {
             clock: Arc::new(Utc::now),
             live: Default::default(),
             projection: Default::default(),
+            dedupe_model: Default::default(),
         }
     }
 
@@ -128,7 +134,7 @@ impl Book {
         (self.clock)()
     }
 
-    fn batch(&self) -> Batch {
+    pub(crate) fn batch(&self) -> Batch {
         Batch::new(self.actor.clone(), self.now())
     }
 
@@ -139,7 +145,7 @@ impl Book {
     }
 
     /// Normalises and checks; the dossier on success, every violation on failure.
-    fn prepare(
+    pub(crate) fn prepare(
         &self,
         mut customer: Customer,
         index: Option<usize>,
@@ -152,15 +158,21 @@ impl Book {
         }
     }
 
-    /// Adds a new dossier. It is normalised and checked first; on any error
-    /// nothing is written and the report says why.
-    pub fn add(&self, customer: Customer) -> Result<Saved, Error> {
+    /// Adds a new dossier without the duplicate check of [`Book::add`]. It
+    /// is normalised and checked first; on any error nothing is written and
+    /// the report says why.
+    pub fn add_allowing_duplicates(&self, customer: Customer) -> Result<Saved, Error> {
         let (customer, report) = self.prepare(customer, None)?;
         let batch = self.batch();
         let (write, customer) = Self::creation(customer, batch.at);
-        self.store.commit(batch.with(write))?;
+        let keys = crate::duplicates::keys_write(&customer);
+        self.store.commit(batch.with(write).with(keys))?;
         self.touched([customer.id])?;
-        Ok(Saved { customer, report })
+        Ok(Saved {
+            customer,
+            report,
+            duplicates: Vec::new(),
+        })
     }
 
     /// The write that creates a checked dossier, and the dossier as it will be stored.
@@ -188,7 +200,12 @@ impl Book {
             let (customer, report) = self.prepare(customer, Some(i))?;
             let (write, customer) = Self::creation(customer, batch.at);
             batch.push(write);
-            saved.push(Saved { customer, report });
+            batch.push(crate::duplicates::keys_write(&customer));
+            saved.push(Saved {
+                customer,
+                report,
+                duplicates: Vec::new(),
+            });
         }
         self.store.commit(batch)?;
         self.touched(saved.iter().map(|s| s.customer.id))?;
@@ -217,13 +234,21 @@ impl Book {
         customer.created_at = current.created_at;
         customer.updated_at = self.now();
         let expected = customer.version;
-        self.store.commit(self.batch().with(Write::Put {
-            customer: customer.clone(),
-            expected,
-        }))?;
+        self.store.commit(
+            self.batch()
+                .with(Write::Put {
+                    customer: customer.clone(),
+                    expected,
+                })
+                .with(crate::duplicates::keys_write(&customer)),
+        )?;
         customer.version = expected + 1;
         self.touched([customer.id])?;
-        Ok(Saved { customer, report })
+        Ok(Saved {
+            customer,
+            report,
+            duplicates: Vec::new(),
+        })
     }
 
     /// The dossier with this id.

@@ -46,6 +46,13 @@ pub enum Error {
     /// An option or argument is not one the library knows.
     #[error("{0}")]
     Usage(String),
+    /// The new dossier matches one already in the book; the candidates say
+    /// which and why (add it anyway with `Book::add_allowing_duplicates`).
+    #[error("a likely duplicate of {}", candidates.iter().map(|c| format!("{} (probability {:.3})", c.id, c.probability)).collect::<Vec<_>>().join(", "))]
+    Duplicate {
+        /// The dossiers it matches, most likely first.
+        candidates: Vec<crate::DuplicateCandidate>,
+    },
     /// Bookkeeping stored in the book does not decode.
     #[error("corrupt book data: {0}")]
     Corrupt(String),

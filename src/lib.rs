@@ -16,12 +16,17 @@
 #![warn(missing_docs)]
 
 mod book;
+mod duplicates;
 mod error;
 pub mod io;
 mod saved;
 mod segments;
 
 pub use book::{Book, Clock, Saved};
+pub use duplicates::{
+    customer_fields, BookDedupe, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged,
+    DEDUPE_INDEX,
+};
 pub use error::Error;
 
 /// Feedback records (re-exported from [`kehu_model`]).
@@ -36,6 +41,9 @@ pub use kehu_redb::{RedbOptions, RedbStore};
 pub use kehu_rules::{Report, RuleSet, Rules, Severity, Violation};
 pub use kehu_store::{Change, ChangeOp, IndexKey, MemoryStore, Snapshot, Store};
 
+/// The dedupe engine (the `kehu-dedupe` crate).
+pub use kehu_dedupe as dedupe;
+pub use kehu_dedupe::{Rule as SurvivorshipRule, Survivorship};
 /// The dossier types (the `kehu-model` crate).
 pub use kehu_model as model;
 /// Entry rules (the `kehu-rules` crate).

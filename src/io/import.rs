@@ -288,8 +288,8 @@ impl Book {
                     };
                 };
                 chunks += 1;
-                written += pending.writes.len();
                 let j = &pending.journal;
+                written += j.created.len() + j.updated.len() + j.related.len();
                 changed.extend(
                     j.created
                         .iter()
@@ -461,7 +461,14 @@ impl RowReader<'_> {
                         _ => {}
                     }
                     writes.extend(before);
+                    let keys = match &write {
+                        Write::Put { customer, .. } => {
+                            Some(crate::duplicates::keys_write(customer))
+                        }
+                        _ => None,
+                    };
                     writes.push(write);
+                    writes.extend(keys);
                 }
                 Outcome::Rejected(problems) => {
                     self.report.rejected += 1;
@@ -482,7 +489,8 @@ impl RowReader<'_> {
                     self.report.unchanged += 1;
                 }
             }
-            if writes.len() >= batch_size || rows_in_batch >= batch_size * 4 {
+            let records = journal.created.len() + journal.updated.len() + journal.related.len();
+            if records >= batch_size || rows_in_batch >= batch_size * 4 {
                 let pending = Pending {
                     writes: std::mem::replace(
                         &mut writes,

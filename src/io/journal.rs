@@ -243,8 +243,10 @@ impl crate::Book {
             let before = snap.doc(BEFORE, &before_key(id, *cid))?.ok_or_else(|| {
                 Error::Corrupt(format!("import {id}: no earlier version of {cid}"))
             })?;
+            let customer = read_before(&before)?;
+            writes.push(crate::duplicates::keys_write(&customer));
             writes.push(Write::Put {
-                customer: read_before(&before)?,
+                customer,
                 expected: *version,
             });
             writes.push(Write::DeleteDoc {

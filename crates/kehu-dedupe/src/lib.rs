@@ -29,6 +29,7 @@ mod compare;
 mod dataset;
 mod engine;
 mod field;
+pub mod merge;
 pub mod model;
 pub mod normalize;
 mod settings;
@@ -41,6 +42,7 @@ pub use engine::{
     Decision, Deduper, Explanation, FieldExplanation, Outcome, Progress, ScoredPair, Stats,
 };
 pub use field::{guess_type, type_from_header, FieldSpec, FieldType};
+pub use merge::{merge, Rule, Survivorship};
 pub use model::Model;
 pub use settings::Settings;
 

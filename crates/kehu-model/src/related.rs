@@ -344,6 +344,10 @@ macro_rules! related_accessors {
             pub fn customer_id(&self) -> CustomerId {
                 match self { $(Self::$variant(r) => r.customer_id,)* }
             }
+            /// Moves it to another customer (a merge does).
+            pub fn set_customer_id(&mut self, id: CustomerId) {
+                match self { $(Self::$variant(r) => r.customer_id = id,)* }
+            }
             /// When it happened.
             pub fn at(&self) -> Timestamp {
                 match self { $(Self::$variant(r) => r.at,)* }
