@@ -63,6 +63,10 @@ pub struct Model {
 /// How many pseudo-pairs of random-pair u the learned u is drawn toward.
 const PRIOR_PAIRS: f64 = 1_000.0;
 
+/// How many pseudo-matches the learned m (and the share of matches) are
+/// drawn toward their priors by.
+const PRIOR_MATCHES: f64 = 50.0;
+
 /// A small probability that keeps logs finite.
 const FLOOR: f64 = 1e-6;
 
@@ -155,7 +159,8 @@ impl Model {
         let levels: Vec<usize> = comparisons.iter().map(|c| c.levels().len()).collect();
         let random = random_u(&comparisons, ds, sample, seed);
         let u = random.clone();
-        let m: Vec<Vec<f64>> = levels.iter().map(|&l| m_prior(l)).collect();
+        let m_start: Vec<Vec<f64>> = levels.iter().map(|&l| m_prior(l)).collect();
+        let m = m_start.clone();
         let tf_base = comparisons
             .iter()
             .map(|c| {
@@ -218,23 +223,25 @@ impl Model {
                 // u: the candidates' non-matches, drawn toward the random
                 // pairs' u by PRIOR_PAIRS pseudo-pairs, so a run with few
                 // non-matches among its candidates keeps sensible weights.
+                // m likewise toward its prior, so a book without duplicates
+                // does not teach that agreeing means nothing.
                 for (probs, acc, base, alpha) in [
-                    (&mut model.m[c], &m_acc[c], None, 0.0),
-                    (&mut model.u[c], &u_acc[c], Some(&random[c]), PRIOR_PAIRS),
+                    (&mut model.m[c], &m_acc[c], &m_start[c], PRIOR_MATCHES),
+                    (&mut model.u[c], &u_acc[c], &random[c], PRIOR_PAIRS),
                 ] {
                     let sum: f64 = acc[1..].iter().sum::<f64>() + alpha;
                     if sum <= 0.0 {
                         continue;
                     }
                     for l in 1..acc.len() {
-                        let pseudo = base.map_or(0.0, |b| alpha * b[l]);
+                        let pseudo = alpha * base[l];
                         let v = ((acc[l] + pseudo) / sum).max(FLOOR);
                         change = change.max((v - probs[l]).abs());
                         probs[l] = v;
                     }
                 }
             }
-            let prior = (matches / total).clamp(FLOOR, 1.0 - FLOOR);
+            let prior = (matches + PRIOR_MATCHES * 0.1) / (total + PRIOR_MATCHES);
             change = change.max((prior - model.prior).abs());
             model.prior = prior;
             model.iterations = iteration + 1;
