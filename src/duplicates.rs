@@ -23,6 +23,8 @@ use crate::{Book, Error, Saved};
 pub const DEDUPE_INDEX: &str = "dedupe";
 const SPACE: &str = "dedupe";
 const MODEL_KEY: &[u8] = b"model";
+/// Set when dossiers were written without their keys (by an import).
+const STALE_KEY: &[u8] = b"keys-stale";
 const MERGES: &str = "merges";
 /// The most dossiers one entry check scores.
 const MAX_CANDIDATES: usize = 256;
@@ -162,6 +164,16 @@ pub(crate) fn keys_write(c: &Customer) -> Write {
     }
 }
 
+/// The write that notes that some dossiers lack their blocking keys.
+pub(crate) fn keys_stale() -> Write {
+    Write::PutDoc {
+        space: SPACE.into(),
+        key: STALE_KEY.to_vec(),
+        owner: None,
+        value: Vec::new(),
+    }
+}
+
 /// What to do with a new dossier that looks like one already in the book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -255,6 +267,9 @@ impl Book {
     pub fn check_duplicates(&self, draft: &Customer) -> Result<Vec<DuplicateCandidate>, Error> {
         let mut draft = draft.clone();
         self.rules.check(&mut draft, self.now());
+        if self.store.snapshot()?.doc(SPACE, STALE_KEY)?.is_some() {
+            self.index_duplicates()?;
+        }
         let snap = self.store.snapshot()?;
         // Which dossiers share a key with the draft, most shared keys first.
         let mut hits: std::collections::HashMap<CustomerId, u32> = Default::default();
@@ -471,17 +486,24 @@ impl Book {
         Ok(dd.explain_rows(0, 1))
     }
 
-    /// Writes every dossier's blocking keys again: for a book written before
-    /// the keys were kept. Returns how many dossiers it keyed.
+    /// Writes every dossier's blocking keys in one transaction. An import
+    /// leaves its dossiers to this (the first duplicate check after it runs
+    /// it), as does a book written before the keys were kept. Returns how
+    /// many dossiers it keyed.
     pub fn index_duplicates(&self) -> Result<u64, Error> {
+        use rayon::prelude::*;
         let snap = self.store.snapshot()?;
-        let mut batch = self.batch();
-        let mut n = 0;
-        for c in snap.customers()? {
-            batch.push(keys_write(&c?));
-            n += 1;
-        }
+        let customers: Vec<Customer> = snap.customers()?.collect::<Result<_, _>>()?;
         drop(snap);
+        let mut writes: Vec<Write> = customers.par_iter().map(keys_write).collect();
+        let n = customers.len() as u64;
+        drop(customers);
+        writes.push(Write::DeleteDoc {
+            space: SPACE.into(),
+            key: STALE_KEY.to_vec(),
+        });
+        let mut batch = self.batch();
+        batch.writes = writes;
         self.store.commit(batch)?;
         Ok(n)
     }

@@ -30,10 +30,18 @@ fn book_of(n: usize) -> Book {
 fn person(i: usize, variant: &str) -> Customer {
     let given = GIVEN[i % GIVEN.len()];
     let family = FAMILY[(i / GIVEN.len()) % FAMILY.len()];
-    let mut c = Customer::person(&format!("{given}{variant}"), family)
-        .with_email(&format!("{}.{}{i}@example.de", given.to_lowercase(), family.to_lowercase()))
-        .with_phone(&format!("+49 151 {:07}", 1_000_000 + i * 7919 % 8_999_999));
-    c.birth_date = NaiveDate::from_ymd_opt(1950 + (i % 50) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32);
+    let mut c = Customer::person(format!("{given}{variant}"), family)
+        .with_email(format!(
+            "{}.{}{i}@example.de",
+            given.to_lowercase(),
+            family.to_lowercase()
+        ))
+        .with_phone(format!("+49 151 {:07}", 1_000_000 + i * 7919 % 8_999_999));
+    c.birth_date = NaiveDate::from_ymd_opt(
+        1950 + (i % 50) as i32,
+        1 + (i % 12) as u32,
+        1 + (i % 28) as u32,
+    );
     c.addresses.push(Address {
         street: Some(format!("{} Hauptstraße", 1 + i % 90)),
         city: Some("Berlin".into()),
@@ -52,10 +60,19 @@ fn the_entry_check_finds_a_typo_and_respects_the_thresholds() {
     again.name.given = Some("Fleix".into());
     let candidates = book.check_duplicates(&again).unwrap();
     let first = &candidates[0];
-    assert_eq!(first.action, DuplicateAction::Block, "{}", first.explanation);
+    assert_eq!(
+        first.action,
+        DuplicateAction::Block,
+        "{}",
+        first.explanation
+    );
     let original = book.find_by_email(&again.emails[0].address).unwrap()[0].id;
     assert_eq!(first.id, original);
-    assert!(first.explanation.fields.iter().any(|f| f.field == "given_name" && f.level != "exact"));
+    assert!(first
+        .explanation
+        .fields
+        .iter()
+        .any(|f| f.field == "given_name" && f.level != "exact"));
     // Book::add refuses it, naming the original; add_allowing_duplicates does not.
     match book.add(again.clone()) {
         Err(Error::Duplicate { candidates }) => assert_eq!(candidates[0].id, original),
@@ -68,7 +85,10 @@ fn the_entry_check_finds_a_typo_and_respects_the_thresholds() {
     // A different person with the same family name and city is allowed.
     let stranger = Customer::person("Zoltan", FAMILY[0]).with_email("zoltan@example.hu");
     let found = book.check_duplicates(&stranger).unwrap();
-    assert!(found.iter().all(|c| c.action == DuplicateAction::Allow), "{found:?}");
+    assert!(
+        found.iter().all(|c| c.action == DuplicateAction::Allow),
+        "{found:?}"
+    );
     assert!(book.add(stranger).is_ok());
 }
 
@@ -79,7 +99,7 @@ fn thresholds_come_from_the_settings_of_the_last_dedupe() {
     near.emails.clear();
     near.phones.clear();
     near.name.given = Some("Hugh".into()); // Hugo, a different given name
-    // With a match threshold no probability reaches, nothing is blocked.
+                                           // With a match threshold no probability reaches, nothing is blocked.
     let strict = Settings {
         match_threshold: 1.0,
         review_threshold: 1.0,
@@ -94,7 +114,10 @@ fn thresholds_come_from_the_settings_of_the_last_dedupe() {
 #[test]
 fn a_book_dedupe_finds_clusters_and_explains_them() {
     let book = book_of(200);
-    let dup = book.add_allowing_duplicates(person(3, "")).unwrap().customer;
+    let dup = book
+        .add_allowing_duplicates(person(3, ""))
+        .unwrap()
+        .customer;
     let mut typo = person(3, "");
     typo.name.family = Some("Schlz".into());
     typo.emails.clear();
@@ -107,7 +130,10 @@ fn a_book_dedupe_finds_clusters_and_explains_them() {
     let why = book.explain_duplicate(dup.id, typo.id).unwrap();
     assert!(why.probability > 0.9, "{why}");
     let table = why.to_string();
-    assert!(table.contains("family_name") && table.contains("schlz"), "{table}");
+    assert!(
+        table.contains("family_name") && table.contains("schlz"),
+        "{table}"
+    );
 }
 
 /// A copy of a dossier with another version number (versions move on).
@@ -124,7 +150,10 @@ fn purchase(c: &Customer, cents: i64) -> Purchase {
 #[test]
 fn merge_three_then_unmerge() {
     let book = book_of(50);
-    let a = book.find_by_email("anna.meyer0@example.de").unwrap().remove(0);
+    let a = book
+        .find_by_email("anna.meyer0@example.de")
+        .unwrap()
+        .remove(0);
     let mut b = person(0, "");
     b.emails[0].address = "a.meyer@example.de".into();
     b.job_title = Some("Einkauf".into());
@@ -139,7 +168,9 @@ fn merge_three_then_unmerge() {
     let count = book.count().unwrap();
 
     let mut policy = Survivorship::default();
-    policy.fields.insert("owner".into(), SurvivorshipRule::Survivor);
+    policy
+        .fields
+        .insert("owner".into(), SurvivorshipRule::Survivor);
     let ids = [a.id, b.id, c.id];
     let preview = book.merge(&ids, &policy, true).unwrap();
     assert!(preview.receipt.is_none());
@@ -174,18 +205,30 @@ fn merge_three_then_unmerge() {
 #[test]
 fn unmerge_refuses_when_the_survivor_changed() {
     let book = book_of(20);
-    let a = book.add_allowing_duplicates(person(1, "")).unwrap().customer;
+    let a = book
+        .add_allowing_duplicates(person(1, ""))
+        .unwrap()
+        .customer;
     let b = book.find_by_email(&a.emails[0].address).unwrap();
     let other = b.iter().find(|c| c.id != a.id).unwrap().id;
-    let merged = book.merge(&[a.id, other], &Survivorship::default(), false).unwrap();
+    let merged = book
+        .merge(&[a.id, other], &Survivorship::default(), false)
+        .unwrap();
     let mut changed = book.get(a.id).unwrap();
     changed.job_title = Some("changed".into());
     book.update(changed).unwrap();
     let receipt = merged.receipt.unwrap().id;
     assert!(matches!(book.unmerge(receipt), Err(Error::Conflict { .. })));
-    assert!(matches!(book.get(other), Err(Error::NotFound(_))), "nothing undone");
-    assert!(book.merge(&[a.id], &Survivorship::default(), false).is_err());
-    assert!(book.merge(&[a.id, a.id], &Survivorship::default(), false).is_err());
+    assert!(
+        matches!(book.get(other), Err(Error::NotFound(_))),
+        "nothing undone"
+    );
+    assert!(book
+        .merge(&[a.id], &Survivorship::default(), false)
+        .is_err());
+    assert!(book
+        .merge(&[a.id, a.id], &Survivorship::default(), false)
+        .is_err());
 }
 
 #[test]
@@ -193,8 +236,14 @@ fn a_merge_that_breaks_the_rules_is_refused() {
     let mut set = RuleSet::standard();
     set.default_region = Some("DE".into());
     let book = Book::with_store(Box::new(kehu::MemoryStore::new()), Rules::new(set).unwrap());
-    let a = book.add_allowing_duplicates(person(1, "")).unwrap().customer;
-    let b = book.add_allowing_duplicates(person(2, "")).unwrap().customer;
+    let a = book
+        .add_allowing_duplicates(person(1, ""))
+        .unwrap()
+        .customer;
+    let b = book
+        .add_allowing_duplicates(person(2, ""))
+        .unwrap()
+        .customer;
     let mut policy = Survivorship::default();
     policy.fields.insert(
         "birth_date".into(),

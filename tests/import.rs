@@ -174,8 +174,11 @@ fn update_mode_changes_only_what_the_file_has() {
 fn a_key_shared_by_two_customers_is_ambiguous() {
     let book = book();
     for given in ["A", "B"] {
-        book.add(Customer::person(given, "Lee").with_email("family@example.com"))
-            .unwrap();
+        // One family, one shared address: two dossiers on purpose.
+        book.add_allowing_duplicates(
+            Customer::person(given, "Lee").with_email("family@example.com"),
+        )
+        .unwrap();
     }
     let opts = ImportOptions {
         mode: Mode::Upsert,

@@ -280,7 +280,12 @@ impl Book {
                         summary.status = ImportStatus::Failed; // the reader stopped early
                     }
                     return match journal::summary_write(&summary) {
-                        Ok(w) => Some(Batch::new(actor, self.now()).with(w)),
+                        // Imported dossiers get their duplicate keys in bulk, at the first check.
+                        Ok(w) => Some(
+                            Batch::new(actor, self.now())
+                                .with(w)
+                                .with(crate::duplicates::keys_stale()),
+                        ),
                         Err(e) => {
                             failure = Some(e);
                             None
@@ -461,14 +466,7 @@ impl RowReader<'_> {
                         _ => {}
                     }
                     writes.extend(before);
-                    let keys = match &write {
-                        Write::Put { customer, .. } => {
-                            Some(crate::duplicates::keys_write(customer))
-                        }
-                        _ => None,
-                    };
                     writes.push(write);
-                    writes.extend(keys);
                 }
                 Outcome::Rejected(problems) => {
                     self.report.rejected += 1;

@@ -18,6 +18,8 @@ use kehu::io::{
 use kehu::{Book, Customer, CustomerId, Error, RecordId, Related, Rules};
 use serde::Serialize;
 
+mod dedupe;
+
 /// kehu (客户): keep customer records clean, deduplicated and safe.
 #[derive(Parser)]
 #[command(name = "kehu", version, about, max_term_width = 100)]
@@ -91,6 +93,23 @@ enum Command {
     #[command(after_help = "Example:
   kehu revert book.kehu 0196f3a2-5c1e-7b7a-9d3e-2f4b8c6a1e00")]
     Revert(RevertArgs),
+    /// Find duplicates in a CSV file or a book (or link two files): pairs, clusters, explanations.
+    #[command(after_help = "Examples:
+  kehu dedupe customers.csv --pairs-out pairs.csv --clusters-out clusters.csv
+  kehu dedupe febrl.csv --id-column rec_id --explain rec-1-org rec-1-dup-0
+  kehu dedupe crm.csv --link shop.csv --pairs-out links.csv
+  kehu dedupe book.kehu --threshold 0.95
+  kehu dedupe customers.csv --settings dedupe.toml --json")]
+    Dedupe(dedupe::DedupeArgs),
+    /// Merge dossiers into the first by a survivorship policy; related records move with them.
+    #[command(after_help = "Examples:
+  kehu merge book.kehu C-1001 C-2040 --dry-run
+  kehu merge book.kehu 0196f3a2-… 0196f3a9-… --policy survivorship.toml")]
+    Merge(dedupe::MergeArgs),
+    /// Undo a merge by its receipt.
+    #[command(after_help = "Example:
+  kehu unmerge book.kehu 0196f3b0-7c2e-7d1a-8e4f-9a0b1c2d3e4f")]
+    Unmerge(dedupe::UnmergeArgs),
 }
 
 #[derive(Args)]
@@ -409,6 +428,9 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Rfm(args) => rfm(args, false),
         Command::Report(args) => rfm(args, true),
         Command::Revert(args) => revert(args),
+        Command::Dedupe(args) => dedupe::dedupe(args),
+        Command::Merge(args) => dedupe::merge(args),
+        Command::Unmerge(args) => dedupe::unmerge(args),
     }
 }
 

@@ -253,11 +253,44 @@ impl Model {
     }
 }
 
-/// u probabilities from `sample` random pairs (with replacement), seeded.
+/// What two unrelated records usually look like, per field type and level:
+/// the u a comparison has before any data is seen. It matters only where
+/// random pairs are few (a book of a handful of dossiers).
+fn u_prior(c: &Comparison) -> Vec<f64> {
+    use crate::FieldType::*;
+    let agree: &[f64] = match c.kind {
+        GivenName => &[0.01, 0.005, 0.001, 0.005, 0.02],
+        FamilyName => &[0.01, 0.001, 0.005, 0.02],
+        PersonName => &[0.001, 0.005, 0.02],
+        Email => &[1e-5, 1e-4, 1e-5],
+        Phone => &[1e-5, 1e-4],
+        Date => &[1e-4, 5e-4, 0.015],
+        Postcode => &[0.01, 0.02],
+        Identifier => &[1e-6, 1e-5],
+        Address => &[1e-4, 1e-3, 0.01],
+        OrgName | City | Text => &[0.01, 0.01],
+        Number => &[0.05],
+        Category | Ignore => &[0.2],
+    };
+    let levels = c.levels().len();
+    let mut u = vec![0.0; levels];
+    for (l, v) in agree.iter().enumerate().take(levels.saturating_sub(2)) {
+        u[l + 1] = *v;
+    }
+    u[levels - 1] = 1.0 - u[1..levels - 1].iter().sum::<f64>();
+    u
+}
+
+/// How many pairs' worth the prior u counts for against random pairs.
+const U_PRIOR_PAIRS: f64 = 100.0;
+
+/// u probabilities from `sample` random pairs (with replacement), seeded,
+/// blended with [`u_prior`] by how many distinct pairs the data has.
 fn random_u(comparisons: &[Comparison], ds: &Dataset, sample: usize, seed: u64) -> Vec<Vec<f64>> {
     let n = ds.len() as u64;
     let levels: Vec<usize> = comparisons.iter().map(|c| c.levels().len()).collect();
-    let mut counts: Vec<Vec<f64>> = levels.iter().map(|&l| vec![1.0; l]).collect();
+    let mut counts: Vec<Vec<f64>> = levels.iter().map(|&l| vec![0.0; l]).collect();
+    let mut drawn = 0.0;
     if n >= 2 {
         let link = ds.is_link();
         let patterns: Vec<Pattern> = (0..sample as u64)
@@ -270,19 +303,31 @@ fn random_u(comparisons: &[Comparison], ds: &Dataset, sample: usize, seed: u64) 
                 usable.then(|| pattern(comparisons, ds, a, b))
             })
             .collect();
+        drawn = patterns.len() as f64;
         for p in patterns {
             for (c, row) in counts.iter_mut().enumerate() {
                 row[level_of(p, c) as usize] += 1.0;
             }
         }
     }
+    // Drawing a pair twice teaches nothing new: weigh the sample by the
+    // distinct pairs there are.
+    let distinct = (n as f64) * (n as f64 - 1.0) / 2.0;
+    let scale = if drawn > 0.0 {
+        drawn.min(distinct) / drawn
+    } else {
+        0.0
+    };
     counts
         .into_iter()
-        .map(|row| {
-            let sum: f64 = row[1..].iter().sum();
+        .zip(comparisons)
+        .map(|(row, c)| {
+            let prior = u_prior(c);
+            let filled: f64 = row[1..].iter().sum::<f64>() * scale;
             let mut u = vec![0.0; row.len()];
             for l in 1..row.len() {
-                u[l] = (row[l] / sum).max(FLOOR);
+                u[l] = ((row[l] * scale + U_PRIOR_PAIRS * prior[l]) / (filled + U_PRIOR_PAIRS))
+                    .max(FLOOR);
             }
             u
         })
