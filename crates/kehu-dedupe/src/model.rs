@@ -8,6 +8,7 @@
 //! microseconds per iteration however many pairs there are.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -293,12 +294,21 @@ fn random_u(comparisons: &[Comparison], ds: &Dataset, sample: usize, seed: u64) 
     let mut drawn = 0.0;
     if n >= 2 {
         let link = ds.is_link();
-        let patterns: Vec<Pattern> = (0..sample as u64)
+        // Records in an order set by their ids, not by where they stand in
+        // the input: the same records draw the same pairs in any order.
+        let mut order: Vec<(u64, u32)> = (0..n as u32)
+            .map(|r| (rustc_hash::FxBuildHasher.hash_one(ds.id(r)), r))
+            .collect();
+        order.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| ds.id(x.1).cmp(ds.id(y.1))));
+        let order: Vec<u32> = order.into_iter().map(|(_, r)| r).collect();
+        // No use drawing many times more pairs than there are.
+        let sample = (sample as u64).min((n * (n - 1) / 2).saturating_mul(4));
+        let patterns: Vec<Pattern> = (0..sample)
             .into_par_iter()
             .filter_map(|i| {
                 let r = splitmix(seed ^ splitmix(i));
-                let a = (r % n) as u32;
-                let b = ((r >> 32) % n) as u32;
+                let a = order[(r % n) as usize];
+                let b = order[((r >> 32) % n) as usize];
                 let usable = a != b && (!link || ds.source(a) != ds.source(b));
                 usable.then(|| pattern(comparisons, ds, a, b))
             })
