@@ -48,7 +48,8 @@ pub enum Rule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Survivorship {
-    /// The rule for single-valued fields no rule names.
+    /// The rule for single-valued fields no rule names (but `external_id`,
+    /// which stays the survivor's unless a rule names it).
     pub default: Rule,
     /// The rule for list fields no rule names.
     pub lists: Rule,
@@ -98,8 +99,12 @@ impl Survivorship {
     }
 
     fn rule(&self, field: &str, value_is_list: bool) -> &Rule {
+        // The survivor keeps its identity in the source system unless told.
+        const KEEP: &Rule = &Rule::Union;
         self.fields.get(field).unwrap_or(if value_is_list {
             &self.lists
+        } else if field == "external_id" {
+            KEEP
         } else {
             &self.default
         })
@@ -335,7 +340,21 @@ mod tests {
         assert_eq!(title(Rule::Survivor), "Buyer");
         assert_eq!(title(Rule::Union), "Buyer");
         assert_eq!(title(Rule::Value(Value::String("CEO".into()))), "CEO");
+        let mut d = d;
+        d[1].external_id = Some("ERP-2".into());
         let m = merge(&d, &Survivorship::default()).unwrap();
+        assert_eq!(
+            m.external_id.as_deref(),
+            Some("ERP-2"),
+            "the survivor has none"
+        );
+        d[0].external_id = Some("SHOP-1".into());
+        let m = merge(&d, &Survivorship::default()).unwrap();
+        assert_eq!(
+            m.external_id.as_deref(),
+            Some("SHOP-1"),
+            "the survivor's identity stays"
+        );
         let emails: Vec<&str> = m.emails.iter().map(|e| e.address.as_str()).collect();
         assert_eq!(emails, ["wei@a.cn", "zw@b.cn"], "union, case-blind");
         assert_eq!(m.tags, ["vip", "b2b"]);
