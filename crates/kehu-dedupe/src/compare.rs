@@ -137,9 +137,13 @@ impl Comparison {
                 "close (Jaro-Winkler ≥ 0.90)",
                 "different",
             ],
-            FieldType::Number | FieldType::Category | FieldType::Ignore => {
-                &["missing", "exact", "different"]
-            }
+            FieldType::Number => &[
+                "missing",
+                "exact",
+                "close (within 10%, or one digit off)",
+                "different",
+            ],
+            FieldType::Category | FieldType::Ignore => &["missing", "exact", "different"],
         }
     }
 
@@ -234,7 +238,18 @@ impl Comparison {
                     last
                 }
             }
-            FieldType::Number | FieldType::Category | FieldType::Ignore => last,
+            FieldType::Number => {
+                let close = match (sa.parse::<f64>(), sb.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => (x - y).abs() <= 0.1 * x.abs().max(y.abs()),
+                    _ => false,
+                };
+                if close || one_edit(sa, sb) {
+                    2
+                } else {
+                    last
+                }
+            }
+            FieldType::Category | FieldType::Ignore => last,
         }
     }
 
@@ -384,6 +399,23 @@ mod tests {
                 "different"
             ]
         );
+    }
+
+    #[test]
+    fn numbers_are_close_within_ten_percent_or_one_digit() {
+        let spec = FieldSpec {
+            name: "n".into(),
+            kind: FieldType::Number,
+        };
+        let mut d = Dataset::new(vec![spec]);
+        for (i, v) in ["100", "105", "250", "1OO", ""].iter().enumerate() {
+            d.push(i.to_string(), &[v]);
+        }
+        let c = &default_comparisons(&d)[0];
+        let level = |a, b| c.levels()[c.level(&d, a, b) as usize];
+        assert_eq!(level(0, 1), "close (within 10%, or one digit off)");
+        assert_eq!(level(0, 2), "different");
+        assert_eq!(level(0, 4), "missing");
     }
 
     #[test]

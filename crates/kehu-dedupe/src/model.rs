@@ -270,7 +270,7 @@ fn u_prior(c: &Comparison) -> Vec<f64> {
         Identifier => &[1e-6, 1e-5],
         Address => &[1e-4, 1e-3, 0.01],
         OrgName | City | Text => &[0.01, 0.01],
-        Number => &[0.05],
+        Number => &[0.05, 0.05],
         Category | Ignore => &[0.2],
     };
     let levels = c.levels().len();
