@@ -36,6 +36,10 @@ pub(crate) struct DedupeArgs {
     /// Write every record's cluster here: id,cluster_id.
     #[arg(long, value_name = "FILE")]
     clusters_out: Option<PathBuf>,
+    /// Write the pairs a person should look at here: id_l,id_r,probability
+    /// (between the review and match thresholds, or matches the chain guard left out).
+    #[arg(long, value_name = "FILE")]
+    review_out: Option<PathBuf>,
     /// Explain how two records (by id) score, field by field.
     #[arg(long, num_args = 2, value_names = ["ID1", "ID2"])]
     explain: Option<Vec<String>>,
@@ -176,11 +180,13 @@ fn write_outputs(
     ids: &dyn Fn(u32) -> String,
     n: usize,
 ) -> Result<(), Error> {
-    if let Some(path) = &args.pairs_out {
+    let files: [(&Option<PathBuf>, bool); 2] = [(&args.pairs_out, true), (&args.review_out, false)];
+    for (path, clustered) in files {
+        let Some(path) = path else { continue };
         let mut w = create(path)?;
         let err = write_err(path);
         writeln!(w, "id_l,id_r,probability").map_err(&err)?;
-        for p in out.pairs.iter().filter(|p| p.clustered) {
+        for p in out.pairs.iter().filter(|p| p.clustered == clustered) {
             writeln!(
                 w,
                 "{},{},{:.6}",
@@ -274,6 +280,12 @@ fn print_summary(
     }
     if let Some(p) = &args.clusters_out {
         line(&mut o, format!("clusters written to {}", p.display()))?;
+    }
+    if let Some(p) = &args.review_out {
+        line(
+            &mut o,
+            format!("pairs to review written to {}", p.display()),
+        )?;
     }
     if args.pairs_out.is_none() && args.clusters_out.is_none() {
         for c in clusters.iter().take(20) {
@@ -437,9 +449,16 @@ fn dedupe_book(args: DedupeArgs) -> Result<Done, Error> {
     };
     let name = |row: u32| ids[row as usize].to_string();
     write_outputs(&args, &out, &name, ids.len())?;
-    let lists: Vec<Vec<String>> = result
+    // Names for the clusters that are printed; the others only count.
+    let shown = if args.pairs_out.is_none() && args.clusters_out.is_none() {
+        20
+    } else {
+        0
+    };
+    let mut lists: Vec<Vec<String>> = result
         .clusters
         .iter()
+        .take(shown)
         .map(|c| {
             c.iter()
                 .map(|id| match book.get(*id) {
@@ -449,6 +468,7 @@ fn dedupe_book(args: DedupeArgs) -> Result<Done, Error> {
                 .collect()
         })
         .collect();
+    lists.extend(result.clusters.iter().skip(shown).map(|_| Vec::new()));
     print_summary(&args, &out, seconds, &lists)?;
     let reviews = out
         .pairs

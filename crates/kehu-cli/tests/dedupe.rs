@@ -236,9 +236,12 @@ fn a_book_dedupe_merge_and_unmerge() {
     let book = dir.path().join("b.kehu");
     let book = book.to_str().unwrap();
     ok(&kehu(&["import", book, csv.to_str().unwrap(), "-q"]));
-    let out = kehu(&["dedupe", book]);
+    let review = dir.path().join("review.csv");
+    let out = kehu(&["dedupe", book, "--review-out", review.to_str().unwrap()]);
     ok(&out);
     assert!(stdout(&out).contains("1 clusters"), "{}", stdout(&out));
+    let review = fs::read_to_string(&review).unwrap();
+    assert!(review.starts_with("id_l,id_r,probability\n"), "{review}");
 
     let out = kehu(&["merge", book, "C1", "C2", "--dry-run", "--json"]);
     ok(&out);
