@@ -364,7 +364,13 @@ impl Book {
     fn duplicate_model(&self) -> Result<Arc<BookModel>, Error> {
         let count = self.count()?;
         let mut cached = self.dedupe_model.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh = |m: &BookModel| count < 64 || m.trained_on * 2 >= count;
+        // A model learned by another version of the engine may compare
+        // other fields: learn again rather than fail.
+        let compatible = |m: &BookModel| {
+            Deduper::new(dataset([]), m.settings.clone())
+                .is_ok_and(|d| d.comparisons() == m.model.comparisons.as_slice())
+        };
+        let fresh = |m: &BookModel| compatible(m) && (count < 64 || m.trained_on * 2 >= count);
         if let Some(m) = cached.as_ref() {
             if fresh(m) {
                 return Ok(m.clone());

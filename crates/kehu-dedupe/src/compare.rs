@@ -25,7 +25,21 @@ pub struct Comparison {
     pub partner: Option<usize>,
     /// Whether exact agreement is weighed by how common the value is.
     pub term_frequency: bool,
+    /// Further columns compared together with this one as one place (street,
+    /// city and postcode): a customer who moved differs on all of them at
+    /// once, and that is one piece of evidence, not three.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<usize>,
 }
+
+/// The levels of a place compared as a whole.
+const PLACE_LEVELS: &[&str] = &[
+    "missing",
+    "same place (every part agrees)",
+    "close (every part agrees or nearly)",
+    "partly the same (some part agrees)",
+    "different",
+];
 
 /// Jaro-Winkler similarity of two ASCII-folded strings, at least `cutoff`
 /// or 0.
@@ -81,6 +95,13 @@ fn word_overlap(a: &str, b: &str) -> f64 {
 impl Comparison {
     /// The names of this comparison's levels, level 0 first.
     pub fn levels(&self) -> &'static [&'static str] {
+        if !self.group.is_empty() {
+            return PLACE_LEVELS;
+        }
+        self.field_levels()
+    }
+
+    fn field_levels(&self) -> &'static [&'static str] {
         match self.kind {
             FieldType::GivenName => &[
                 "missing",
@@ -147,8 +168,47 @@ impl Comparison {
         }
     }
 
+    /// The columns this comparison reads: its own, then its group's.
+    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.column).chain(self.group.iter().copied())
+    }
+
     /// The level at which records `a` and `b` agree on this field.
     pub fn level(&self, ds: &Dataset, a: u32, b: u32) -> u8 {
+        if self.group.is_empty() {
+            return self.field_level(ds, a, b);
+        }
+        // Each part: missing, exact, close or different.
+        let (mut present, mut exact, mut close) = (0, 0, 0);
+        for column in self.columns() {
+            let part = Comparison {
+                field: String::new(),
+                column,
+                kind: ds.columns()[column].spec.kind,
+                partner: None,
+                term_frequency: false,
+                group: Vec::new(),
+            };
+            let level = part.field_level(ds, a, b);
+            let last = part.field_levels().len() as u8 - 1;
+            match level {
+                0 => continue,
+                1 => exact += 1,
+                l if l < last => close += 1,
+                _ => {}
+            }
+            present += 1;
+        }
+        match (present, exact, close) {
+            (0, _, _) => 0,
+            (p, e, _) if e == p => 1,
+            (p, e, c) if e + c == p => 2,
+            (_, e, c) if e + c > 0 => 3,
+            _ => 4,
+        }
+    }
+
+    fn field_level(&self, ds: &Dataset, a: u32, b: u32) -> u8 {
         let col = &ds.columns()[self.column];
         let (ia, ib) = (ds.cell(a, self.column), ds.cell(b, self.column));
         if ia == 0 || ib == 0 {
@@ -158,7 +218,7 @@ impl Comparison {
             return 1;
         }
         let (sa, sb) = (col.value(ia), col.value(ib));
-        let last = self.levels().len() as u8 - 1;
+        let last = self.field_levels().len() as u8 - 1;
         match self.kind {
             FieldType::GivenName => {
                 if col.alt(ia) == col.alt(ib)
@@ -278,12 +338,33 @@ impl Comparison {
 pub fn default_comparisons(ds: &Dataset) -> Vec<Comparison> {
     let fields = ds.fields();
     let find = |kind: FieldType| fields.iter().position(|f| f.kind == kind);
-    fields
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.kind != FieldType::Ignore)
-        .map(|(i, f)| Comparison {
-            field: f.name.clone(),
+    let is_place = |k: FieldType| {
+        matches!(
+            k,
+            FieldType::Address | FieldType::City | FieldType::Postcode
+        )
+    };
+    let places: Vec<usize> = (0..fields.len())
+        .filter(|&i| is_place(fields[i].kind))
+        .collect();
+    let grouped = places.len() >= 2;
+    let mut out: Vec<Comparison> = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        if f.kind == FieldType::Ignore || (grouped && is_place(f.kind) && i != places[0]) {
+            continue;
+        }
+        let group: Vec<usize> = if grouped && i == places[0] {
+            places[1..].to_vec()
+        } else {
+            Vec::new()
+        };
+        let field = std::iter::once(i)
+            .chain(group.iter().copied())
+            .map(|c| fields[c].name.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
+        out.push(Comparison {
+            field,
             column: i,
             kind: f.kind,
             partner: match f.kind {
@@ -291,15 +372,18 @@ pub fn default_comparisons(ds: &Dataset) -> Vec<Comparison> {
                 FieldType::FamilyName => find(FieldType::GivenName),
                 _ => None,
             },
-            term_frequency: matches!(
-                f.kind,
-                FieldType::GivenName
-                    | FieldType::FamilyName
-                    | FieldType::PersonName
-                    | FieldType::City
-            ),
-        })
-        .collect()
+            term_frequency: group.is_empty()
+                && matches!(
+                    f.kind,
+                    FieldType::GivenName
+                        | FieldType::FamilyName
+                        | FieldType::PersonName
+                        | FieldType::City
+                ),
+            group,
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -399,6 +483,35 @@ mod tests {
                 "different"
             ]
         );
+    }
+
+    #[test]
+    fn street_city_and_postcode_are_one_place() {
+        let spec = |name: &str, kind| FieldSpec {
+            name: name.into(),
+            kind,
+        };
+        let mut d = Dataset::new(vec![
+            spec("street", FieldType::Address),
+            spec("city", FieldType::City),
+            spec("zip", FieldType::Postcode),
+        ]);
+        d.push("a", &["12 Main Street", "Springfield", "12345"]);
+        d.push("b", &["12 Main St", "Springfield", "12345"]);
+        d.push("c", &["12 Main St", "Springfeld", "12354"]);
+        d.push("d", &["9 Elm Road", "Springfield", "12399"]);
+        d.push("e", &["9 Elm Road", "Shelbyville", "99999"]);
+        d.push("f", &["", "", ""]);
+        let cs = default_comparisons(&d);
+        assert_eq!(cs.len(), 1);
+        let c = &cs[0];
+        assert_eq!(c.field, "street+city+zip");
+        let level = |a, b| c.levels()[c.level(&d, a, b) as usize];
+        assert_eq!(level(0, 1), "same place (every part agrees)");
+        assert_eq!(level(0, 2), "close (every part agrees or nearly)");
+        assert_eq!(level(0, 3), "partly the same (some part agrees)");
+        assert_eq!(level(0, 4), "different");
+        assert_eq!(level(0, 5), "missing");
     }
 
     #[test]

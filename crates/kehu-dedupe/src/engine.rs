@@ -361,8 +361,18 @@ impl Deduper {
                 };
                 FieldExplanation {
                     field: c.field.clone(),
-                    left: ds.text(a, c.column).to_string(),
-                    right: ds.text(b, c.column).to_string(),
+                    left: c
+                        .columns()
+                        .map(|col| ds.text(a, col))
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    right: c
+                        .columns()
+                        .map(|col| ds.text(b, col))
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     level: c.levels()[level as usize].to_string(),
                     weight: model.weight(i, level) + tf,
                 }
@@ -460,18 +470,18 @@ impl fmt::Display for Explanation {
         writeln!(f, "{} ~ {}", self.id_l, self.id_r)?;
         writeln!(
             f,
-            "{:<16} {:<28} {:<28} {:<40} {:>7}",
+            "{:<20} {:<28} {:<28} {:<40} {:>7}",
             "field", "left", "right", "level", "weight"
         )?;
         writeln!(
             f,
-            "{:<16} {:<28} {:<28} {:<40} {:>+7.2}",
+            "{:<20} {:<28} {:<28} {:<40} {:>+7.2}",
             "(prior)", "", "", "", self.prior_weight
         )?;
         for x in &self.fields {
             writeln!(
                 f,
-                "{:<16} {:<28} {:<28} {:<40} {:>+7.2}",
+                "{:<20} {:<28} {:<28} {:<40} {:>+7.2}",
                 cut(&x.field),
                 cut(&x.left),
                 cut(&x.right),

@@ -260,6 +260,7 @@ impl Model {
 fn u_prior(c: &Comparison) -> Vec<f64> {
     use crate::FieldType::*;
     let agree: &[f64] = match c.kind {
+        _ if !c.group.is_empty() => &[1e-4, 1e-3, 0.02],
         GivenName => &[0.01, 0.005, 0.001, 0.005, 0.02],
         FamilyName => &[0.01, 0.001, 0.005, 0.02],
         PersonName => &[0.001, 0.005, 0.02],
