@@ -364,22 +364,22 @@ impl Book {
     fn duplicate_model(&self) -> Result<Arc<BookModel>, Error> {
         let count = self.count()?;
         let mut cached = self.dedupe_model.lock().unwrap_or_else(|e| e.into_inner());
-        // A model learned by another version of the engine may compare
-        // other fields: learn again rather than fail.
-        let compatible = |m: &BookModel| {
-            Deduper::new(dataset([]), m.settings.clone())
-                .is_ok_and(|d| d.comparisons() == m.model.comparisons.as_slice())
-        };
-        let fresh = |m: &BookModel| compatible(m) && (count < 64 || m.trained_on * 2 >= count);
+        let fresh = |m: &BookModel| count < 64 || m.trained_on * 2 >= count;
         if let Some(m) = cached.as_ref() {
             if fresh(m) {
                 return Ok(m.clone());
             }
         }
+        // A stored model learned by another version of the engine may
+        // compare other fields: learn again rather than fail.
+        let compatible = |m: &BookModel| {
+            Deduper::new(dataset([]), m.settings.clone())
+                .is_ok_and(|d| d.comparisons() == m.model.comparisons.as_slice())
+        };
         let stored = self.store.snapshot()?.doc(SPACE, MODEL_KEY)?;
         let stored: Option<BookModel> = stored.and_then(|d| serde_json::from_slice(&d.value).ok());
         let model = match stored {
-            Some(m) if fresh(&m) => m,
+            Some(m) if compatible(&m) && fresh(&m) => m,
             other => {
                 let settings = other.map(|m| m.settings).unwrap_or_else(book_settings);
                 let learned = self.learn_model(settings)?;
@@ -400,14 +400,9 @@ impl Book {
     }
 
     fn learn_model(&self, settings: Settings) -> Result<BookModel, Error> {
-        let customers: Vec<Customer> = self
-            .store
-            .snapshot()?
-            .customers()?
-            .collect::<Result<_, _>>()?;
-        let mut dd = Deduper::new(dataset(&customers), settings.clone()).map_err(dedupe_error)?;
-        let outcome = dd.run(&mut |_| {}).map_err(dedupe_error)?;
-        drop(outcome);
+        let (ds, ids) = self.book_dataset()?;
+        let mut dd = Deduper::new(ds, settings.clone()).map_err(dedupe_error)?;
+        dd.run(&mut |_| {}).map_err(dedupe_error)?;
         let model = dd
             .model()
             .cloned()
@@ -415,8 +410,24 @@ impl Book {
         Ok(BookModel {
             settings,
             model,
-            trained_on: customers.len() as u64,
+            trained_on: ids.len() as u64,
         })
+    }
+
+    /// Every dossier of the book as a record, read in one pass (the
+    /// dossiers themselves are not kept), and their ids by row.
+    fn book_dataset(&self) -> Result<(Dataset, Vec<CustomerId>), Error> {
+        let snap = self.store.snapshot()?;
+        let mut ds = Dataset::new(customer_fields());
+        let mut ids = Vec::new();
+        for c in snap.customers()? {
+            let c = c?;
+            let values = customer_values(&c);
+            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+            ds.push(c.id.to_string(), &refs);
+            ids.push(c.id);
+        }
+        Ok((ds, ids))
     }
 
     /// Finds the duplicates in the whole book: pairs, clusters and what the
@@ -430,14 +441,7 @@ impl Book {
         let mut settings = settings.clone();
         settings.fields = Vec::new();
         settings.term_frequency = false;
-        let customers: Vec<Customer> = self
-            .store
-            .snapshot()?
-            .customers()?
-            .collect::<Result<_, _>>()?;
-        let ids: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
-        let ds = dataset(&customers);
-        drop(customers);
+        let (ds, ids) = self.book_dataset()?;
         let mut dd = Deduper::new(ds, settings.clone()).map_err(dedupe_error)?;
         let out = dd.run(progress).map_err(dedupe_error)?;
         if let Some(model) = dd.model() {
@@ -492,26 +496,34 @@ impl Book {
         Ok(dd.explain_rows(0, 1))
     }
 
-    /// Writes every dossier's blocking keys in one transaction. An import
-    /// leaves its dossiers to this (the first duplicate check after it runs
-    /// it), as does a book written before the keys were kept. Returns how
-    /// many dossiers it keyed.
+    /// Writes every dossier's blocking keys, in transactions of 100,000
+    /// dossiers (memory stays bounded; a run cut short is simply run
+    /// again). An import leaves its dossiers to this (the first duplicate
+    /// check after it runs it), as does a book written before the keys were
+    /// kept. Returns how many dossiers it keyed.
     pub fn index_duplicates(&self) -> Result<u64, Error> {
         use rayon::prelude::*;
+        const CHUNK: usize = 100_000;
         let snap = self.store.snapshot()?;
-        let customers: Vec<Customer> = snap.customers()?.collect::<Result<_, _>>()?;
-        drop(snap);
-        let mut writes: Vec<Write> = customers.par_iter().map(keys_write).collect();
-        let n = customers.len() as u64;
-        drop(customers);
-        writes.push(Write::DeleteDoc {
-            space: SPACE.into(),
-            key: STALE_KEY.to_vec(),
-        });
-        let mut batch = self.batch();
-        batch.writes = writes;
-        self.store.commit(batch)?;
-        Ok(n)
+        let mut customers = snap.customers()?;
+        let mut n = 0u64;
+        loop {
+            let chunk: Vec<Customer> = customers.by_ref().take(CHUNK).collect::<Result<_, _>>()?;
+            let last = chunk.len() < CHUNK;
+            n += chunk.len() as u64;
+            let mut batch = self.batch();
+            batch.writes = chunk.par_iter().map(keys_write).collect();
+            if last {
+                batch.push(Write::DeleteDoc {
+                    space: SPACE.into(),
+                    key: STALE_KEY.to_vec(),
+                });
+            }
+            self.store.commit(batch)?;
+            if last {
+                return Ok(n);
+            }
+        }
     }
 
     /// Merges dossiers into the first (the survivor) by a survivorship

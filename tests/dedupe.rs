@@ -306,3 +306,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn imported_dossiers_are_keyed_at_the_next_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,first_name,last_name,birthday,city\n");
+    for i in 0..250 {
+        let c = person(i, "");
+        csv.push_str(&format!(
+            "E{i},{},{},{},Berlin\n",
+            c.name.given.unwrap(),
+            c.name.family.unwrap(),
+            c.birth_date.unwrap()
+        ));
+    }
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, csv).unwrap();
+    let memory = Book::in_memory();
+    let on_disk = Book::open(dir.path().join("b.kehu")).unwrap();
+    for book in [&memory, &on_disk] {
+        let report = book
+            .import_file(&file, &kehu::io::ImportOptions::default())
+            .unwrap();
+        assert_eq!(report.imported, 250);
+        // No e-mail, no phone: only the keys the check writes can find it.
+        let mut again = person(77, "");
+        again.emails.clear();
+        again.phones.clear();
+        let found = book.check_duplicates(&again).unwrap();
+        let original = book.find_by_external_id("E77").unwrap()[0].id;
+        assert_eq!(found.first().map(|c| c.id), Some(original));
+        assert_eq!(book.index_duplicates().unwrap(), 250);
+    }
+}
