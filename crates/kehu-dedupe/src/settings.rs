@@ -26,8 +26,9 @@ pub struct Settings {
     /// from its header and values.
     pub fields: Vec<FieldSpec>,
     /// Blocking rules (`field[:exact|initial|soundex|year|first_word|canonical]`
-    /// joined by `&`; `a+b:kind` reads two fields in either order); empty:
-    /// chosen from the field types.
+    /// joined by `&`; `a+b:kind` reads two fields in either order; or
+    /// `sorted a+b [window N]`, a sorted neighbourhood); empty: chosen from
+    /// the field types.
     pub blocking: Vec<String>,
     /// The match probability from which a pair is a match.
     pub match_threshold: f64,
