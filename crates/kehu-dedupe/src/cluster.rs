@@ -2,7 +2,8 @@
 //!
 //! Pairs are taken strongest first. Two groups are joined when at least half
 //! of the possible pairs between them are matches themselves; a lone pair
-//! always joins. So one weak bridge (a household member who shares an
+//! always joins. When two files are linked, only pairs across the files are
+//! possible (records of one file are never compared with each other). So one weak bridge (a household member who shares an
 //! address and a phone with a customer) cannot chain two people into one.
 
 /// The clusters of `n` records.
@@ -35,6 +36,13 @@ impl Groups {
 /// Clusters `n` records from matching `pairs` (rows), given in the order to
 /// consider them (strongest first).
 pub fn cluster(n: usize, pairs: &[(u32, u32)]) -> Clusters {
+    cluster_sources(n, pairs, &[])
+}
+
+/// [`cluster`] for linked files: `sources` gives each record's file (empty:
+/// one file), and only pairs across files count as possible.
+pub fn cluster_sources(n: usize, pairs: &[(u32, u32)], sources: &[u8]) -> Clusters {
+    let source = |x: u32| sources.get(x as usize).copied().unwrap_or(0);
     // Adjacency of the matching pairs, to count links between two groups.
     let mut degree = vec![0u32; n + 1];
     for &(a, b) in pairs {
@@ -75,8 +83,17 @@ pub fn cluster(n: usize, pairs: &[(u32, u32)]) -> Clusters {
                     }
                 }
             }
+            // How many pairs between the two groups could have been compared.
+            let possible = if sources.is_empty() {
+                sa * sb
+            } else {
+                let ones = |m: &[u32]| m.iter().filter(|&&x| source(x) != 0).count();
+                let (a1, b1) = (ones(&members), ones(&g.members[other as usize]));
+                let (a0, b0) = (members.len() - a1, g.members[other as usize].len() - b1);
+                a0 * b1 + a1 * b0
+            };
             g.members[small as usize] = members;
-            if links * 2 < sa * sb {
+            if links * 2 < possible {
                 split += 1;
                 continue;
             }
@@ -122,6 +139,18 @@ mod tests {
         assert_eq!(c.of, [0, 0, 0, 3, 3]);
         assert_eq!(c.split, 1);
         assert_eq!(c.kept, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_star_across_two_files_is_one_cluster() {
+        // Record 0 in the first file, 1-4 in the second: they are never
+        // compared with each other, so the star is all there is.
+        let pairs = [(0, 1), (0, 2), (0, 3), (0, 4)];
+        let linked = cluster_sources(5, &pairs, &[0, 1, 1, 1, 1]);
+        assert_eq!(linked.of, [0, 0, 0, 0, 0]);
+        assert_eq!(linked.split, 0);
+        let deduped = cluster(5, &pairs);
+        assert!(deduped.split > 0, "in one file a star is a chain");
     }
 
     #[test]

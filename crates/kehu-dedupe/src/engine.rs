@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::block::{candidate_pairs, default_rules, BlockingRule};
-use crate::cluster::{cluster, Clusters};
+use crate::cluster::{cluster_sources, Clusters};
 use crate::compare::{default_comparisons, Comparison};
 use crate::dataset::Dataset;
 use crate::field::FieldType;
@@ -302,7 +302,14 @@ impl Deduper {
             .take_while(|p| p.decision == Decision::Match)
             .map(|p| (p.a, p.b))
             .collect();
-        let clusters = cluster(self.ds.len(), &matches);
+        let sources: Vec<u8> = if self.ds.is_link() {
+            (0..self.ds.len() as u32)
+                .map(|r| self.ds.source(r))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let clusters = cluster_sources(self.ds.len(), &matches, &sources);
         for &i in &clusters.kept {
             scored[i].clustered = true;
         }

@@ -255,3 +255,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn linking_febrl2_originals_to_their_duplicates() {
+    // FEBRL2 split in two files: the originals, and their duplicates (up to
+    // five for one original, never compared with each other when linking).
+    let text = std::io::read_to_string(data("febrl2.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let (mut orgs, mut dups) = (vec![header], vec![header]);
+    for l in lines {
+        if l.split(',').next().unwrap().contains("-dup-") {
+            dups.push(l);
+        } else {
+            orgs.push(l);
+        }
+    }
+    let (orgs, dups) = (orgs.join("\n"), dups.join("\n"));
+    let mut ds = Dataset::from_csv(orgs.as_bytes(), Some("rec_id"), &[]).unwrap();
+    ds.append_link_csv(dups.as_bytes(), Some("rec_id")).unwrap();
+    let (dd, out) = run(ds, Settings::default());
+    let truth: HashSet<(String, String)> = dups
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let dup = l.split(',').next().unwrap();
+            let org = format!("{}-org", dup.split("-dup-").next().unwrap());
+            key(&org, dup)
+        })
+        .collect();
+    let (p, r, f) = f1(&dd, &out, &truth);
+    assert!(f >= 0.99, "link: precision {p:.4} recall {r:.4} F1 {f:.4}");
+}
