@@ -18,7 +18,7 @@ use crate::{existing_book, lookup, print_json, stdout_error, Done};
 pub(crate) struct DedupeArgs {
     /// A CSV file (`.csv`, `.tsv`, `.txt`) or a book.
     input: PathBuf,
-    /// The column holding record ids (default: `id`, else the line number).
+    /// The column holding record ids (default: one named id, rec_id, customer_id, 客户编号…; else the line number).
     #[arg(long, value_name = "COL")]
     id_column: Option<String>,
     /// Link INPUT to this second file instead: pairs across the two files only.

@@ -213,8 +213,8 @@ impl Dataset {
 
     /// Reads a CSV file (header first) into a dataset: `fields` names the
     /// columns to use and their types (empty: every column, types guessed);
-    /// `id_column` names the record id (default: a column called `id`, else
-    /// the line number). Rows are normalised on all cores.
+    /// `id_column` names the record id (default: a column called `id`,
+    /// `rec_id`, `customer_id`, `客户编号` or the like, else the line number). Rows are normalised on all cores.
     pub fn from_csv(
         input: impl Read,
         id_column: Option<&str>,
@@ -262,9 +262,11 @@ impl Dataset {
                     .position(|h| h.trim() == name)
                     .ok_or_else(|| Error::Settings(format!("no column named `{name}`")))?,
             ),
-            None => headers
-                .iter()
-                .position(|h| h.trim().eq_ignore_ascii_case("id")),
+            None => ID_HEADERS.iter().find_map(|name| {
+                headers
+                    .iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(name))
+            }),
         };
         let mut rows = reader.into_records();
         let mut first: Vec<csv::StringRecord> = Vec::new();
@@ -372,6 +374,20 @@ impl Dataset {
 
 const CHUNK: usize = 65_536;
 
+/// Headers taken for the record id when none is named, in this order.
+const ID_HEADERS: &[&str] = &[
+    "id",
+    "rec_id",
+    "record_id",
+    "kehu_id",
+    "customer_id",
+    "cust_id",
+    "external_id",
+    "客户编号",
+    "客户id",
+    "编号",
+];
+
 /// The input without a UTF-8 byte-order mark.
 fn strip_bom(input: impl Read) -> impl Read {
     let mut input = input;
@@ -416,6 +432,16 @@ mod tests {
         assert_eq!(ds.cell(2, 2), 0);
         assert_eq!(ds.text(2, 0), "");
         assert_eq!(ds.columns()[0].filled(), 2);
+    }
+
+    #[test]
+    fn the_id_column_is_found_by_its_usual_names() {
+        let csv = "姓名,客户编号,手机\n张伟,C1,13800138000\n";
+        let ds = Dataset::from_csv(csv.as_bytes(), None, &[]).unwrap();
+        assert_eq!(ds.id(0), "C1");
+        assert_eq!(ds.fields().len(), 2, "the id is not a field");
+        let ds = Dataset::from_csv("name,phone\nWei,1380013800\n".as_bytes(), None, &[]).unwrap();
+        assert_eq!(ds.id(0), "1", "the line number");
     }
 
     #[test]

@@ -19,8 +19,8 @@ use crate::Error;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// The column holding record ids (default: `id` when there is one, else
-    /// the line number).
+    /// The column holding record ids (default: one named `id`, `rec_id`,
+    /// `customer_id`, `客户编号` or the like, else the line number).
     pub id_column: Option<String>,
     /// The fields to match on and their types; empty: every column, typed
     /// from its header and values.
