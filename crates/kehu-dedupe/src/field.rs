@@ -127,6 +127,11 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "fname",
                 "名",
                 "名字",
+                "vorname",
+                "prénom",
+                "prenom",
+                "nombre",
+                "nome",
             ],
         ),
         (
@@ -141,6 +146,13 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "lname",
                 "姓",
                 "姓氏",
+                "nachname",
+                "familienname",
+                "nom",
+                "nom_de_famille",
+                "apellido",
+                "apellidos",
+                "cognome",
             ],
         ),
         (
@@ -155,6 +167,9 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "姓名",
                 "客户姓名",
                 "联系人",
+                "kunde",
+                "client",
+                "cliente",
             ],
         ),
         (
@@ -170,6 +185,12 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "公司",
                 "单位",
                 "公司名称",
+                "firma",
+                "unternehmen",
+                "société",
+                "societe",
+                "empresa",
+                "azienda",
             ],
         ),
         (
@@ -182,6 +203,10 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "邮箱",
                 "电子邮件",
                 "电子邮箱",
+                "e_mail_adresse",
+                "courriel",
+                "correo",
+                "correo_electrónico",
             ],
         ),
         (
@@ -198,6 +223,16 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "电话",
                 "手机号",
                 "联系电话",
+                "telefon",
+                "telefonnummer",
+                "handy",
+                "mobil",
+                "téléphone",
+                "telephone_number",
+                "teléfono",
+                "telefono",
+                "móvil",
+                "portable",
             ],
         ),
         (
@@ -211,6 +246,11 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "born",
                 "生日",
                 "出生日期",
+                "geburtsdatum",
+                "geburtstag",
+                "date_de_naissance",
+                "fecha_de_nacimiento",
+                "data_di_nascita",
             ],
         ),
         (
@@ -224,6 +264,12 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "post_code",
                 "邮编",
                 "邮政编码",
+                "plz",
+                "postleitzahl",
+                "code_postal",
+                "código_postal",
+                "codigo_postal",
+                "cap",
             ],
         ),
         (
@@ -242,6 +288,14 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "地址",
                 "街道",
                 "详细地址",
+                "straße",
+                "strasse",
+                "adresse",
+                "dirección",
+                "direccion",
+                "indirizzo",
+                "rue",
+                "calle",
             ],
         ),
         (
@@ -254,11 +308,29 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "门牌号",
             ],
         ),
-        (City, &["city", "suburb", "town", "locality", "城市", "市"]),
+        (
+            City,
+            &[
+                "city", "suburb", "town", "locality", "ort", "stadt", "wohnort", "ville", "ciudad",
+                "città", "城市", "市",
+            ],
+        ),
         (
             Category,
             &[
-                "state", "province", "region", "country", "gender", "sex", "省", "省份", "国家",
+                "state",
+                "province",
+                "region",
+                "country",
+                "gender",
+                "sex",
+                "land",
+                "bundesland",
+                "pays",
+                "país",
+                "省",
+                "省份",
+                "国家",
                 "性别",
             ],
         ),
@@ -279,7 +351,41 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
     if identifier.contains(&k) || (k.ends_with("_id") && k.len() > 3) {
         return Some(Identifier);
     }
-    None
+    // Headers of other shapes, by the words they contain ("Customer First
+    // Name", "Mobile No.", "Home Address Line 1", "Date of Birth (DD/MM)").
+    let words: Vec<&str> = k.split('_').collect();
+    let has = |w: &str| words.contains(&w);
+    let any = |ws: &[&str]| ws.iter().any(|w| has(w));
+    let named = any(&["name", "names"]);
+    if named && any(&["first", "given", "fore", "christian"]) {
+        Some(GivenName)
+    } else if named && any(&["last", "family", "sur"]) || any(&["surname", "surnames"]) {
+        Some(FamilyName)
+    } else if any(&[
+        "company",
+        "organisation",
+        "organization",
+        "employer",
+        "firm",
+    ]) {
+        Some(OrgName)
+    } else if any(&["email", "mail"]) || k.contains("email") {
+        Some(Email)
+    } else if any(&["phone", "mobile", "tel", "telephone", "cell", "fax"]) {
+        Some(Phone)
+    } else if any(&["birth", "dob", "birthday", "born"]) {
+        Some(Date)
+    } else if any(&["zip", "postcode", "postal", "post"]) {
+        Some(Postcode)
+    } else if any(&["street", "address", "addr", "line"]) {
+        Some(Address)
+    } else if any(&["city", "town", "suburb", "locality"]) {
+        Some(City)
+    } else if named {
+        Some(PersonName)
+    } else {
+        None
+    }
 }
 
 /// The type of a column, from its header first and its values when the
@@ -369,6 +475,15 @@ mod tests {
             ("City", FieldType::City),
             ("ZIP", FieldType::Postcode),
             ("姓名", FieldType::PersonName),
+            ("Vorname", FieldType::GivenName),
+            ("Nachname", FieldType::FamilyName),
+            ("PLZ", FieldType::Postcode),
+            ("Straße", FieldType::Address),
+            ("Ort", FieldType::City),
+            ("Geburtsdatum", FieldType::Date),
+            ("Prénom", FieldType::GivenName),
+            ("Téléphone", FieldType::Phone),
+            ("Código postal", FieldType::Postcode),
             ("手机", FieldType::Phone),
             ("邮箱", FieldType::Email),
             ("地址", FieldType::Address),
@@ -377,6 +492,28 @@ mod tests {
         for (h, t) in want {
             assert_eq!(type_from_header(h), Some(t), "{h}");
         }
+    }
+
+    #[test]
+    fn headers_of_other_shapes_by_their_words() {
+        let want = [
+            ("Customer First Name", FieldType::GivenName),
+            ("Given Names", FieldType::GivenName),
+            ("Family Name(s)", FieldType::FamilyName),
+            ("Mobile No.", FieldType::Phone),
+            ("Home Address Line 1", FieldType::Address),
+            ("Date of Birth (DD/MM/YYYY)", FieldType::Date),
+            ("Work E-Mail", FieldType::Email),
+            ("E-Mail Address", FieldType::Email),
+            ("Mailing Address", FieldType::Address),
+            ("Postal Code", FieldType::Postcode),
+            ("Contact Name", FieldType::PersonName),
+            ("Company Name", FieldType::OrgName),
+        ];
+        for (h, t) in want {
+            assert_eq!(type_from_header(h), Some(t), "{h}");
+        }
+        assert_eq!(type_from_header("notes"), None);
     }
 
     #[test]
