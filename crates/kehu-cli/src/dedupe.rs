@@ -145,8 +145,19 @@ struct Summary<'a> {
     split_by_chain_guard: usize,
     seconds: f64,
     warnings: &'a [String],
+    /// Each field and the type it was read as.
+    fields: BTreeMap<String, &'static str>,
+    /// Each blocking rule and how many pairs it proposed.
+    blocking: Vec<RuleCount<'a>>,
     pairs_out: Option<String>,
     clusters_out: Option<String>,
+    review_out: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RuleCount<'a> {
+    rule: &'a str,
+    pairs: u64,
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>, Error> {
@@ -236,8 +247,10 @@ fn print_summary(
     out: &Outcome,
     seconds: f64,
     clusters: &[Vec<String>],
+    fields: &[kehu::dedupe::FieldSpec],
 ) -> Result<(), Error> {
     let s = &out.stats;
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     if args.json {
         return print_json(&Summary {
             records: s.records,
@@ -248,8 +261,21 @@ fn print_summary(
             split_by_chain_guard: s.split,
             seconds,
             warnings: &out.warnings,
-            pairs_out: args.pairs_out.as_ref().map(|p| p.display().to_string()),
-            clusters_out: args.clusters_out.as_ref().map(|p| p.display().to_string()),
+            fields: fields
+                .iter()
+                .map(|f| (f.name.clone(), f.kind.name()))
+                .collect(),
+            blocking: s
+                .per_rule
+                .iter()
+                .map(|(rule, pairs)| RuleCount {
+                    rule,
+                    pairs: *pairs,
+                })
+                .collect(),
+            pairs_out: path(&args.pairs_out),
+            clusters_out: path(&args.clusters_out),
+            review_out: path(&args.review_out),
         });
     }
     for w in &out.warnings {
@@ -266,6 +292,11 @@ fn print_summary(
             s.records, s.candidates, s.matches, s.reviews, s.clusters, seconds
         ),
     )?;
+    let typed: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{} ({})", f.name, f.kind.name()))
+        .collect();
+    line(&mut o, format!("fields: {}", typed.join(", ")))?;
     if s.split > 0 {
         line(
             &mut o,
@@ -368,7 +399,13 @@ pub(crate) fn dedupe(args: DedupeArgs) -> Result<Done, Error> {
         return Ok(Done::Ok);
     }
     write_outputs(&args, &out, &ids, ds.len())?;
-    print_summary(&args, &out, seconds, &cluster_lists(&out, &ids))?;
+    print_summary(
+        &args,
+        &out,
+        seconds,
+        &cluster_lists(&out, &ids),
+        &ds.fields(),
+    )?;
     Ok(Done::Ok)
 }
 
@@ -469,7 +506,7 @@ fn dedupe_book(args: DedupeArgs) -> Result<Done, Error> {
         })
         .collect();
     lists.extend(result.clusters.iter().skip(shown).map(|_| Vec::new()));
-    print_summary(&args, &out, seconds, &lists)?;
+    print_summary(&args, &out, seconds, &lists, &kehu::customer_fields())?;
     let reviews = out
         .pairs
         .iter()

@@ -185,6 +185,9 @@ fn linking_two_files_and_settings() {
     assert_eq!(got, HashSet::from([("1".to_string(), "S1".to_string())]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["records"], 5);
+    assert_eq!(v["fields"]["姓名"], "person_name");
+    assert_eq!(v["fields"]["手机"], "phone");
+    assert!(v["blocking"][0]["pairs"].is_u64(), "{v}");
 
     let settings = dir.path().join("dedupe.toml");
     fs::write(&settings, "blocking = [\"nope\"]\n").unwrap();
