@@ -170,27 +170,29 @@ const STREET_WORDS: &[(&str, &str)] = &[
 pub fn address(s: &str) -> String {
     let s = s.replace('#', " apt ");
     let f = fold(&s);
-    let mut out = String::with_capacity(f.len());
-    for w in f.split(' ').filter(|w| !w.is_empty()) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        // German compounds: "hauptstrasse" → "haupt st".
-        let (stem, word) = match w.strip_suffix("strasse").or_else(|| w.strip_suffix("str")) {
-            Some(stem) if !stem.is_empty() => (stem, "st"),
-            _ => ("", w),
-        };
-        if !stem.is_empty() {
-            out.push_str(stem);
-            out.push(' ');
-        }
-        let mapped = STREET_WORDS
+    let map = |w: &str| -> String {
+        STREET_WORDS
             .iter()
-            .find(|(long, _)| *long == word)
-            .map_or(word, |(_, short)| short);
-        out.push_str(mapped);
+            .find(|(long, _)| *long == w)
+            .map_or(w, |(_, short)| short)
+            .to_string()
+    };
+    let mut words: Vec<String> = Vec::new();
+    for w in f.split(' ').filter(|w| !w.is_empty()) {
+        // German compounds: "hauptstrasse" → "haupt st". A stem that ends
+        // like a street word itself stays whole, so a second pass changes
+        // nothing; a stem is mapped like any word ("streetstr" → "st st").
+        match w.strip_suffix("strasse").or_else(|| w.strip_suffix("str")) {
+            Some(stem)
+                if !stem.is_empty() && !stem.ends_with("str") && !stem.ends_with("strasse") =>
+            {
+                words.push(map(stem));
+                words.push("st".into());
+            }
+            _ => words.push(map(w)),
+        }
     }
-    out
+    words.join(" ")
 }
 
 /// Legal-form words that say nothing about which organisation it is.
@@ -463,6 +465,9 @@ mod tests {
         assert_eq!(address("12 Main Street"), address("12 main st."));
         assert_eq!(address("Hauptstraße 5"), address("Hauptstr. 5"));
         assert_eq!(address("Apt. 3"), address("# 3"));
+        for tricky in ["xstrstr", "austrstrasse", "str", "strasse strasse"] {
+            assert_eq!(address(&address(tricky)), address(tricky), "{tricky}");
+        }
         assert_eq!(org_name("Acme Inc."), org_name("ACME"));
         assert_eq!(org_name("Smith and Sons"), org_name("Smith & Sons"));
         assert_eq!(org_name("华为技术有限公司"), org_name("华为技术"));
@@ -484,6 +489,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn street_words_are_fixed_points(s in "(str|strasse|street|st|a|x|#| |\\.){0,10}") {
+            let a = address(&s);
+            prop_assert_eq!(address(&a), a);
+        }
+
         #[test]
         fn normal_forms_are_fixed_points(s in any::<String>()) {
             let f = fold(&s);
