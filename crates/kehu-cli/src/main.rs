@@ -1,4 +1,4 @@
-//! `kehu`: import, validate, export and inspect customer books from the shell.
+//! `kehu`: import, validate, export, inspect, segment and dedupe customer books from the shell.
 //!
 //! Exit codes: 0 success, 1 a usage or I/O error, 2 finished but some rows were rejected.
 
