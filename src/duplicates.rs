@@ -75,26 +75,8 @@ fn customer_values(c: &Customer) -> Vec<String> {
         .as_ref()
         .and_then(|o| o.name.clone())
         .or_else(|| c.company.clone());
-    let primary = |flags: Vec<(bool, &str)>| {
-        flags
-            .iter()
-            .find(|(p, _)| *p)
-            .or(flags.first())
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_default()
-    };
-    let email = primary(
-        c.emails
-            .iter()
-            .map(|e| (e.primary, e.address.as_str()))
-            .collect(),
-    );
-    let phone = primary(
-        c.phones
-            .iter()
-            .map(|p| (p.primary, p.number.as_str()))
-            .collect(),
-    );
+    let email = c.primary_email().map(|e| e.address.clone());
+    let phone = c.primary_phone().map(|p| p.number.clone());
     let address = c.primary_address();
     let part = |f: fn(&kehu_model::Address) -> &Option<String>| {
         address.and_then(|a| f(a).clone()).unwrap_or_default()
@@ -103,8 +85,8 @@ fn customer_values(c: &Customer) -> Vec<String> {
         given.unwrap_or_default(),
         family.unwrap_or_default(),
         org.unwrap_or_default(),
-        email,
-        phone,
+        email.unwrap_or_default(),
+        phone.unwrap_or_default(),
         c.birth_date
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
@@ -118,11 +100,16 @@ fn customer_values(c: &Customer) -> Vec<String> {
 fn dataset<'a>(customers: impl IntoIterator<Item = &'a Customer>) -> Dataset {
     let mut ds = Dataset::new(customer_fields());
     for c in customers {
-        let values = customer_values(c);
-        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-        ds.push(c.id.to_string(), &refs);
+        push_customer(&mut ds, c);
     }
     ds
+}
+
+/// Adds a dossier to a dataset of [`customer_fields`], its id as record id.
+fn push_customer(ds: &mut Dataset, c: &Customer) {
+    let values = customer_values(c);
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    ds.push(c.id.to_string(), &refs);
 }
 
 /// The blocking rules kept in the index: the default rules for dossiers
@@ -306,9 +293,8 @@ impl Book {
         }
         drop(snap);
         let book_model = self.duplicate_model()?;
-        let mut settings = book_model.settings.clone();
-        settings.blocking = vec!["email".into()];
-        let mut dd = Deduper::new(dataset(&found), settings).map_err(dedupe_error)?;
+        let mut dd =
+            Deduper::new(dataset(&found), book_model.settings.clone()).map_err(dedupe_error)?;
         dd.set_model(book_model.model.clone())
             .map_err(dedupe_error)?;
         let mut out: Vec<DuplicateCandidate> = (1..found.len() as u32)
@@ -422,9 +408,7 @@ impl Book {
         let mut ids = Vec::new();
         for c in snap.customers()? {
             let c = c?;
-            let values = customer_values(&c);
-            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-            ds.push(c.id.to_string(), &refs);
+            push_customer(&mut ds, &c);
             ids.push(c.id);
         }
         Ok((ds, ids))
