@@ -19,6 +19,7 @@ mod book;
 mod duplicates;
 mod error;
 pub mod io;
+mod reports;
 mod saved;
 mod segments;
 
@@ -53,6 +54,7 @@ pub use kehu_segment as segment;
 pub use kehu_segment::{Explanation, Segment};
 /// The store trait and the in-memory store (the `kehu-store` crate).
 pub use kehu_store as store;
+pub use reports::{BookReport, BookStats};
 pub use saved::{Listener, SavedSegment, SegmentEvent};
 pub use segments::{Classes, ClassifyOptions};
 

@@ -8,7 +8,7 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chrono::{Datelike, TimeDelta};
+use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kehu::io::{
@@ -997,46 +997,9 @@ fn stale(args: StaleArgs) -> Result<Done, Error> {
     Ok(Done::Ok)
 }
 
-#[derive(Serialize, Default)]
-struct Stats {
-    customers: u64,
-    by_kind: BTreeMap<String, u64>,
-    by_stage: BTreeMap<String, u64>,
-    by_source: BTreeMap<String, u64>,
-    by_tag: BTreeMap<String, u64>,
-    imported_per_month: BTreeMap<String, u64>,
-}
-
 fn stats(args: BookArgs) -> Result<Done, Error> {
     let book = existing_book(&args.book)?;
-    let mut s = Stats::default();
-    {
-        let snap = book.snapshot()?;
-        for c in snap.customers()? {
-            let c = c?;
-            s.customers += 1;
-            *s.by_kind
-                .entry(format!("{:?}", c.kind).to_lowercase())
-                .or_default() += 1;
-            let stage = c
-                .lifecycle_stage
-                .map_or("(none)".to_string(), |x| x.to_string());
-            *s.by_stage.entry(stage).or_default() += 1;
-            *s.by_source
-                .entry(c.source.clone().unwrap_or_else(|| "(none)".into()))
-                .or_default() += 1;
-            for t in &c.tags {
-                *s.by_tag.entry(t.clone()).or_default() += 1;
-            }
-        }
-    }
-    for i in book.imports()? {
-        if i.status == kehu::io::ImportStatus::Reverted {
-            continue;
-        }
-        let month = format!("{}-{:02}", i.started_at.year(), i.started_at.month());
-        *s.imported_per_month.entry(month).or_default() += i.imported + i.updated;
-    }
+    let s = book.stats()?;
     if args.json {
         return print_json(&s).map(|()| Done::Ok);
     }
@@ -1102,20 +1065,6 @@ fn as_of(date: Option<&str>) -> Result<Option<kehu::Timestamp>, Error> {
     .transpose()
 }
 
-#[derive(Serialize, Default)]
-struct Classification {
-    currency: String,
-    customers: u64,
-    buyers: u64,
-    rfm_groups: BTreeMap<String, u64>,
-    /// Rows: recency score 5 (recent) to 1; columns: frequency score 1 to 5.
-    rfm_grid: Vec<Vec<u64>>,
-    tiers: BTreeMap<String, u64>,
-    stages: BTreeMap<String, u64>,
-    new_per_month: BTreeMap<String, u64>,
-    saved_segments: BTreeMap<String, u64>,
-}
-
 fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
     let book = existing_book(&args.book)?;
     let currency = match &args.currency {
@@ -1135,41 +1084,14 @@ fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
         let (added, removed) = book.apply_tier_tag(tag, &options)?;
         eprintln!("tag {tag:?}: {added} customers tagged, {removed} untagged");
     }
-    let (currency, classes) = book.classify(&options)?;
-    let mut c = Classification {
-        currency: currency.code().to_string(),
-        customers: classes.len() as u64,
-        rfm_grid: vec![vec![0; 5]; 5],
-        ..Classification::default()
-    };
-    for k in &classes {
-        if let Some(r) = k.rfm {
-            c.buyers += 1;
-            *c.rfm_groups.entry(r.group.as_str().into()).or_default() += 1;
-            c.rfm_grid[usize::from(5 - r.r)][usize::from(r.f - 1)] += 1;
-        }
-        if let Some(t) = k.tier {
-            *c.tiers.entry(format!("{t:?}").to_lowercase()).or_default() += 1;
-        }
-        *c.stages.entry(k.stage.to_string()).or_default() += 1;
-    }
-    if report {
-        for saved in book.saved_segments()? {
-            let n = book.saved_segment_members(&saved.name)?.len() as u64;
-            c.saved_segments.insert(saved.name, n);
-        }
-        for customer in book.snapshot()?.customers()? {
-            let created = customer?.created_at;
-            *c.new_per_month
-                .entry(format!("{}-{:02}", created.year(), created.month()))
-                .or_default() += 1;
-        }
+    let mut c = book.report(&options)?;
+    if !report {
+        c.tiers.clear();
+        c.stages.clear();
+        c.new_per_month.clear();
+        c.saved_segments.clear();
     }
     if args.json {
-        if !report {
-            c.tiers.clear();
-            c.stages.clear();
-        }
         return print_json(&c).map(|()| Done::Ok);
     }
     let mut out = format!(
