@@ -56,7 +56,7 @@ pub struct ScoredPair {
 }
 
 /// Counts and timings of one run.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Stats {
     /// Records read.
     pub records: usize,

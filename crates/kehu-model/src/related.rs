@@ -5,7 +5,8 @@ use crate::{CustomerId, Money, RecordId, Timestamp};
 /// A purchase: what the customer paid, when, through which channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purchase {
-    /// The record's id.
+    /// The record's id (a new one when JSON leaves it out).
+    #[serde(default = "RecordId::new")]
     pub id: RecordId,
     /// The buyer.
     pub customer_id: CustomerId,
@@ -67,7 +68,8 @@ pub enum Direction {
 /// A contact with the customer: a call, an e-mail, a visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interaction {
-    /// The record's id.
+    /// The record's id (a new one when JSON leaves it out).
+    #[serde(default = "RecordId::new")]
     pub id: RecordId,
     /// The customer.
     pub customer_id: CustomerId,
@@ -160,7 +162,8 @@ pub enum FeedbackStatus {
 /// Feedback, a complaint or a survey answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Feedback {
-    /// The record's id.
+    /// The record's id (a new one when JSON leaves it out).
+    #[serde(default = "RecordId::new")]
     pub id: RecordId,
     /// The customer.
     pub customer_id: CustomerId,
@@ -212,7 +215,8 @@ pub enum ConsentStatus {
 /// A consent event: the customer agreed to (or withdrew from) a purpose on a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
-    /// The record's id.
+    /// The record's id (a new one when JSON leaves it out).
+    #[serde(default = "RecordId::new")]
     pub id: RecordId,
     /// The customer.
     pub customer_id: CustomerId,
@@ -254,7 +258,8 @@ impl Consent {
 /// A free-text note on a dossier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
-    /// The record's id.
+    /// The record's id (a new one when JSON leaves it out).
+    #[serde(default = "RecordId::new")]
     pub id: RecordId,
     /// The customer.
     pub customer_id: CustomerId,

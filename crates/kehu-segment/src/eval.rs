@@ -9,8 +9,9 @@ use crate::ast::{CmpOp, Expr, Predicate, TextOp, Value};
 use crate::schema::{Aggregate, Field, Measure, Records};
 use crate::Timestamp;
 
-/// One value a field holds for a customer.
-#[derive(Debug, Clone, PartialEq)]
+/// One value a field holds for a customer (in JSON: `{"type": "text", "value": "上海"}`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Seen {
     /// Text.
     Text(String),

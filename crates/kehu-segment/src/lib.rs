@@ -56,7 +56,7 @@ pub struct Segment {
 }
 
 /// How one test of a segment came out for one customer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TestOutcome {
     /// The test as written.
     pub test: String,
@@ -67,7 +67,7 @@ pub struct TestOutcome {
 }
 
 /// Why a customer is in a segment or not.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Explanation {
     /// Whether the customer is a member.
     pub member: bool,

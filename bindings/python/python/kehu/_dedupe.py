@@ -1,0 +1,127 @@
+"""Dedupe of tables: CSV files, CSV bytes, or pandas DataFrames."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from . import _codec
+from . import _kehu
+from ._book import PathLike, ProgressFn, SettingsArg, _text_or_json
+from ._types import MatchExplanation, Pair
+
+Table = Union[PathLike, bytes]
+
+
+class DedupeResult:
+    """The answer of a dedupe: the fields as read, matched pairs, clusters of ids, warnings and stats.
+
+    ``explain(id_l, id_r)`` scores any two records of the input with the
+    model this run learned.
+    """
+
+    __slots__ = ("_native", "fields", "pairs", "clusters", "warnings", "stats")
+
+    def __init__(self, native: Any) -> None:
+        raw = json.loads(native.answer())
+        self._native = native
+        #: Each field and the type it was read as (``("email", "email")``).
+        self.fields: List[Tuple[str, str]] = [tuple(f) for f in raw["fields"]]  # type: ignore[misc]
+        #: Scored pairs at or above the review threshold, strongest first.
+        self.pairs: List[Pair] = _codec.decode_list(Pair, raw["pairs"])
+        #: Groups of two or more record ids that are one customer, largest first.
+        self.clusters: List[List[str]] = raw["clusters"]
+        #: What the run noticed (skipped blocks, thin columns).
+        self.warnings: List[str] = raw["warnings"]
+        #: Counts (records, candidates, matches, …) and seconds per stage.
+        self.stats: Dict[str, Any] = raw["stats"]
+
+    @property
+    def matches(self) -> List[Pair]:
+        """The pairs that ended in one cluster."""
+        return [p for p in self.pairs if p.clustered]
+
+    @property
+    def reviews(self) -> List[Pair]:
+        """The pairs a person should look at (possible matches, or matches the chain guard left out)."""
+        return [p for p in self.pairs if not p.clustered]
+
+    def cluster_of(self) -> Dict[str, str]:
+        """Each clustered record id and its cluster's name (the smallest id in it)."""
+        return {m: c[0] for c in self.clusters for m in c}
+
+    def explain(self, id_l: str, id_r: str) -> MatchExplanation:
+        """Why two records (by id) score as they do, field by field."""
+        return _codec.decode(MatchExplanation, json.loads(self._native.explain(id_l, id_r)))
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (
+            f"<kehu.DedupeResult {s.get('records')} records, {len(self.matches)} matched pairs, "
+            f"{len(self.clusters)} clusters, {len(self.reviews)} to review>"
+        )
+
+
+def _table(value: Any, what: str) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    raise TypeError(f"{what}: expected a file path or CSV bytes, got {_codec.type_name(value)}")
+
+
+def dedupe(
+    table: Table,
+    *,
+    link: Optional[Table] = None,
+    id_column: Optional[str] = None,
+    settings: SettingsArg = None,
+    threshold: Optional[float] = None,
+    progress: Optional[ProgressFn] = None,
+) -> DedupeResult:
+    """Finds the records of a CSV table (a path, or CSV bytes) that are one customer.
+
+    Field types are read from the headers (English, 中文 and more) and the
+    values; ``settings`` (a dict or a TOML/JSON file) overrides them, the
+    blocking rules and thresholds. ``link``: a second table; only pairs
+    across the two are sought. ``id_column``: the record id column (default
+    one named id, rec_id, customer_id, 客户编号…; else the line number).
+    The GIL is released while it runs.
+    """
+    text = _text_or_json(settings, "settings")
+    if id_column is not None or threshold is not None:
+        merged: Dict[str, Any] = json.loads(text) if text and text.lstrip().startswith("{") else {}
+        if text and not merged:
+            raise TypeError("settings: give a dict (or a JSON file) to combine with id_column or threshold")
+        if id_column is not None:
+            merged["id_column"] = id_column
+        if threshold is not None:
+            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+                raise ValueError(f"threshold: a probability between 0 and 1, not {threshold!r}")
+            merged["match_threshold"] = float(threshold)
+            merged["review_threshold"] = min(float(merged.get("review_threshold", 0.5)), float(threshold))
+        text = json.dumps(merged, ensure_ascii=False)
+    native = _kehu.dedupe_table(
+        _table(table, "table"),
+        text,
+        None if link is None else _table(link, "link"),
+        progress,
+    )
+    return DedupeResult(native)
+
+
+def dedupe_frame(
+    frame: Any,
+    *,
+    id_column: Optional[str] = None,
+    settings: SettingsArg = None,
+    threshold: Optional[float] = None,
+    progress: Optional[ProgressFn] = None,
+) -> DedupeResult:
+    """``dedupe`` of a pandas DataFrame (its columns as a CSV table's; the index is ignored)."""
+    to_csv = getattr(frame, "to_csv", None)
+    if to_csv is None:
+        raise TypeError(f"frame: expected a pandas DataFrame, got {_codec.type_name(frame)}")
+    data = to_csv(index=False).encode("utf-8")
+    return dedupe(data, id_column=id_column, settings=settings, threshold=threshold, progress=progress)
