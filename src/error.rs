@@ -56,6 +56,9 @@ pub enum Error {
     /// Bookkeeping stored in the book does not decode.
     #[error("corrupt book data: {0}")]
     Corrupt(String),
+    /// No saved segment with this name.
+    #[error("no saved segment named {0:?}")]
+    SegmentNotFound(String),
     /// No import with this id in the book.
     #[error("no import with id {0} in this book (`kehu imports` lists them)")]
     ImportNotFound(RecordId),

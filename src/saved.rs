@@ -120,7 +120,7 @@ impl Book {
         let snap = self.store.snapshot()?;
         let doc = snap
             .doc(SPACE, name.trim().as_bytes())?
-            .ok_or_else(|| Error::Usage(format!("no saved segment named {name:?}")))?;
+            .ok_or_else(|| Error::SegmentNotFound(name.to_string()))?;
         serde_json::from_slice(&doc.value)
             .map_err(|e| Error::Corrupt(format!("saved segment: {e}")))
     }

@@ -76,6 +76,7 @@ fn to_py(py: Python<'_>, failure: Failure) -> PyErr {
                 }
                 Error::NotFound(id) => ("not_found", message, json!({ "id": id })),
                 Error::ImportNotFound(id) => ("not_found", message, json!({ "id": id })),
+                Error::SegmentNotFound(name) => ("not_found", message, json!({ "id": name })),
                 Error::Conflict {
                     id,
                     expected,

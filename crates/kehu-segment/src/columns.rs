@@ -300,6 +300,8 @@ impl Projection {
         out: &mut [u8],
     ) {
         let from = a.within.map(|w| w.before(now).timestamp_micros());
+        // Records after `now` (asked `as_of` an earlier instant) did not exist yet.
+        let until = now.timestamp_micros();
         let recs = match a.records {
             Records::Purchases => &self.purchases,
             Records::Interactions => &self.interactions,
@@ -311,7 +313,9 @@ impl Projection {
             let row = row as usize;
             let range = recs.offsets[row] as usize..recs.offsets[row + 1] as usize;
             let keep = |i: usize| {
-                from.is_none_or(|f| recs.at[i] >= f) && (!complaints_only || recs.complaint[i])
+                recs.at[i] <= until
+                    && from.is_none_or(|f| recs.at[i] >= f)
+                    && (!complaints_only || recs.complaint[i])
             };
             let value: Option<Seen> = match a.measure {
                 Measure::Count => Some(Seen::Number(range.filter(|&i| keep(i)).count() as f64)),

@@ -275,8 +275,10 @@ fn custom(v: &kehu_model::CustomValue) -> Vec<Seen> {
 
 fn aggregate(a: &Aggregate, row: &Row<'_>) -> Vec<Seen> {
     let from = a.within.map(|p| p.before(row.now));
+    // Records after "now" (a segment asked `as_of` an earlier instant) did not exist yet.
     let records = row.related.iter().filter(|r| {
-        from.is_none_or(|f| r.at() >= f)
+        r.at() <= row.now
+            && from.is_none_or(|f| r.at() >= f)
             && match (a.records, r) {
                 (Records::Purchases, Related::Purchase(_)) => true,
                 (Records::Interactions, Related::Interaction(_)) => true,

@@ -174,7 +174,8 @@ fn column(f: &Field, now: Timestamp) -> (String, bool) {
             let window = a
                 .within
                 .map(|p| format!(" AND r.at >= {}", ts(p.before(now))))
-                .unwrap_or_default();
+                .unwrap_or_default()
+                + &format!(" AND r.at <= {}", ts(now));
             let (agg, date) = match a.measure {
                 Measure::Count => ("count(*)", false),
                 Measure::Sum => ("COALESCE(sum(r.amount), 0)", false),

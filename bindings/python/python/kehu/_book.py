@@ -675,5 +675,7 @@ def _seconds(value: Union[_dt.timedelta, int], what: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise ValueError(f"{what}: a number of days, not {value}")
+        if value > 100_000_000:
+            raise ValueError(f"{what}: {value} days is too long")
         return value * 86_400
     raise TypeError(f"{what}: a timedelta or a number of days, not {_codec.type_name(value)}")

@@ -1,0 +1,92 @@
+"""add_many, import, revert, export and pandas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+
+import kehu
+
+from conftest import EXAMPLES
+
+
+def test_add_many_reports_each_item(book: kehu.Book) -> None:
+    seen: List[Tuple[int, object, int, object]] = []
+    report = book.add_many(
+        [
+            kehu.Customer.person("Anna", "Weber", emails=[kehu.Email("anna@weber.de")]),
+            {"name": {"given": "Jonas"}, "emails": ["jonas@@bad"]},
+            {"姓名": "王芳", "手机": "+86 139 0000 1111", "生日": dt.date(1988, 3, 4)},
+            {"given_name": "Lena", "family_name": "Koch", "email": "lena@koch.de"},
+        ],
+        progress=lambda rows, total, b, bt: seen.append((rows, total, b, bt)),
+    )
+    assert isinstance(report, kehu.ImportReport) and report.balances
+    assert (report.rows, report.imported, report.rejected) == (4, 3, 1)
+    assert report.problems[0].line == 2 and report.problems[0].code == "format.email"
+    assert report.import_id is not None and seen and seen[-1][0] == 4
+    wang = book.find_by_phone("+8613900001111")[0]
+    assert wang.name.full == "王芳" and wang.birth_date == dt.date(1988, 3, 4)
+    assert book.count() == 3
+
+
+def test_add_many_dry_run_and_upsert(book: kehu.Book) -> None:
+    rows = [{"external_id": str(i), "name": {"full": f"客户{i}"}, "emails": [f"c{i}@example.cn"]} for i in range(50)]
+    dry = book.add_many(rows, dry_run=True)
+    assert dry.dry_run and dry.imported == 50 and book.count() == 0
+    assert book.add_many(rows).imported == 50
+    again = book.add_many(rows)
+    assert again.skipped == 50 and again.imported == 0
+    changed = [dict(r, job_title="Buyer") for r in rows[:10]]
+    up = book.add_many(changed, mode="upsert", keys=["external_id"])
+    assert up.updated == 10 and book.find_by_external_id("3")[0].job_title == "Buyer"
+
+
+def test_import_file_with_mapping_revert_and_journal(tmp_path: Path) -> None:
+    with kehu.Book.open(tmp_path / "i.kehu", EXAMPLES / "rules.toml") as book:
+        report = book.import_file(
+            EXAMPLES / "data" / "customers.csv",
+            mapping={"会员等级": "custom.member_level"},
+            rejects=tmp_path / "rejects.csv",
+        )
+        assert report.balances and report.imported > 0 and report.rejected > 0
+        assert report.rejects_file and Path(report.rejects_file).exists()
+        assert {c.column: c.field for c in report.columns}["会员等级"] == "custom.member_level"
+        imports = book.imports()
+        assert [i.id for i in imports] == [report.import_id]
+        assert book.import_summary(imports[0].id).imported == report.imported
+        purchases = book.import_file(EXAMPLES / "data" / "purchases.csv", kind="purchases", currency="CNY")
+        assert purchases.imported > 0
+        undo = book.revert_import(imports[0].id)
+        assert undo.removed == report.imported and book.count() == 0
+        with pytest.raises(kehu.ConflictError):
+            book.revert_import(imports[0].id)
+        with pytest.raises(kehu.NotFoundError):
+            book.import_summary("01a20c36-5f0a-70d9-ae19-6f32f9f8d7d9")
+        with pytest.raises(kehu.UsageError, match="unknown mode"):
+            book.import_file(EXAMPLES / "data" / "customers.csv", mode="merge")
+        with pytest.raises(kehu.InputError):
+            book.import_file(tmp_path / "nope.csv")
+
+
+def test_export_round_trips_and_filters(book: kehu.Book, tmp_path: Path) -> None:
+    book.add(kehu.Customer.person("Anna", "Weber", emails=[kehu.Email("anna@weber.de")], tags=["VIP"]))
+    book.add(kehu.Customer.person("Paul", "Koch", emails=[kehu.Email("paul@koch.de")]))
+    assert book.export(tmp_path / "all.jsonl", format="jsonl") == 2
+    assert book.export_text(tag="VIP").count("\n") == 2  # header + one row
+    assert "anna@weber.de" in book.export_text(segment='has tag "VIP"')
+    assert book.export_text(segment='family_name = "Nobody"') == ""
+    with kehu.Book.memory() as other:
+        assert other.import_file(tmp_path / "all.jsonl").imported == 2
+        assert sorted(c.display_name for c in other.customers()) == ["Anna Weber", "Paul Koch"]
+
+
+def test_to_pandas(book: kehu.Book) -> None:
+    pd = pytest.importorskip("pandas")
+    book.add(kehu.Customer.person("Anna", "Weber", emails=[kehu.Email("anna@weber.de")]))
+    df = book.to_pandas()
+    assert isinstance(df, pd.DataFrame) and len(df) == 1
+    assert df.loc[0, "emails"] == "anna@weber.de" and df.loc[0, "given_name"] == "Anna"
