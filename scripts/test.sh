@@ -20,16 +20,25 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== cargo doc (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
-echo "== a python venv with duckdb (the reference of the segment differential test)"
+echo "== a python venv: duckdb (the segment differential test's reference), maturin, pytest, mypy, pandas"
 if ! need python3; then
     echo "python3 is missing: install it (Debian: apt-get install python3 python3-venv)" >&2
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/pip install --quiet --disable-pip-version-check duckdb==2.0.0
+.venv/bin/pip install --quiet --disable-pip-version-check \
+    duckdb==2.0.0 maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 pandas==3.1.1
 export KEHU_PYTHON="$PWD/.venv/bin/python" KEHU_REQUIRE_DUCKDB=1
 echo "== cargo test"
 cargo test --workspace --all-features
+echo "== the Python module: built by maturin into .venv, its pytest suite, mypy --strict, stubtest, examples"
+VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin develop --quiet -m bindings/python/Cargo.toml
+.venv/bin/python -m pytest -q bindings/python/tests
+.venv/bin/python -m mypy --strict examples/python bindings/python/python/kehu
+.venv/bin/python -m mypy.stubtest kehu._kehu
+for example in examples/python/*.py; do
+    .venv/bin/python "$example" >/dev/null
+done
 echo "== the quickstart runs"
 cargo run --quiet --example quickstart >/dev/null
 echo "== the CLI checks the sample file (exit code 2: it has bad rows on purpose)"

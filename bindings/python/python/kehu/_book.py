@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import json
 import os
 from decimal import Decimal
@@ -650,7 +651,7 @@ class Book:
     def saved_rules(self) -> Optional[Dict[str, Any]]:
         """The rule set saved in the book (by ``save_rules`` or an import), if any."""
         raw = self._native.saved_rules()
-        return None if raw is None else json.loads(raw)  # type: ignore[no-any-return]
+        return None if raw is None else json.loads(raw)
 
     def save_rules(self, rules: Mapping[str, Any]) -> None:
         """Saves a rule set in the book (checked first), for the next opening to use."""
@@ -661,7 +662,7 @@ class Book:
     def to_pandas(self) -> Any:
         """The book as a pandas DataFrame, one row per dossier, with the columns of a CSV export (needs pandas)."""
         try:
-            import pandas as pd
+            pd = importlib.import_module("pandas")
         except ImportError:
             raise ImportError("Book.to_pandas needs pandas: pip install pandas") from None
         import io

@@ -287,7 +287,7 @@ def _dataclass(cls: type) -> Tuple[Encoder, Decoder]:
         return out
 
     def decode(value: Any) -> Any:
-        obj = object.__new__(cls)
+        obj: Any = object.__new__(cls)
         d = obj.__dict__
         for name, key, _, dec, default in plan:
             v = value.get(key, dataclasses.MISSING)

@@ -27,7 +27,7 @@ class DedupeResult:
         raw = json.loads(native.answer())
         self._native = native
         #: Each field and the type it was read as (``("email", "email")``).
-        self.fields: List[Tuple[str, str]] = [tuple(f) for f in raw["fields"]]  # type: ignore[misc]
+        self.fields: List[Tuple[str, str]] = [(f[0], f[1]) for f in raw["fields"]]
         #: Scored pairs at or above the review threshold, strongest first.
         self.pairs: List[Pair] = _codec.decode_list(Pair, raw["pairs"])
         #: Groups of two or more record ids that are one customer, largest first.

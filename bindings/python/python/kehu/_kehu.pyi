@@ -1,11 +1,14 @@
 # The native half of kehu (Rust, pyo3): JSON text in, JSON text out.
 # Use the typed `kehu` package instead; this is its private seam.
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple, final
+
+__all__ = ["NativeBook", "NativeDedupe", "check_rules", "currency_exponent", "dedupe_table", "load_rules", "__version__"]
 
 __version__: str
 
 _Progress = Optional[Callable[[int, Optional[int], int, Optional[int]], Any]]
 
+@final
 class NativeBook:
     @staticmethod
     def open(path: str, rules_json: Optional[str] = ..., rules_path: Optional[str] = ..., cache_bytes: Optional[int] = ..., actor: Optional[str] = ...) -> NativeBook: ...
@@ -61,6 +64,7 @@ class NativeBook:
     def saved_rules(self) -> Optional[str]: ...
     def save_rules(self, rules: str) -> None: ...
 
+@final
 class NativeDedupe:
     def answer(self) -> str: ...
     def explain(self, id_l: str, id_r: str) -> str: ...
