@@ -339,6 +339,66 @@ fn phase_get(rows: &[Row], runs: usize, lookups: usize) {
     summary("Book::find_by_email", emails.len(), &mut by_email);
 }
 
+/// The Rust side of the Python `add_many` benchmark (benches/python/add_many.py):
+/// the rows the standard rules accept, added to a fresh book file in one call,
+/// by `Book::add_many` (one transaction, duplicate keys written) and by an
+/// import of the same dossiers as JSON Lines (what Python's `add_many` runs).
+fn phase_add(rows: &[Row], runs: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = Rules::standard();
+    let now = Utc::now();
+    let valid: Vec<Customer> = rows
+        .iter()
+        .map(to_customer)
+        .filter(|c| rules.check(&mut c.clone(), now).is_ok())
+        .collect();
+    let jsonl: Vec<u8> = valid
+        .iter()
+        .flat_map(|c| {
+            let mut line = serde_json::to_vec(c).expect("json");
+            line.push(b'\n');
+            line
+        })
+        .collect();
+    let (mut add, mut import) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let book = Book::open(dir.path().join(format!("add-{run}.kehu"))).expect("open");
+        let customers = valid.clone();
+        let t = Instant::now();
+        book.add_many(customers).expect("add_many");
+        add.push(t.elapsed());
+        drop(book);
+        let book = Book::open(dir.path().join(format!("import-{run}.kehu"))).expect("open");
+        let options = kehu::io::ImportOptions {
+            format: Some(kehu::io::Format::Jsonl),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let report = book
+            .import_reader(
+                Box::new(std::io::Cursor::new(jsonl.clone())),
+                "bench",
+                None,
+                &options,
+                &mut |_| {},
+            )
+            .expect("import");
+        import.push(t.elapsed());
+        assert_eq!(report.imported as usize, valid.len());
+    }
+    let rate = |d: &mut Vec<Duration>| {
+        d.sort();
+        let n = valid.len() as f64;
+        (n / d[0].as_secs_f64(), n / d[d.len() / 2].as_secs_f64())
+    };
+    let (a_best, a_median) = rate(&mut add);
+    let (i_best, i_median) = rate(&mut import);
+    println!(
+        "{{\"records\": {}, \"add_many_best\": {a_best:.0}, \"add_many_median\": {a_median:.0}, \"import_best\": {i_best:.0}, \"import_median\": {i_median:.0}}}",
+        valid.len()
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: &str| {
@@ -372,6 +432,9 @@ fn main() {
     }
     if phase == "get" || phase == "all" {
         phase_get(&rows, runs, 200_000);
+    }
+    if phase == "add" {
+        phase_add(&rows, runs);
     }
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
 }
