@@ -189,6 +189,8 @@ def _build(tp: Any) -> Tuple[Encoder, Decoder]:
         enc_i, dec_i = converters(args[0])
 
         def enc_list(value: Any, path: str) -> Any:
+            if type(value) is list:
+                return [enc_i(v, f"{path}[{i}]") for i, v in enumerate(value)]
             if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
                 raise TypeError(f"{path}: expected a list, got {type_name(value)}")
             return [enc_i(v, f"{path}[{i}]") for i, v in enumerate(value)]
@@ -213,7 +215,7 @@ def _build(tp: Any) -> Tuple[Encoder, Decoder]:
         enc_v, dec_v = converters(args[1])
 
         def enc_dict(value: Any, path: str) -> Any:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):
                 raise TypeError(f"{path}: expected a dict, got {type_name(value)}")
             out = {}
             for k, v in value.items():
@@ -257,20 +259,34 @@ def _dataclass(cls: type) -> Tuple[Encoder, Decoder]:
         plan.append((f.name, wire[f.name], enc, dec, default))
     coerce = getattr(cls, "_coerce_input", None)
     skip_none = getattr(cls, "_skip_none", ())
+    # Classes whose Rust type fills missing fields with defaults: a dict is
+    # encoded key by key, without writing the defaults it leaves out.
+    sparse = bool(getattr(cls, "_sparse", False))
+    by_name = {name: (key, enc) for name, key, enc, _, _ in plan}
     label = cls.__name__
+
+    def unknown_field(k: Any, path: str) -> TypeError:
+        return TypeError(f"{path}: {label} has no field {k!r} (its fields: {', '.join(sorted(names))})")
 
     def encode(value: Any, path: str) -> Any:
         if isinstance(value, cls):
             get = value.__dict__.get
-        elif isinstance(value, Mapping):
+        elif type(value) is dict or isinstance(value, Mapping):
             if coerce is not None:
                 value = coerce(value)
+            if sparse:
+                out = {}
+                for k, v in value.items():
+                    e = by_name.get(k)
+                    if e is None:
+                        raise unknown_field(k, path)
+                    if v is None and k in skip_none:
+                        continue
+                    out[e[0]] = e[1](v, path + "." + k)
+                return out
             unknown = [k for k in value if k not in names]
             if unknown:
-                raise TypeError(
-                    f"{path}: {label} has no field {unknown[0]!r} "
-                    f"(its fields: {', '.join(sorted(names))})"
-                )
+                raise unknown_field(unknown[0], path)
             get = value.get
         else:
             raise TypeError(f"{path}: expected a {label} or a dict, got {type_name(value)}")

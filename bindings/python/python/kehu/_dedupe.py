@@ -21,21 +21,28 @@ class DedupeResult:
     model this run learned.
     """
 
-    __slots__ = ("_native", "fields", "pairs", "clusters", "warnings", "stats")
+    __slots__ = ("_native", "_rows", "_pairs", "fields", "clusters", "warnings", "stats")
 
     def __init__(self, native: Any) -> None:
         raw = json.loads(native.answer())
         self._native = native
+        self._rows: List[List[Any]] = raw["pairs"]
+        self._pairs: Optional[List[Pair]] = None
         #: Each field and the type it was read as (``("email", "email")``).
         self.fields: List[Tuple[str, str]] = [(f[0], f[1]) for f in raw["fields"]]
-        #: Scored pairs at or above the review threshold, strongest first.
-        self.pairs: List[Pair] = _codec.decode_list(Pair, raw["pairs"])
         #: Groups of two or more record ids that are one customer, largest first.
         self.clusters: List[List[str]] = raw["clusters"]
         #: What the run noticed (skipped blocks, thin columns).
         self.warnings: List[str] = raw["warnings"]
         #: Counts (records, candidates, matches, …) and seconds per stage.
         self.stats: Dict[str, Any] = raw["stats"]
+
+    @property
+    def pairs(self) -> List[Pair]:
+        """Scored pairs at or above the review threshold, strongest first."""
+        if self._pairs is None:
+            self._pairs = [Pair(*row) for row in self._rows]
+        return self._pairs
 
     @property
     def matches(self) -> List[Pair]:

@@ -115,6 +115,8 @@ _phones = _listed("phones", "number")
 class PersonName(Record):
     """A person's name in any script: given and family name, or the full name as written."""
 
+    _sparse = True
+
     given: Optional[str] = None
     family: Optional[str] = None
     full: Optional[str] = None
@@ -124,6 +126,8 @@ class PersonName(Record):
 class Organization(Record):
     """An organisation customer's name, industry and head count."""
 
+    _sparse = True
+
     name: Optional[str] = None
     industry: Optional[str] = None
     size: Optional[int] = None
@@ -132,6 +136,8 @@ class Organization(Record):
 @dataclass
 class Email(Record):
     """An e-mail address (normalised; ``raw`` keeps it as entered)."""
+
+    _sparse = True
 
     address: str = ""
     raw: str = ""
@@ -144,6 +150,8 @@ class Email(Record):
 class Phone(Record):
     """A phone number (E.164 once saved; ``raw`` keeps it as entered)."""
 
+    _sparse = True
+
     number: str = ""
     raw: str = ""
     label: Optional[str] = None
@@ -154,6 +162,8 @@ class Phone(Record):
 @dataclass
 class Address(Record):
     """A postal address; ``country`` becomes an ISO 3166 alpha-2 code once saved."""
+
+    _sparse = True
 
     label: Optional[str] = None
     primary: bool = False
@@ -196,6 +206,7 @@ class Customer(Record):
     version: int = 0
 
     _skip_none = ("id", "created_at", "updated_at")
+    _sparse = True
 
     def __post_init__(self) -> None:
         self.emails = [Email(address=e) if isinstance(e, str) else e for e in self.emails]
