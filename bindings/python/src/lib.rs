@@ -4,8 +4,8 @@
 //! form as the Rust types' serde encoding (the form `kehu export --format
 //! jsonl` writes), and the pure-Python half turns it into typed classes.
 //! Parsing, the work itself and the answer's encoding all run with the GIL
-//! released, inside one helper ([`run`]) that also maps every error — and
-//! any panic — to the `kehu` exception hierarchy in one place ([`to_py`]).
+//! released, inside one helper (`run`) that also maps every error — and
+//! any panic — to the `kehu` exception hierarchy in one place (`to_py`).
 
 #![warn(missing_docs)]
 
