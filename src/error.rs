@@ -53,6 +53,9 @@ pub enum Error {
         /// The dossiers it matches, most likely first.
         candidates: Vec<crate::DuplicateCandidate>,
     },
+    /// The key does not open the book, is missing, or its provider failed; nothing was written.
+    #[error("{0}")]
+    Key(String),
     /// Bookkeeping stored in the book does not decode.
     #[error("corrupt book data: {0}")]
     Corrupt(String),

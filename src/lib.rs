@@ -19,6 +19,7 @@ mod book;
 mod duplicates;
 mod error;
 pub mod io;
+mod privacy;
 mod reports;
 mod saved;
 mod segments;
@@ -30,6 +31,7 @@ pub use duplicates::{
 };
 pub use error::Error;
 
+pub use kehu_crypt::{KeyFile, KeyProvider, Passphrase, RawKey};
 /// Feedback records (re-exported from [`kehu_model`]).
 pub use kehu_model::Feedback;
 pub use kehu_model::{
@@ -41,6 +43,7 @@ pub use kehu_model::{
 pub use kehu_redb::{RedbOptions, RedbStore};
 pub use kehu_rules::{Report, RuleSet, Rules, Severity, Violation};
 pub use kehu_store::{Change, ChangeOp, IndexKey, MemoryStore, Snapshot, Store};
+pub use privacy::Erasure;
 
 /// The dedupe engine (the `kehu-dedupe` crate).
 pub use kehu_dedupe as dedupe;

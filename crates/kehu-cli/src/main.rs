@@ -19,6 +19,7 @@ use kehu::{Book, Customer, CustomerId, Error, RecordId, Related, Rules};
 use serde::Serialize;
 
 mod dedupe;
+mod keys;
 
 /// kehu (客户): keep customer records clean, deduplicated and safe.
 #[derive(Parser)]
@@ -26,6 +27,10 @@ mod dedupe;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The key file of an encrypted book (else KEHU_KEY_FILE, else the
+    /// passphrase in KEHU_PASSPHRASE or asked on the terminal).
+    #[arg(long, global = true, value_name = "FILE")]
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +115,16 @@ enum Command {
     #[command(after_help = "Example:
   kehu unmerge book.kehu 0196f3b0-7c2e-7d1a-8e4f-9a0b1c2d3e4f")]
     Unmerge(dedupe::UnmergeArgs),
+    /// Create an empty book; --encrypt seals it under a passphrase or a key file.
+    #[command(after_help = "Examples:
+  KEHU_PASSPHRASE=... kehu init book.kehu --encrypt
+  kehu init book.kehu --encrypt --key-file book.key   (writes a new key file if there is none)")]
+    Init(InitArgs),
+    /// Erase a customer: dossier, related records, history and (encrypted books) its key.
+    #[command(
+        after_help = "Example:\n  kehu forget book.kehu C00071      (a kehu id or an external id)"
+    )]
+    Forget(ForgetArgs),
 }
 
 #[derive(Args)]
@@ -404,6 +419,9 @@ fn main() -> ExitCode {
             };
         }
     };
+    if let Some(file) = cli.key_file {
+        let _ = keys::KEY_FILE.set(file);
+    }
     match run(cli.command) {
         Ok(Done::Ok) => ExitCode::SUCCESS,
         Ok(Done::SomeRejected) => ExitCode::from(2),
@@ -431,6 +449,8 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Dedupe(args) => dedupe::dedupe(args),
         Command::Merge(args) => dedupe::merge(args),
         Command::Unmerge(args) => dedupe::unmerge(args),
+        Command::Init(args) => init(args),
+        Command::Forget(args) => forget(args),
     }
 }
 
@@ -442,6 +462,67 @@ fn rules(path: Option<&Path>) -> Result<Rules, Error> {
 }
 
 /// Opens a book that must already exist, with the rules saved in it.
+#[derive(Args)]
+struct InitArgs {
+    /// The book to create.
+    book: PathBuf,
+    /// Encrypt the book's personal data (key: --key-file, KEHU_KEY_FILE, KEHU_PASSPHRASE or a prompt).
+    #[arg(long)]
+    encrypt: bool,
+    /// Rules to keep in the book (TOML or JSON).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ForgetArgs {
+    /// The book.
+    book: PathBuf,
+    /// The customer: a kehu id or an external id.
+    id: String,
+}
+
+fn init(args: InitArgs) -> Result<Done, Error> {
+    if args.book.exists() {
+        return Err(Error::Usage(format!(
+            "{}: a file of that name exists already",
+            args.book.display()
+        )));
+    }
+    let book = if args.encrypt {
+        Book::open_encrypted(&args.book, &*keys::new_provider(&args.book)?)?
+    } else {
+        Book::open(&args.book)?
+    };
+    if let Some(rules) = &args.rules {
+        book.save_rules(Book::load_rules(rules)?.rule_set())?;
+    }
+    println!(
+        "created {} {}",
+        if args.encrypt {
+            "the encrypted book"
+        } else {
+            "the book"
+        },
+        args.book.display()
+    );
+    Ok(Done::Ok)
+}
+
+fn forget(args: ForgetArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.book)?;
+    let id = match args.id.parse::<CustomerId>() {
+        Ok(id) => id,
+        Err(_) => lookup(&book, &args.id)?.id,
+    };
+    let e = book.forget(id)?;
+    println!(
+        "erased customer {} (the erasure ledger keeps its id and time)",
+        e.id
+    );
+    Ok(Done::Ok)
+}
+
 fn existing_book(path: &Path) -> Result<Book, Error> {
     if !path.exists() {
         return Err(Error::Usage(format!(
@@ -456,7 +537,11 @@ fn existing_book(path: &Path) -> Result<Book, Error> {
 /// Opens (or creates) a book. Rules given with `--rules` are saved in it;
 /// without them the book's saved rules apply, else the standard ones.
 fn open_book(path: &Path, rules_file: Option<&Path>) -> Result<Book, Error> {
-    let book = Book::open(path)?;
+    let book = if path.exists() && Book::is_encrypted(path)? {
+        Book::open_encrypted(path, &*keys::provider(path)?)?
+    } else {
+        Book::open(path)?
+    };
     let rules = match rules_file {
         Some(file) => {
             let rules = Book::load_rules(file)?;

@@ -8,7 +8,9 @@ use kehu_model::{
     Address, CustomValue, Customer, CustomerId, Email, FieldChange, Kind, LifecycleStage,
     Organization, PersonName, Phone, RecordId, Related, Timestamp,
 };
-use kehu_store::{Change, ChangeOp, Error, FieldCodec, KeySets, Result};
+use kehu_store::{Change, ChangeOp, Error, KeySets, Result};
+
+use crate::sealer::Seal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -75,9 +77,14 @@ fn strip_format<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8]> {
     }
 }
 
-/// `[format][u32 LE length of public part][public part][sealed personal part]`.
-pub fn encode_customer(c: &Customer, codec: &dyn FieldCodec) -> Result<Vec<u8>> {
-    let public = to_bytes(&(
+/// The format of a dossier sealed whole: `[2][id (16)][sealed (public, personal)]`.
+/// (Format 1, `[1][u32 LE length][public part][sealed personal part]`, left
+/// the external id, tags, source and custom fields in the clear; it is still read.)
+const CUSTOMER_SEALED_WHOLE: u8 = 2;
+
+/// A dossier: its id in the clear (the owner its seal is bound to), every field sealed.
+pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
+    let public = (
         &c.id,
         &c.external_id,
         &c.kind,
@@ -91,8 +98,8 @@ pub fn encode_customer(c: &Customer, codec: &dyn FieldCodec) -> Result<Vec<u8>> 
         Instant::of(c.updated_at),
         c.verified_at.map(Instant::of),
         &c.version,
-    ))?;
-    let personal = to_bytes(&(
+    );
+    let personal = (
         &c.name,
         &c.company,
         &c.job_title,
@@ -100,19 +107,25 @@ pub fn encode_customer(c: &Customer, codec: &dyn FieldCodec) -> Result<Vec<u8>> 
         &c.emails,
         &c.phones,
         &c.addresses,
-    ))?;
-    let sealed = codec.seal(c.id, personal)?;
-    let len = u32::try_from(public.len()).map_err(|_| Error::Corrupt("record too large".into()))?;
-    let mut out = Vec::with_capacity(5 + public.len() + sealed.len());
-    out.push(VALUE_FORMAT);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&public);
+    );
+    let sealed = codec.seal(c.id, to_bytes(&(public, personal))?)?;
+    let mut out = Vec::with_capacity(17 + sealed.len());
+    out.push(CUSTOMER_SEALED_WHOLE);
+    out.extend_from_slice(&c.id.to_bytes());
     out.extend_from_slice(&sealed);
     Ok(out)
 }
 
 /// The inverse of [`encode_customer`].
-pub fn decode_customer(bytes: &[u8], codec: &dyn FieldCodec) -> Result<Customer> {
+pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
+    if let Some((&CUSTOMER_SEALED_WHOLE, rest)) = bytes.split_first() {
+        let (id, sealed) = rest
+            .split_first_chunk::<16>()
+            .ok_or_else(|| Error::Corrupt("customer: truncated".into()))?;
+        let plain = codec.open(CustomerId::from_bytes(*id), sealed.to_vec())?;
+        let (p, q): (Public, Personal) = from_bytes(&plain, "customer")?;
+        return assemble(p, q);
+    }
     let rest = strip_format(bytes, "customer")?;
     let (len, rest) = rest
         .split_first_chunk::<4>()
@@ -125,6 +138,10 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn FieldCodec) -> Result<Customer>
     let p: Public = from_bytes(public, "customer")?;
     let personal = codec.open(p.0, sealed.to_vec())?;
     let q: Personal = from_bytes(&personal, "customer personal fields")?;
+    assemble(p, q)
+}
+
+fn assemble(p: Public, q: Personal) -> Result<Customer> {
     Ok(Customer {
         id: p.0,
         external_id: p.1,
@@ -149,11 +166,7 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn FieldCodec) -> Result<Customer>
     })
 }
 
-fn encode_sealed(
-    value: &impl Serialize,
-    owner: CustomerId,
-    codec: &dyn FieldCodec,
-) -> Result<Vec<u8>> {
+fn encode_sealed(value: &impl Serialize, owner: CustomerId, codec: &dyn Seal) -> Result<Vec<u8>> {
     let sealed = codec.seal(owner, to_bytes(value)?)?;
     let mut out = Vec::with_capacity(1 + sealed.len());
     out.push(VALUE_FORMAT);
@@ -164,7 +177,7 @@ fn encode_sealed(
 fn decode_sealed<T: DeserializeOwned>(
     bytes: &[u8],
     owner: CustomerId,
-    codec: &dyn FieldCodec,
+    codec: &dyn Seal,
     what: &str,
 ) -> Result<T> {
     let sealed = strip_format(bytes, what)?;
@@ -173,11 +186,7 @@ fn decode_sealed<T: DeserializeOwned>(
 
 /// A document: an owner flag (and the owner's id), then its bytes sealed for
 /// the owner (or for the nil id when it has none).
-pub fn encode_doc(
-    owner: Option<CustomerId>,
-    value: &[u8],
-    codec: &dyn FieldCodec,
-) -> Result<Vec<u8>> {
+pub fn encode_doc(owner: Option<CustomerId>, value: &[u8], codec: &dyn Seal) -> Result<Vec<u8>> {
     let sealed = codec.seal(owner.unwrap_or(NIL), value.to_vec())?;
     let mut out = Vec::with_capacity(18 + sealed.len());
     out.push(VALUE_FORMAT);
@@ -193,7 +202,7 @@ pub fn encode_doc(
 }
 
 /// The inverse of [`encode_doc`]: the owner and the document's bytes.
-pub fn decode_doc(bytes: &[u8], codec: &dyn FieldCodec) -> Result<(Option<CustomerId>, Vec<u8>)> {
+pub fn decode_doc(bytes: &[u8], codec: &dyn Seal) -> Result<(Option<CustomerId>, Vec<u8>)> {
     let rest = strip_format(bytes, "document")?;
     let corrupt = || Error::Corrupt("document header is damaged".into());
     let (owner, sealed) = match rest.split_first().ok_or_else(corrupt)? {
@@ -211,25 +220,39 @@ pub fn decode_doc(bytes: &[u8], codec: &dyn FieldCodec) -> Result<(Option<Custom
 
 const NIL: CustomerId = CustomerId::from_bytes([0; 16]);
 
+/// A document's owner, read from its header without opening it.
+pub fn doc_owner(bytes: &[u8]) -> Result<Option<CustomerId>> {
+    let rest = strip_format(bytes, "document")?;
+    match rest.split_first() {
+        Some((0, _)) => Ok(None),
+        Some((1, rest)) if rest.len() >= 16 => {
+            let mut id = [0u8; 16];
+            id.copy_from_slice(&rest[..16]);
+            Ok(Some(CustomerId::from_bytes(id)))
+        }
+        _ => Err(Error::Corrupt("document header is damaged".into())),
+    }
+}
+
 /// A related record, sealed whole.
-pub fn encode_related(r: &Related, codec: &dyn FieldCodec) -> Result<Vec<u8>> {
+pub fn encode_related(r: &Related, codec: &dyn Seal) -> Result<Vec<u8>> {
     encode_sealed(r, r.customer_id(), codec)
 }
 
 /// The inverse of [`encode_related`].
-pub fn decode_related(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -> Result<Related> {
+pub fn decode_related(bytes: &[u8], owner: CustomerId, codec: &dyn Seal) -> Result<Related> {
     decode_sealed(bytes, owner, codec, "related record")
 }
 
 /// A change-log entry, sealed whole (its before/after values are personal).
 /// The customer id is in the key, so it is not stored again.
-pub fn encode_change(c: &Change, codec: &dyn FieldCodec) -> Result<Vec<u8>> {
+pub fn encode_change(c: &Change, codec: &dyn Seal) -> Result<Vec<u8>> {
     let value = (c.seq, Instant::of(c.at), &c.actor, &c.op, &c.fields);
     encode_sealed(&value, c.customer_id, codec)
 }
 
 /// The inverse of [`encode_change`].
-pub fn decode_change(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -> Result<Change> {
+pub fn decode_change(bytes: &[u8], owner: CustomerId, codec: &dyn Seal) -> Result<Change> {
     type Stored = (u64, Instant, String, ChangeOp, Vec<FieldChange>);
     let (seq, at, actor, op, fields): Stored = decode_sealed(bytes, owner, codec, "change")?;
     Ok(Change {
@@ -243,16 +266,12 @@ pub fn decode_change(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) ->
 }
 
 /// A customer's keyed-index keys, sealed.
-pub fn encode_key_sets(
-    sets: &KeySets,
-    owner: CustomerId,
-    codec: &dyn FieldCodec,
-) -> Result<Vec<u8>> {
+pub fn encode_key_sets(sets: &KeySets, owner: CustomerId, codec: &dyn Seal) -> Result<Vec<u8>> {
     encode_sealed(sets, owner, codec)
 }
 
 /// The inverse of [`encode_key_sets`].
-pub fn decode_key_sets(bytes: &[u8], owner: CustomerId, codec: &dyn FieldCodec) -> Result<KeySets> {
+pub fn decode_key_sets(bytes: &[u8], owner: CustomerId, codec: &dyn Seal) -> Result<KeySets> {
     decode_sealed(bytes, owner, codec, "key sets")
 }
 
@@ -297,26 +316,34 @@ mod tests {
         #[test]
         fn decoders_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             let owner = CustomerId::from_bytes([7; 16]);
-            let _ = decode_customer(&bytes, &PlainCodec);
-            let _ = decode_related(&bytes, owner, &PlainCodec);
-            let _ = decode_change(&bytes, owner, &PlainCodec);
-            let _ = decode_key_sets(&bytes, owner, &PlainCodec);
+            let _ = decode_customer(&bytes, &crate::sealer::Sealer::new(&PlainCodec, None));
+            let _ = decode_related(&bytes, owner, &crate::sealer::Sealer::new(&PlainCodec, None));
+            let _ = decode_change(&bytes, owner, &crate::sealer::Sealer::new(&PlainCodec, None));
+            let _ = decode_key_sets(&bytes, owner, &crate::sealer::Sealer::new(&PlainCodec, None));
         }
     }
 
     #[test]
     fn damaged_bytes_are_a_corrupt_error_not_a_panic() {
         let c = Customer::person("张", "伟").with_email("zw@example.cn");
-        let bytes = encode_customer(&c, &PlainCodec).expect("encode");
-        assert_eq!(decode_customer(&bytes, &PlainCodec).expect("decode"), c);
+        let bytes =
+            encode_customer(&c, &crate::sealer::Sealer::new(&PlainCodec, None)).expect("encode");
+        assert_eq!(
+            decode_customer(&bytes, &crate::sealer::Sealer::new(&PlainCodec, None))
+                .expect("decode"),
+            c
+        );
         for cut in 0..bytes.len() {
-            let r = decode_customer(&bytes[..cut], &PlainCodec);
+            let r = decode_customer(
+                &bytes[..cut],
+                &crate::sealer::Sealer::new(&PlainCodec, None),
+            );
             assert!(matches!(r, Err(Error::Corrupt(_))), "cut at {cut}");
         }
         let mut wrong = bytes.clone();
         wrong[0] = 9;
         assert!(matches!(
-            decode_customer(&wrong, &PlainCodec),
+            decode_customer(&wrong, &crate::sealer::Sealer::new(&PlainCodec, None)),
             Err(Error::Corrupt(_))
         ));
     }

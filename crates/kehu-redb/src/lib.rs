@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod encoding;
+mod sealer;
 mod tables;
 
 use std::cell::OnceCell;
@@ -28,7 +29,8 @@ use encoding::{
     decode_change, decode_customer, decode_doc, decode_related, encode_change, encode_customer,
     encode_doc, encode_related, related_key, related_prefix,
 };
-use tables::{backend, CHANGES, CUSTOMERS, DOCS, INDEX, KEY_SETS, META, RELATED};
+use sealer::{KeyTable, Sealer};
+use tables::{backend, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED};
 
 /// How to open a [`RedbStore`].
 #[derive(Clone)]
@@ -71,22 +73,21 @@ impl RedbStore {
     /// Opens the book at `path`, creating it if missing. A file that is not a
     /// kehu book, or one in a format this build does not read, is an error.
     pub fn open_with(path: impl AsRef<Path>, options: RedbOptions) -> Result<Self> {
-        let path = path.as_ref();
+        let mut store = Self::open_unchecked(path.as_ref(), options.cache_bytes)?;
         guard(|| {
-            let db = redb::Builder::new()
-                .set_cache_size(options.cache_bytes)
-                .create(path)
-                .map_err(tables::open_error)?;
-            let store = Self {
-                db,
-                codec: options.codec,
-            };
-            store.check_or_init_format()?;
+            if options.codec.key_ring().is_some() {
+                return Err(Error::Codec(
+                    "a codec with per-customer keys opens a book through RedbStore::open_sealed"
+                        .into(),
+                ));
+            }
+            if store.meta_value(SEAL_HEADER)?.is_some() {
+                return Err(Error::Codec(
+                    "the book is encrypted: open it with its passphrase or key".into(),
+                ));
+            }
+            store.codec = options.codec;
             Ok(store)
-        })
-        .map_err(|e| match e {
-            Error::Corrupt(msg) => Error::NotABook(msg),
-            other => other,
         })
     }
 
@@ -143,14 +144,96 @@ impl RedbStore {
             }
         }
     }
+
+    /// Opens the book at `path` sealed by a codec made from the book's key
+    /// header: `make(header, new)` gets the stored header (none for a new,
+    /// empty book) and returns the codec and the header to store for a new
+    /// book. It checks the key; a wrong one is its error, and nothing is written.
+    pub fn open_sealed(
+        path: impl AsRef<Path>,
+        cache_bytes: usize,
+        make: &mut dyn FnMut(Option<&[u8]>) -> Result<(Arc<dyn FieldCodec>, Vec<u8>)>,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let mut store = Self::open_unchecked(path, cache_bytes)?;
+        guard(|| {
+            let header = store.meta_value(SEAL_HEADER)?;
+            let new = header.is_none();
+            if new && store.has_customers()? {
+                return Err(Error::Codec(
+                    "this book is not encrypted; it cannot be opened with a key".into(),
+                ));
+            }
+            let (codec, header_out) = make(header.as_deref())?;
+            if new {
+                let txn = store.db.begin_write().map_err(backend)?;
+                {
+                    let mut meta = txn.open_table(META).map_err(backend)?;
+                    meta.insert(SEAL_HEADER, header_out.as_slice())
+                        .map_err(backend)?;
+                    txn.open_table(KEYS).map_err(backend)?;
+                }
+                txn.commit().map_err(backend)?;
+            }
+            store.codec = codec;
+            Ok(store)
+        })
+    }
+
+    /// Opens the file and checks its format, without the sealed-book check.
+    fn open_unchecked(path: &Path, cache_bytes: usize) -> Result<Self> {
+        guard(|| {
+            let db = redb::Builder::new()
+                .set_cache_size(cache_bytes)
+                .create(path)
+                .map_err(tables::open_error)?;
+            let store = Self {
+                db,
+                codec: Arc::new(PlainCodec),
+            };
+            store.check_or_init_format()?;
+            Ok(store)
+        })
+        .map_err(|e| match e {
+            Error::Corrupt(msg) => Error::NotABook(msg),
+            other => other,
+        })
+    }
+
+    fn meta_value(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let meta = txn.open_table(META).map_err(backend)?;
+        let value = meta.get(name).map_err(backend)?;
+        Ok(value.map(|v| v.value().to_vec()))
+    }
+
+    fn has_customers(&self) -> Result<bool> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let table = txn.open_table(CUSTOMERS).map_err(backend)?;
+        Ok(!table.is_empty().map_err(backend)?)
+    }
+
+    /// Whether the book at `path` is sealed (opened with a key). Reads the file only.
+    pub fn is_sealed(path: impl AsRef<Path>) -> Result<bool> {
+        let store = Self::open_unchecked(path.as_ref(), 1 << 20)?;
+        guard(|| Ok(store.meta_value(SEAL_HEADER)?.is_some()))
+    }
 }
+
+/// The meta entry of a sealed book's key header (salt, key check).
+const SEAL_HEADER: &str = "seal";
 
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         guard(|| {
+            let txn = self.db.begin_read().map_err(backend)?;
+            let keys = match self.codec.key_ring() {
+                Some(_) => Some(KeyTable::Read(txn.open_table(KEYS).map_err(backend)?)),
+                None => None,
+            };
             Ok(Box::new(RedbSnapshot {
-                txn: self.db.begin_read().map_err(backend)?,
-                codec: &*self.codec,
+                txn,
+                sealer: Sealer::new(&*self.codec, keys),
                 customers: OnceCell::new(),
                 index: OnceCell::new(),
             }) as Box<dyn Snapshot>)
@@ -202,7 +285,7 @@ fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 struct RedbSnapshot<'s> {
     txn: ReadTransaction,
-    codec: &'s dyn FieldCodec,
+    sealer: Sealer<'s>,
     customers: OnceCell<ReadOnlyTable<u128, &'static [u8]>>,
     index: OnceCell<ReadOnlyTable<&'static [u8], ()>>,
 }
@@ -261,7 +344,7 @@ impl Snapshot for RedbSnapshot<'_> {
                 .map_err(backend)?;
             value
                 .map(|v| {
-                    let (owner, value) = decode_doc(v.value(), self.codec)?;
+                    let (owner, value) = decode_doc(v.value(), &self.sealer)?;
                     Ok(Doc {
                         key: key.to_vec(),
                         owner,
@@ -283,7 +366,7 @@ impl Snapshot for RedbSnapshot<'_> {
                 if !k.value().starts_with(&start) {
                     break;
                 }
-                let (owner, value) = decode_doc(v.value(), self.codec)?;
+                let (owner, value) = decode_doc(v.value(), &self.sealer)?;
                 out.push(Doc {
                     key: k.value()[skip..].to_vec(),
                     owner,
@@ -301,7 +384,7 @@ impl RedbSnapshot<'_> {
         let table = self.customers_table()?;
         let value = table.get(tables::id_key(id)).map_err(backend)?;
         value
-            .map(|v| decode_customer(v.value(), self.codec))
+            .map(|v| decode_customer(v.value(), &self.sealer))
             .transpose()
     }
 
@@ -310,12 +393,12 @@ impl RedbSnapshot<'_> {
         let iter = table.iter().map_err(backend)?;
         Ok(Box::new(iter.map(|entry| {
             let (_, v) = entry.map_err(backend)?;
-            decode_customer(v.value(), self.codec)
+            decode_customer(v.value(), &self.sealer)
         })))
     }
 
     fn lookup_unguarded(&self, key: &IndexKey) -> Result<Vec<CustomerId>> {
-        let key = self.codec.index_key(key.encode());
+        let key = self.sealer.codec().index_key(key.encode());
         let index = self.index()?;
         let start = encoding::index_entry(&key, CustomerId::from_bytes([0; 16]));
         let end = encoding::index_entry(&key, CustomerId::from_bytes([0xff; 16]));
@@ -345,7 +428,7 @@ impl RedbSnapshot<'_> {
             .map_err(backend)?
         {
             let (_, v) = entry.map_err(backend)?;
-            let record = decode_related(v.value(), id, self.codec)?;
+            let record = decode_related(v.value(), id, &self.sealer)?;
             if kind.is_none_or(|k| record.kind() == k) {
                 out.push(record);
             }
@@ -363,7 +446,7 @@ impl RedbSnapshot<'_> {
             .map_err(backend)?
         {
             let (_, v) = entry.map_err(backend)?;
-            out.push(decode_change(v.value(), id, self.codec)?);
+            out.push(decode_change(v.value(), id, &self.sealer)?);
         }
         Ok(out)
     }
@@ -371,7 +454,7 @@ impl RedbSnapshot<'_> {
 
 /// One write transaction's open tables.
 struct RedbTx<'t> {
-    codec: &'t dyn FieldCodec,
+    sealer: Sealer<'t>,
     meta: Table<'t, &'static str, &'static [u8]>,
     customers: Table<'t, u128, &'static [u8]>,
     index: Table<'t, &'static [u8], ()>,
@@ -389,8 +472,12 @@ impl<'t> RedbTx<'t> {
             Some(v) => tables::seq_value(v.value())?,
             None => 0,
         };
+        let keys = match codec.key_ring() {
+            Some(_) => Some(KeyTable::Write(txn.open_table(KEYS).map_err(backend)?)),
+            None => None,
+        };
         Ok(Self {
-            codec,
+            sealer: Sealer::new(codec, keys),
             meta,
             customers: txn.open_table(CUSTOMERS).map_err(backend)?,
             index: txn.open_table(INDEX).map_err(backend)?,
@@ -414,7 +501,7 @@ impl WriteTx for RedbTx<'_> {
     fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>> {
         let value = self.customers.get(tables::id_key(id)).map_err(backend)?;
         value
-            .map(|v| decode_customer(v.value(), self.codec))
+            .map(|v| decode_customer(v.value(), &self.sealer))
             .transpose()
     }
 
@@ -427,12 +514,12 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>> {
-        let bytes = encode_customer(customer, self.codec)?;
+        let bytes = encode_customer(customer, &self.sealer)?;
         let old = self
             .customers
             .insert(tables::id_key(customer.id), bytes.as_slice())
             .map_err(backend)?;
-        old.map(|v| decode_customer(v.value(), self.codec))
+        old.map(|v| decode_customer(v.value(), &self.sealer))
             .transpose()
     }
 
@@ -442,7 +529,7 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn stored_key(&self, key: &IndexKey) -> Vec<u8> {
-        self.codec.index_key(key.encode())
+        self.sealer.codec().index_key(key.encode())
     }
 
     fn index_insert(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
@@ -460,7 +547,7 @@ impl WriteTx for RedbTx<'_> {
     fn key_sets(&mut self, id: CustomerId) -> Result<KeySets> {
         let value = self.key_sets.get(tables::id_key(id)).map_err(backend)?;
         match value {
-            Some(v) => encoding::decode_key_sets(v.value(), id, self.codec),
+            Some(v) => encoding::decode_key_sets(v.value(), id, &self.sealer),
             None => Ok(KeySets::new()),
         }
     }
@@ -469,7 +556,7 @@ impl WriteTx for RedbTx<'_> {
         if sets.is_empty() {
             self.key_sets.remove(tables::id_key(id)).map_err(backend)?;
         } else {
-            let bytes = encoding::encode_key_sets(sets, id, self.codec)?;
+            let bytes = encoding::encode_key_sets(sets, id, &self.sealer)?;
             self.key_sets
                 .insert(tables::id_key(id), bytes.as_slice())
                 .map_err(backend)?;
@@ -479,7 +566,7 @@ impl WriteTx for RedbTx<'_> {
 
     fn put_related(&mut self, record: &Related) -> Result<()> {
         let key = related_key(record);
-        let bytes = encode_related(record, self.codec)?;
+        let bytes = encode_related(record, &self.sealer)?;
         self.related
             .insert(key.as_slice(), bytes.as_slice())
             .map_err(backend)?;
@@ -494,7 +581,7 @@ impl WriteTx for RedbTx<'_> {
     ) -> Result<Option<Related>> {
         let key = encoding::related_key_of(customer_id, at, id);
         let old = self.related.remove(key.as_slice()).map_err(backend)?;
-        old.map(|v| decode_related(v.value(), customer_id, self.codec))
+        old.map(|v| decode_related(v.value(), customer_id, &self.sealer))
             .transpose()
     }
 
@@ -505,7 +592,7 @@ impl WriteTx for RedbTx<'_> {
         owner: Option<CustomerId>,
         value: &[u8],
     ) -> Result<()> {
-        let bytes = encode_doc(owner, value, self.codec)?;
+        let bytes = encode_doc(owner, value, &self.sealer)?;
         self.docs
             .insert(tables::doc_key(space, key).as_slice(), bytes.as_slice())
             .map_err(backend)?;
@@ -534,11 +621,38 @@ impl WriteTx for RedbTx<'_> {
 
     fn append_change(&mut self, change: &Change) -> Result<()> {
         let key = tables::change_key(change.customer_id, change.seq);
-        let bytes = encode_change(change, self.codec)?;
+        let bytes = encode_change(change, &self.sealer)?;
         self.changes
             .insert(key.as_slice(), bytes.as_slice())
             .map_err(backend)?;
         Ok(())
+    }
+
+    fn remove_changes_of(&mut self, id: CustomerId) -> Result<()> {
+        let start = tables::change_key(id, 0);
+        let end = tables::change_key(id, u64::MAX);
+        self.changes
+            .retain_in(start.as_slice()..=end.as_slice(), |_, _| false)
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn remove_docs_of(&mut self, id: CustomerId) -> Result<()> {
+        let mut owned = Vec::new();
+        for entry in self.docs.iter().map_err(backend)? {
+            let (k, v) = entry.map_err(backend)?;
+            if encoding::doc_owner(v.value())? == Some(id) {
+                owned.push(k.value().to_vec());
+            }
+        }
+        for key in owned {
+            self.docs.remove(key.as_slice()).map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    fn destroy_owner_key(&mut self, id: CustomerId) -> Result<()> {
+        self.sealer.destroy(id)
     }
 }
 
@@ -555,6 +669,30 @@ mod tests {
     }
 
     kehu_store::conformance_tests!(temp_store);
+
+    /// The same suite on a sealed store: per-customer keys, blind indexes.
+    mod sealed {
+        use super::*;
+
+        fn open_sealed(path: &Path) -> RedbStore {
+            let key = kehu_crypt::RawKey::new([9; 32]);
+            RedbStore::open_sealed(path, 1 << 24, &mut |header| {
+                let (codec, header) = kehu_crypt::BookCodec::open(&key, header)?;
+                Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header))
+            })
+            .expect("open sealed")
+        }
+
+        fn temp_sealed() -> Box<dyn Store> {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = open_sealed(&dir.path().join("s.kehu"));
+            drop(dir);
+            Box::new(store)
+        }
+
+        kehu_store::conformance_tests!(temp_sealed);
+        kehu_store::persistence_tests!(|path: &Path| Box::new(open_sealed(path)) as Box<dyn Store>);
+    }
     kehu_store::persistence_tests!(|path: &Path| {
         Box::new(RedbStore::open(path).expect("open")) as Box<dyn Store>
     });

@@ -18,6 +18,9 @@ pub const RELATED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_re
 /// Customer id + sequence number → encoded change.
 pub const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_changes");
 
+/// Customer id → its data key, wrapped by the book key (books with a key ring only).
+pub const KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("kehu_keys");
+
 /// Space name, a zero byte, key → owner flag (0 or 1, then the owner's id) and the sealed document.
 pub const DOCS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_docs");
 

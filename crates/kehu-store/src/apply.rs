@@ -63,6 +63,14 @@ pub trait WriteTx {
     fn next_seq(&mut self) -> Result<u64>;
     /// Appends an entry to a customer's change log.
     fn append_change(&mut self, change: &Change) -> Result<()>;
+    /// Removes a customer's change log.
+    fn remove_changes_of(&mut self, id: CustomerId) -> Result<()>;
+    /// Removes the documents a customer owns.
+    fn remove_docs_of(&mut self, id: CustomerId) -> Result<()>;
+    /// Destroys a customer's data key, where the store keeps one.
+    fn destroy_owner_key(&mut self, _id: CustomerId) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Applies a batch through a backend's transaction. On error the caller
@@ -160,6 +168,26 @@ impl IndexOps {
     }
 }
 
+/// Removes a dossier with its index entries, keyed-index keys and related records.
+fn remove_all(tx: &mut dyn WriteTx, index: &mut IndexOps, old: &Customer) -> Result<()> {
+    let id = old.id;
+    for key in index_keys(old) {
+        index.push(tx, &key, id, false);
+    }
+    for (name, keys) in tx.key_sets(id)? {
+        for key in keys {
+            let key = IndexKey::Keyed {
+                index: name.clone(),
+                key,
+            };
+            index.push(tx, &key, id, false);
+        }
+    }
+    tx.put_key_sets(id, &KeySets::new())?;
+    tx.remove_related_of(id)?;
+    tx.remove_customer(id)
+}
+
 fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Result<()> {
     let Batch {
         actor, at, writes, ..
@@ -216,22 +244,21 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
             Write::Delete { id, expected } => {
                 let old = tx.customer(id)?.ok_or(Error::NotFound(id))?;
                 check_version(id, Some(&old), expected)?;
-                for key in index_keys(&old) {
-                    index.push(tx, &key, id, false);
-                }
-                for (name, keys) in tx.key_sets(id)? {
-                    for key in keys {
-                        let key = IndexKey::Keyed {
-                            index: name.clone(),
-                            key,
-                        };
-                        index.push(tx, &key, id, false);
-                    }
+                remove_all(tx, index, &old)?;
+                log(tx, id, ChangeOp::Deleted, Vec::new())?;
+            }
+            Write::Forget { id } => {
+                // A customer whose key is already gone has nothing left to read.
+                match tx.customer(id) {
+                    Ok(Some(old)) => remove_all(tx, index, &old)?,
+                    Ok(None) | Err(Error::Erased(_)) => {}
+                    Err(e) => return Err(e),
                 }
                 tx.put_key_sets(id, &KeySets::new())?;
                 tx.remove_related_of(id)?;
-                tx.remove_customer(id)?;
-                log(tx, id, ChangeOp::Deleted, Vec::new())?;
+                tx.remove_changes_of(id)?;
+                tx.remove_docs_of(id)?;
+                tx.destroy_owner_key(id)?;
             }
             Write::Relate(record) => {
                 let id = record.customer_id();

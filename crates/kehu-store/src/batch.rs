@@ -90,6 +90,14 @@ pub enum Write {
         /// The key.
         key: Vec<u8>,
     },
+    /// Erases a customer: the dossier, its index entries and keys, related
+    /// records, change log and the documents it owns, and (on a store that
+    /// seals per customer) its data key, so copies of its sealed values no
+    /// longer open. Nothing is logged for it; the caller keeps a tombstone.
+    Forget {
+        /// The customer (need not exist any more).
+        id: CustomerId,
+    },
     /// Replaces a customer's keys in a named keyed index (such as dedupe blocking keys).
     SetKeys {
         /// The customer.

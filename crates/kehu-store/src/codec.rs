@@ -18,6 +18,50 @@ pub trait FieldCodec: Send + Sync {
 
     /// The form in which a lookup value is stored in an index.
     fn index_key(&self, plain: Vec<u8>) -> Vec<u8>;
+
+    /// Per-customer data keys, for codecs that seal each customer's values
+    /// under a key of its own (so that destroying it erases the customer from
+    /// every copy of the file). `None` (the default): [`seal`](FieldCodec::seal)
+    /// and [`open`](FieldCodec::open) are used for everything.
+    fn key_ring(&self) -> Option<&dyn KeyRing> {
+        None
+    }
+}
+
+/// A customer's data key, unwrapped. Its bytes are wiped when it is dropped.
+pub struct DataKey(pub [u8; 32]);
+
+impl Drop for DataKey {
+    fn drop(&mut self) {
+        // Volatile writes, so the wipe is not optimised away.
+        for b in self.0.iter_mut() {
+            // SAFETY: `b` is a valid, aligned, exclusive reference to a byte.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(..)")
+    }
+}
+
+/// Per-customer keys: the store keeps each customer's wrapped key in a table
+/// of its own and removes it on [`Write::Forget`](crate::Write::Forget).
+pub trait KeyRing: Send + Sync {
+    /// A new data key for a customer, and its wrapped form to store.
+    fn new_key(&self, owner: CustomerId) -> Result<(DataKey, Vec<u8>)>;
+
+    /// Unwraps a stored key (an error if it was wrapped under another book key).
+    fn unwrap_key(&self, owner: CustomerId, wrapped: &[u8]) -> Result<DataKey>;
+
+    /// Seals one value of a customer under its data key.
+    fn seal(&self, key: &DataKey, owner: CustomerId, plain: Vec<u8>) -> Result<Vec<u8>>;
+
+    /// Opens what [`seal`](KeyRing::seal) produced.
+    fn open(&self, key: &DataKey, owner: CustomerId, sealed: Vec<u8>) -> Result<Vec<u8>>;
 }
 
 /// The identity codec: values are stored as they are.

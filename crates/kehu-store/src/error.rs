@@ -52,6 +52,9 @@ pub enum Error {
     /// Sealing or opening personal fields failed (for example, the wrong key).
     #[error("field codec: {0}")]
     Codec(String),
+    /// The customer was erased: its data key is gone, so its data cannot be read.
+    #[error("customer {0} was erased")]
+    Erased(CustomerId),
     /// The backend failed (I/O, locks, the database engine).
     #[error("storage backend: {0}")]
     Backend(String),

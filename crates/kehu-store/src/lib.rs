@@ -20,7 +20,7 @@ mod memory;
 
 pub use apply::{apply_batch, apply_batches, KeySets, WriteTx, MAX_RECORD_BYTES};
 pub use batch::{Batch, Change, ChangeOp, Doc, Write};
-pub use codec::{FieldCodec, PlainCodec};
+pub use codec::{DataKey, FieldCodec, KeyRing, PlainCodec};
 pub use error::{Error, Result};
 pub use index::{index_keys, IndexKey};
 pub use memory::MemoryStore;

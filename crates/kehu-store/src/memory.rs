@@ -218,6 +218,31 @@ impl WriteTx for State {
             .insert((change.customer_id, change.seq), change.clone());
         Ok(())
     }
+
+    fn remove_changes_of(&mut self, id: CustomerId) -> Result<()> {
+        let keys: Vec<(CustomerId, u64)> = self
+            .changes
+            .range((id, 0)..=(id, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            self.changes.remove(&key);
+        }
+        Ok(())
+    }
+
+    fn remove_docs_of(&mut self, id: CustomerId) -> Result<()> {
+        let keys: Vec<(String, Vec<u8>)> = self
+            .docs
+            .iter()
+            .filter(|(_, d)| d.owner == Some(id))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            self.docs.remove(&key);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

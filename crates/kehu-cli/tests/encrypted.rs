@@ -1,0 +1,115 @@
+//! Encrypted books from the command line: `kehu init --encrypt`, the key from
+//! KEHU_PASSPHRASE or a key file, every command on them, and `kehu forget`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kehu(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kehu"));
+    cmd.args(args)
+        .env_remove("KEHU_PASSPHRASE")
+        .env_remove("KEHU_KEY_FILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run kehu")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", text(out));
+    text(out)
+}
+
+fn holds(path: &Path, needle: &str) -> bool {
+    let bytes = std::fs::read(path).unwrap();
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+const CSV: &str = "external_id,given_name,family_name,email,phone\n\
+C1,Yuting,Shangguan,yuting.shangguan@example.cn,+86 138 2222 0001\n\
+C2,Haoran,Ouyangfeng,haoran.ouyangfeng@example.cn,+86 138 2222 0002\n";
+
+#[test]
+fn a_passphrase_book_from_init_to_forget() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("b.kehu");
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, CSV).unwrap();
+    let (b, c) = (book.to_str().unwrap(), csv.to_str().unwrap());
+    let pass = [("KEHU_PASSPHRASE", "ein langer satz")];
+
+    assert!(ok(&kehu(&["init", b, "--encrypt"], &pass)).contains("encrypted"));
+    ok(&kehu(&["import", b, c], &pass));
+    assert!(ok(&kehu(&["get", b, "C1"], &pass)).contains("Yuting"));
+    assert!(ok(&kehu(
+        &["find", b, "--email", "haoran.ouyangfeng@example.cn"],
+        &pass
+    ))
+    .contains("Haoran"));
+    assert!(ok(&kehu(&["segment", b, "given_name = \"Yuting\""], &pass)).contains("Yuting"));
+    for needle in [
+        "Yuting",
+        "Shangguan",
+        "yuting.shangguan@example.cn",
+        "+8613822220001",
+        "C1,",
+    ] {
+        assert!(!holds(&book, needle), "{needle:?} is in the encrypted file");
+    }
+
+    let wrong = kehu(&["get", b, "C1"], &[("KEHU_PASSPHRASE", "falsch")]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(text(&wrong).contains("wrong key"), "{}", text(&wrong));
+    let none = kehu(&["get", b, "C1"], &[]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(text(&none).contains("KEHU_PASSPHRASE"), "{}", text(&none));
+
+    assert!(ok(&kehu(&["forget", b, "C1"], &pass)).contains("erased"));
+    let gone = kehu(&["get", b, "C1"], &pass);
+    assert_eq!(gone.status.code(), Some(1), "{}", text(&gone));
+    assert!(ok(&kehu(&["get", b, "C2"], &pass)).contains("Haoran"));
+}
+
+#[test]
+fn a_key_file_book() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("k.kehu");
+    let key = dir.path().join("k.key");
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, CSV).unwrap();
+    let (b, k, c) = (
+        book.to_str().unwrap(),
+        key.to_str().unwrap(),
+        csv.to_str().unwrap(),
+    );
+    assert!(ok(&kehu(&["init", b, "--encrypt", "--key-file", k], &[])).contains("new key file"));
+    assert!(key.exists());
+    ok(&kehu(&["import", b, c, "--key-file", k], &[]));
+    assert!(ok(&kehu(&["get", b, "C2"], &[("KEHU_KEY_FILE", k)])).contains("Ouyangfeng"));
+    let other = dir.path().join("other.key");
+    ok(&kehu(
+        &[
+            "init",
+            dir.path().join("x.kehu").to_str().unwrap(),
+            "--encrypt",
+            "--key-file",
+            other.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    let wrong = kehu(
+        &["get", b, "C2", "--key-file", other.to_str().unwrap()],
+        &[],
+    );
+    assert!(text(&wrong).contains("wrong key"), "{}", text(&wrong));
+    let again = kehu(&["init", b, "--encrypt", "--key-file", k], &[]);
+    assert_eq!(again.status.code(), Some(1), "init never overwrites a book");
+}
