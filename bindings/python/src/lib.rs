@@ -106,6 +106,7 @@ fn to_py(py: Python<'_>, failure: Failure) -> PyErr {
                         "reason": p.message, "suggestion": p.suggestion,
                     }),
                 ),
+                Error::Key(_) => ("key", message, json!({})),
                 Error::Store(_) | Error::Corrupt(_) => ("storage", message, json!({})),
                 Error::Rules(_) => ("rules", message, json!({})),
                 Error::Input { file, .. } => ("input", message, json!({ "path": file })),
@@ -384,7 +385,8 @@ struct PairOut<'a> {
 impl NativeBook {
     /// Opens (or creates) the book file at `path`.
     #[staticmethod]
-    #[pyo3(signature = (path, rules_json=None, rules_path=None, cache_bytes=None, actor=None))]
+    #[pyo3(signature = (path, rules_json=None, rules_path=None, cache_bytes=None, actor=None, passphrase=None, key_file=None))]
+    #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
         path: PathBuf,
@@ -392,6 +394,8 @@ impl NativeBook {
         rules_path: Option<String>,
         cache_bytes: Option<usize>,
         actor: Option<String>,
+        passphrase: Option<String>,
+        key_file: Option<PathBuf>,
     ) -> PyResult<Self> {
         run(py, move || {
             let rules = rules_of(rules_json, rules_path)?.unwrap_or_else(Rules::standard);
@@ -399,8 +403,25 @@ impl NativeBook {
             if let Some(c) = cache_bytes {
                 options.cache_bytes = c;
             }
-            let store = kehu::RedbStore::open_with(&path, options).map_err(Error::from)?;
-            let mut book = Book::with_store(Box::new(store), rules);
+            let key: Option<Box<dyn kehu::KeyProvider>> = match (passphrase, key_file) {
+                (Some(_), Some(_)) => {
+                    return Err(Failure::Type(
+                        "give a passphrase or a key_file, not both".into(),
+                    ))
+                }
+                (Some(p), None) => Some(Box::new(
+                    kehu::Passphrase::new(p).map_err(|e| Error::Key(e.to_string()))?,
+                )),
+                (None, Some(f)) => Some(Box::new(kehu::KeyFile::new(f))),
+                (None, None) => None,
+            };
+            let mut book = match key {
+                Some(key) => Book::open_encrypted_with(&path, &*key, rules, options.cache_bytes)?,
+                None => {
+                    let store = kehu::RedbStore::open_with(&path, options).map_err(Error::from)?;
+                    Book::with_store(Box::new(store), rules)
+                }
+            };
             if let Some(a) = actor {
                 book = book.as_actor(a);
             }
@@ -447,6 +468,16 @@ impl NativeBook {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .is_none()
+    }
+
+    /// Erases a customer (see `Book::forget`): the ledger entry, as JSON.
+    fn forget(&self, py: Python<'_>, id: String) -> PyResult<String> {
+        self.with(py, move |b| encode(&b.forget(customer_id(&id)?)?))
+    }
+
+    /// The erasure ledger, as JSON.
+    fn erasures(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |b| encode(&b.erasures()?))
     }
 
     /// The rule set in force, as JSON.
@@ -1086,6 +1117,22 @@ fn load_rules(py: Python<'_>, path: String) -> PyResult<String> {
     run(py, move || encode(Book::load_rules(path)?.rule_set()))
 }
 
+/// Whether the book file at `path` is encrypted.
+#[pyfunction]
+fn is_encrypted(py: Python<'_>, path: PathBuf) -> PyResult<bool> {
+    run(py, move || Ok(Book::is_encrypted(&path)?))
+}
+
+/// Writes a new random key file (never over an existing file).
+#[pyfunction]
+fn create_key_file(py: Python<'_>, path: PathBuf) -> PyResult<()> {
+    run(py, move || {
+        kehu::KeyFile::create(&path)
+            .map(|_| ())
+            .map_err(|e| Failure::Kehu(Error::Key(e.to_string())))
+    })
+}
+
 /// How many decimals an ISO 4217 currency has.
 #[pyfunction]
 fn currency_exponent(py: Python<'_>, code: String) -> PyResult<u32> {
@@ -1108,6 +1155,8 @@ fn _kehu(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_rules, m)?)?;
     m.add_function(wrap_pyfunction!(load_rules, m)?)?;
     m.add_function(wrap_pyfunction!(currency_exponent, m)?)?;
+    m.add_function(wrap_pyfunction!(is_encrypted, m)?)?;
+    m.add_function(wrap_pyfunction!(create_key_file, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

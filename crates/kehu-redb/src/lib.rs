@@ -152,7 +152,7 @@ impl RedbStore {
     pub fn open_sealed(
         path: impl AsRef<Path>,
         cache_bytes: usize,
-        make: &mut dyn FnMut(Option<&[u8]>) -> Result<(Arc<dyn FieldCodec>, Vec<u8>)>,
+        make: &mut MakeCodec<'_>,
     ) -> Result<Self> {
         let path = path.as_ref();
         let mut store = Self::open_unchecked(path, cache_bytes)?;
@@ -219,6 +219,10 @@ impl RedbStore {
         guard(|| Ok(store.meta_value(SEAL_HEADER)?.is_some()))
     }
 }
+
+/// Makes a sealed book's codec from its stored key header (none: a new book),
+/// returning the codec and the header to store.
+pub type MakeCodec<'a> = dyn FnMut(Option<&[u8]>) -> Result<(Arc<dyn FieldCodec>, Vec<u8>)> + 'a;
 
 /// The meta entry of a sealed book's key header (salt, key check).
 const SEAL_HEADER: &str = "seal";

@@ -31,6 +31,7 @@ from ._types import (
     Consent,
     Customer,
     DuplicateCandidate,
+    Erasure,
     Feedback,
     ImportReport,
     ImportSummary,
@@ -191,19 +192,37 @@ class Book:
         *,
         cache_mb: Optional[int] = None,
         actor: Optional[str] = None,
+        passphrase: Optional[str] = None,
+        key_file: Optional[PathLike] = None,
     ) -> "Book":
         """Opens the book file at ``path`` (created if missing).
 
         ``rules``: a TOML/JSON rule set file or a dict (default: the standard
         rules). ``cache_mb``: redb's page cache (default 256). ``actor``: the
-        name written in the change log.
+        name written in the change log. ``passphrase`` or ``key_file``: open
+        (or create) an encrypted book — personal data sealed under a key of
+        each customer's own, lookups through blind indexes; a wrong key raises
+        ``EncryptionError`` and writes nothing.
         """
         rules_json, rules_path = cls._rules(rules)
         if cache_mb is not None and (isinstance(cache_mb, bool) or not isinstance(cache_mb, int) or cache_mb < 0):
             raise ValueError(f"cache_mb: a whole number of MiB, not {cache_mb!r}")
         cache = None if cache_mb is None else cache_mb * 1024 * 1024
-        native = _kehu.NativeBook.open(os.fspath(path), rules_json, rules_path, cache, actor)
+        if passphrase is not None and not isinstance(passphrase, str):
+            raise TypeError(f"passphrase: expected str, got {_codec.type_name(passphrase)}")
+        kf = None if key_file is None else os.fspath(key_file)
+        native = _kehu.NativeBook.open(os.fspath(path), rules_json, rules_path, cache, actor, passphrase, kf)
         return cls(native, os.fspath(path))
+
+    @staticmethod
+    def is_encrypted(path: PathLike) -> bool:
+        """Whether the book file at ``path`` is encrypted."""
+        return bool(_kehu.is_encrypted(os.fspath(path)))
+
+    @staticmethod
+    def create_key_file(path: PathLike) -> None:
+        """Writes a new random key file for ``Book.open(..., key_file=path)`` (never over an existing file)."""
+        _kehu.create_key_file(os.fspath(path))
 
     @classmethod
     def memory(cls, rules: RulesArg = None, *, actor: Optional[str] = None) -> "Book":
@@ -332,6 +351,18 @@ class Book:
         if not isinstance(value, str):
             raise TypeError(f"{by}: expected str, got {_codec.type_name(value)}")
         return _codec.decode_list(Customer, json.loads(self._native.find(by, value)))
+
+    def forget(self, id: Union[str, Customer]) -> Erasure:
+        """Erases a customer: dossier, related records, history, documents, duplicate keys and (encrypted book) its key.
+
+        Copies of its sealed values (old pages, copies of the file) no longer
+        open. The erasure ledger (``erasures()``) keeps the id, time and actor.
+        """
+        return _codec.decode(Erasure, json.loads(self._native.forget(_id(id))))
+
+    def erasures(self) -> List[Erasure]:
+        """The erasure ledger: ids, times and actors only."""
+        return _codec.decode_list(Erasure, json.loads(self._native.erasures()))
 
     # --- related records, history, review --------------------------------------
 

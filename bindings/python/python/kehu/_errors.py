@@ -111,6 +111,10 @@ class UsageError(KehuError, ValueError):
     """An option or argument the library does not know (a mode, a key, a format)."""
 
 
+class EncryptionError(KehuError):
+    """The key does not open the book (a wrong passphrase or key file), is missing, or the book is not encrypted; nothing was written."""
+
+
 class BookClosedError(KehuError):
     """The book was closed."""
 
@@ -141,6 +145,8 @@ def _native_error(kind: str, message: str, payload_json: str) -> BaseException:
         return RulesError(message)
     if kind == "input":
         return InputError(message, p.get("path"))
+    if kind == "key":
+        return EncryptionError(message)
     if kind == "closed":
         return BookClosedError(message)
     if kind == "type":

@@ -767,3 +767,12 @@ class BookReport(Record):
     stages: Dict[str, int]
     new_per_month: Dict[str, int]
     saved_segments: Dict[str, int]
+
+
+@dataclass
+class Erasure(Record):
+    """An entry of the erasure ledger: the customer's id, when and by whom — nothing personal."""
+
+    id: str
+    at: _dt.datetime
+    actor: str

@@ -1,0 +1,67 @@
+"""Encrypted books and erasure from Python."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import kehu
+
+
+def _customer(i: int) -> kehu.Customer:
+    return kehu.Customer.person(
+        f"Xinyue{i}", f"Dongfang{i}", emails=[kehu.Email(f"xinyue{i}.dongfang@example.cn")],
+        phones=[kehu.Phone(f"+86 137 0000 {1000 + i}")], external_id=f"P-{i:03}",
+    )
+
+
+def test_passphrase_book_seals_everything_and_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "e.kehu"
+    with kehu.Book.open(path, passphrase="ein langer satz") as book:
+        ids = [book.add(_customer(i), allow_duplicates=True).customer.id for i in range(5)]
+        assert book.find_by_email("xinyue2.dongfang@example.cn")[0].id == ids[2]
+        assert book.find_by_external_id("P-003")[0].id == ids[3]
+        assert book.segment_count('given_name starts_with "Xinyue"') == 5
+    raw = path.read_bytes()
+    for needle in ["Xinyue1", "Dongfang1", "xinyue1.dongfang@example.cn", "+8613700001001", "P-001"]:
+        assert needle.encode() not in raw, needle
+    assert kehu.Book.is_encrypted(path)
+    with pytest.raises(kehu.EncryptionError, match="wrong key"):
+        kehu.Book.open(path, passphrase="falsch")
+    with pytest.raises(kehu.StorageError, match="encrypted"):
+        kehu.Book.open(path)
+    with kehu.Book.open(path, passphrase="ein langer satz") as again:
+        assert again.count() == 5
+
+
+def test_key_file_book(tmp_path: Path) -> None:
+    key = tmp_path / "b.key"
+    kehu.Book.create_key_file(key)
+    with pytest.raises(kehu.EncryptionError):
+        kehu.Book.create_key_file(key)  # never overwritten
+    with kehu.Book.open(tmp_path / "k.kehu", key_file=key) as book:
+        book.add(_customer(1))
+    with pytest.raises(kehu.EncryptionError):
+        kehu.Book.open(tmp_path / "k.kehu", key_file=tmp_path / "missing.key")
+    with pytest.raises(TypeError, match="not both"):
+        kehu.Book.open(tmp_path / "k.kehu", key_file=key, passphrase="x")
+    with kehu.Book.open(tmp_path / "plain.kehu") as plain:
+        plain.add(_customer(2))
+    with pytest.raises(kehu.EncryptionError, match="not encrypted"):
+        kehu.Book.open(tmp_path / "plain.kehu", key_file=key)
+
+
+def test_forget_erases_and_keeps_only_the_ledger(tmp_path: Path) -> None:
+    with kehu.Book.open(tmp_path / "f.kehu", passphrase="pw for test", actor="dpo") as book:
+        a = book.add(_customer(1)).customer
+        b = book.add(_customer(2), allow_duplicates=True).customer
+        assert a.id is not None and b.id is not None
+        e = book.forget(a)
+        assert isinstance(e, kehu.Erasure) and e.id == a.id and e.actor == "dpo"
+        with pytest.raises(kehu.NotFoundError):
+            book.get(a.id)
+        assert book.find_by_email("xinyue1.dongfang@example.cn") == []
+        assert book.history(a.id) == []
+        assert [x.id for x in book.erasures()] == [a.id]
+        assert book.get(b.id).external_id == "P-002"
