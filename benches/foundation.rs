@@ -399,6 +399,65 @@ fn phase_add(rows: &[Row], runs: usize) {
     );
 }
 
+/// An encrypted book beside a plain one, alternating in one process: the rows
+/// the standard rules accept added by `Book::add_many` (one transaction), then
+/// each looked up by its e-mail address.
+fn phase_crypt(rows: &[Row], runs: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = Rules::standard();
+    let now = Utc::now();
+    let valid: Vec<Customer> = rows
+        .iter()
+        .map(to_customer)
+        .filter(|c| rules.check(&mut c.clone(), now).is_ok())
+        .collect();
+    let emails: Vec<String> = valid
+        .iter()
+        .filter_map(|c| c.emails.first().map(|e| e.address.clone()))
+        .collect();
+    let key = kehu::RawKey::new([7; 32]);
+    let mut times: [(Vec<f64>, Vec<f64>); 2] = Default::default();
+    for run in 0..runs {
+        for (i, sealed) in [false, true].into_iter().enumerate() {
+            let path = dir.path().join(format!("crypt-{run}-{i}.kehu"));
+            let book = if sealed {
+                Book::open_encrypted(&path, &key).expect("open encrypted")
+            } else {
+                Book::open(&path).expect("open")
+            };
+            let t = Instant::now();
+            book.add_many(valid.clone()).expect("add_many");
+            times[i].0.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let mut found = 0usize;
+            for e in &emails {
+                found += book.find_by_email(e).expect("find").len();
+            }
+            times[i].1.push(t.elapsed().as_secs_f64());
+            assert!(found >= emails.len());
+        }
+    }
+    let stat = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[0], v[v.len() / 2])
+    };
+    let [(mut pa, mut pl), (mut sa, mut sl)] = times;
+    let ((pa0, pam), (pl0, plm), (sa0, sam), (sl0, slm)) =
+        (stat(&mut pa), stat(&mut pl), stat(&mut sa), stat(&mut sl));
+    println!(
+        "{} customers added, {} looked up by e-mail, {runs} runs each",
+        valid.len(),
+        emails.len()
+    );
+    println!("add     plain {pa0:.2} s min / {pam:.2} median   encrypted {sa0:.2} / {sam:.2}   ratio {:.2} (min) {:.2} (median)", sa0 / pa0, sam / pam);
+    println!("lookup  plain {pl0:.2} s min / {plm:.2} median   encrypted {sl0:.2} / {slm:.2}   ratio {:.2} (min) {:.2} (median)", sl0 / pl0, slm / plm);
+    println!(
+        "both    ratio {:.2} (min) {:.2} (median)",
+        (sa0 + sl0) / (pa0 + pl0),
+        (sam + slm) / (pam + plm)
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: &str| {
@@ -435,6 +494,9 @@ fn main() {
     }
     if phase == "add" {
         phase_add(&rows, runs);
+    }
+    if phase == "crypt" {
+        phase_crypt(&rows, runs);
     }
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
 }

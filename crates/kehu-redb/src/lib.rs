@@ -29,7 +29,7 @@ use encoding::{
     decode_change, decode_customer, decode_doc, decode_related, encode_change, encode_customer,
     encode_doc, encode_related, related_key, related_prefix,
 };
-use sealer::{KeyTable, Sealer};
+use sealer::{KeyCache, KeyTable, Sealer};
 use tables::{backend, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED};
 
 /// How to open a [`RedbStore`].
@@ -62,6 +62,7 @@ impl std::fmt::Debug for RedbOptions {
 pub struct RedbStore {
     db: Database,
     codec: Arc<dyn FieldCodec>,
+    keys: KeyCache,
 }
 
 impl RedbStore {
@@ -190,6 +191,7 @@ impl RedbStore {
             let store = Self {
                 db,
                 codec: Arc::new(PlainCodec),
+                keys: KeyCache::default(),
             };
             store.check_or_init_format()?;
             Ok(store)
@@ -230,14 +232,15 @@ const SEAL_HEADER: &str = "seal";
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         guard(|| {
-            let txn = self.db.begin_read().map_err(backend)?;
-            let keys = match self.codec.key_ring() {
-                Some(_) => Some(KeyTable::Read(txn.open_table(KEYS).map_err(backend)?)),
-                None => None,
-            };
+            let txn = Arc::new(self.db.begin_read().map_err(backend)?);
+            // Opened on the first key the shared cache lacks.
+            let keys = self
+                .codec
+                .key_ring()
+                .map(|_| KeyTable::Unopened(txn.clone()));
             Ok(Box::new(RedbSnapshot {
                 txn,
-                sealer: Sealer::new(&*self.codec, keys),
+                sealer: Sealer::new(&*self.codec, keys).with_cache(&self.keys),
                 customers: OnceCell::new(),
                 index: OnceCell::new(),
             }) as Box<dyn Snapshot>)
@@ -252,9 +255,11 @@ impl Store for RedbStore {
 impl RedbStore {
     fn commit_unguarded(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         let mut txn = self.db.begin_write().map_err(backend)?;
-        let outcome = {
-            let mut tx = RedbTx::new(&txn, &*self.codec)?;
-            apply_batches(&mut tx, batches).and_then(|durable| tx.finish().map(|()| durable))
+        let (outcome, keys) = {
+            let mut tx = RedbTx::new(&txn, &*self.codec, &self.keys)?;
+            let outcome =
+                apply_batches(&mut tx, batches).and_then(|durable| tx.finish().map(|()| durable));
+            (outcome, tx.sealer.outcome())
         };
         match outcome {
             Ok(durable) => {
@@ -262,7 +267,9 @@ impl RedbStore {
                     txn.set_durability(redb::Durability::None)
                         .map_err(|e| Error::Backend(e.to_string()))?;
                 }
-                txn.commit().map_err(backend)
+                txn.commit().map_err(backend)?;
+                self.keys.committed(keys);
+                Ok(())
             }
             Err(e) => {
                 txn.abort().map_err(backend)?;
@@ -288,7 +295,7 @@ fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 struct RedbSnapshot<'s> {
-    txn: ReadTransaction,
+    txn: Arc<ReadTransaction>,
     sealer: Sealer<'s>,
     customers: OnceCell<ReadOnlyTable<u128, &'static [u8]>>,
     index: OnceCell<ReadOnlyTable<&'static [u8], ()>>,
@@ -470,7 +477,11 @@ struct RedbTx<'t> {
 }
 
 impl<'t> RedbTx<'t> {
-    fn new(txn: &'t WriteTransaction, codec: &'t dyn FieldCodec) -> Result<Self> {
+    fn new(
+        txn: &'t WriteTransaction,
+        codec: &'t dyn FieldCodec,
+        cache: &'t KeyCache,
+    ) -> Result<Self> {
         let meta = txn.open_table(META).map_err(backend)?;
         let seq = match meta.get("seq").map_err(backend)? {
             Some(v) => tables::seq_value(v.value())?,
@@ -481,7 +492,7 @@ impl<'t> RedbTx<'t> {
             None => None,
         };
         Ok(Self {
-            sealer: Sealer::new(codec, keys),
+            sealer: Sealer::new(codec, keys).with_cache(cache),
             meta,
             customers: txn.open_table(CUSTOMERS).map_err(backend)?,
             index: txn.open_table(INDEX).map_err(backend)?,

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use kehu_model::CustomerId;
 use kehu_store::{DataKey, Error, FieldCodec, Result};
@@ -21,17 +21,74 @@ pub trait Seal {
 
 /// Where the wrapped per-customer keys are read (and, writing, created).
 pub enum KeyTable<'t> {
+    /// A read transaction whose key table is opened when first needed.
+    Unopened(Arc<redb::ReadTransaction>),
     /// A read transaction's view.
     Read(ReadOnlyTable<u128, &'static [u8]>),
     /// A write transaction's table.
     Write(Table<'t, u128, &'static [u8]>),
 }
 
+/// Unwrapped data keys of committed customers, shared by a store's
+/// transactions so that a read does not unwrap its customer's key again.
+#[derive(Default)]
+pub struct KeyCache(Mutex<HashMap<CustomerId, Arc<DataKey>>>);
+
+/// How many keys the cache holds before it starts over (about 100 bytes each).
+const CACHED_KEYS: usize = 200_000;
+
+impl KeyCache {
+    fn get(&self, owner: CustomerId) -> Option<Arc<DataKey>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&owner)
+            .cloned()
+    }
+
+    fn put(&self, owner: CustomerId, key: Arc<DataKey>) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= CACHED_KEYS {
+            map.clear();
+        }
+        map.insert(owner, key);
+    }
+
+    /// After a transaction committed: its keys are committed ones; and a
+    /// reader that began before the commit may have cached a key it
+    /// destroyed, so that goes again.
+    pub fn committed(&self, outcome: KeyOutcome) {
+        for (owner, key) in outcome.keys {
+            self.put(owner, key);
+        }
+        self.forget(&outcome.destroyed);
+    }
+
+    /// Drops the keys of these customers.
+    pub fn forget(&self, owners: &[CustomerId]) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for o in owners {
+            map.remove(o);
+        }
+    }
+}
+
+/// The keys a write transaction unwrapped or made, and those it destroyed.
+pub struct KeyOutcome {
+    keys: Vec<(CustomerId, Arc<DataKey>)>,
+    destroyed: Vec<CustomerId>,
+}
+
 /// A codec bound to a transaction's key table, with the keys it unwrapped.
 pub struct Sealer<'t> {
     codec: &'t dyn FieldCodec,
     keys: Option<RefCell<KeyTable<'t>>>,
-    cache: RefCell<HashMap<CustomerId, Rc<DataKey>>>,
+    cache: RefCell<HashMap<CustomerId, Arc<DataKey>>>,
+    /// The store's cache of committed keys: read by every transaction, filled
+    /// only by read snapshots (which see committed keys only).
+    shared: Option<&'t KeyCache>,
+    /// Customers whose keys this transaction destroyed.
+    destroyed: RefCell<Vec<CustomerId>>,
 }
 
 const NIL: CustomerId = CustomerId::from_bytes([0; 16]);
@@ -43,7 +100,15 @@ impl<'t> Sealer<'t> {
             codec,
             keys: keys.map(RefCell::new),
             cache: RefCell::default(),
+            shared: None,
+            destroyed: RefCell::default(),
         }
+    }
+
+    /// The same, sharing the store's cache of committed keys.
+    pub fn with_cache(mut self, cache: &'t KeyCache) -> Self {
+        self.shared = Some(cache);
+        self
     }
 
     /// The codec.
@@ -51,10 +116,32 @@ impl<'t> Sealer<'t> {
         self.codec
     }
 
+    /// What the transaction knows of keys, to give the shared cache once it commits.
+    pub fn outcome(&self) -> KeyOutcome {
+        KeyOutcome {
+            keys: self
+                .cache
+                .borrow()
+                .iter()
+                .map(|(o, k)| (*o, k.clone()))
+                .collect(),
+            destroyed: self.destroyed.borrow().clone(),
+        }
+    }
+
     /// The owner's data key; a new one is made and stored when `create` is set.
-    fn key(&self, owner: CustomerId, create: bool) -> Result<Rc<DataKey>> {
+    fn key(&self, owner: CustomerId, create: bool) -> Result<Arc<DataKey>> {
         if let Some(k) = self.cache.borrow().get(&owner) {
             return Ok(k.clone());
+        }
+        let destroyed = self.destroyed.borrow().contains(&owner);
+        if let Some(k) = self
+            .shared
+            .filter(|_| !destroyed)
+            .and_then(|c| c.get(owner))
+        {
+            self.cache.borrow_mut().insert(owner, k.clone());
+            return Ok(k);
         }
         let ring = self
             .codec
@@ -64,16 +151,32 @@ impl<'t> Sealer<'t> {
             .keys
             .as_ref()
             .ok_or_else(|| Error::Codec("no key table".into()))?;
-        let wrapped = {
+        let unopened = match &*table.borrow() {
+            KeyTable::Unopened(txn) => Some(txn.clone()),
+            _ => None,
+        };
+        if let Some(txn) = unopened {
+            let opened = KeyTable::Read(txn.open_table(crate::tables::KEYS).map_err(backend)?);
+            *table.borrow_mut() = opened;
+        }
+        let (wrapped, reading) = {
             let t = table.borrow();
-            let found = match &*t {
-                KeyTable::Read(r) => r.get(id_key(owner)).map_err(backend)?,
-                KeyTable::Write(w) => w.get(id_key(owner)).map_err(backend)?,
+            let (found, reading) = match &*t {
+                KeyTable::Read(r) => (r.get(id_key(owner)).map_err(backend)?, true),
+                KeyTable::Write(w) => (w.get(id_key(owner)).map_err(backend)?, false),
+                KeyTable::Unopened(_) => return Err(Error::Codec("key table not open".into())),
             };
-            found.map(|v| v.value().to_vec())
+            (found.map(|v| v.value().to_vec()), reading)
         };
         let key = match wrapped {
-            Some(w) => ring.unwrap_key(owner, &w)?,
+            Some(w) => {
+                let key = Arc::new(ring.unwrap_key(owner, &w)?);
+                if let (true, Some(shared)) = (reading, self.shared) {
+                    shared.put(owner, key.clone());
+                }
+                self.cache.borrow_mut().insert(owner, key.clone());
+                return Ok(key);
+            }
             None if create => {
                 let (key, wrapped) = ring.new_key(owner)?;
                 match &mut *table.borrow_mut() {
@@ -81,13 +184,13 @@ impl<'t> Sealer<'t> {
                         w.insert(id_key(owner), wrapped.as_slice())
                             .map_err(backend)?;
                     }
-                    KeyTable::Read(_) => return Err(Error::Erased(owner)),
+                    KeyTable::Read(_) | KeyTable::Unopened(_) => return Err(Error::Erased(owner)),
                 }
                 key
             }
             None => return Err(Error::Erased(owner)),
         };
-        let key = Rc::new(key);
+        let key = Arc::new(key);
         self.cache.borrow_mut().insert(owner, key.clone());
         Ok(key)
     }
@@ -95,6 +198,10 @@ impl<'t> Sealer<'t> {
     /// Destroys an owner's key (in a write transaction).
     pub fn destroy(&self, owner: CustomerId) -> Result<()> {
         self.cache.borrow_mut().remove(&owner);
+        self.destroyed.borrow_mut().push(owner);
+        if let Some(shared) = self.shared {
+            shared.forget(&[owner]);
+        }
         if let Some(table) = &self.keys {
             if let KeyTable::Write(w) = &mut *table.borrow_mut() {
                 w.remove(id_key(owner)).map_err(backend)?;
