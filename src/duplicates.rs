@@ -596,6 +596,22 @@ impl Book {
             owner: Some(survivor.id),
             value: json(&receipt)?,
         });
+        batch.push(Write::Audit(kehu_store::AuditEvent {
+            op: "merge".into(),
+            target: Some(survivor.id),
+            fields: Vec::new(),
+            note: Some(format!(
+                "receipt {}; merged {}",
+                receipt.id,
+                receipt
+                    .before
+                    .iter()
+                    .skip(1)
+                    .map(|c| c.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }));
         self.store.commit(batch)?;
         let touched: Vec<CustomerId> = receipt.before.iter().map(|c| c.id).collect();
         self.touched(touched)?;
@@ -690,6 +706,12 @@ impl Book {
             owner: Some(r.survivor),
             value: json(&r)?,
         });
+        batch.push(Write::Audit(kehu_store::AuditEvent {
+            op: "unmerge".into(),
+            target: Some(r.survivor),
+            fields: Vec::new(),
+            note: Some(format!("receipt {}", r.id)),
+        }));
         self.store.commit(batch)?;
         let ids: Vec<CustomerId> = r.before.iter().map(|c| c.id).collect();
         self.touched(ids.clone())?;

@@ -42,8 +42,9 @@ pub use kehu_model::{
 };
 pub use kehu_redb::{RedbOptions, RedbStore};
 pub use kehu_rules::{Report, RuleSet, Rules, Severity, Violation};
+pub use kehu_store::{AuditEntry, AuditProblem};
 pub use kehu_store::{Change, ChangeOp, IndexKey, MemoryStore, Snapshot, Store};
-pub use privacy::Erasure;
+pub use privacy::{AuditCheck, Erasure};
 
 /// The dedupe engine (the `kehu-dedupe` crate).
 pub use kehu_dedupe as dedupe;

@@ -110,3 +110,72 @@ impl Book {
             .collect()
     }
 }
+
+/// What checking the audit trail found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheck {
+    /// Entries read and checked.
+    pub entries: u64,
+    /// The first problem: where the trail was changed, and how. None: intact.
+    pub problem: Option<kehu_store::AuditProblem>,
+}
+
+impl AuditCheck {
+    /// Whether the trail is intact.
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+impl Book {
+    /// The audit trail from entry `from` on (1: all): every write, import,
+    /// merge, export and erasure — actor, time, operation, customer and the
+    /// fields touched, never their values.
+    pub fn audit_trail(&self, from: u64) -> Result<Vec<kehu_store::AuditEntry>, Error> {
+        Ok(self.store.snapshot()?.audit(from.max(1))?)
+    }
+
+    /// Checks the audit trail's hash chain and its recorded end: a changed,
+    /// inserted, removed or reordered entry is found, and where.
+    pub fn verify_audit(&self) -> Result<AuditCheck, Error> {
+        let snap = self.store.snapshot()?;
+        let head = snap.audit_head()?;
+        match snap.audit(1) {
+            Ok(entries) => {
+                let n = entries.len() as u64;
+                Ok(AuditCheck {
+                    entries: n,
+                    problem: kehu_store::verify_trail(entries, head),
+                })
+            }
+            Err(e @ (kehu_store::Error::Corrupt(_) | kehu_store::Error::Codec(_))) => {
+                Ok(AuditCheck {
+                    entries: 0,
+                    problem: Some(kehu_store::AuditProblem {
+                        seq: 0,
+                        message: format!("an entry does not read: {e}"),
+                    }),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records an event that is not a write (an export, a denied request) in
+    /// the audit trail. `note` must hold no personal data.
+    pub fn record_audit(
+        &self,
+        op: &str,
+        target: Option<CustomerId>,
+        note: Option<String>,
+    ) -> Result<(), Error> {
+        self.store
+            .commit(self.batch().with(Write::Audit(kehu_store::AuditEvent {
+                op: op.to_string(),
+                target,
+                fields: Vec::new(),
+                note,
+            })))?;
+        Ok(())
+    }
+}

@@ -74,6 +74,11 @@ impl Book {
             }
         }
         out.flush().map_err(io)?;
+        self.record_audit(
+            "export",
+            None,
+            Some(format!("{n} dossiers as {:?}", options.format).to_lowercase()),
+        )?;
         Ok(n)
     }
 

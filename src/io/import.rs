@@ -198,6 +198,9 @@ impl Book {
             finished_at: self.now(),
         };
         debug_assert!(report.balances());
+        if !options.dry_run {
+            self.record_audit("import", None, Some(report.summary()))?;
+        }
         Ok(report)
     }
 

@@ -283,6 +283,15 @@ impl crate::Book {
             .chain(present.keys().copied())
             .collect();
         self.touched(touched)?;
+        self.record_audit(
+            "revert_import",
+            None,
+            Some(format!(
+                "import {id}: {} removed, {} restored",
+                created.len(),
+                updated.len()
+            )),
+        )?;
         Ok(RevertReport {
             import_id: id,
             removed: created.len() as u64,

@@ -125,6 +125,14 @@ enum Command {
         after_help = "Example:\n  kehu forget book.kehu C00071      (a kehu id or an external id)"
     )]
     Forget(ForgetArgs),
+    /// The audit trail: `verify` checks its hash chain, `list` prints it (no personal values).
+    #[command(
+        after_help = "Examples:\n  kehu audit verify book.kehu\n  kehu audit list book.kehu --json"
+    )]
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
 }
 
 #[derive(Args)]
@@ -405,6 +413,8 @@ struct RevertArgs {
 enum Done {
     Ok,
     SomeRejected,
+    /// `kehu audit verify` found the trail changed.
+    Tampered,
 }
 
 fn main() -> ExitCode {
@@ -425,6 +435,7 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(Done::Ok) => ExitCode::SUCCESS,
         Ok(Done::SomeRejected) => ExitCode::from(2),
+        Ok(Done::Tampered) => ExitCode::from(3),
         Err(e) => {
             eprintln!("kehu: {e}");
             ExitCode::from(1)
@@ -451,6 +462,7 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Unmerge(args) => dedupe::unmerge(args),
         Command::Init(args) => init(args),
         Command::Forget(args) => forget(args),
+        Command::Audit { action } => audit(action),
     }
 }
 
@@ -521,6 +533,66 @@ fn forget(args: ForgetArgs) -> Result<Done, Error> {
         e.id
     );
     Ok(Done::Ok)
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check the trail: exit code 0 when intact, 3 with where it was changed.
+    Verify {
+        /// The book.
+        book: PathBuf,
+    },
+    /// Print the trail.
+    List {
+        /// The book.
+        book: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn audit(action: AuditAction) -> Result<Done, Error> {
+    match action {
+        AuditAction::Verify { book } => {
+            let check = existing_book(&book)?.verify_audit()?;
+            match check.problem {
+                None => {
+                    println!("audit trail intact: {} entries", check.entries);
+                    Ok(Done::Ok)
+                }
+                Some(p) => {
+                    println!("audit trail broken at entry {}: {}", p.seq, p.message);
+                    Ok(Done::Tampered)
+                }
+            }
+        }
+        AuditAction::List { book, json } => {
+            let trail = existing_book(&book)?.audit_trail(1)?;
+            if json {
+                return print_json(&trail).map(|()| Done::Ok);
+            }
+            let mut out = std::io::stdout().lock();
+            for e in &trail {
+                writeln!(
+                    out,
+                    "{:>6}  {}  {:<12} {:<14} {}  {}{}",
+                    e.seq,
+                    e.at.format("%Y-%m-%d %H:%M:%S"),
+                    e.actor,
+                    e.op,
+                    e.target.map(|t| t.to_string()).unwrap_or_default(),
+                    e.fields.join(","),
+                    e.note
+                        .as_deref()
+                        .map(|n| format!("  ({n})"))
+                        .unwrap_or_default()
+                )
+                .map_err(stdout_error)?;
+            }
+            Ok(Done::Ok)
+        }
+    }
 }
 
 fn existing_book(path: &Path) -> Result<Book, Error> {

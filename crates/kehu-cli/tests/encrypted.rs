@@ -73,6 +73,13 @@ fn a_passphrase_book_from_init_to_forget() {
     assert!(text(&none).contains("KEHU_PASSPHRASE"), "{}", text(&none));
 
     assert!(ok(&kehu(&["forget", b, "C1"], &pass)).contains("erased"));
+    assert!(ok(&kehu(&["audit", "verify", b], &pass)).contains("intact"));
+    let trail = ok(&kehu(&["audit", "list", b], &pass));
+    assert!(
+        trail.contains("import") && trail.contains("forget"),
+        "{trail}"
+    );
+    assert!(!trail.contains("Yuting"));
     let gone = kehu(&["get", b, "C1"], &pass);
     assert_eq!(gone.status.code(), Some(1), "{}", text(&gone));
     assert!(ok(&kehu(&["get", b, "C2"], &pass)).contains("Haoran"));

@@ -30,7 +30,7 @@ use encoding::{
     encode_doc, encode_related, related_key, related_prefix,
 };
 use sealer::{KeyCache, KeyTable, Sealer};
-use tables::{backend, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED};
+use tables::{backend, AUDIT, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED};
 
 /// How to open a [`RedbStore`].
 #[derive(Clone)]
@@ -366,6 +366,14 @@ impl Snapshot for RedbSnapshot<'_> {
         })
     }
 
+    fn audit(&self, from: u64) -> Result<Vec<kehu_store::AuditEntry>> {
+        guard(|| self.audit_unguarded(from))
+    }
+
+    fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>> {
+        guard(|| self.audit_head_unguarded())
+    }
+
     fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>> {
         guard(|| {
             let table = self.txn.open_table(DOCS).map_err(backend)?;
@@ -388,6 +396,33 @@ impl Snapshot for RedbSnapshot<'_> {
         })
     }
 }
+
+impl RedbSnapshot<'_> {
+    fn audit_unguarded(&self, from: u64) -> Result<Vec<kehu_store::AuditEntry>> {
+        let table = match self.txn.open_table(AUDIT) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(backend(e)),
+        };
+        let mut out = Vec::new();
+        for entry in table.range(from..).map_err(backend)? {
+            let (_, v) = entry.map_err(backend)?;
+            out.push(encoding::decode_audit(v.value(), &self.sealer)?);
+        }
+        Ok(out)
+    }
+
+    fn audit_head_unguarded(&self) -> Result<Option<(u64, [u8; 32])>> {
+        let meta = self.txn.open_table(META).map_err(backend)?;
+        let value = meta.get(AUDIT_HEAD).map_err(backend)?;
+        value
+            .map(|v| encoding::decode_audit_head(v.value()))
+            .transpose()
+    }
+}
+
+/// The meta entry of the audit trail's head.
+const AUDIT_HEAD: &str = "audit_head";
 
 /// The reads, each wrapped by [`guard`] in the `Snapshot` impl above.
 impl RedbSnapshot<'_> {
@@ -473,6 +508,8 @@ struct RedbTx<'t> {
     related: Table<'t, &'static [u8], &'static [u8]>,
     changes: Table<'t, &'static [u8], &'static [u8]>,
     docs: Table<'t, &'static [u8], &'static [u8]>,
+    audit: Table<'t, u64, &'static [u8]>,
+    audit_head: Option<(u64, [u8; 32])>,
     seq: u64,
 }
 
@@ -491,8 +528,15 @@ impl<'t> RedbTx<'t> {
             Some(_) => Some(KeyTable::Write(txn.open_table(KEYS).map_err(backend)?)),
             None => None,
         };
+        let audit_head = meta
+            .get(AUDIT_HEAD)
+            .map_err(backend)?
+            .map(|v| encoding::decode_audit_head(v.value()))
+            .transpose()?;
         Ok(Self {
             sealer: Sealer::new(codec, keys).with_cache(cache),
+            audit: txn.open_table(AUDIT).map_err(backend)?,
+            audit_head,
             meta,
             customers: txn.open_table(CUSTOMERS).map_err(backend)?,
             index: txn.open_table(INDEX).map_err(backend)?,
@@ -508,6 +552,14 @@ impl<'t> RedbTx<'t> {
         self.meta
             .insert("seq", self.seq.to_le_bytes().as_slice())
             .map_err(backend)?;
+        if let Some((seq, hash)) = self.audit_head {
+            self.meta
+                .insert(
+                    AUDIT_HEAD,
+                    encoding::encode_audit_head(seq, &hash).as_slice(),
+                )
+                .map_err(backend)?;
+        }
         Ok(())
     }
 }
@@ -663,6 +715,19 @@ impl WriteTx for RedbTx<'_> {
         for key in owned {
             self.docs.remove(key.as_slice()).map_err(backend)?;
         }
+        Ok(())
+    }
+
+    fn audit_head(&mut self) -> Result<Option<(u64, [u8; 32])>> {
+        Ok(self.audit_head)
+    }
+
+    fn append_audit(&mut self, entry: &kehu_store::AuditEntry) -> Result<()> {
+        let bytes = encoding::encode_audit(entry, &self.sealer)?;
+        self.audit
+            .insert(entry.seq, bytes.as_slice())
+            .map_err(backend)?;
+        self.audit_head = Some((entry.seq, entry.hash));
         Ok(())
     }
 

@@ -18,6 +18,9 @@ pub const RELATED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_re
 /// Customer id + sequence number → encoded change.
 pub const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_changes");
 
+/// Audit entry number → the entry (postcard), sealed for the book.
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("kehu_audit");
+
 /// Customer id → its data key, wrapped by the book key (books with a key ring only).
 pub const KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("kehu_keys");
 

@@ -67,6 +67,10 @@ pub trait WriteTx {
     fn remove_changes_of(&mut self, id: CustomerId) -> Result<()>;
     /// Removes the documents a customer owns.
     fn remove_docs_of(&mut self, id: CustomerId) -> Result<()>;
+    /// The audit trail's last entry number and hash.
+    fn audit_head(&mut self) -> Result<Option<(u64, [u8; 32])>>;
+    /// Appends an entry to the audit trail (and records it as the head).
+    fn append_audit(&mut self, entry: &crate::AuditEntry) -> Result<()>;
     /// Destroys a customer's data key, where the store keeps one.
     fn destroy_owner_key(&mut self, _id: CustomerId) -> Result<()> {
         Ok(())
@@ -192,6 +196,21 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
     let Batch {
         actor, at, writes, ..
     } = batch;
+    let audit = |tx: &mut dyn WriteTx,
+                 op: &str,
+                 target: Option<CustomerId>,
+                 fields: Vec<String>,
+                 note: Option<String>|
+     -> Result<()> {
+        let head = tx.audit_head()?;
+        let event = crate::AuditEvent {
+            op: op.to_string(),
+            target,
+            fields,
+            note,
+        };
+        tx.append_audit(&crate::AuditEntry::next(head, at, &actor, event))
+    };
     let log = |tx: &mut dyn WriteTx, customer_id, op, fields| -> Result<()> {
         let seq = tx.next_seq()?;
         tx.append_change(&Change {
@@ -234,9 +253,14 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                     index.push(tx, key, customer.id, true);
                 }
                 match old {
-                    None => log(tx, customer.id, ChangeOp::Created, Vec::new())?,
+                    None => {
+                        audit(tx, "create", Some(customer.id), Vec::new(), None)?;
+                        log(tx, customer.id, ChangeOp::Created, Vec::new())?;
+                    }
                     Some(old) => {
                         let fields = diff(&old, &customer);
+                        let paths = fields.iter().map(|f| f.path.clone()).collect();
+                        audit(tx, "update", Some(customer.id), paths, None)?;
                         log(tx, customer.id, ChangeOp::Updated, fields)?;
                     }
                 }
@@ -245,6 +269,7 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                 let old = tx.customer(id)?.ok_or(Error::NotFound(id))?;
                 check_version(id, Some(&old), expected)?;
                 remove_all(tx, index, &old)?;
+                audit(tx, "delete", Some(id), Vec::new(), None)?;
                 log(tx, id, ChangeOp::Deleted, Vec::new())?;
             }
             Write::Forget { id } => {
@@ -259,6 +284,10 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                 tx.remove_changes_of(id)?;
                 tx.remove_docs_of(id)?;
                 tx.destroy_owner_key(id)?;
+                audit(tx, "forget", Some(id), Vec::new(), None)?;
+            }
+            Write::Audit(event) => {
+                audit(tx, &event.op, event.target, event.fields, event.note)?;
             }
             Write::Relate(record) => {
                 let id = record.customer_id();
@@ -266,10 +295,18 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                     return Err(Error::NotFound(id));
                 }
                 tx.put_related(&record)?;
+                let kind = record.kind();
                 let op = ChangeOp::Related {
-                    kind: record.kind(),
+                    kind,
                     record: record.id(),
                 };
+                audit(
+                    tx,
+                    "relate",
+                    Some(id),
+                    vec![format!("{kind:?}").to_lowercase()],
+                    None,
+                )?;
                 log(tx, id, op, Vec::new())?;
             }
             Write::Unrelate {
@@ -283,10 +320,15 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                             customer: customer_id,
                             record: id,
                         })?;
-                let op = ChangeOp::Unrelated {
-                    kind: record.kind(),
-                    record: id,
-                };
+                let kind = record.kind();
+                let op = ChangeOp::Unrelated { kind, record: id };
+                audit(
+                    tx,
+                    "unrelate",
+                    Some(customer_id),
+                    vec![format!("{kind:?}").to_lowercase()],
+                    None,
+                )?;
                 log(tx, customer_id, op, Vec::new())?;
             }
             Write::PutDoc {

@@ -98,6 +98,8 @@ pub enum Write {
         /// The customer (need not exist any more).
         id: CustomerId,
     },
+    /// Records an event in the audit trail (writes are recorded by themselves).
+    Audit(crate::AuditEvent),
     /// Replaces a customer's keys in a named keyed index (such as dedupe blocking keys).
     SetKeys {
         /// The customer.

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+mod audit;
 mod batch;
 mod codec;
 #[cfg(any(test, feature = "conformance"))]
@@ -19,6 +20,7 @@ mod index;
 mod memory;
 
 pub use apply::{apply_batch, apply_batches, KeySets, WriteTx, MAX_RECORD_BYTES};
+pub use audit::{verify_trail, AuditEntry, AuditEvent, AuditProblem};
 pub use batch::{Batch, Change, ChangeOp, Doc, Write};
 pub use codec::{DataKey, FieldCodec, KeyRing, PlainCodec};
 pub use error::{Error, Result};
@@ -72,4 +74,10 @@ pub trait Snapshot {
 
     /// The documents of a space whose keys start with `prefix`, in key order.
     fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>>;
+
+    /// The audit trail from entry `from` on (1: all of it), in order.
+    fn audit(&self, from: u64) -> Result<Vec<AuditEntry>>;
+
+    /// The last entry's number and hash, as recorded apart from the entries.
+    fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>>;
 }

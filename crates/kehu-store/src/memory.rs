@@ -21,6 +21,8 @@ struct State {
     changes: OrdMap<(CustomerId, u64), Change>,
     docs: OrdMap<(String, Vec<u8>), Doc>,
     seq: u64,
+    audit: imbl::Vector<crate::AuditEntry>,
+    audit_head: Option<(u64, [u8; 32])>,
 }
 
 /// A store in memory: for tests, scratch work and short-lived tools.
@@ -105,6 +107,19 @@ impl Snapshot for State {
 
     fn doc(&self, space: &str, key: &[u8]) -> Result<Option<Doc>> {
         Ok(self.docs.get(&(space.to_string(), key.to_vec())).cloned())
+    }
+
+    fn audit(&self, from: u64) -> Result<Vec<crate::AuditEntry>> {
+        Ok(self
+            .audit
+            .iter()
+            .filter(|e| e.seq >= from)
+            .cloned()
+            .collect())
+    }
+
+    fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>> {
+        Ok(self.audit_head)
     }
 
     fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>> {
@@ -216,6 +231,16 @@ impl WriteTx for State {
     fn append_change(&mut self, change: &Change) -> Result<()> {
         self.changes
             .insert((change.customer_id, change.seq), change.clone());
+        Ok(())
+    }
+
+    fn audit_head(&mut self) -> Result<Option<(u64, [u8; 32])>> {
+        Ok(self.audit_head)
+    }
+
+    fn append_audit(&mut self, entry: &crate::AuditEntry) -> Result<()> {
+        self.audit.push_back(entry.clone());
+        self.audit_head = Some((entry.seq, entry.hash));
         Ok(())
     }
 
