@@ -475,6 +475,16 @@ impl NativeBook {
         self.with(py, move |b| encode(&b.forget(customer_id(&id)?)?))
     }
 
+    /// The audit trail from entry `start`, as JSON.
+    fn audit_trail(&self, py: Python<'_>, start: u64) -> PyResult<String> {
+        self.with(py, move |b| encode(&b.audit_trail(start)?))
+    }
+
+    /// Checks the audit trail, as JSON.
+    fn verify_audit(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |b| encode(&b.verify_audit()?))
+    }
+
     /// The erasure ledger, as JSON.
     fn erasures(&self, py: Python<'_>) -> PyResult<String> {
         self.with(py, |b| encode(&b.erasures()?))

@@ -65,3 +65,20 @@ def test_forget_erases_and_keeps_only_the_ledger(tmp_path: Path) -> None:
         assert book.history(a.id) == []
         assert [x.id for x in book.erasures()] == [a.id]
         assert book.get(b.id).external_id == "P-002"
+
+
+def test_audit_trail_records_without_values(book: kehu.Book) -> None:
+    c = book.add(_customer(4)).customer
+    c.job_title = "Einkauf"
+    book.update(c)
+    book.export_text()
+    assert c.id is not None
+    book.forget(c.id)
+    trail = book.audit_trail()
+    assert [e.op for e in trail] == ["create", "update", "export", "forget"]
+    assert trail[1].fields == ["job_title"] and trail[1].target == c.id
+    assert trail[1].prev == trail[0].hash and len(trail[0].hash) == 64
+    assert "Xinyue4" not in repr(trail) and "Einkauf" not in repr(trail)
+    check = book.verify_audit()
+    assert check.intact and check.entries == 4
+    assert book.audit_trail(3)[0].seq == 3

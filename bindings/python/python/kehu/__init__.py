@@ -34,6 +34,9 @@ from ._errors import (
 from ._kehu import __version__
 from ._types import (
     Address,
+    AuditCheck,
+    AuditEntry,
+    AuditProblem,
     BookReport,
     BookStats,
     Change,
@@ -76,7 +79,7 @@ from ._types import (
 )
 
 __all__ = [
-    "Address", "Book", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
+    "Address", "AuditCheck", "AuditEntry", "AuditProblem", "Book", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
     "Classes", "Classification", "ColumnUse", "ConflictError", "Consent", "Customer", "CustomValue",
     "DedupeResult", "DuplicateCandidate", "DuplicateError", "Email", "EncryptionError", "Erasure", "Feedback", "FieldChange",
     "FieldMatch", "FilterSyntaxError", "ImportReport", "ImportSummary", "InputError", "InternalError",

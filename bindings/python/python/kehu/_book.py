@@ -24,6 +24,8 @@ from typing import (
 from . import _codec
 from . import _kehu
 from ._types import (
+    AuditCheck,
+    AuditEntry,
     BookReport,
     BookStats,
     Change,
@@ -49,6 +51,7 @@ from ._types import (
     SavedSegment,
     SegmentExplanation,
     currency_exponent,
+    decode_audit_entry,
     decode_change,
     decode_related,
     decode_segment_explanation,
@@ -359,6 +362,14 @@ class Book:
         open. The erasure ledger (``erasures()``) keeps the id, time and actor.
         """
         return _codec.decode(Erasure, json.loads(self._native.forget(_id(id))))
+
+    def audit_trail(self, start: int = 1) -> List[AuditEntry]:
+        """The audit trail from entry ``start`` on: every write, import, merge, export and erasure, without values."""
+        return [decode_audit_entry(e) for e in json.loads(self._native.audit_trail(start))]
+
+    def verify_audit(self) -> AuditCheck:
+        """Checks the audit trail's hash chain: a changed, removed, inserted or reordered entry is found and located."""
+        return _codec.decode(AuditCheck, json.loads(self._native.verify_audit()))
 
     def erasures(self) -> List[Erasure]:
         """The erasure ledger: ids, times and actors only."""

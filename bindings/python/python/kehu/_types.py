@@ -776,3 +776,47 @@ class Erasure(Record):
     id: str
     at: _dt.datetime
     actor: str
+
+
+@dataclass
+class AuditEntry(Record):
+    """One entry of the audit trail: who did what to which customer and fields, when — never the values.
+
+    ``prev`` and ``hash`` (hex) chain it to the entry before.
+    """
+
+    seq: int
+    at: _dt.datetime
+    actor: str
+    op: str
+    prev: str
+    hash: str
+    target: Optional[str] = None
+    fields: List[str] = field(default_factory=list)
+    note: Optional[str] = None
+
+
+def decode_audit_entry(value: Dict[str, Any]) -> AuditEntry:
+    """An audit entry from JSON (its hashes as byte lists) with hex hashes."""
+    return _codec.decode(AuditEntry, {**value, "prev": bytes(value["prev"]).hex(), "hash": bytes(value["hash"]).hex()})
+
+
+@dataclass
+class AuditProblem(Record):
+    """Where the audit trail was changed (the entry number) and how."""
+
+    seq: int
+    message: str
+
+
+@dataclass
+class AuditCheck(Record):
+    """What checking the audit trail found: the entries read, and the first problem (none: intact)."""
+
+    entries: int
+    problem: Optional[AuditProblem] = None
+
+    @property
+    def intact(self) -> bool:
+        """Whether the trail is intact."""
+        return self.problem is None
