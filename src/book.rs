@@ -40,6 +40,8 @@ pub struct Book {
     pub(crate) projection: std::sync::Mutex<Option<crate::segments::ProjectionCache>>,
     /// The model duplicates are scored with, once asked for.
     pub(crate) dedupe_model: std::sync::Mutex<Option<Arc<crate::duplicates::BookModel>>>,
+    /// The book's file, when it was opened from one (its erasure ledger lives beside it).
+    pub(crate) path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Book {
@@ -58,8 +60,24 @@ impl Book {
 
     /// Opens the book at `path` with the given rules.
     pub fn open_with_rules(path: impl AsRef<Path>, rules: Rules) -> Result<Self, Error> {
-        let store = RedbStore::open_with(path, RedbOptions::default())?;
-        Ok(Self::with_store(Box::new(store), rules))
+        let store = RedbStore::open_with(path.as_ref(), RedbOptions::default())?;
+        Ok(Self::with_store(Box::new(store), rules).at_path(path.as_ref()))
+    }
+
+    /// Opens the book at `path` with the given rules and store options (a page cache size).
+    pub fn open_with_options(
+        path: impl AsRef<Path>,
+        rules: Rules,
+        options: RedbOptions,
+    ) -> Result<Self, Error> {
+        let store = RedbStore::open_with(path.as_ref(), options)?;
+        Ok(Self::with_store(Box::new(store), rules).at_path(path.as_ref()))
+    }
+
+    /// Remembers the file the book was opened from.
+    pub(crate) fn at_path(mut self, path: &Path) -> Self {
+        self.path = Some(path.to_path_buf());
+        self
     }
 
     /// A book in memory with the standard rules: nothing is written to disk.
@@ -77,6 +95,7 @@ impl Book {
             live: Default::default(),
             projection: Default::default(),
             dedupe_model: Default::default(),
+            path: None,
         }
     }
 
@@ -113,6 +132,16 @@ impl Book {
     /// The rules every write is checked against.
     pub fn rules(&self) -> &Rules {
         &self.rules
+    }
+
+    /// The same book checked against other rules (its store, actor, clock and file kept).
+    pub fn with_rules(self, rules: Rules) -> Self {
+        let (actor, clock, path) = (self.actor, self.clock, self.path);
+        let mut book = Self::with_store(self.store, rules);
+        book.actor = actor;
+        book.clock = clock;
+        book.path = path;
+        book
     }
 
     /// Gives back the store, to reopen the book with other rules ([`Book::with_store`]).

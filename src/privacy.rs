@@ -53,18 +53,20 @@ impl Book {
     ) -> Result<Self, Error> {
         let mut key_error = None;
         let opened =
-            RedbStore::open_sealed(path, cache_bytes, &mut |header| match BookCodec::open(
-                key, header,
-            ) {
-                Ok((codec, header)) => Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header)),
-                Err(e) => {
-                    let message = e.to_string();
-                    key_error = Some(e);
-                    Err(kehu_store::Error::Codec(message))
-                }
-            });
+            RedbStore::open_sealed(
+                path.as_ref(),
+                cache_bytes,
+                &mut |header| match BookCodec::open(key, header) {
+                    Ok((codec, header)) => Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header)),
+                    Err(e) => {
+                        let message = e.to_string();
+                        key_error = Some(e);
+                        Err(kehu_store::Error::Codec(message))
+                    }
+                },
+            );
         match (opened, key_error) {
-            (Ok(store), _) => Ok(Self::with_store(Box::new(store), rules)),
+            (Ok(store), _) => Ok(Self::with_store(Box::new(store), rules).at_path(path.as_ref())),
             (Err(_), Some(e)) => Err(Error::Key(e.to_string())),
             (Err(kehu_store::Error::Codec(m)), None) => Err(Error::Key(m)),
             (Err(e), None) => Err(e.into()),
@@ -97,7 +99,103 @@ impl Book {
                 value,
             }))?;
         self.touched([id])?;
+        if let Some(path) = &self.path {
+            append_ledger_file(path, &entry)?;
+        }
         Ok(entry)
+    }
+
+    /// Writes a backup of the book to `path`: a consistent snapshot of
+    /// everything as stored (an encrypted book's values stay sealed), ending
+    /// in a blake3 checksum keyed by the book key when it is encrypted. The
+    /// book stays in use meanwhile.
+    pub fn backup(&self, path: impl AsRef<Path>) -> Result<kehu_store::BackupSummary, Error> {
+        let summary = self.store.backup(path.as_ref())?;
+        self.record_audit("backup", None, Some(format!("{} entries", summary.entries)))?;
+        Ok(summary)
+    }
+
+    /// Restores the backup at `backup` as the book at `target` (replacing
+    /// it; close it first) and opens it with the standard rules. The whole
+    /// backup is checked before anything is written: a damaged, truncated or
+    /// changed file is an error and `target` is left as it was. Customers
+    /// erased after the backup was taken — in the target's erasure ledger, or
+    /// its ledger file beside it (`<book>.erasures`) — are erased again.
+    /// `key`: the key of an encrypted book.
+    pub fn restore(
+        backup: impl AsRef<Path>,
+        target: impl AsRef<Path>,
+        key: Option<&dyn KeyProvider>,
+    ) -> Result<Self, Error> {
+        let (backup, target) = (backup.as_ref(), target.as_ref());
+        let mut erased = read_ledger_file(target)?;
+        if target.exists() {
+            let live = match key {
+                Some(k) => Self::open_encrypted(target, k),
+                None => Self::open(target),
+            };
+            // A book too damaged to open is why one restores: its ledger file still counts.
+            if let Ok(live) = live {
+                erased.extend(live.erasures()?.into_iter().map(|e| e.id));
+            }
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "book".into());
+        let tmp = target.with_file_name(format!("{name}.restoring"));
+        let _ = std::fs::remove_file(&tmp);
+        let cache = kehu_redb::RedbOptions::default().cache_bytes;
+        let mut key_error = None;
+        let mut make = |header: Option<&[u8]>| match key {
+            Some(k) => match BookCodec::open(k, header) {
+                Ok((codec, header)) => Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header)),
+                Err(e) => {
+                    let message = e.to_string();
+                    key_error = Some(message.clone());
+                    Err(kehu_store::Error::Codec(message))
+                }
+            },
+            None => Err(kehu_store::Error::Codec(
+                "the backup is of an encrypted book: restore it with its key".into(),
+            )),
+        };
+        let restored = RedbStore::restore(backup, &tmp, cache, Some(&mut make));
+        let store = match (restored, key_error) {
+            (Ok(store), _) => store,
+            (Err(_), Some(m)) => return Err(Error::Key(m)),
+            (Err(e), None) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(match e {
+                    kehu_store::Error::Codec(m) => Error::Key(m),
+                    other => other.into(),
+                });
+            }
+        };
+        {
+            let book = Self::with_store(Box::new(store), Rules::standard());
+            let already: std::collections::BTreeSet<CustomerId> =
+                book.erasures()?.into_iter().map(|e| e.id).collect();
+            for id in erased.difference(&already) {
+                book.forget(*id)?;
+            }
+            book.record_audit(
+                "restore",
+                None,
+                Some(format!(
+                    "{} erasures re-applied",
+                    erased.difference(&already).count()
+                )),
+            )?;
+        }
+        std::fs::rename(&tmp, target).map_err(|e| Error::Io {
+            path: target.display().to_string(),
+            message: e.to_string(),
+        })?;
+        match key {
+            Some(k) => Self::open_encrypted(target, k),
+            None => Self::open(target),
+        }
     }
 
     /// The erasure ledger, in id order.
@@ -178,4 +276,49 @@ impl Book {
             })))?;
         Ok(())
     }
+}
+
+/// The erasure ledger file beside a book: one customer id per line, with its time.
+fn ledger_file(book: &Path) -> std::path::PathBuf {
+    let mut name = book.as_os_str().to_owned();
+    name.push(".erasures");
+    std::path::PathBuf::from(name)
+}
+
+fn append_ledger_file(book: &Path, e: &Erasure) -> Result<(), Error> {
+    use std::io::Write as _;
+    let path = ledger_file(book);
+    let io = |err: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        message: err.to_string(),
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io)?;
+    writeln!(f, "{} {}", e.id, e.at.to_rfc3339()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+fn read_ledger_file(book: &Path) -> Result<std::collections::BTreeSet<CustomerId>, Error> {
+    let path = ledger_file(book);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => {
+            return Err(Error::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+        }
+    };
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|id| {
+            id.parse().map_err(|_| {
+                Error::Corrupt(format!("{}: not a customer id: {id:?}", path.display()))
+            })
+        })
+        .collect()
 }

@@ -417,10 +417,7 @@ impl NativeBook {
             };
             let mut book = match key {
                 Some(key) => Book::open_encrypted_with(&path, &*key, rules, options.cache_bytes)?,
-                None => {
-                    let store = kehu::RedbStore::open_with(&path, options).map_err(Error::from)?;
-                    Book::with_store(Box::new(store), rules)
-                }
+                None => Book::open_with_options(&path, rules, options)?,
             };
             if let Some(a) = actor {
                 book = book.as_actor(a);

@@ -625,8 +625,7 @@ fn open_book(path: &Path, rules_file: Option<&Path>) -> Result<Book, Error> {
             None => return Ok(book.as_actor(actor())),
         },
     };
-    let store = book.into_store();
-    Ok(Book::with_store(store, rules).as_actor(actor()))
+    Ok(book.with_rules(rules).as_actor(actor()))
 }
 
 fn options(read: &ReadArgs) -> Result<ImportOptions, Error> {

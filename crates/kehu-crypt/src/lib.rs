@@ -171,11 +171,13 @@ const CHECK: &[u8] = b"kehu book key check";
 pub struct BookCodec {
     wrap: XChaCha20Poly1305,
     index: [u8; 32],
+    backup: [u8; 32],
 }
 
 impl Drop for BookCodec {
     fn drop(&mut self) {
         self.index.zeroize();
+        self.backup.zeroize();
     }
 }
 
@@ -230,11 +232,13 @@ impl BookCodec {
     fn from_key(key: &[u8; 32]) -> Self {
         let mut wrap = Zeroizing::new(blake3::derive_key("kehu 2026-11 book wrapping key", key));
         let index = blake3::derive_key("kehu 2026-11 blind index key", key);
+        let backup = blake3::derive_key("kehu 2026-11 backup checksum key", key);
         let cipher = XChaCha20Poly1305::new(wrap.as_ref().into());
         wrap.zeroize();
         Self {
             wrap: cipher,
             index,
+            backup,
         }
     }
 }
@@ -297,6 +301,10 @@ impl FieldCodec for BookCodec {
 
     fn key_ring(&self) -> Option<&dyn KeyRing> {
         Some(self)
+    }
+
+    fn backup_key(&self) -> Option<[u8; 32]> {
+        Some(self.backup)
     }
 }
 

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod backup;
 mod encoding;
 mod sealer;
 mod tables;
@@ -249,6 +250,10 @@ impl Store for RedbStore {
 
     fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         guard(|| self.commit_unguarded(batches))
+    }
+
+    fn backup(&self, path: &Path) -> Result<kehu_store::BackupSummary> {
+        guard(|| self.write_backup(path))
     }
 }
 

@@ -26,6 +26,12 @@ pub trait FieldCodec: Send + Sync {
     fn key_ring(&self) -> Option<&dyn KeyRing> {
         None
     }
+
+    /// The key backups are checksummed with, for codecs that hold a book key
+    /// (so a backup cannot be changed and re-checksummed without it).
+    fn backup_key(&self) -> Option<[u8; 32]> {
+        None
+    }
 }
 
 /// A customer's data key, unwrapped. Its bytes are wiped when it is dropped.

@@ -47,6 +47,23 @@ pub trait Store: Send + Sync {
     /// a bulk writer streams a large transaction without holding it all in
     /// memory. It is durable if any of its batches asks to be.
     fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()>;
+
+    /// Writes a backup — a consistent snapshot of everything, as stored — to
+    /// the file at `path`. Stores that cannot make one say so.
+    fn backup(&self, _path: &std::path::Path) -> Result<BackupSummary> {
+        Err(Error::Backend("this store does not make backups".into()))
+    }
+}
+
+/// What a backup holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackupSummary {
+    /// Entries written, over every table.
+    pub entries: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Whether the checksum is keyed by the book key (an encrypted book).
+    pub keyed: bool,
 }
 
 /// A consistent, read-only view of a store.
