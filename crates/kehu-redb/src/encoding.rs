@@ -306,6 +306,36 @@ pub fn related_prefix(id: CustomerId) -> ([u8; 16], [u8; 17]) {
     (start, end)
 }
 
+/// An audit entry, sealed for the book (no owner: erasing a customer keeps it).
+pub fn encode_audit(e: &kehu_store::AuditEntry, codec: &dyn Seal) -> Result<Vec<u8>> {
+    encode_sealed(e, NIL, codec)
+}
+
+/// The inverse of [`encode_audit`].
+pub fn decode_audit(bytes: &[u8], codec: &dyn Seal) -> Result<kehu_store::AuditEntry> {
+    decode_sealed(bytes, NIL, codec, "audit entry")
+}
+
+/// The recorded head of the audit trail: the last entry's number (LE) and hash.
+pub fn decode_audit_head(bytes: &[u8]) -> Result<(u64, [u8; 32])> {
+    let arr: [u8; 40] = bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("audit head is not 40 bytes".into()))?;
+    let mut seq = [0u8; 8];
+    seq.copy_from_slice(&arr[..8]);
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&arr[8..]);
+    Ok((u64::from_le_bytes(seq), hash))
+}
+
+/// The inverse of [`decode_audit_head`].
+pub fn encode_audit_head(seq: u64, hash: &[u8; 32]) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    out[..8].copy_from_slice(&seq.to_le_bytes());
+    out[8..].copy_from_slice(hash);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,34 +377,4 @@ mod tests {
             Err(Error::Corrupt(_))
         ));
     }
-}
-
-/// An audit entry, sealed for the book (no owner: erasing a customer keeps it).
-pub fn encode_audit(e: &kehu_store::AuditEntry, codec: &dyn Seal) -> Result<Vec<u8>> {
-    encode_sealed(e, NIL, codec)
-}
-
-/// The inverse of [`encode_audit`].
-pub fn decode_audit(bytes: &[u8], codec: &dyn Seal) -> Result<kehu_store::AuditEntry> {
-    decode_sealed(bytes, NIL, codec, "audit entry")
-}
-
-/// The recorded head of the audit trail: the last entry's number (LE) and hash.
-pub fn decode_audit_head(bytes: &[u8]) -> Result<(u64, [u8; 32])> {
-    let arr: [u8; 40] = bytes
-        .try_into()
-        .map_err(|_| Error::Corrupt("audit head is not 40 bytes".into()))?;
-    let mut seq = [0u8; 8];
-    seq.copy_from_slice(&arr[..8]);
-    let mut hash = [0u8; 32];
-    hash.copy_from_slice(&arr[8..]);
-    Ok((u64::from_le_bytes(seq), hash))
-}
-
-/// The inverse of [`decode_audit_head`].
-pub fn encode_audit_head(seq: u64, hash: &[u8; 32]) -> [u8; 40] {
-    let mut out = [0u8; 40];
-    out[..8].copy_from_slice(&seq.to_le_bytes());
-    out[8..].copy_from_slice(hash);
-    out
 }
