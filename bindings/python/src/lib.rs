@@ -314,6 +314,25 @@ struct ExportArgs {
     ids: Option<Vec<String>>,
 }
 
+/// The key an encrypted book is opened with, if one is given.
+fn key_provider(
+    passphrase: Option<String>,
+    key_file: Option<PathBuf>,
+) -> Res<Option<Box<dyn kehu::KeyProvider>>> {
+    Ok(match (passphrase, key_file) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::Type(
+                "give a passphrase or a key_file, not both".into(),
+            ))
+        }
+        (Some(p), None) => Some(Box::new(
+            kehu::Passphrase::new(p).map_err(|e| Error::Key(e.to_string()))?,
+        )),
+        (None, Some(f)) => Some(Box::new(kehu::KeyFile::new(f))),
+        (None, None) => None,
+    })
+}
+
 /// Dedupe settings from TOML or JSON text.
 fn settings_of(text: Option<String>) -> Res<Settings> {
     match text {
@@ -403,18 +422,7 @@ impl NativeBook {
             if let Some(c) = cache_bytes {
                 options.cache_bytes = c;
             }
-            let key: Option<Box<dyn kehu::KeyProvider>> = match (passphrase, key_file) {
-                (Some(_), Some(_)) => {
-                    return Err(Failure::Type(
-                        "give a passphrase or a key_file, not both".into(),
-                    ))
-                }
-                (Some(p), None) => Some(Box::new(
-                    kehu::Passphrase::new(p).map_err(|e| Error::Key(e.to_string()))?,
-                )),
-                (None, Some(f)) => Some(Box::new(kehu::KeyFile::new(f))),
-                (None, None) => None,
-            };
+            let key = key_provider(passphrase, key_file)?;
             let mut book = match key {
                 Some(key) => Book::open_encrypted_with(&path, &*key, rules, options.cache_bytes)?,
                 None => Book::open_with_options(&path, rules, options)?,
@@ -480,6 +488,32 @@ impl NativeBook {
     /// Checks the audit trail, as JSON.
     fn verify_audit(&self, py: Python<'_>) -> PyResult<String> {
         self.with(py, |b| encode(&b.verify_audit()?))
+    }
+
+    /// Writes a backup to `path`: its summary, as JSON.
+    fn backup(&self, py: Python<'_>, path: PathBuf) -> PyResult<String> {
+        self.with(py, move |b| encode(&b.backup(&path)?))
+    }
+
+    /// Restores a backup as the book at `target` and opens it.
+    #[staticmethod]
+    #[pyo3(signature = (backup, target, passphrase=None, key_file=None, actor=None))]
+    fn restore(
+        py: Python<'_>,
+        backup: PathBuf,
+        target: PathBuf,
+        passphrase: Option<String>,
+        key_file: Option<PathBuf>,
+        actor: Option<String>,
+    ) -> PyResult<Self> {
+        run(py, move || {
+            let key = key_provider(passphrase, key_file)?;
+            let mut book = Book::restore(&backup, &target, key.as_deref())?;
+            if let Some(a) = actor {
+                book = book.as_actor(a);
+            }
+            Ok(Self::new(book))
+        })
     }
 
     /// The erasure ledger, as JSON.

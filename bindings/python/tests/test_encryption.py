@@ -82,3 +82,26 @@ def test_audit_trail_records_without_values(book: kehu.Book) -> None:
     check = book.verify_audit()
     assert check.intact and check.entries == 4
     assert book.audit_trail(3)[0].seq == 3
+
+
+def test_backup_and_restore_with_erasures_reapplied(tmp_path: Path) -> None:
+    path, bak = tmp_path / "r.kehu", tmp_path / "r.bak"
+    with kehu.Book.open(path, passphrase="pw for backups") as book:
+        a = book.add(_customer(1)).customer
+        b = book.add(_customer(2), allow_duplicates=True).customer
+        s = book.backup(bak)
+        assert isinstance(s, kehu.BackupSummary) and s.keyed and s.entries > 5
+        assert a.id is not None and b.id is not None
+        book.forget(a.id)
+    assert b"Xinyue1" not in bak.read_bytes()
+    with pytest.raises(kehu.EncryptionError):
+        kehu.Book.restore(bak, path, passphrase="wrong")
+    data = bak.read_bytes()
+    (tmp_path / "cut.bak").write_bytes(data[: len(data) // 2])
+    with pytest.raises(kehu.StorageError, match="checksum|truncated"):
+        kehu.Book.restore(tmp_path / "cut.bak", path, passphrase="pw for backups")
+    with kehu.Book.restore(bak, path, passphrase="pw for backups") as restored:
+        assert restored.count() == 1
+        with pytest.raises(kehu.NotFoundError):
+            restored.get(a.id)
+        assert restored.get(b.id).external_id == "P-002"

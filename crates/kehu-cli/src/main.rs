@@ -129,6 +129,12 @@ enum Command {
     #[command(
         after_help = "Examples:\n  kehu audit verify book.kehu\n  kehu audit list book.kehu --json"
     )]
+    /// Write a consistent backup of a book to one file (checksummed; sealed values stay sealed).
+    #[command(after_help = "Example:\n  kehu backup book.kehu book-2026-11-24.bak")]
+    Backup(BackupArgs),
+    /// Restore a backup as a book (checked whole first; erasures since the backup are re-applied).
+    #[command(after_help = "Example:\n  kehu restore book-2026-11-24.bak book.kehu")]
+    Restore(RestoreArgs),
     Audit {
         #[command(subcommand)]
         action: AuditAction,
@@ -463,6 +469,8 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Init(args) => init(args),
         Command::Forget(args) => forget(args),
         Command::Audit { action } => audit(action),
+        Command::Backup(args) => backup(args),
+        Command::Restore(args) => restore(args),
     }
 }
 
@@ -531,6 +539,61 @@ fn forget(args: ForgetArgs) -> Result<Done, Error> {
     println!(
         "erased customer {} (the erasure ledger keeps its id and time)",
         e.id
+    );
+    Ok(Done::Ok)
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The book.
+    book: PathBuf,
+    /// The backup file to write.
+    file: PathBuf,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// The backup file.
+    file: PathBuf,
+    /// The book to restore (replaced if it exists).
+    book: PathBuf,
+}
+
+fn backup(args: BackupArgs) -> Result<Done, Error> {
+    let s = existing_book(&args.book)?.backup(&args.file)?;
+    println!(
+        "backed up {} to {}: {} entries, {} bytes, checksum {}",
+        args.book.display(),
+        args.file.display(),
+        s.entries,
+        s.bytes,
+        if s.keyed {
+            "keyed by the book key"
+        } else {
+            "blake3"
+        }
+    );
+    Ok(Done::Ok)
+}
+
+fn restore(args: RestoreArgs) -> Result<Done, Error> {
+    let key = match Book::restore(&args.file, &args.book, None) {
+        Err(Error::Key(m)) if m.contains("encrypted") => Some(keys::provider(&args.book)?),
+        Err(e) => return Err(e),
+        Ok(book) => {
+            println!(
+                "restored {} ({} customers)",
+                args.book.display(),
+                book.count()?
+            );
+            return Ok(Done::Ok);
+        }
+    };
+    let book = Book::restore(&args.file, &args.book, key.as_deref())?;
+    println!(
+        "restored {} ({} customers)",
+        args.book.display(),
+        book.count()?
     );
     Ok(Done::Ok)
 }

@@ -72,7 +72,11 @@ fn a_passphrase_book_from_init_to_forget() {
     assert_eq!(none.status.code(), Some(1));
     assert!(text(&none).contains("KEHU_PASSPHRASE"), "{}", text(&none));
 
+    let bak = dir.path().join("b.bak");
+    let k = bak.to_str().unwrap();
+    assert!(ok(&kehu(&["backup", b, k], &pass)).contains("keyed by the book key"));
     assert!(ok(&kehu(&["forget", b, "C1"], &pass)).contains("erased"));
+    assert!(ok(&kehu(&["restore", k, b], &pass)).contains("1 customers"));
     assert!(ok(&kehu(&["audit", "verify", b], &pass)).contains("intact"));
     let trail = ok(&kehu(&["audit", "list", b], &pass));
     assert!(

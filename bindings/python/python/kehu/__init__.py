@@ -37,6 +37,7 @@ from ._types import (
     AuditCheck,
     AuditEntry,
     AuditProblem,
+    BackupSummary,
     BookReport,
     BookStats,
     Change,
@@ -79,7 +80,7 @@ from ._types import (
 )
 
 __all__ = [
-    "Address", "AuditCheck", "AuditEntry", "AuditProblem", "Book", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
+    "Address", "AuditCheck", "AuditEntry", "AuditProblem", "BackupSummary", "Book", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
     "Classes", "Classification", "ColumnUse", "ConflictError", "Consent", "Customer", "CustomValue",
     "DedupeResult", "DuplicateCandidate", "DuplicateError", "Email", "EncryptionError", "Erasure", "Feedback", "FieldChange",
     "FieldMatch", "FilterSyntaxError", "ImportReport", "ImportSummary", "InputError", "InternalError",

@@ -26,6 +26,7 @@ from . import _kehu
 from ._types import (
     AuditCheck,
     AuditEntry,
+    BackupSummary,
     BookReport,
     BookStats,
     Change,
@@ -370,6 +371,30 @@ class Book:
     def verify_audit(self) -> AuditCheck:
         """Checks the audit trail's hash chain: a changed, removed, inserted or reordered entry is found and located."""
         return _codec.decode(AuditCheck, json.loads(self._native.verify_audit()))
+
+    def backup(self, path: PathLike) -> BackupSummary:
+        """Writes a consistent backup to ``path`` (the book stays in use); sealed values stay sealed."""
+        return _codec.decode(BackupSummary, json.loads(self._native.backup(os.fspath(path))))
+
+    @classmethod
+    def restore(
+        cls,
+        backup: PathLike,
+        target: PathLike,
+        *,
+        passphrase: Optional[str] = None,
+        key_file: Optional[PathLike] = None,
+        actor: Optional[str] = None,
+    ) -> "Book":
+        """Restores a backup as the book at ``target`` (replaced; close it first) and opens it.
+
+        The whole backup is checked first: a damaged, truncated or changed one
+        raises and leaves ``target`` as it was. Customers erased since the
+        backup (in the target's ledger, or the ledger file beside it) are erased again.
+        """
+        kf = None if key_file is None else os.fspath(key_file)
+        native = _kehu.NativeBook.restore(os.fspath(backup), os.fspath(target), passphrase, kf, actor)
+        return cls(native, os.fspath(target))
 
     def erasures(self) -> List[Erasure]:
         """The erasure ledger: ids, times and actors only."""

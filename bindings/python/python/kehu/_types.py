@@ -820,3 +820,12 @@ class AuditCheck(Record):
     def intact(self) -> bool:
         """Whether the trail is intact."""
         return self.problem is None
+
+
+@dataclass
+class BackupSummary(Record):
+    """What a backup holds: entries, bytes, and whether its checksum is keyed by the book key."""
+
+    entries: int
+    bytes: int
+    keyed: bool
