@@ -44,7 +44,7 @@ pub use kehu_redb::{RedbOptions, RedbStore};
 pub use kehu_rules::{Report, RuleSet, Rules, Severity, Violation};
 pub use kehu_store::{AuditEntry, AuditProblem};
 pub use kehu_store::{Change, ChangeOp, IndexKey, MemoryStore, Snapshot, Store};
-pub use privacy::{AuditCheck, Erasure};
+pub use privacy::{AuditCheck, Erasure, SubjectExport};
 
 /// The dedupe engine (the `kehu-dedupe` crate).
 pub use kehu_dedupe as dedupe;

@@ -322,3 +322,59 @@ fn read_ledger_file(book: &Path) -> Result<std::collections::BTreeSet<CustomerId
         })
         .collect()
 }
+
+/// Everything a book holds about one customer (a subject access request).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubjectExport {
+    /// When the export was made.
+    pub generated_at: Timestamp,
+    /// The dossier.
+    pub customer: kehu_model::Customer,
+    /// Purchases, interactions, feedback, consents and notes, in time order.
+    pub related: Vec<kehu_model::Related>,
+    /// The consent events alone, for the consent ledger.
+    pub consents: Vec<kehu_model::Consent>,
+    /// The change log: who changed which field, from what to what.
+    pub history: Vec<kehu_store::Change>,
+    /// The audit entries about this customer.
+    pub audit: Vec<kehu_store::AuditEntry>,
+    /// Merges this dossier took part in.
+    pub merges: Vec<crate::MergeReceipt>,
+}
+
+impl Book {
+    /// Everything the book holds about one customer, as one document (serialise
+    /// it with serde_json). The export is recorded in the audit trail.
+    pub fn subject_export(&self, id: CustomerId) -> Result<SubjectExport, Error> {
+        let customer = self.get(id)?;
+        let related = self.related(id)?;
+        let consents = related
+            .iter()
+            .filter_map(|r| match r {
+                kehu_model::Related::Consent(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect();
+        let audit = self
+            .audit_trail(1)?
+            .into_iter()
+            .filter(|e| e.target == Some(id))
+            .collect();
+        let merges = self
+            .merges()?
+            .into_iter()
+            .filter(|m| m.survivor == id || m.before.iter().any(|c| c.id == id))
+            .collect();
+        let export = SubjectExport {
+            generated_at: self.now(),
+            customer,
+            related,
+            consents,
+            history: self.history(id)?,
+            audit,
+            merges,
+        };
+        self.record_audit("subject_export", Some(id), None)?;
+        Ok(export)
+    }
+}

@@ -176,3 +176,46 @@ fn tampering_with_the_trail_is_found_and_located() {
         pr.message
     );
 }
+
+#[test]
+fn a_subject_export_holds_everything_about_one_customer() {
+    let book = Book::in_memory();
+    let a = book
+        .add(Customer::person("Ruoxi", "Zhuge").with_email("ruoxi.zhuge@example.cn"))
+        .unwrap()
+        .customer;
+    let other = book
+        .add(Customer::person("Jiayi", "Ximen").with_email("jiayi.ximen@example.cn"))
+        .unwrap()
+        .customer;
+    book.relate(Note::new(a.id, Utc::now(), "likes tea"))
+        .unwrap();
+    book.relate(kehu::Consent::new(
+        a.id,
+        Utc::now(),
+        "marketing",
+        kehu::ConsentStatus::Granted,
+    ))
+    .unwrap();
+    let mut changed = a.clone();
+    changed.company = Some("Zhuge Tea".into());
+    book.update(changed).unwrap();
+    let x = book.subject_export(a.id).unwrap();
+    assert_eq!(x.customer.id, a.id);
+    assert_eq!(x.related.len(), 2);
+    assert_eq!(x.consents.len(), 1);
+    assert_eq!(x.history.len(), 4);
+    assert!(x.audit.iter().all(|e| e.target == Some(a.id)) && x.audit.len() >= 4);
+    let json = serde_json::to_string(&x).unwrap();
+    assert!(json.contains("ruoxi.zhuge@example.cn") && json.contains("likes tea"));
+    assert!(
+        !json.contains("jiayi.ximen@example.cn"),
+        "another customer's data"
+    );
+    let _ = other;
+    let last = book.audit_trail(1).unwrap().pop().unwrap();
+    assert_eq!(
+        (last.op.as_str(), last.target),
+        ("subject_export", Some(a.id))
+    );
+}

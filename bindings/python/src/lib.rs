@@ -516,6 +516,11 @@ impl NativeBook {
         })
     }
 
+    /// Everything the book holds about one customer, as JSON.
+    fn subject_export(&self, py: Python<'_>, id: String) -> PyResult<String> {
+        self.with(py, move |b| encode(&b.subject_export(customer_id(&id)?)?))
+    }
+
     /// The erasure ledger, as JSON.
     fn erasures(&self, py: Python<'_>) -> PyResult<String> {
         self.with(py, |b| encode(&b.erasures()?))

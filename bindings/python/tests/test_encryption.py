@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,14 @@ def test_backup_and_restore_with_erasures_reapplied(tmp_path: Path) -> None:
         with pytest.raises(kehu.NotFoundError):
             restored.get(a.id)
         assert restored.get(b.id).external_id == "P-002"
+
+
+def test_subject_export(book: kehu.Book) -> None:
+    c = book.add(_customer(5)).customer
+    other = book.add(_customer(6), allow_duplicates=True).customer
+    assert c.id is not None and other.id is not None
+    book.relate(kehu.Note(customer_id=c.id, at=dt.datetime.now(dt.timezone.utc), text="prefers calls"))
+    doc = book.subject_export(c.id)
+    assert doc["customer"]["id"] == c.id and doc["related"][0]["note"]["text"] == "prefers calls"
+    assert "xinyue6" not in json.dumps(doc)
+    assert book.audit_trail()[-1].op == "subject_export"

@@ -129,6 +129,12 @@ enum Command {
     #[command(
         after_help = "Examples:\n  kehu audit verify book.kehu\n  kehu audit list book.kehu --json"
     )]
+    /// Everything the book holds about one customer, as one JSON document (subject access request).
+    #[command(
+        name = "subject-export",
+        after_help = "Example:\n  kehu subject-export book.kehu C00071 > c00071.json"
+    )]
+    SubjectExport(ForgetArgs),
     /// Write a consistent backup of a book to one file (checksummed; sealed values stay sealed).
     #[command(after_help = "Example:\n  kehu backup book.kehu book-2026-11-24.bak")]
     Backup(BackupArgs),
@@ -470,6 +476,14 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Forget(args) => forget(args),
         Command::Audit { action } => audit(action),
         Command::Backup(args) => backup(args),
+        Command::SubjectExport(args) => {
+            let book = existing_book(&args.book)?;
+            let id = match args.id.parse::<CustomerId>() {
+                Ok(id) => id,
+                Err(_) => lookup(&book, &args.id)?.id,
+            };
+            print_json(&book.subject_export(id)?).map(|()| Done::Ok)
+        }
         Command::Restore(args) => restore(args),
     }
 }

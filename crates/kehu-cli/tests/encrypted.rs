@@ -72,6 +72,11 @@ fn a_passphrase_book_from_init_to_forget() {
     assert_eq!(none.status.code(), Some(1));
     assert!(text(&none).contains("KEHU_PASSPHRASE"), "{}", text(&none));
 
+    let subject = ok(&kehu(&["subject-export", b, "C1"], &pass));
+    assert!(
+        subject.contains("yuting.shangguan@example.cn") && !subject.contains("haoran"),
+        "{subject}"
+    );
     let bak = dir.path().join("b.bak");
     let k = bak.to_str().unwrap();
     assert!(ok(&kehu(&["backup", b, k], &pass)).contains("keyed by the book key"));

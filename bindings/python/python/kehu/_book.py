@@ -396,6 +396,11 @@ class Book:
         native = _kehu.NativeBook.restore(os.fspath(backup), os.fspath(target), passphrase, kf, actor)
         return cls(native, os.fspath(target))
 
+    def subject_export(self, id: Union[str, Customer]) -> Dict[str, Any]:
+        """Everything the book holds about one customer — dossier, related records, consents, history,
+        audit entries, merges — as one JSON document (a dict; ``json.dumps`` writes it). Audited."""
+        return json.loads(self._native.subject_export(_id(id)))  # type: ignore[no-any-return]
+
     def erasures(self) -> List[Erasure]:
         """The erasure ledger: ids, times and actors only."""
         return _codec.decode_list(Erasure, json.loads(self._native.erasures()))
