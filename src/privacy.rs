@@ -73,6 +73,40 @@ impl Book {
         }
     }
 
+    /// Puts the encrypted book at `path` (closed) under a new key: every
+    /// customer's data key and the book's secrets are re-wrapped under `new`
+    /// in one transaction — an interruption leaves the book under `old`, and
+    /// running it again finishes the job. Nothing else is re-encrypted.
+    /// Returns how many customer keys were re-wrapped.
+    pub fn rotate_key(
+        path: impl AsRef<Path>,
+        old: &dyn KeyProvider,
+        new: &dyn KeyProvider,
+    ) -> Result<u64, Error> {
+        let path = path.as_ref();
+        let header = RedbStore::seal_header(path)?
+            .ok_or_else(|| Error::Key("the book is not encrypted".into()))?;
+        let (old_codec, new_codec, header) =
+            BookCodec::rekey(old, new, &header).map_err(|e| Error::Key(e.to_string()))?;
+        let n = RedbStore::rewrap_keys(
+            path,
+            kehu_redb::RedbOptions::default().cache_bytes,
+            &header,
+            &mut |owner, wrapped| {
+                use kehu_store::KeyRing;
+                let key = old_codec.unwrap_key(owner, wrapped)?;
+                new_codec.wrap_key(owner, &key)
+            },
+        )?;
+        let book = Self::open_encrypted(path, new)?;
+        book.record_audit(
+            "rotate_key",
+            None,
+            Some(format!("{n} customer keys re-wrapped")),
+        )?;
+        Ok(n)
+    }
+
     /// Whether the book file at `path` is encrypted (without opening it for use).
     pub fn is_encrypted(path: impl AsRef<Path>) -> Result<bool, Error> {
         Ok(RedbStore::is_sealed(path)?)

@@ -351,3 +351,54 @@ fn forget_works_on_a_plain_book_too() {
     // Forgetting twice is harmless.
     book.forget(id).unwrap();
 }
+
+#[test]
+fn rotating_the_key_keeps_everything_readable_under_the_new_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rot.kehu");
+    let (old, new) = (
+        Passphrase::new("the old passphrase").unwrap(),
+        Passphrase::new("the new passphrase").unwrap(),
+    );
+    let ids: Vec<_> = {
+        let book = Book::open_encrypted(&path, &old).unwrap();
+        (0..5)
+            .map(|i| {
+                book.add_allowing_duplicates(known(i).0)
+                    .unwrap()
+                    .customer
+                    .id
+            })
+            .collect()
+    };
+    assert!(
+        matches!(Book::rotate_key(&path, &new, &old), Err(Error::Key(_))),
+        "the old key must open it"
+    );
+    assert_eq!(Book::rotate_key(&path, &old, &new).unwrap(), 5);
+    assert!(matches!(
+        Book::open_encrypted(&path, &old),
+        Err(Error::Key(_))
+    ));
+    let book = Book::open_encrypted(&path, &new).unwrap();
+    assert_eq!(
+        book.get(ids[3]).unwrap().external_id.as_deref(),
+        Some("EXT-00003")
+    );
+    assert_eq!(
+        book.find_by_email("xiulan.qin2@example.com").unwrap()[0].id,
+        ids[2]
+    );
+    assert!(book.verify_audit().unwrap().is_intact());
+    assert_eq!(
+        book.audit_trail(1).unwrap().last().unwrap().op,
+        "rotate_key"
+    );
+    drop(book);
+    let plain = dir.path().join("plain.kehu");
+    Book::open(&plain).unwrap();
+    assert!(matches!(
+        Book::rotate_key(&plain, &old, &new),
+        Err(Error::Key(_))
+    ));
+}

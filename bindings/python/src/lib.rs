@@ -1179,6 +1179,27 @@ fn create_key_file(py: Python<'_>, path: PathBuf) -> PyResult<()> {
     })
 }
 
+/// Puts an encrypted book (closed) under a new key: how many customer keys were re-wrapped.
+#[pyfunction]
+#[pyo3(signature = (path, old_passphrase=None, old_key_file=None, new_passphrase=None, new_key_file=None))]
+fn rotate_key(
+    py: Python<'_>,
+    path: PathBuf,
+    old_passphrase: Option<String>,
+    old_key_file: Option<PathBuf>,
+    new_passphrase: Option<String>,
+    new_key_file: Option<PathBuf>,
+) -> PyResult<u64> {
+    run(py, move || {
+        let missing = |which: &str| {
+            Failure::Type(format!("give the {which} key: a passphrase or a key file"))
+        };
+        let old = key_provider(old_passphrase, old_key_file)?.ok_or_else(|| missing("old"))?;
+        let new = key_provider(new_passphrase, new_key_file)?.ok_or_else(|| missing("new"))?;
+        Ok(Book::rotate_key(&path, &*old, &*new)?)
+    })
+}
+
 /// How many decimals an ISO 4217 currency has.
 #[pyfunction]
 fn currency_exponent(py: Python<'_>, code: String) -> PyResult<u32> {
@@ -1202,6 +1223,7 @@ fn _kehu(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_rules, m)?)?;
     m.add_function(wrap_pyfunction!(currency_exponent, m)?)?;
     m.add_function(wrap_pyfunction!(is_encrypted, m)?)?;
+    m.add_function(wrap_pyfunction!(rotate_key, m)?)?;
     m.add_function(wrap_pyfunction!(create_key_file, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -118,3 +118,16 @@ def test_subject_export(book: kehu.Book) -> None:
     assert doc["customer"]["id"] == c.id and doc["related"][0]["note"]["text"] == "prefers calls"
     assert "xinyue6" not in json.dumps(doc)
     assert book.audit_trail()[-1].op == "subject_export"
+
+
+def test_rotate_key(tmp_path: Path) -> None:
+    path = tmp_path / "rot.kehu"
+    with kehu.Book.open(path, passphrase="old one") as book:
+        cid = book.add(_customer(7)).customer.id
+    assert kehu.Book.rotate_key(path, old_passphrase="old one", new_passphrase="new one") == 1
+    with pytest.raises(kehu.EncryptionError):
+        kehu.Book.open(path, passphrase="old one")
+    with kehu.Book.open(path, passphrase="new one") as book:
+        assert cid is not None and book.get(cid).external_id == "P-007"
+    with pytest.raises(TypeError, match="new key"):
+        kehu.Book.rotate_key(path, old_passphrase="new one")

@@ -64,3 +64,30 @@ pub(crate) fn new_provider(book: &Path) -> Result<Box<dyn KeyProvider>, Error> {
     }
     provider(book)
 }
+
+/// The new key of a key rotation: a key file (created when missing), else
+/// `KEHU_NEW_PASSPHRASE`, else a prompt.
+pub(crate) fn replacement(file: Option<&Path>, book: &Path) -> Result<Box<dyn KeyProvider>, Error> {
+    if let Some(file) = file {
+        if !file.exists() {
+            KeyFile::create(file).map_err(key_error)?;
+            eprintln!("wrote a new key file {}", file.display());
+        }
+        return Ok(Box::new(KeyFile::new(file)));
+    }
+    if let Ok(p) = std::env::var("KEHU_NEW_PASSPHRASE") {
+        return Ok(Box::new(Passphrase::new(p).map_err(key_error)?));
+    }
+    if std::io::stdin().is_terminal() {
+        let a = rpassword::prompt_password(format!("new passphrase for {}: ", book.display()))
+            .map_err(key_error)?;
+        let b = rpassword::prompt_password("again: ").map_err(key_error)?;
+        if a != b {
+            return Err(Error::Key("the two passphrases differ".into()));
+        }
+        return Ok(Box::new(Passphrase::new(a).map_err(key_error)?));
+    }
+    Err(Error::Key(
+        "the new key: give --new-key-file FILE or set KEHU_NEW_PASSPHRASE".into(),
+    ))
+}

@@ -135,6 +135,12 @@ enum Command {
         after_help = "Example:\n  kehu subject-export book.kehu C00071 > c00071.json"
     )]
     SubjectExport(ForgetArgs),
+    /// Put an encrypted book under a new key (one transaction: safe to interrupt).
+    #[command(
+        name = "rotate-key",
+        after_help = "Examples:\n  KEHU_PASSPHRASE=old KEHU_NEW_PASSPHRASE=new kehu rotate-key book.kehu\n  kehu rotate-key book.kehu --key-file old.key --new-key-file new.key"
+    )]
+    RotateKey(RotateArgs),
     /// Write a consistent backup of a book to one file (checksummed; sealed values stay sealed).
     #[command(after_help = "Example:\n  kehu backup book.kehu book-2026-11-24.bak")]
     Backup(BackupArgs),
@@ -476,6 +482,16 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Forget(args) => forget(args),
         Command::Audit { action } => audit(action),
         Command::Backup(args) => backup(args),
+        Command::RotateKey(args) => {
+            let old = keys::provider(&args.book)?;
+            let new = keys::replacement(args.new_key_file.as_deref(), &args.book)?;
+            let n = Book::rotate_key(&args.book, &*old, &*new)?;
+            println!(
+                "{} is under its new key ({n} customer keys re-wrapped)",
+                args.book.display()
+            );
+            Ok(Done::Ok)
+        }
         Command::SubjectExport(args) => {
             let book = existing_book(&args.book)?;
             let id = match args.id.parse::<CustomerId>() {
@@ -555,6 +571,15 @@ fn forget(args: ForgetArgs) -> Result<Done, Error> {
         e.id
     );
     Ok(Done::Ok)
+}
+
+#[derive(Args)]
+struct RotateArgs {
+    /// The book (closed).
+    book: PathBuf,
+    /// The new key file (created when missing); else KEHU_NEW_PASSPHRASE or a prompt.
+    #[arg(long, value_name = "FILE")]
+    new_key_file: Option<PathBuf>,
 }
 
 #[derive(Args)]

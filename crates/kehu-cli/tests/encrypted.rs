@@ -128,4 +128,23 @@ fn a_key_file_book() {
     assert!(text(&wrong).contains("wrong key"), "{}", text(&wrong));
     let again = kehu(&["init", b, "--encrypt", "--key-file", k], &[]);
     assert_eq!(again.status.code(), Some(1), "init never overwrites a book");
+    let new = dir.path().join("new.key");
+    let n = new.to_str().unwrap();
+    assert!(ok(&kehu(
+        &["rotate-key", b, "--key-file", k, "--new-key-file", n],
+        &[]
+    ))
+    .contains("2 customer keys"));
+    assert!(text(&kehu(&["get", b, "C2", "--key-file", k], &[])).contains("wrong key"));
+    assert!(ok(&kehu(&["get", b, "C2", "--key-file", n], &[])).contains("Ouyangfeng"));
+    assert!(ok(&kehu(
+        &["rotate-key", b, "--key-file", n],
+        &[("KEHU_NEW_PASSPHRASE", "now a passphrase")]
+    ))
+    .contains("re-wrapped"));
+    assert!(ok(&kehu(
+        &["get", b, "C1"],
+        &[("KEHU_PASSPHRASE", "now a passphrase")]
+    ))
+    .contains("Yuting"));
 }

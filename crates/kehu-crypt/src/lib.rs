@@ -156,20 +156,26 @@ impl KeyProvider for RawKey {
     }
 }
 
-/// What a sealed book keeps in its file about its key: the salt, and a value
-/// sealed under the key to tell a wrong key at once.
+/// What a sealed book keeps in its file about its key: the salt, a value
+/// sealed under the key to tell a wrong key at once, and the book's own
+/// secrets (blind-index key, key of book-level values, backup checksum key)
+/// wrapped by the key — so a new key re-wraps them and changes nothing else.
 #[derive(Serialize, Deserialize)]
 struct Header {
     version: u8,
     salt: [u8; 16],
     check: Vec<u8>,
+    secrets: Vec<u8>,
 }
 
 const CHECK: &[u8] = b"kehu book key check";
 
 /// The codec of an encrypted book.
 pub struct BookCodec {
+    /// Wraps the customers' data keys and the book's secrets (from the book key).
     wrap: XChaCha20Poly1305,
+    /// Seals values that belong to no customer.
+    book: XChaCha20Poly1305,
     index: [u8; 32],
     backup: [u8; 32],
 }
@@ -181,6 +187,9 @@ impl Drop for BookCodec {
     }
 }
 
+/// The book's secrets: blind-index key, book-value key, backup key.
+struct Secrets(Zeroizing<[u8; 96]>);
+
 impl BookCodec {
     /// The codec for a book with this key header (none: a new book, whose
     /// header is made here). Returns the codec and the header to store.
@@ -188,59 +197,114 @@ impl BookCodec {
         provider: &dyn KeyProvider,
         header: Option<&[u8]>,
     ) -> Result<(Self, Vec<u8>), Error> {
-        let header = match header {
+        match header {
             Some(bytes) => {
-                postcard::from_bytes::<Header>(bytes).map_err(|e| Error::Header(e.to_string()))?
+                let h = parse_header(bytes)?;
+                let wrap = wrapping(&*provider.book_key(&h.salt)?);
+                let secrets = open_header(&wrap, &h)?;
+                Ok((Self::assemble(wrap, &secrets), bytes.to_vec()))
             }
             None => {
                 let mut salt = [0u8; 16];
                 random(&mut salt)?;
-                Header {
-                    version: 1,
-                    salt,
-                    check: Vec::new(),
-                }
+                let mut secrets = Secrets(Zeroizing::new([0u8; 96]));
+                random(secrets.0.as_mut())?;
+                let wrap = wrapping(&*provider.book_key(&salt)?);
+                let header = seal_header(&wrap, salt, &secrets)?;
+                Ok((Self::assemble(wrap, &secrets), header))
             }
-        };
-        if header.version != 1 {
-            return Err(Error::Header(format!(
-                "unknown key header version {}",
-                header.version
-            )));
         }
-        let key = provider.book_key(&header.salt)?;
-        let codec = Self::from_key(&key);
-        let check = if header.check.is_empty() {
-            seal_with(&codec.wrap, b"check", CHECK)?
-        } else {
-            let opened =
-                open_with(&codec.wrap, b"check", &header.check).map_err(|_| Error::WrongKey)?;
-            if opened != CHECK {
-                return Err(Error::WrongKey);
-            }
-            header.check.clone()
-        };
-        let out = postcard::to_allocvec(&Header {
-            version: 1,
-            salt: header.salt,
-            check,
-        })
-        .map_err(|e| Error::Header(e.to_string()))?;
-        Ok((codec, out))
     }
 
-    fn from_key(key: &[u8; 32]) -> Self {
-        let mut wrap = Zeroizing::new(blake3::derive_key("kehu 2026-11 book wrapping key", key));
-        let index = blake3::derive_key("kehu 2026-11 blind index key", key);
-        let backup = blake3::derive_key("kehu 2026-11 backup checksum key", key);
-        let cipher = XChaCha20Poly1305::new(wrap.as_ref().into());
-        wrap.zeroize();
+    /// A new header for the same book under another key (from `new`, with a
+    /// new salt): the secrets re-wrapped. The old key must open `header`.
+    /// Returns the codec under the new key and the new header; the stored
+    /// data keys are re-wrapped with [`KeyRing::unwrap_key`] and [`BookCodec::wrap_key`].
+    pub fn rekey(
+        old: &dyn KeyProvider,
+        new: &dyn KeyProvider,
+        header: &[u8],
+    ) -> Result<(Self, Self, Vec<u8>), Error> {
+        let h = parse_header(header)?;
+        let old_wrap = wrapping(&*old.book_key(&h.salt)?);
+        let secrets = open_header(&old_wrap, &h)?;
+        let mut salt = [0u8; 16];
+        random(&mut salt)?;
+        let new_wrap = wrapping(&*new.book_key(&salt)?);
+        let out = seal_header(&new_wrap, salt, &secrets)?;
+        Ok((
+            Self::assemble(old_wrap, &secrets),
+            Self::assemble(new_wrap, &secrets),
+            out,
+        ))
+    }
+
+    /// Wraps an existing data key under this codec's book key.
+    pub fn wrap_key(&self, owner: CustomerId, key: &DataKey) -> kehu_store::Result<Vec<u8>> {
+        Ok(seal_with(&self.wrap, &aad(1, owner), &key.0)?)
+    }
+
+    fn assemble(wrap: XChaCha20Poly1305, secrets: &Secrets) -> Self {
+        let s = &secrets.0;
+        let mut index = [0u8; 32];
+        index.copy_from_slice(&s[..32]);
+        let mut book = Zeroizing::new([0u8; 32]);
+        book.copy_from_slice(&s[32..64]);
+        let mut backup = [0u8; 32];
+        backup.copy_from_slice(&s[64..]);
         Self {
-            wrap: cipher,
+            wrap,
+            book: XChaCha20Poly1305::new(book.as_ref().into()),
             index,
             backup,
         }
     }
+}
+
+fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
+    let h: Header = postcard::from_bytes(bytes).map_err(|e| Error::Header(e.to_string()))?;
+    if h.version != 2 {
+        return Err(Error::Header(format!(
+            "unknown key header version {}",
+            h.version
+        )));
+    }
+    Ok(h)
+}
+
+/// The cipher that wraps keys, from the book key.
+fn wrapping(key: &[u8; 32]) -> XChaCha20Poly1305 {
+    let derived = Zeroizing::new(blake3::derive_key("kehu 2026-11 book wrapping key", key));
+    XChaCha20Poly1305::new(derived.as_ref().into())
+}
+
+fn open_header(wrap: &XChaCha20Poly1305, h: &Header) -> Result<Secrets, Error> {
+    let opened = open_with(wrap, b"check", &h.check).map_err(|_| Error::WrongKey)?;
+    if opened != CHECK {
+        return Err(Error::WrongKey);
+    }
+    let plain =
+        Zeroizing::new(open_with(wrap, b"secrets", &h.secrets).map_err(|_| Error::WrongKey)?);
+    let mut out = Secrets(Zeroizing::new([0u8; 96]));
+    if plain.len() != 96 {
+        return Err(Error::Header("the book's secrets are damaged".into()));
+    }
+    out.0.copy_from_slice(&plain);
+    Ok(out)
+}
+
+fn seal_header(
+    wrap: &XChaCha20Poly1305,
+    salt: [u8; 16],
+    secrets: &Secrets,
+) -> Result<Vec<u8>, Error> {
+    postcard::to_allocvec(&Header {
+        version: 2,
+        salt,
+        check: seal_with(wrap, b"check", CHECK)?,
+        secrets: seal_with(wrap, b"secrets", secrets.0.as_ref())?,
+    })
+    .map_err(|e| Error::Header(e.to_string()))
 }
 
 fn random(buf: &mut [u8]) -> Result<(), Error> {
@@ -288,11 +352,11 @@ fn aad(tag: u8, owner: CustomerId) -> [u8; 17] {
 
 impl FieldCodec for BookCodec {
     fn seal(&self, owner: CustomerId, plain: Vec<u8>) -> kehu_store::Result<Vec<u8>> {
-        Ok(seal_with(&self.wrap, &aad(0, owner), &plain)?)
+        Ok(seal_with(&self.book, &aad(0, owner), &plain)?)
     }
 
     fn open(&self, owner: CustomerId, sealed: Vec<u8>) -> kehu_store::Result<Vec<u8>> {
-        open_with(&self.wrap, &aad(0, owner), &sealed)
+        open_with(&self.book, &aad(0, owner), &sealed)
     }
 
     fn index_key(&self, plain: Vec<u8>) -> Vec<u8> {
@@ -312,7 +376,7 @@ impl KeyRing for BookCodec {
     fn new_key(&self, owner: CustomerId) -> kehu_store::Result<(DataKey, Vec<u8>)> {
         let mut key = DataKey([0u8; 32]);
         random(&mut key.0)?;
-        let wrapped = seal_with(&self.wrap, &aad(1, owner), &key.0)?;
+        let wrapped = self.wrap_key(owner, &key)?;
         Ok((key, wrapped))
     }
 

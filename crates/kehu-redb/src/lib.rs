@@ -216,6 +216,50 @@ impl RedbStore {
         Ok(!table.is_empty().map_err(backend)?)
     }
 
+    /// The key header of the sealed book at `path` (none for a plain book).
+    pub fn seal_header(path: impl AsRef<Path>) -> Result<Option<Vec<u8>>> {
+        let store = Self::open_unchecked(path.as_ref(), 1 << 20)?;
+        guard(|| store.meta_value(SEAL_HEADER))
+    }
+
+    /// Puts a sealed book under a new key in one transaction (an interruption
+    /// leaves it under the old one): every customer's wrapped data key is
+    /// replaced by `rewrap(owner, wrapped)` and the key header by `header`.
+    /// Returns how many keys were re-wrapped.
+    pub fn rewrap_keys(
+        path: impl AsRef<Path>,
+        cache_bytes: usize,
+        header: &[u8],
+        rewrap: &mut dyn FnMut(CustomerId, &[u8]) -> Result<Vec<u8>>,
+    ) -> Result<u64> {
+        let store = Self::open_unchecked(path.as_ref(), cache_bytes)?;
+        guard(|| {
+            if store.meta_value(SEAL_HEADER)?.is_none() {
+                return Err(Error::Codec("the book is not encrypted".into()));
+            }
+            let txn = store.db.begin_write().map_err(backend)?;
+            let mut n = 0u64;
+            {
+                let mut keys = txn.open_table(KEYS).map_err(backend)?;
+                let mut all = Vec::new();
+                for entry in keys.iter().map_err(backend)? {
+                    let (k, v) = entry.map_err(backend)?;
+                    all.push((k.value(), v.value().to_vec()));
+                }
+                for (k, wrapped) in all {
+                    let owner = CustomerId::from_bytes(k.to_be_bytes());
+                    let new = rewrap(owner, &wrapped)?;
+                    keys.insert(k, new.as_slice()).map_err(backend)?;
+                    n += 1;
+                }
+                let mut meta = txn.open_table(META).map_err(backend)?;
+                meta.insert(SEAL_HEADER, header).map_err(backend)?;
+            }
+            txn.commit().map_err(backend)?;
+            Ok(n)
+        })
+    }
+
     /// Whether the book at `path` is sealed (opened with a key). Reads the file only.
     pub fn is_sealed(path: impl AsRef<Path>) -> Result<bool> {
         let store = Self::open_unchecked(path.as_ref(), 1 << 20)?;

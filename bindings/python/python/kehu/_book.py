@@ -224,6 +224,20 @@ class Book:
         return bool(_kehu.is_encrypted(os.fspath(path)))
 
     @staticmethod
+    def rotate_key(
+        path: PathLike,
+        *,
+        old_passphrase: Optional[str] = None,
+        old_key_file: Optional[PathLike] = None,
+        new_passphrase: Optional[str] = None,
+        new_key_file: Optional[PathLike] = None,
+    ) -> int:
+        """Puts the encrypted book at ``path`` (closed) under a new key, in one transaction; returns the keys re-wrapped."""
+        okf = None if old_key_file is None else os.fspath(old_key_file)
+        nkf = None if new_key_file is None else os.fspath(new_key_file)
+        return int(_kehu.rotate_key(os.fspath(path), old_passphrase, okf, new_passphrase, nkf))
+
+    @staticmethod
     def create_key_file(path: PathLike) -> None:
         """Writes a new random key file for ``Book.open(..., key_file=path)`` (never over an existing file)."""
         _kehu.create_key_file(os.fspath(path))
