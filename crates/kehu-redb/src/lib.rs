@@ -230,7 +230,7 @@ impl RedbStore {
         path: impl AsRef<Path>,
         cache_bytes: usize,
         header: &[u8],
-        rewrap: &mut dyn FnMut(CustomerId, &[u8]) -> Result<Vec<u8>>,
+        rewrap: &mut Rewrap<'_>,
     ) -> Result<u64> {
         let store = Self::open_unchecked(path.as_ref(), cache_bytes)?;
         guard(|| {
@@ -270,6 +270,9 @@ impl RedbStore {
 /// Makes a sealed book's codec from its stored key header (none: a new book),
 /// returning the codec and the header to store.
 pub type MakeCodec<'a> = dyn FnMut(Option<&[u8]>) -> Result<(Arc<dyn FieldCodec>, Vec<u8>)> + 'a;
+
+/// Re-wraps one customer's wrapped data key under a new book key.
+pub type Rewrap<'a> = dyn FnMut(CustomerId, &[u8]) -> Result<Vec<u8>> + 'a;
 
 /// The meta entry of a sealed book's key header (salt, key check).
 const SEAL_HEADER: &str = "seal";
