@@ -53,6 +53,14 @@ pub enum Error {
         /// The dossiers it matches, most likely first.
         candidates: Vec<crate::DuplicateCandidate>,
     },
+    /// The principal's roles do not allow this operation (recorded in the audit trail).
+    #[error("permission denied: {user} may not {operation}")]
+    Denied {
+        /// The user.
+        user: String,
+        /// The operation refused.
+        operation: String,
+    },
     /// The key does not open the book, is missing, or its provider failed; nothing was written.
     #[error("{0}")]
     Key(String),

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+mod access;
 mod book;
 mod duplicates;
 mod error;
@@ -24,6 +25,7 @@ mod reports;
 mod saved;
 mod segments;
 
+pub use access::{FieldAccess, Guarded, Operation, Policy, Principal, Role, Scope};
 pub use book::{Book, Clock, Saved};
 pub use duplicates::{
     customer_fields, BookDedupe, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged,

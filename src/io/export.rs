@@ -41,11 +41,24 @@ impl Book {
     /// values and further addresses are JSON Lines only. Importing either into
     /// an empty book and exporting again gives the same file.
     pub fn export(&self, out: &mut dyn Write, options: &ExportOptions) -> Result<u64, Error> {
+        self.export_with(out, options, &mut Some)
+    }
+
+    /// [`Book::export`] of the dossiers `keep` lets through, as it returns them
+    /// (masked, for a principal).
+    pub(crate) fn export_with(
+        &self,
+        out: &mut dyn Write,
+        options: &ExportOptions,
+        keep: &mut dyn FnMut(Customer) -> Option<Customer>,
+    ) -> Result<u64, Error> {
         let io = |e: std::io::Error| Error::Io {
             path: "export output".into(),
             message: e.to_string(),
         };
-        let customers = self.export_set(&options.filter)?;
+        let customers = self
+            .export_set(&options.filter)?
+            .filter_map(|c| c.map(&mut *keep).transpose());
         let mut n = 0u64;
         match options.format {
             Format::Jsonl => {

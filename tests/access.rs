@@ -1,0 +1,264 @@
+//! Roles, permissions and masking on every read path, and denials recorded.
+
+use chrono::{NaiveDate, Utc};
+use kehu::io::{ExportOptions, Format};
+use kehu::{Book, Customer, Error, Note, Policy, Principal};
+
+const POLICY: &str = r#"
+[roles.sales]
+operations = ["read", "add", "update"]
+scope = "own"
+default = "visible"
+fields = { phones = "masked", emails = "masked", birth_date = "hidden", related = "masked" }
+
+[roles.manager]
+operations = ["read", "export", "merge"]
+scope = "team"
+default = "masked"
+
+[roles.intern]
+operations = []
+
+[teams]
+east = ["li", "zhao"]
+west = ["wang"]
+"#;
+
+fn who(user: &str, roles: &[&str]) -> Principal {
+    Principal {
+        user: user.into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        team: None,
+    }
+}
+
+struct Shop {
+    book: Book,
+    li: Customer,
+    wang: Customer,
+    zhao: Customer,
+}
+
+fn shop() -> Shop {
+    let book = Book::in_memory();
+    let add = |given: &str, family: &str, owner: &str, email: &str, phone: &str| {
+        let mut c = Customer::person(given, family)
+            .with_email(email)
+            .with_phone(phone);
+        c.owner = Some(owner.into());
+        c.birth_date = NaiveDate::from_ymd_opt(1990, 5, 1);
+        book.add_allowing_duplicates(c).unwrap().customer
+    };
+    let li = add(
+        "Wei",
+        "Zhang",
+        "li",
+        "zhang.wei@163.com",
+        "+86 138 1234 8000",
+    );
+    let wang = add(
+        "Fang",
+        "Liu",
+        "wang",
+        "liu.fang@qq.com",
+        "+86 139 5555 1234",
+    );
+    let zhao = add(
+        "Min",
+        "Chen",
+        "zhao",
+        "chen.min@126.com",
+        "+86 137 0000 4321",
+    );
+    book.relate(Note::new(li.id, Utc::now(), "wants a callback on Friday"))
+        .unwrap();
+    let mut changed = li.clone();
+    changed.phones[0].number = "+86 138 1234 8001".into();
+    changed.phones[0].raw = changed.phones[0].number.clone();
+    book.update(changed).unwrap();
+    let li = book.get(li.id).unwrap();
+    Shop {
+        book,
+        li,
+        wang,
+        zhao,
+    }
+}
+
+fn policy() -> Policy {
+    Policy::from_toml(POLICY).unwrap()
+}
+
+#[test]
+fn a_sales_rep_sees_own_dossiers_masked_on_every_read_path() {
+    let s = shop();
+    let p = policy();
+    let g = s.book.as_principal(who("li", &["sales"]), &p);
+
+    let own = g.get(s.li.id).unwrap();
+    assert_eq!(own.phones[0].number, "138****8001");
+    assert_eq!(own.emails[0].address, "z***@163.com");
+    assert_eq!(own.birth_date, None);
+    assert_eq!(
+        own.name.given.as_deref(),
+        Some("Wei"),
+        "names are visible to sales"
+    );
+    assert!(
+        matches!(g.get(s.wang.id), Err(Error::NotFound(_))),
+        "outside the scope: not there"
+    );
+
+    assert!(g.find_by_email("liu.fang@qq.com").unwrap().is_empty());
+    assert_eq!(
+        g.find_by_email("zhang.wei@163.com").unwrap()[0].emails[0].address,
+        "z***@163.com"
+    );
+    assert!(g.find_by_phone("+86 139 5555 1234").unwrap().is_empty());
+
+    let seg = s.book.segment("phone starts_with \"+86\"").unwrap();
+    let members = g.segment_members(&seg, None).unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].phones[0].number, "138****8001");
+    let why = g.explain_segment(&seg, s.li.id, None).unwrap();
+    let seen = format!("{:?}", why.tests);
+    assert!(!seen.contains("13812348001"), "{seen}");
+    assert!(matches!(
+        g.explain_segment(&seg, s.wang.id, None),
+        Err(Error::NotFound(_))
+    ));
+
+    // A duplicate of someone else's customer: it exists, its values are masked.
+    let draft = Customer::person("Fang", "Liu")
+        .with_email("liu.fang@qq.com")
+        .with_phone("+86 139 5555 1234");
+    let cands = g.check_duplicates(&draft).unwrap();
+    assert_eq!(cands[0].id, s.wang.id);
+    // The left side is the draft the principal typed; the right side is the stored dossier.
+    let shown: Vec<&str> = cands[0]
+        .explanation
+        .fields
+        .iter()
+        .map(|f| f.right.as_str())
+        .collect();
+    let shown = shown.join(" ");
+    for secret in ["liu.fang@qq.com", "555551234", "fang"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+
+    let history = g.history(s.li.id).unwrap();
+    let text = format!("{history:?}");
+    assert!(
+        !text.contains("8613812348000") && !text.contains("8613812348001"),
+        "{text}"
+    );
+    assert!(matches!(g.history(s.wang.id), Err(Error::NotFound(_))));
+
+    let notes = g.related(s.li.id).unwrap();
+    assert!(!format!("{notes:?}").contains("callback"));
+
+    assert!(matches!(
+        g.export(&mut Vec::new(), &ExportOptions::default()),
+        Err(Error::Denied { .. })
+    ));
+    let denied = s
+        .book
+        .audit_trail(1)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.op == "denied")
+        .count();
+    assert_eq!(denied, 1);
+}
+
+#[test]
+fn a_manager_exports_the_team_masked() {
+    let s = shop();
+    let p = policy();
+    let g = s.book.as_principal(who("zhao", &["manager"]), &p);
+    let mut out = Vec::new();
+    let options = ExportOptions {
+        format: Format::Jsonl,
+        ..Default::default()
+    };
+    assert_eq!(g.export(&mut out, &options).unwrap(), 2);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(&s.li.id.to_string()) && text.contains(&s.zhao.id.to_string()));
+    assert!(
+        !text.contains(&s.wang.id.to_string()),
+        "another team's customer"
+    );
+    for secret in [
+        "zhang.wei@163.com",
+        "Zhang",
+        "chen.min@126.com",
+        "8613700004321",
+    ] {
+        assert!(!text.contains(secret), "{secret} exported");
+    }
+    assert!(text.contains("W**") || text.contains("Z****"));
+    let mut csv = Vec::new();
+    g.export(&mut csv, &ExportOptions::default()).unwrap();
+    assert!(!String::from_utf8(csv)
+        .unwrap()
+        .contains("zhang.wei@163.com"));
+}
+
+#[test]
+fn a_principal_without_rights_is_denied_everywhere() {
+    let s = shop();
+    let p = policy();
+    for roles in [&["intern"][..], &["no-such-role"][..], &[][..]] {
+        let g = s.book.as_principal(who("li", roles), &p);
+        let seg = s.book.segment("phone starts_with \"+86\"").unwrap();
+        let denied =
+            |r: Result<(), Error>| assert!(matches!(r, Err(Error::Denied { .. })), "{r:?}");
+        denied(g.get(s.li.id).map(drop));
+        denied(g.find_by_email("zhang.wei@163.com").map(drop));
+        denied(g.find_by_tag("x").map(drop));
+        denied(g.segment_members(&seg, None).map(drop));
+        denied(g.explain_segment(&seg, s.li.id, None).map(drop));
+        denied(g.check_duplicates(&s.li).map(drop));
+        denied(g.history(s.li.id).map(drop));
+        denied(g.related(s.li.id).map(drop));
+        denied(
+            g.export(&mut Vec::new(), &ExportOptions::default())
+                .map(drop),
+        );
+        denied(
+            g.add(Customer::person("A", "B").with_email("a@b.cn"))
+                .map(drop),
+        );
+        denied(g.remove(s.li.id));
+        denied(g.forget(s.li.id).map(drop));
+    }
+    assert_eq!(s.book.count().unwrap(), 3, "nothing was written");
+}
+
+#[test]
+fn writes_respect_scope_and_what_the_principal_cannot_see() {
+    let s = shop();
+    let p = policy();
+    let g = s.book.as_principal(who("li", &["sales"]), &p);
+    let mut own = g.get(s.li.id).unwrap();
+    own.job_title = Some("Buyer".into());
+    g.update(own).unwrap();
+    let stored = s.book.get(s.li.id).unwrap();
+    assert_eq!(stored.job_title.as_deref(), Some("Buyer"));
+    assert_eq!(
+        stored.phones[0].number, "+8613812348001",
+        "masked values are not written back"
+    );
+    assert_eq!(stored.birth_date, NaiveDate::from_ymd_opt(1990, 5, 1));
+    let mut theirs = s.wang.clone();
+    theirs.job_title = Some("x".into());
+    assert!(matches!(g.update(theirs), Err(Error::NotFound(_))));
+    let added = g
+        .add(Customer::person("New", "Lead").with_email("new.lead@example.cn"))
+        .unwrap();
+    assert_eq!(
+        s.book.get(added.customer.id).unwrap().owner.as_deref(),
+        Some("li")
+    );
+    assert!(matches!(g.remove(s.li.id), Err(Error::Denied { .. })));
+}
