@@ -107,6 +107,11 @@ fn to_py(py: Python<'_>, failure: Failure) -> PyErr {
                     }),
                 ),
                 Error::Key(_) => ("key", message, json!({})),
+                Error::Denied { user, operation } => (
+                    "denied",
+                    message,
+                    json!({"user": user, "operation": operation}),
+                ),
                 Error::Store(_) | Error::Corrupt(_) => ("storage", message, json!({})),
                 Error::Rules(_) => ("rules", message, json!({})),
                 Error::Input { file, .. } => ("input", message, json!({ "path": file })),
@@ -519,6 +524,68 @@ impl NativeBook {
     /// Everything the book holds about one customer, as JSON.
     fn subject_export(&self, py: Python<'_>, id: String) -> PyResult<String> {
         self.with(py, move |b| encode(&b.subject_export(customer_id(&id)?)?))
+    }
+
+    /// One call made as a principal under a policy (see `Book::as_principal`):
+    /// `method` names the guarded method, `args` its arguments (JSON object).
+    fn as_principal(
+        &self,
+        py: Python<'_>,
+        principal: String,
+        policy: String,
+        method: String,
+        args: String,
+    ) -> PyResult<String> {
+        self.with(py, move |b| {
+            let principal: kehu::Principal = parse("principal", &principal)?;
+            let policy = kehu::Policy::from_json(&policy)?;
+            let args: serde_json::Value = parse("args", &args)?;
+            let g = b.as_principal(principal, &policy);
+            let str_arg = |k: &str| -> Res<String> {
+                args.get(k)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .ok_or_else(|| Failure::Type(format!("{method}: {k} is missing")))
+            };
+            let id = || customer_id(&str_arg("id")?);
+            let as_of = || instant(args.get("as_of").and_then(|v| v.as_str()));
+            let customer = || -> Res<Customer> {
+                serde_json::from_value(args.get("customer").cloned().unwrap_or_default())
+                    .map_err(|e| Failure::Type(format!("customer: {e}")))
+            };
+            match method.as_str() {
+                "get" => encode(&g.get(id()?)?),
+                "find_by_email" => encode(&g.find_by_email(&str_arg("value")?)?),
+                "find_by_phone" => encode(&g.find_by_phone(&str_arg("value")?)?),
+                "find_by_external_id" => encode(&g.find_by_external_id(&str_arg("value")?)?),
+                "find_by_tag" => encode(&g.find_by_tag(&str_arg("value")?)?),
+                "segment_members" => {
+                    let seg = b.segment(&str_arg("condition")?)?;
+                    encode(&g.segment_members(&seg, as_of()?)?)
+                }
+                "explain_segment" => {
+                    let seg = b.segment(&str_arg("condition")?)?;
+                    encode(&g.explain_segment(&seg, id()?, as_of()?)?)
+                }
+                "check_duplicates" => encode(&g.check_duplicates(&customer()?)?),
+                "history" => encode(&g.history(id()?)?),
+                "related" => encode(&g.related(id()?)?),
+                "export" => {
+                    let mut o = ExportOptions::default();
+                    if let Some(f) = args.get("format").and_then(|v| v.as_str()) {
+                        o.format = f.parse()?;
+                    }
+                    let mut out = Vec::new();
+                    g.export(&mut out, &o)?;
+                    encode(&String::from_utf8_lossy(&out))
+                }
+                "add" => saved(&g.add(customer()?)?),
+                "update" => saved(&g.update(customer()?)?),
+                "remove" => encode(&g.remove(id()?)?),
+                "forget" => encode(&g.forget(id()?)?),
+                other => Err(Failure::Type(format!("no guarded method {other:?}"))),
+            }
+        })
     }
 
     /// The erasure ledger, as JSON.

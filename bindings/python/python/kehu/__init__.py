@@ -14,6 +14,7 @@ and DataFrames without a book.
     '+8613812345678'
 """
 
+from ._access import GuardedBook
 from ._book import Book, BookDedupe, Classification
 from ._dedupe import DedupeResult, dedupe, dedupe_frame
 from ._errors import (
@@ -26,6 +27,7 @@ from ._errors import (
     InternalError,
     KehuError,
     NotFoundError,
+    PermissionDeniedError,
     RulesError,
     StorageError,
     UsageError,
@@ -83,7 +85,7 @@ __all__ = [
     "Address", "AuditCheck", "AuditEntry", "AuditProblem", "BackupSummary", "Book", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
     "Classes", "Classification", "ColumnUse", "ConflictError", "Consent", "Customer", "CustomValue",
     "DedupeResult", "DuplicateCandidate", "DuplicateError", "Email", "EncryptionError", "Erasure", "Feedback", "FieldChange",
-    "FieldMatch", "FilterSyntaxError", "ImportReport", "ImportSummary", "InputError", "InternalError",
+    "FieldMatch", "FilterSyntaxError", "GuardedBook", "PermissionDeniedError", "ImportReport", "ImportSummary", "InputError", "InternalError",
     "Interaction", "KehuError", "MatchExplanation", "MergeReceipt", "Merged", "Money", "Note",
     "NotFoundError", "Organization", "Pair", "PersonName", "Phone", "Purchase", "Record",
     "RelatedRecord", "Report", "RevertReport", "Rfm", "RowProblem", "RulesError", "Saved",

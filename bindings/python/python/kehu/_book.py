@@ -17,6 +17,7 @@ from typing import (
     NamedTuple,
     Optional,
     Sequence,
+    TYPE_CHECKING,
     Tuple,
     Union,
 )
@@ -58,6 +59,9 @@ from ._types import (
     decode_segment_explanation,
     related_kind,
 )
+
+if TYPE_CHECKING:
+    from ._access import GuardedBook
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: A rule set: the path of a TOML or JSON file, or the rule set as a dict.
@@ -414,6 +418,21 @@ class Book:
         """Everything the book holds about one customer — dossier, related records, consents, history,
         audit entries, merges — as one JSON document (a dict; ``json.dumps`` writes it). Audited."""
         return json.loads(self._native.subject_export(_id(id)))  # type: ignore[no-any-return]
+
+    def as_principal(
+        self,
+        user: str,
+        roles: Sequence[str],
+        policy: Union[Mapping[str, Any], PathLike],
+        *,
+        team: Optional[str] = None,
+    ) -> "GuardedBook":
+        """This book as ``user`` with ``roles`` sees it under ``policy`` (a dict or a JSON/TOML file):
+        reads limited to the role's scope and masked, operations checked (``PermissionDeniedError``)."""
+        from ._access import GuardedBook, policy_json
+
+        principal = {"user": user, "roles": list(roles), "team": team}
+        return GuardedBook(self._native, principal, policy_json(policy))
 
     def erasures(self) -> List[Erasure]:
         """The erasure ledger: ids, times and actors only."""

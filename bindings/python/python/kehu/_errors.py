@@ -115,6 +115,15 @@ class EncryptionError(KehuError):
     """The key does not open the book (a wrong passphrase or key file), is missing, or the book is not encrypted; nothing was written."""
 
 
+class PermissionDeniedError(KehuError, PermissionError):
+    """The principal's roles do not allow this operation; ``user`` and ``operation`` say which (it is audited)."""
+
+    def __init__(self, message: str, user: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.user = user
+        self.operation = operation
+
+
 class BookClosedError(KehuError):
     """The book was closed."""
 
@@ -147,6 +156,8 @@ def _native_error(kind: str, message: str, payload_json: str) -> BaseException:
         return InputError(message, p.get("path"))
     if kind == "key":
         return EncryptionError(message)
+    if kind == "denied":
+        return PermissionDeniedError(message, p.get("user", ""), p.get("operation", ""))
     if kind == "closed":
         return BookClosedError(message)
     if kind == "type":

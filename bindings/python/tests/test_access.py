@@ -1,0 +1,77 @@
+"""Roles and masking from Python: every read path limited and masked, denials raised."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import kehu
+
+POLICY = {
+    "roles": {
+        "sales": {
+            "operations": ["read", "add", "update"],
+            "scope": "own",
+            "fields": {"phones": "masked", "emails": "masked", "birth_date": "hidden", "related": "masked"},
+        },
+        "manager": {"operations": ["read", "export"], "scope": "team", "default": "masked"},
+    },
+    "teams": {"east": ["li", "zhao"], "west": ["wang"]},
+}
+
+
+@pytest.fixture
+def shop(book: kehu.Book) -> kehu.Book:
+    for given, family, owner, email, phone in [
+        ("Wei", "Zhang", "li", "zhang.wei@163.com", "+86 138 1234 8000"),
+        ("Fang", "Liu", "wang", "liu.fang@qq.com", "+86 139 5555 1234"),
+        ("Min", "Chen", "zhao", "chen.min@126.com", "+86 137 0000 4321"),
+    ]:
+        c = kehu.Customer.person(given, family, emails=[kehu.Email(email)], phones=[kehu.Phone(phone)],
+                                 owner=owner, birth_date=dt.date(1990, 5, 1))
+        saved = book.add(c, allow_duplicates=True).customer
+        assert saved.id is not None
+        book.relate(kehu.Note(customer_id=saved.id, at=dt.datetime.now(dt.timezone.utc), text=f"secret about {given}"))
+    return book
+
+
+def test_sales_sees_own_masked_everywhere(shop: kehu.Book) -> None:
+    li = shop.find_by_email("zhang.wei@163.com")[0]
+    wang = shop.find_by_email("liu.fang@qq.com")[0]
+    assert li.id is not None and wang.id is not None
+    g = shop.as_principal("li", ["sales"], POLICY)
+    own = g.get(li.id)
+    assert own.phones[0].number == "138****8000" and own.emails[0].address == "z***@163.com"
+    assert own.birth_date is None and own.name.given == "Wei"
+    with pytest.raises(kehu.NotFoundError):
+        g.get(wang.id)
+    assert g.find_by_email("liu.fang@qq.com") == []
+    members = g.segment_members('phone starts_with "+86"')
+    assert [m.id for m in members] == [li.id]
+    why = g.explain_segment('phone starts_with "+86"', li.id)
+    assert "8613812348000" not in repr(why)
+    cands = g.check_duplicates({"name": {"given": "Fang", "family": "Liu"}, "emails": ["liu.fang@qq.com"]})
+    assert cands[0].id == wang.id
+    assert all("liu.fang@qq.com" not in f.right for f in cands[0].explanation.fields)
+    assert "secret" not in repr(g.related(li.id))
+    assert "8613812348000" not in repr(g.history(li.id))
+    with pytest.raises(kehu.PermissionDeniedError) as e:
+        g.export_text()
+    assert e.value.operation == "export" and e.value.user == "li"
+    assert shop.audit_trail()[-1].op == "denied"
+
+
+def test_manager_export_and_no_rights(shop: kehu.Book) -> None:
+    text = shop.as_principal("zhao", ["manager"], POLICY).export_text(format="jsonl")
+    assert text.count("\n") == 2 and "zhang.wei@163.com" not in text and "liu" not in text.lower().replace("liu.fang", "")
+    nobody = shop.as_principal("li", [], POLICY)
+    li = shop.find_by_email("zhang.wei@163.com")[0]
+    assert li.id is not None
+    for call in (lambda: nobody.get(li.id or ""), lambda: nobody.find_by_tag("x"),
+                 lambda: nobody.segment_members("city = 'x'"), lambda: nobody.history(li.id or ""),
+                 lambda: nobody.check_duplicates(li), lambda: nobody.export_text(),
+                 lambda: nobody.add({"name": {"full": "X"}, "emails": ["x@y.cn"]})):
+        with pytest.raises(kehu.PermissionDeniedError):
+            call()
+    assert shop.count() == 3
