@@ -31,6 +31,47 @@ struct Cli {
     /// passphrase in KEHU_PASSPHRASE or asked on the terminal).
     #[arg(long, global = true, value_name = "FILE")]
     key_file: Option<PathBuf>,
+    /// Read as this user, under --policy (get, find, export, segment): rows
+    /// outside the user's scope are left out and fields masked by role.
+    #[arg(long = "as", global = true, value_name = "USER")]
+    as_user: Option<String>,
+    /// The user's roles, comma-separated (with --as).
+    #[arg(long, global = true, value_name = "ROLES", value_delimiter = ',')]
+    roles: Vec<String>,
+    /// The access policy (TOML or JSON; with --as; else KEHU_POLICY).
+    #[arg(long, global = true, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+/// The principal and policy of `--as`, when given.
+static AS: std::sync::OnceLock<(kehu::Principal, kehu::Policy)> = std::sync::OnceLock::new();
+
+fn set_principal(user: String, roles: Vec<String>, policy: Option<PathBuf>) -> Result<(), Error> {
+    let path = policy
+        .or_else(|| std::env::var_os("KEHU_POLICY").map(PathBuf::from))
+        .ok_or_else(|| Error::Usage("--as needs --policy FILE (or KEHU_POLICY)".into()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let policy = if path.extension().is_some_and(|e| e == "json") {
+        kehu::Policy::from_json(&text)?
+    } else {
+        kehu::Policy::from_toml(&text)?
+    };
+    let principal = kehu::Principal {
+        user,
+        roles,
+        team: None,
+    };
+    let _ = AS.set((principal, policy));
+    Ok(())
+}
+
+/// The book as the `--as` user sees it, if one was given.
+fn guarded(book: &Book) -> Option<kehu::Guarded<'_>> {
+    AS.get()
+        .map(|(p, policy)| book.as_principal(p.clone(), policy))
 }
 
 #[derive(Subcommand)]
@@ -449,6 +490,12 @@ fn main() -> ExitCode {
     };
     if let Some(file) = cli.key_file {
         let _ = keys::KEY_FILE.set(file);
+    }
+    if let Some(user) = cli.as_user {
+        if let Err(e) = set_principal(user, cli.roles, cli.policy) {
+            eprintln!("kehu: {e}");
+            return ExitCode::from(1);
+        }
     }
     match run(cli.command) {
         Ok(Done::Ok) => ExitCode::SUCCESS,
@@ -977,14 +1024,21 @@ fn export(args: ExportArgs) -> Result<Done, Error> {
                 path: path.display().to_string(),
                 message: e.to_string(),
             })?;
-            let n = book.export(&mut BufWriter::new(file), &opts)?;
+            let mut w = BufWriter::new(file);
+            let n = match guarded(&book) {
+                Some(g) => g.export(&mut w, &opts)?,
+                None => book.export(&mut w, &opts)?,
+            };
             eprintln!("{n} dossiers written to {}", path.display());
             n
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            book.export(&mut out, &opts)?
+            match guarded(&book) {
+                Some(g) => g.export(&mut out, &opts)?,
+                None => book.export(&mut out, &opts)?,
+            }
         }
     };
     let _ = n;
@@ -1017,11 +1071,32 @@ struct Dossier {
 
 fn get(args: GetArgs) -> Result<Done, Error> {
     let book = existing_book(&args.book)?;
-    let customer = lookup(&book, &args.id)?;
-    let dossier = Dossier {
-        related: book.related(customer.id)?,
-        history: book.history(customer.id)?,
-        customer,
+    let dossier = match guarded(&book) {
+        Some(g) => {
+            let id = match args.id.parse::<CustomerId>() {
+                Ok(id) => id,
+                Err(_) => g
+                    .find_by_external_id(&args.id)?
+                    .first()
+                    .map(|c| c.id)
+                    .ok_or_else(|| {
+                        Error::Usage(format!("no customer {:?} you may see", args.id))
+                    })?,
+            };
+            Dossier {
+                customer: g.get(id)?,
+                related: g.related(id)?,
+                history: g.history(id)?,
+            }
+        }
+        None => {
+            let customer = lookup(&book, &args.id)?;
+            Dossier {
+                related: book.related(customer.id)?,
+                history: book.history(customer.id)?,
+                customer,
+            }
+        }
     };
     if args.json {
         print_json(&dossier)?;
@@ -1208,7 +1283,19 @@ fn find(args: FindArgs) -> Result<Done, Error> {
         ));
     }
     let book = existing_book(&args.book)?;
-    let found = if let Some(e) = &args.email {
+    let found = if let Some(g) = guarded(&book) {
+        if let Some(e) = &args.email {
+            g.find_by_email(e)?
+        } else if let Some(p) = &args.phone {
+            g.find_by_phone(p)?
+        } else if let Some(x) = &args.external_id {
+            g.find_by_external_id(x)?
+        } else if let Some(t) = &args.tag {
+            g.find_by_tag(t)?
+        } else {
+            Vec::new()
+        }
+    } else if let Some(e) = &args.email {
         book.find_by_email(e)?
     } else if let Some(p) = &args.phone {
         book.find_by_phone(p)?
@@ -1498,7 +1585,16 @@ fn segment(args: SegmentArgs) -> Result<Done, Error> {
     let as_of = as_of(args.as_of.as_deref())?;
     if let Some(who) = &args.explain {
         let customer = lookup(&book, who)?;
-        let e = book.explain_segment(&segment, customer.id, as_of)?;
+        let (customer, e) = match guarded(&book) {
+            Some(g) => (
+                g.get(customer.id)?,
+                g.explain_segment(&segment, customer.id, as_of)?,
+            ),
+            None => {
+                let e = book.explain_segment(&segment, customer.id, as_of)?;
+                (customer, e)
+            }
+        };
         if args.json {
             let tests: Vec<serde_json::Value> = e
                 .tests
@@ -1543,7 +1639,10 @@ fn segment(args: SegmentArgs) -> Result<Done, Error> {
         }
         return Ok(Done::Ok);
     }
-    let members = book.segment_members(&segment, as_of)?;
+    let members = match guarded(&book) {
+        Some(g) => g.segment_members(&segment, as_of)?,
+        None => book.segment_members(&segment, as_of)?,
+    };
     if args.count {
         if args.json {
             print_json(&serde_json::json!({ "count": members.len() }))?;
@@ -1570,7 +1669,11 @@ fn segment(args: SegmentArgs) -> Result<Done, Error> {
         };
         if !members.is_empty() {
             let stdout = std::io::stdout();
-            book.export(&mut BufWriter::new(stdout.lock()), &opts)?;
+            let mut w = BufWriter::new(stdout.lock());
+            match guarded(&book) {
+                Some(g) => g.export(&mut w, &opts)?,
+                None => book.export(&mut w, &opts)?,
+            };
         }
     } else {
         print_customers(&members, args.json)?;

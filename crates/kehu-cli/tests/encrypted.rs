@@ -148,3 +148,57 @@ fn a_key_file_book() {
     ))
     .contains("Yuting"));
 }
+
+#[test]
+fn reading_as_a_user_masks_and_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("a.kehu");
+    let csv = dir.path().join("in.csv");
+    std::fs::write(
+        &csv,
+        "external_id,given_name,family_name,email,phone,owner\n\
+         C1,Wei,Zhang,zhang.wei@163.com,+86 138 1234 8000,li\n\
+         C2,Fang,Liu,liu.fang@qq.com,+86 139 5555 1234,wang\n",
+    )
+    .unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[roles.sales]\noperations = [\"read\"]\nscope = \"own\"\nfields = { phones = \"masked\", emails = \"masked\" }\n",
+    )
+    .unwrap();
+    let (b, c, p) = (
+        book.to_str().unwrap(),
+        csv.to_str().unwrap(),
+        policy.to_str().unwrap(),
+    );
+    ok(&kehu(&["import", b, c], &[]));
+    let as_li = ["--as", "li", "--roles", "sales", "--policy", p];
+    let got = ok(&kehu(&[&["get", b, "C1"][..], &as_li[..]].concat(), &[]));
+    assert!(
+        got.contains("138****8000") && !got.contains("8613812348000"),
+        "{got}"
+    );
+    let other = kehu(&[&["get", b, "C2"][..], &as_li[..]].concat(), &[]);
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other));
+    let found = ok(&kehu(
+        &[&["find", b, "--tag", "x"][..], &as_li[..]].concat(),
+        &[],
+    ));
+    assert!(!found.contains("Fang"));
+    let members = ok(&kehu(
+        &[&["segment", b, "phone starts_with \"+86\""][..], &as_li[..]].concat(),
+        &[],
+    ));
+    assert!(
+        members.contains("Wei") && !members.contains("Fang"),
+        "{members}"
+    );
+    let export = kehu(&[&["export", b][..], &as_li[..]].concat(), &[]);
+    assert_eq!(export.status.code(), Some(1));
+    assert!(
+        text(&export).contains("permission denied"),
+        "{}",
+        text(&export)
+    );
+}
