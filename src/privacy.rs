@@ -412,3 +412,37 @@ impl Book {
         Ok(export)
     }
 }
+
+/// Whether consent to `purpose` (on `channel`) holds at `now`: the latest
+/// event about it grants it and has not lapsed.
+pub(crate) fn consent_holds(
+    events: &[kehu_model::Consent],
+    purpose: &str,
+    channel: Option<&str>,
+    now: Timestamp,
+) -> bool {
+    events
+        .iter()
+        .filter(|c| c.at <= now && c.concerns(purpose, channel))
+        .max_by_key(|c| c.at)
+        .is_some_and(|c| c.grants(purpose, channel, now))
+}
+
+impl Book {
+    /// Whether the customer's consent to `purpose` (on `channel`, if named)
+    /// holds now: the latest consent event about it grants it and has not
+    /// lapsed. A withdrawal takes effect at once.
+    pub fn has_consent(
+        &self,
+        id: CustomerId,
+        purpose: &str,
+        channel: Option<&str>,
+    ) -> Result<bool, Error> {
+        Ok(consent_holds(
+            &self.consents(id)?,
+            purpose,
+            channel,
+            self.now(),
+        ))
+    }
+}

@@ -21,6 +21,10 @@ pub struct ExportFilter {
     pub stale: Option<TimeDelta>,
     /// Only these dossiers.
     pub ids: Vec<CustomerId>,
+    /// Only customers whose consent to this purpose (on this channel, if
+    /// one is named) holds now: their latest consent event about it grants
+    /// it and has not lapsed. A withdrawal counts from the next export on.
+    pub consent: Option<(String, Option<String>)>,
 }
 
 /// How to export.
@@ -56,8 +60,20 @@ impl Book {
             path: "export output".into(),
             message: e.to_string(),
         };
+        let consent = options.filter.consent.clone();
+        let now = self.now();
         let customers = self
             .export_set(&options.filter)?
+            .filter_map(move |c| match (c, &consent) {
+                (Ok(c), Some((purpose, channel))) => match self.consents(c.id) {
+                    Ok(events) => {
+                        crate::privacy::consent_holds(&events, purpose, channel.as_deref(), now)
+                            .then_some(Ok(c))
+                    }
+                    Err(e) => Some(Err(e)),
+                },
+                (c, _) => Some(c),
+            })
             .filter_map(|c| c.map(&mut *keep).transpose());
         let mut n = 0u64;
         match options.format {

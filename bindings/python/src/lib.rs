@@ -317,6 +317,7 @@ struct ExportArgs {
     segment: Option<String>,
     stale_seconds: Option<i64>,
     ids: Option<Vec<String>>,
+    consent: Option<(String, Option<String>)>,
 }
 
 /// The key an encrypted book is opened with, if one is given.
@@ -588,6 +589,20 @@ impl NativeBook {
         })
     }
 
+    /// Whether the customer's consent to a purpose (on a channel) holds now.
+    #[pyo3(signature = (id, purpose, channel=None))]
+    fn has_consent(
+        &self,
+        py: Python<'_>,
+        id: String,
+        purpose: String,
+        channel: Option<String>,
+    ) -> PyResult<bool> {
+        self.with(py, move |b| {
+            Ok(b.has_consent(customer_id(&id)?, &purpose, channel.as_deref())?)
+        })
+    }
+
     /// The erasure ledger, as JSON.
     fn erasures(&self, py: Python<'_>) -> PyResult<String> {
         self.with(py, |b| encode(&b.erasures()?))
@@ -693,6 +708,7 @@ impl NativeBook {
                 o.format = f.parse()?;
             }
             o.filter.tag = args.tag;
+            o.filter.consent = args.consent;
             if let Some(secs) = args.stale_seconds {
                 o.filter.stale = Some(
                     chrono::TimeDelta::try_seconds(secs)

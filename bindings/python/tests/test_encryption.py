@@ -131,3 +131,16 @@ def test_rotate_key(tmp_path: Path) -> None:
         assert cid is not None and book.get(cid).external_id == "P-007"
     with pytest.raises(TypeError, match="new key"):
         kehu.Book.rotate_key(path, old_passphrase="new one")
+
+
+def test_consent_ledger(book: kehu.Book) -> None:
+    c = book.add(_customer(8)).customer
+    assert c.id is not None
+    now = dt.datetime.now(dt.timezone.utc)
+    book.relate(kehu.Consent(customer_id=c.id, at=now - dt.timedelta(days=3), purpose="marketing", status="granted"))
+    book.relate(kehu.Consent(customer_id=c.id, at=now - dt.timedelta(days=1), purpose="marketing", status="withdrawn", channel="sms"))
+    book.relate(kehu.Consent(customer_id=c.id, at=now, purpose="health", status="granted", separate=True))
+    assert book.has_consent(c.id, "marketing", "email") and not book.has_consent(c.id, "marketing", "sms")
+    assert [x.separate for x in book.consents(c.id)] == [False, False, True]
+    assert "xinyue8" in book.export_text(consent="marketing:email")
+    assert book.export_text(consent="marketing:sms").count("\n") == 1  # the header only

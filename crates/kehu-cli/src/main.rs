@@ -286,6 +286,9 @@ struct ExportArgs {
     /// Only this dossier (repeatable).
     #[arg(long = "id")]
     ids: Vec<CustomerId>,
+    /// Only customers whose consent to this purpose holds now (`marketing`, or `marketing:sms` for one channel).
+    #[arg(long, value_name = "PURPOSE[:CHANNEL]")]
+    consent: Option<String>,
     /// The output file; standard output when not given.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -1016,6 +1019,10 @@ fn export(args: ExportArgs) -> Result<Done, Error> {
             tag: args.tag,
             stale: args.stale_days.map(|d| TimeDelta::days(i64::from(d))),
             ids: args.ids,
+            consent: args.consent.as_deref().map(|c| match c.split_once(':') {
+                Some((p, ch)) => (p.to_string(), Some(ch.to_string())),
+                None => (c.to_string(), None),
+            }),
         },
     };
     let n = match &args.output {
@@ -1664,6 +1671,7 @@ fn segment(args: SegmentArgs) -> Result<Done, Error> {
             format: Format::Csv,
             filter: ExportFilter {
                 ids: members.iter().map(|c| c.id).collect(),
+                consent: None,
                 ..ExportFilter::default()
             },
         };

@@ -232,9 +232,28 @@ pub struct Consent {
     pub evidence: Option<String>,
     /// When a granted consent lapses.
     pub expires_at: Option<Timestamp>,
+    /// Given separately, as PIPL requires for sensitive personal information
+    /// and for sharing with third parties (单独同意), not bundled with other terms.
+    #[serde(default)]
+    pub separate: bool,
 }
 
 impl Consent {
+    /// Whether this event grants `purpose` on `channel` (any channel when none
+    /// is asked; an event without a channel covers every channel) at `at`.
+    pub fn grants(&self, purpose: &str, channel: Option<&str>, at: Timestamp) -> bool {
+        self.status == ConsentStatus::Granted
+            && self.purpose == purpose
+            && channel.is_none_or(|c| self.channel.as_deref().is_none_or(|own| own == c))
+            && self.expires_at.is_none_or(|e| e > at)
+    }
+
+    /// Whether this event is about `purpose` on `channel` (so a later one decides).
+    pub fn concerns(&self, purpose: &str, channel: Option<&str>) -> bool {
+        self.purpose == purpose
+            && channel.is_none_or(|c| self.channel.as_deref().is_none_or(|own| own == c))
+    }
+
     /// A consent event for a purpose, on every channel, without evidence or expiry.
     pub fn new(
         customer_id: CustomerId,
@@ -251,6 +270,7 @@ impl Consent {
             status,
             evidence: None,
             expires_at: None,
+            separate: false,
         }
     }
 }

@@ -241,7 +241,56 @@ pub fn encode_related(r: &Related, codec: &dyn Seal) -> Result<Vec<u8>> {
 
 /// The inverse of [`encode_related`].
 pub fn decode_related(bytes: &[u8], owner: CustomerId, codec: &dyn Seal) -> Result<Related> {
-    decode_sealed(bytes, owner, codec, "related record")
+    let plain = codec.open(owner, strip_format(bytes, "related record")?.to_vec())?;
+    match postcard::from_bytes::<Related>(&plain) {
+        Ok(r) => Ok(r),
+        // Written before consents had their `separate` flag.
+        Err(_) => Ok(from_bytes::<RelatedV1>(&plain, "related record")?.into()),
+    }
+}
+
+/// Related records as stored before consents had the `separate` flag.
+#[derive(Deserialize)]
+enum RelatedV1 {
+    Purchase(kehu_model::Purchase),
+    Interaction(kehu_model::Interaction),
+    Feedback(kehu_model::Feedback),
+    Consent(ConsentV1),
+    Note(kehu_model::Note),
+}
+
+#[derive(Deserialize)]
+struct ConsentV1 {
+    id: RecordId,
+    customer_id: CustomerId,
+    at: Timestamp,
+    purpose: String,
+    channel: Option<String>,
+    status: kehu_model::ConsentStatus,
+    evidence: Option<String>,
+    expires_at: Option<Timestamp>,
+}
+
+impl From<RelatedV1> for Related {
+    fn from(r: RelatedV1) -> Self {
+        match r {
+            RelatedV1::Purchase(p) => Related::Purchase(p),
+            RelatedV1::Interaction(i) => Related::Interaction(i),
+            RelatedV1::Feedback(f) => Related::Feedback(f),
+            RelatedV1::Note(n) => Related::Note(n),
+            RelatedV1::Consent(c) => Related::Consent(kehu_model::Consent {
+                id: c.id,
+                customer_id: c.customer_id,
+                at: c.at,
+                purpose: c.purpose,
+                channel: c.channel,
+                status: c.status,
+                evidence: c.evidence,
+                expires_at: c.expires_at,
+                separate: false,
+            }),
+        }
+    }
 }
 
 /// A change-log entry, sealed whole (its before/after values are personal).
@@ -339,6 +388,58 @@ pub fn encode_audit_head(seq: u64, hash: &[u8; 32]) -> [u8; 40] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consents_written_before_the_separate_flag_still_read() {
+        #[derive(Serialize)]
+        enum Old<'a> {
+            _Purchase,
+            _Interaction,
+            _Feedback,
+            Consent(
+                RecordId,
+                CustomerId,
+                Timestamp,
+                &'a str,
+                Option<&'a str>,
+                kehu_model::ConsentStatus,
+                Option<&'a str>,
+                Option<Timestamp>,
+            ),
+        }
+        let (id, owner, at) = (RecordId::new(), CustomerId::new(), Timestamp::default());
+        let old = Old::Consent(
+            id,
+            owner,
+            at,
+            "marketing",
+            Some("sms"),
+            kehu_model::ConsentStatus::Granted,
+            None,
+            None,
+        );
+        let mut bytes = vec![VALUE_FORMAT];
+        bytes.extend(postcard::to_allocvec(&old).unwrap());
+        let sealer = crate::sealer::Sealer::new(&kehu_store::PlainCodec, None);
+        match decode_related(&bytes, owner, &sealer).unwrap() {
+            Related::Consent(c) => {
+                assert_eq!(
+                    (c.id, c.purpose.as_str(), c.channel.as_deref()),
+                    (id, "marketing", Some("sms"))
+                );
+                assert!(!c.separate);
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut new =
+            kehu_model::Consent::new(owner, at, "profiling", kehu_model::ConsentStatus::Granted);
+        new.separate = true;
+        let bytes = encode_related(&Related::Consent(new.clone()), &sealer).unwrap();
+        assert_eq!(
+            decode_related(&bytes, owner, &sealer).unwrap(),
+            Related::Consent(new)
+        );
+    }
     use kehu_store::PlainCodec;
 
     proptest::proptest! {

@@ -434,6 +434,10 @@ class Book:
         principal = {"user": user, "roles": list(roles), "team": team}
         return GuardedBook(self._native, principal, policy_json(policy))
 
+    def has_consent(self, id: Union[str, Customer], purpose: str, channel: Optional[str] = None) -> bool:
+        """Whether the customer's consent to ``purpose`` (on ``channel``) holds now: the latest event about it grants it and has not lapsed."""
+        return bool(self._native.has_consent(_id(id), purpose, channel))
+
     def erasures(self) -> List[Erasure]:
         """The erasure ledger: ids, times and actors only."""
         return _codec.decode_list(Erasure, json.loads(self._native.erasures()))
@@ -549,9 +553,11 @@ class Book:
         segment: Optional[str] = None,
         stale: Union[_dt.timedelta, int, None] = None,
         ids: Optional[Sequence[str]] = None,
+        consent: Optional[str] = None,
     ) -> int:
-        """Writes the book (or the dossiers with a tag, in a segment, stale, or listed) as CSV or JSON Lines; returns how many."""
-        n, _ = self._native.export(os.fspath(path), self._export_options(format, tag, segment, stale, ids))
+        """Writes the book (or the dossiers with a tag, in a segment, stale, listed, or with
+        ``consent="marketing"`` / ``"marketing:sms"`` holding) as CSV or JSON Lines; returns how many."""
+        n, _ = self._native.export(os.fspath(path), self._export_options(format, tag, segment, stale, ids, consent))
         return int(n)
 
     def export_text(
@@ -562,9 +568,10 @@ class Book:
         segment: Optional[str] = None,
         stale: Union[_dt.timedelta, int, None] = None,
         ids: Optional[Sequence[str]] = None,
+        consent: Optional[str] = None,
     ) -> str:
         """The export as text, in memory."""
-        _, data = self._native.export(None, self._export_options(format, tag, segment, stale, ids))
+        _, data = self._native.export(None, self._export_options(format, tag, segment, stale, ids, consent))
         return bytes(data or b"").decode("utf-8")
 
     @staticmethod
@@ -574,9 +581,15 @@ class Book:
         segment: Optional[str],
         stale: Union[_dt.timedelta, int, None],
         ids: Optional[Sequence[str]],
+        consent: Optional[str] = None,
     ) -> str:
+        need = None
+        if consent is not None:
+            purpose, _, channel = consent.partition(":")
+            need = [purpose, channel or None]
         return _json(
             {
+                "consent": need,
                 "format": format,
                 "tag": tag,
                 "segment": segment,

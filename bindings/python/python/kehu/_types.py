@@ -355,7 +355,8 @@ class Feedback(Record):
 
 @dataclass
 class Consent(Record):
-    """A consent event: a purpose (and channel) granted or withdrawn, with evidence and expiry."""
+    """A consent event: a purpose (and channel) granted or withdrawn, with evidence and expiry;
+    ``separate`` when given apart from other terms (PIPL's 单独同意 for sensitive data)."""
 
     customer_id: str
     at: _dt.datetime
@@ -364,6 +365,7 @@ class Consent(Record):
     channel: Optional[str] = None
     evidence: Optional[str] = None
     expires_at: Optional[_dt.datetime] = None
+    separate: bool = False
     id: Optional[str] = None
 
     _skip_none = ("id",)
