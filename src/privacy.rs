@@ -413,19 +413,14 @@ impl Book {
     }
 }
 
-/// Whether consent to `purpose` (on `channel`) holds at `now`: the latest
-/// event about it grants it and has not lapsed.
+/// Whether consent to `purpose` (on `channel`) holds at `now` (see [`kehu_model::consent_holds`]).
 pub(crate) fn consent_holds(
     events: &[kehu_model::Consent],
     purpose: &str,
     channel: Option<&str>,
     now: Timestamp,
 ) -> bool {
-    events
-        .iter()
-        .filter(|c| c.at <= now && c.concerns(purpose, channel))
-        .max_by_key(|c| c.at)
-        .is_some_and(|c| c.grants(purpose, channel, now))
+    kehu_model::consent_holds(events.iter(), purpose, channel, now)
 }
 
 impl Book {

@@ -95,6 +95,20 @@ impl Book {
         as_of: Option<Timestamp>,
     ) -> Result<Vec<CustomerId>, Error> {
         let now = as_of.unwrap_or_else(|| self.now());
+        if segment.needs_consents() {
+            // Consent is decided by each customer's latest consent event as of
+            // `now`: read row by row, so a withdrawal counts at once.
+            let snap = self.store.snapshot()?;
+            let mut ids = Vec::new();
+            for c in snap.customers()? {
+                let c = c?;
+                let related = snap.related(c.id, None)?;
+                if segment.matches(&c, &related, now) {
+                    ids.push(c.id);
+                }
+            }
+            return Ok(ids);
+        }
         let mut cache = self
             .projection
             .lock()

@@ -87,3 +87,74 @@ fn the_latest_event_decides_per_purpose_and_channel() {
     assert!(!book.has_consent(a, "marketing", Some("email")).unwrap());
     assert!(export_ids(&book, "marketing", None).is_empty());
 }
+
+#[test]
+fn segments_ask_about_consent() {
+    let book = Book::in_memory();
+    let a = book
+        .add(Customer::person("An", "Bai").with_email("an.bai@example.cn"))
+        .unwrap()
+        .customer
+        .id;
+    let b = book
+        .add(Customer::person("Bo", "Cao").with_email("bo.cao@example.cn"))
+        .unwrap()
+        .customer
+        .id;
+    book.relate(consent(a, 30, "marketing", None, ConsentStatus::Granted))
+        .unwrap();
+    book.relate(consent(
+        a,
+        10,
+        "marketing",
+        Some("sms"),
+        ConsentStatus::Withdrawn,
+    ))
+    .unwrap();
+    book.relate(consent(
+        b,
+        5,
+        "marketing",
+        Some("sms"),
+        ConsentStatus::Granted,
+    ))
+    .unwrap();
+    let ids = |cond: &str| {
+        book.segment_ids(&book.segment(cond).unwrap(), None)
+            .unwrap()
+    };
+    assert_eq!(ids("has consent \"marketing\""), vec![a, b]);
+    assert_eq!(ids("has consent \"marketing\" via \"sms\""), vec![b]);
+    assert_eq!(ids("has consent \"marketing\" via \"email\""), vec![a]);
+    assert_eq!(
+        ids("has consent \"marketing\" via \"email\" and email ends_with \"example.cn\""),
+        vec![a]
+    );
+    assert_eq!(ids("not has consent \"marketing\" via \"sms\""), vec![a]);
+    // As of 20 days ago, nobody had withdrawn and b had not agreed yet.
+    let before = Utc::now() - TimeDelta::days(20);
+    let seg = book
+        .segment("has consent \"marketing\" via \"sms\"")
+        .unwrap();
+    assert_eq!(book.segment_ids(&seg, Some(before)).unwrap(), vec![a]);
+    // The explanation shows the deciding event.
+    let why = book.explain_segment(&seg, a, None).unwrap();
+    assert_eq!(why.tests[0].held, Some(false));
+    assert_eq!(format!("{:?}", why.tests[0].seen), "[Text(\"withdrawn\")]");
+    // Withdrawal counts on the next read, for saved dynamic segments too.
+    book.save_segment("sms_ok", "has consent \"marketing\" via \"sms\"", true)
+        .unwrap();
+    assert_eq!(book.saved_segment_members("sms_ok").unwrap(), vec![b]);
+    book.relate(consent(b, 0, "marketing", None, ConsentStatus::Withdrawn))
+        .unwrap();
+    assert!(ids("has consent \"marketing\" via \"sms\"").is_empty());
+    assert!(book.saved_segment_members("sms_ok").unwrap().is_empty());
+    for bad in [
+        "has consent",
+        "has consent \"marketing\" via",
+        "has consents \"x\"",
+    ] {
+        let err = book.segment(bad).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{bad}: {err}");
+    }
+}

@@ -143,4 +143,6 @@ def test_consent_ledger(book: kehu.Book) -> None:
     assert book.has_consent(c.id, "marketing", "email") and not book.has_consent(c.id, "marketing", "sms")
     assert [x.separate for x in book.consents(c.id)] == [False, False, True]
     assert "xinyue8" in book.export_text(consent="marketing:email")
+    assert book.segment_count('has consent "marketing" via "email"') == 1
+    assert book.segment_count('has consent "marketing" via "sms"') == 0
     assert book.export_text(consent="marketing:sms").count("\n") == 1  # the header only

@@ -22,8 +22,8 @@ pub use error::Error;
 pub use ids::{CustomerId, RecordId};
 pub use money::{Currency, Money};
 pub use related::{
-    Consent, ConsentStatus, Direction, Feedback, FeedbackKind, FeedbackStatus, Interaction,
-    InteractionChannel, Note, Purchase, Related, RelatedKind, Score, ScoreScale,
+    consent_holds, Consent, ConsentStatus, Direction, Feedback, FeedbackKind, FeedbackStatus,
+    Interaction, InteractionChannel, Note, Purchase, Related, RelatedKind, Score, ScoreScale,
 };
 
 /// Exact decimals, for decimal custom fields.

@@ -275,6 +275,40 @@ impl Consent {
     }
 }
 
+/// Whether consent to `purpose` holds at `at`, given a customer's consent
+/// events: on `channel`, the latest event about it (for that channel or for
+/// every channel) grants it and has not lapsed; with no channel named, it
+/// holds on at least one channel — one the events name, or any other, which
+/// the events for every channel decide.
+pub fn consent_holds<'a>(
+    events: impl IntoIterator<Item = &'a Consent> + Clone,
+    purpose: &str,
+    channel: Option<&str>,
+    at: Timestamp,
+) -> bool {
+    let decide = |ch: Option<&str>| {
+        events
+            .clone()
+            .into_iter()
+            .filter(|c| c.at <= at && c.concerns(purpose, ch))
+            .max_by_key(|c| c.at)
+            .is_some_and(|c| c.grants(purpose, ch, at))
+    };
+    match channel {
+        Some(ch) => decide(Some(ch)),
+        None => {
+            let named: std::collections::BTreeSet<&str> = events
+                .clone()
+                .into_iter()
+                .filter(|c| c.purpose == purpose)
+                .filter_map(|c| c.channel.as_deref())
+                .collect();
+            // A channel no event names stands for all the others.
+            named.iter().any(|ch| decide(Some(ch))) || decide(Some("\u{0}any other"))
+        }
+    }
+}
+
 /// A free-text note on a dossier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {

@@ -93,6 +93,9 @@ pub enum Predicate {
     Empty(Field, bool),
     /// `has tag "vip"`.
     HasTag(String),
+    /// `has consent "marketing"`, or `has consent "marketing" via "sms"`:
+    /// the latest consent event about it grants it and has not lapsed.
+    HasConsent(String, Option<String>),
     /// `field within 30d`: at most this long ago.
     Within(Field, Period),
     /// `field before 1y ago`: longer ago than this.

@@ -59,7 +59,35 @@ fn any(values: &[Seen], f: impl Fn(&Seen) -> bool) -> Option<bool> {
     }
 }
 
+/// The consent event that decides `purpose` (on `channel`) at the row's
+/// time: the latest about it, not after that time.
+pub(crate) fn deciding_consent<'a>(
+    row: &Row<'a>,
+    purpose: &str,
+    channel: Option<&str>,
+) -> Option<&'a kehu_model::Consent> {
+    row.related
+        .iter()
+        .filter_map(|r| match r {
+            Related::Consent(c) if c.at <= row.now && c.concerns(purpose, channel) => Some(c),
+            _ => None,
+        })
+        .max_by_key(|c| c.at)
+}
+
 pub(crate) fn test(p: &Predicate, row: &Row<'_>) -> Option<bool> {
+    if let Predicate::HasConsent(purpose, channel) = p {
+        let events = row.related.iter().filter_map(|r| match r {
+            Related::Consent(c) => Some(c),
+            _ => None,
+        });
+        return Some(kehu_model::consent_holds(
+            events,
+            purpose,
+            channel.as_deref(),
+            row.now,
+        ));
+    }
     let field = crate::field_of(p).unwrap_or(&Field::Tags);
     test_values(p, &values(field, row), row.now)
 }
@@ -68,6 +96,8 @@ pub(crate) fn test(p: &Predicate, row: &Row<'_>) -> Option<bool> {
 pub(crate) fn test_values(p: &Predicate, vals: &[Seen], now: Timestamp) -> Option<bool> {
     match p {
         Predicate::HasTag(tag) => Some(vals.iter().any(|v| matches!(v, Seen::Text(t) if t == tag))),
+        // Decided on the consent events by `test`, never on a column.
+        Predicate::HasConsent(..) => None,
         Predicate::Empty(_, negated) => Some(vals.is_empty() != *negated),
         Predicate::Compare(_, op, v) => any(vals, |s| compare(s, v).is_some_and(|o| holds(*op, o))),
         Predicate::In(_, list, negated) => {

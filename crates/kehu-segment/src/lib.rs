@@ -121,7 +121,24 @@ impl Segment {
             match e {
                 Expr::And(a, b) | Expr::Or(a, b) => walk(a) || walk(b),
                 Expr::Not(a) => walk(a),
-                Expr::Test(p, _, _) => matches!(field_of(p), Some(Field::Aggregate(_))),
+                Expr::Test(p, _, _) => {
+                    matches!(p, Predicate::HasConsent(..))
+                        || matches!(field_of(p), Some(Field::Aggregate(_)))
+                }
+                Expr::Segment(_, inner, _, _) => walk(inner),
+            }
+        }
+        walk(&self.expr)
+    }
+
+    /// Whether the condition asks about consent (evaluated on each customer's
+    /// consent events, not on the columnar projection).
+    pub fn needs_consents(&self) -> bool {
+        fn walk(e: &Expr) -> bool {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => walk(a) || walk(b),
+                Expr::Not(a) => walk(a),
+                Expr::Test(p, _, _) => matches!(p, Predicate::HasConsent(..)),
                 Expr::Segment(_, inner, _, _) => walk(inner),
             }
         }
@@ -161,9 +178,16 @@ impl Segment {
                 Expr::Test(p, start, end) => out.push(TestOutcome {
                     test: src[*start..*end].to_string(),
                     held: eval::test(p, row),
-                    seen: field_of(p)
-                        .map(|f| eval::values(f, row))
-                        .unwrap_or_default(),
+                    seen: match p {
+                        Predicate::HasConsent(purpose, channel) => {
+                            eval::deciding_consent(row, purpose, channel.as_deref())
+                                .map(|c| vec![Seen::Text(format!("{:?}", c.status).to_lowercase())])
+                                .unwrap_or_default()
+                        }
+                        _ => field_of(p)
+                            .map(|f| eval::values(f, row))
+                            .unwrap_or_default(),
+                    },
                 }),
             }
         }
@@ -178,6 +202,7 @@ impl Segment {
 fn field_of(p: &Predicate) -> Option<&Field> {
     match p {
         Predicate::HasTag(_) => Some(&Field::Tags),
+        Predicate::HasConsent(..) => None,
         Predicate::Compare(f, ..)
         | Predicate::In(f, ..)
         | Predicate::Between(f, ..)

@@ -159,6 +159,23 @@ impl Parser<'_> {
             return Ok(Expr::Segment(name, Box::new(inner), start, t.end));
         }
         if matches!(&first.kind, Tok::Ident(w) if w.eq_ignore_ascii_case("has")) {
+            if self.keyword("consent") {
+                let t = self.next()?;
+                let purpose = self.text_of(&t)?;
+                let mut end = t.end;
+                let channel = if self.keyword("via") {
+                    let c = self.next()?;
+                    end = c.end;
+                    Some(self.text_of(&c)?)
+                } else {
+                    None
+                };
+                return Ok(Expr::Test(
+                    Predicate::HasConsent(purpose, channel),
+                    start,
+                    end,
+                ));
+            }
             self.expect_keyword("tag")?;
             let t = self.next()?;
             let tag = self.text_of(&t)?;

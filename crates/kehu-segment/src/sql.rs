@@ -24,6 +24,29 @@ fn test(p: &Predicate, now: Timestamp) -> String {
             "EXISTS (SELECT 1 FROM tags t WHERE t.customer_id = c.id AND t.tag = {})",
             text(tag)
         ),
+        Predicate::HasConsent(purpose, channel) => {
+            let on = |alias: &str| {
+                let mut cond = format!(
+                    "{alias}.customer_id = c.id AND {alias}.purpose = {} AND {alias}.at <= {}",
+                    text(purpose),
+                    ts(now)
+                );
+                if let Some(ch) = channel {
+                    cond.push_str(&format!(
+                        " AND ({alias}.channel IS NULL OR {alias}.channel = {})",
+                        text(ch)
+                    ));
+                }
+                cond
+            };
+            format!(
+                "EXISTS (SELECT 1 FROM consents k WHERE {} AND k.granted AND (k.expires IS NULL OR k.expires > {}) \
+                 AND NOT EXISTS (SELECT 1 FROM consents l WHERE {} AND l.at > k.at))",
+                on("k"),
+                ts(now),
+                on("l")
+            )
+        }
         Predicate::Empty(Field::Tags, negated) => format!(
             "({}EXISTS (SELECT 1 FROM tags t WHERE t.customer_id = c.id))",
             if *negated { "" } else { "NOT " }
