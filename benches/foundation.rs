@@ -458,6 +458,34 @@ fn phase_crypt(rows: &[Row], runs: usize) {
     );
 }
 
+/// Lookups by e-mail alone on an encrypted book (for profiling them).
+fn phase_crypt_lookup(rows: &[Row], runs: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let customers: Vec<Customer> = rows.iter().map(to_customer).collect();
+    let book =
+        Book::open_encrypted(dir.path().join("l.kehu"), &kehu::RawKey::new([7; 32])).expect("open");
+    let valid: Vec<Customer> = customers
+        .into_iter()
+        .filter(|c| book.validate(c).is_ok())
+        .collect();
+    book.add_many(valid.clone()).expect("add");
+    let emails: Vec<&str> = valid
+        .iter()
+        .filter_map(|c| c.emails.first().map(|e| e.address.as_str()))
+        .collect();
+    for _ in 0..runs {
+        let t = Instant::now();
+        for e in &emails {
+            book.find_by_email(e).expect("find");
+        }
+        println!(
+            "{} lookups in {:.2} s",
+            emails.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: &str| {
@@ -497,6 +525,9 @@ fn main() {
     }
     if phase == "crypt" {
         phase_crypt(&rows, runs);
+    }
+    if phase == "crypt-lookup" {
+        phase_crypt_lookup(&rows, runs);
     }
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
 }

@@ -140,7 +140,7 @@ impl<'t> Sealer<'t> {
             .filter(|_| !destroyed)
             .and_then(|c| c.get(owner))
         {
-            self.cache.borrow_mut().insert(owner, k.clone());
+            // Already shared: no need to remember it for this transaction.
             return Ok(k);
         }
         let ring = self
