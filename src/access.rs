@@ -187,7 +187,11 @@ impl Guarded<'_> {
         &self.principal
     }
 
-    /// Fails (and records the denial) unless the principal may do `op`.
+    /// Fails (and records the denial in the audit trail) unless the principal may do `op`.
+    pub fn check(&self, op: Operation) -> Result<(), Error> {
+        self.allow(op, None)
+    }
+
     fn allow(&self, op: Operation, target: Option<CustomerId>) -> Result<(), Error> {
         if self.grants.operations.contains(&op) {
             return Ok(());
@@ -505,6 +509,17 @@ impl Guarded<'_> {
             message: e.to_string(),
         })?;
         Ok(n)
+    }
+
+    /// Imports a file, when the principal may import (the rows are checked as
+    /// any import's are; dossiers the file gives no owner stay without one).
+    pub fn import_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        options: &crate::io::ImportOptions,
+    ) -> Result<crate::io::ImportReport, Error> {
+        self.allow(Operation::Import, None)?;
+        self.book.import_file(path, options)
     }
 
     /// Adds a dossier (owned by the principal when it names no owner).

@@ -230,6 +230,10 @@ fn a_principal_without_rights_is_denied_everywhere() {
                 .map(drop),
         );
         denied(g.remove(s.li.id));
+        denied(
+            g.import_file("no-such-file.csv", &Default::default())
+                .map(drop),
+        );
         denied(g.forget(s.li.id).map(drop));
     }
     assert_eq!(s.book.count().unwrap(), 3, "nothing was written");

@@ -580,6 +580,15 @@ impl NativeBook {
                     g.export(&mut out, &o)?;
                     encode(&String::from_utf8_lossy(&out))
                 }
+                "import_file" => {
+                    let options: ImportArgs = serde_json::from_value(
+                        args.get("options")
+                            .cloned()
+                            .unwrap_or_else(|| serde_json::json!({})),
+                    )
+                    .map_err(|e| Failure::Type(format!("options: {e}")))?;
+                    encode(&g.import_file(str_arg("path")?, &options.options()?)?)
+                }
                 "add" => saved(&g.add(customer()?)?),
                 "update" => saved(&g.update(customer()?)?),
                 "remove" => encode(&g.remove(id()?)?),

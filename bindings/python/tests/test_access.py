@@ -68,7 +68,7 @@ def test_manager_export_and_no_rights(shop: kehu.Book) -> None:
     nobody = shop.as_principal("li", [], POLICY)
     li = shop.find_by_email("zhang.wei@163.com")[0]
     assert li.id is not None
-    for call in (lambda: nobody.get(li.id or ""), lambda: nobody.find_by_tag("x"),
+    for call in (lambda: nobody.import_file("nothing.csv"), lambda: nobody.get(li.id or ""), lambda: nobody.find_by_tag("x"),
                  lambda: nobody.segment_members("city = 'x'"), lambda: nobody.history(li.id or ""),
                  lambda: nobody.check_duplicates(li), lambda: nobody.export_text(),
                  lambda: nobody.add({"name": {"full": "X"}, "emails": ["x@y.cn"]})):

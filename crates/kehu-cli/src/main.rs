@@ -31,8 +31,9 @@ struct Cli {
     /// passphrase in KEHU_PASSPHRASE or asked on the terminal).
     #[arg(long, global = true, value_name = "FILE")]
     key_file: Option<PathBuf>,
-    /// Read as this user, under --policy (get, find, export, segment): rows
-    /// outside the user's scope are left out and fields masked by role.
+    /// Act as this user, under --policy (get, find, export, segment read
+    /// through it: rows outside the user's scope left out, fields masked by
+    /// role; import checks the user may import).
     #[arg(long = "as", global = true, value_name = "USER")]
     as_user: Option<String>,
     /// The user's roles, comma-separated (with --as).
@@ -874,6 +875,9 @@ fn import(args: ImportArgs) -> Result<Done, Error> {
         )));
     }
     let book = open_book(&args.book, args.read.rules.as_deref())?;
+    if let Some(g) = guarded(&book) {
+        g.check(kehu::Operation::Import)?;
+    }
     let report = run_import(&book, &args.file, &opts, args.read.quiet, args.read.json)?;
     print_report(&report, args.read.json, Some(&args.book))?;
     Ok(if report.rejected > 0 {

@@ -8,7 +8,7 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _codec
-from ._types import Customer, DuplicateCandidate, Erasure, RelatedRecord, Saved, SegmentExplanation, decode_change, decode_related, decode_segment_explanation, Change
+from ._types import Customer, DuplicateCandidate, Erasure, ImportReport, RelatedRecord, Saved, SegmentExplanation, decode_change, decode_related, decode_segment_explanation, Change
 
 
 class GuardedBook:
@@ -81,6 +81,14 @@ class GuardedBook:
     def export_text(self, *, format: str = "csv") -> str:
         """The dossiers in scope, masked, as CSV or JSON Lines (needs the ``export`` operation)."""
         return str(self._call("export", format=format))
+
+    def import_file(self, path: Union[str, "os.PathLike[str]"], **options: Any) -> ImportReport:
+        """Imports a file when the principal may import (options as ``Book.import_file`` takes them,
+        but for ``progress``)."""
+        opts = dict(options)
+        if "mapping" in opts:
+            opts["mapping"] = [[k, v] for k, v in opts["mapping"].items()]
+        return _codec.decode(ImportReport, self._call("import_file", path=os.fspath(path), options=opts))
 
     def add(self, customer: Union[Customer, Mapping[str, Any]]) -> Saved:
         """Adds a dossier (owned by the principal when it names no owner)."""
