@@ -339,19 +339,23 @@ fn phase_get(rows: &[Row], runs: usize, lookups: usize) {
     summary("Book::find_by_email", emails.len(), &mut by_email);
 }
 
+/// The rows the standard rules accept, as dossiers (not yet normalised).
+fn accepted(rows: &[Row]) -> Vec<Customer> {
+    let rules = Rules::standard();
+    let now = Utc::now();
+    rows.iter()
+        .map(to_customer)
+        .filter(|c| rules.check(&mut c.clone(), now).is_ok())
+        .collect()
+}
+
 /// The Rust side of the Python `add_many` benchmark (benches/python/add_many.py):
 /// the rows the standard rules accept, added to a fresh book file in one call,
 /// by `Book::add_many` (one transaction, duplicate keys written) and by an
 /// import of the same dossiers as JSON Lines (what Python's `add_many` runs).
 fn phase_add(rows: &[Row], runs: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rules = Rules::standard();
-    let now = Utc::now();
-    let valid: Vec<Customer> = rows
-        .iter()
-        .map(to_customer)
-        .filter(|c| rules.check(&mut c.clone(), now).is_ok())
-        .collect();
+    let valid = accepted(rows);
     let jsonl: Vec<u8> = valid
         .iter()
         .flat_map(|c| {
@@ -404,13 +408,7 @@ fn phase_add(rows: &[Row], runs: usize) {
 /// each looked up by its e-mail address.
 fn phase_crypt(rows: &[Row], runs: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rules = Rules::standard();
-    let now = Utc::now();
-    let valid: Vec<Customer> = rows
-        .iter()
-        .map(to_customer)
-        .filter(|c| rules.check(&mut c.clone(), now).is_ok())
-        .collect();
+    let valid = accepted(rows);
     let emails: Vec<String> = valid
         .iter()
         .filter_map(|c| c.emails.first().map(|e| e.address.clone()))

@@ -54,13 +54,7 @@ pub(crate) fn new_provider(book: &Path) -> Result<Box<dyn KeyProvider>, Error> {
         return Ok(Box::new(KeyFile::new(file)));
     }
     if std::env::var_os("KEHU_PASSPHRASE").is_none() && std::io::stdin().is_terminal() {
-        let a = rpassword::prompt_password(format!("new passphrase for {}: ", book.display()))
-            .map_err(key_error)?;
-        let b = rpassword::prompt_password("again: ").map_err(key_error)?;
-        if a != b {
-            return Err(Error::Key("the two passphrases differ".into()));
-        }
-        return Ok(Box::new(Passphrase::new(a).map_err(key_error)?));
+        return prompt_new(book);
     }
     provider(book)
 }
@@ -79,15 +73,20 @@ pub(crate) fn replacement(file: Option<&Path>, book: &Path) -> Result<Box<dyn Ke
         return Ok(Box::new(Passphrase::new(p).map_err(key_error)?));
     }
     if std::io::stdin().is_terminal() {
-        let a = rpassword::prompt_password(format!("new passphrase for {}: ", book.display()))
-            .map_err(key_error)?;
-        let b = rpassword::prompt_password("again: ").map_err(key_error)?;
-        if a != b {
-            return Err(Error::Key("the two passphrases differ".into()));
-        }
-        return Ok(Box::new(Passphrase::new(a).map_err(key_error)?));
+        return prompt_new(book);
     }
     Err(Error::Key(
         "the new key: give --new-key-file FILE or set KEHU_NEW_PASSPHRASE".into(),
     ))
+}
+
+/// A new passphrase asked twice on the terminal.
+fn prompt_new(book: &Path) -> Result<Box<dyn KeyProvider>, Error> {
+    let a = rpassword::prompt_password(format!("new passphrase for {}: ", book.display()))
+        .map_err(key_error)?;
+    let b = rpassword::prompt_password("again: ").map_err(key_error)?;
+    if a != b {
+        return Err(Error::Key("the two passphrases differ".into()));
+    }
+    Ok(Box::new(Passphrase::new(a).map_err(key_error)?))
 }
