@@ -210,16 +210,14 @@ impl Book {
             let book = Self::with_store(Box::new(store), Rules::standard());
             let already: std::collections::BTreeSet<CustomerId> =
                 book.erasures()?.into_iter().map(|e| e.id).collect();
-            for id in erased.difference(&already) {
+            let again: Vec<CustomerId> = erased.difference(&already).copied().collect();
+            for id in &again {
                 book.forget(*id)?;
             }
             book.record_audit(
                 "restore",
                 None,
-                Some(format!(
-                    "{} erasures re-applied",
-                    erased.difference(&already).count()
-                )),
+                Some(format!("{} erasures re-applied", again.len())),
             )?;
         }
         std::fs::rename(&tmp, target).map_err(|e| Error::Io {
@@ -413,16 +411,6 @@ impl Book {
     }
 }
 
-/// Whether consent to `purpose` (on `channel`) holds at `now` (see [`kehu_model::consent_holds`]).
-pub(crate) fn consent_holds(
-    events: &[kehu_model::Consent],
-    purpose: &str,
-    channel: Option<&str>,
-    now: Timestamp,
-) -> bool {
-    kehu_model::consent_holds(events.iter(), purpose, channel, now)
-}
-
 impl Book {
     /// Whether the customer's consent to `purpose` (on `channel`, if named)
     /// holds now: the latest consent event about it grants it and has not
@@ -433,7 +421,7 @@ impl Book {
         purpose: &str,
         channel: Option<&str>,
     ) -> Result<bool, Error> {
-        Ok(consent_holds(
+        Ok(kehu_model::consent_holds(
             &self.consents(id)?,
             purpose,
             channel,

@@ -67,7 +67,7 @@ impl Book {
             .filter_map(move |c| match (c, &consent) {
                 (Ok(c), Some((purpose, channel))) => match self.consents(c.id) {
                     Ok(events) => {
-                        crate::privacy::consent_holds(&events, purpose, channel.as_deref(), now)
+                        kehu_model::consent_holds(&events, purpose, channel.as_deref(), now)
                             .then_some(Ok(c))
                     }
                     Err(e) => Some(Err(e)),
