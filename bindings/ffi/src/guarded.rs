@@ -51,7 +51,8 @@ impl GuardedBook {
             kehu::Policy::from_json(policy)
         } else {
             kehu::Policy::from_toml(policy)
-        }?;
+        }
+        .map_err(|e| KehuError::argument("policy", e.to_string()))?;
         Ok(Arc::new(Self {
             book,
             principal: kehu::Principal {

@@ -17,6 +17,8 @@ pub(crate) fn parse(src: &str, schema: &Schema, stack: &[String]) -> Result<Expr
         pos: 0,
         schema,
         stack,
+        depth: 0,
+        tests: 0,
     };
     if p.tokens.is_empty() {
         return Err(ParseError::at(
@@ -40,7 +42,17 @@ struct Parser<'a> {
     schema: &'a Schema,
     /// The saved segments being expanded, to refuse cycles.
     stack: &'a [String],
+    /// How deep in parentheses and `not`s the parser is.
+    depth: usize,
+    /// How many tests it has read.
+    tests: usize,
 }
+
+/// How deeply parentheses and `not`s may nest: evaluation recurses as deep,
+/// and a phone's threads have small stacks.
+const MAX_DEPTH: usize = 64;
+/// How many tests one condition may hold (each `and`/`or` adds a level too).
+const MAX_TESTS: usize = 1000;
 
 impl Parser<'_> {
     fn peek(&self) -> Option<&Token> {
@@ -116,15 +128,42 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
+        let start = self.pos;
         if self.keyword("not") || self.keyword("非") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.deeper(start)?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         if self.punct('(') {
+            self.deeper(start)?;
             let inner = self.or()?;
             self.expect_punct(')')?;
+            self.depth -= 1;
             return Ok(inner);
         }
+        self.tests += 1;
+        if self.tests > MAX_TESTS {
+            let t = self.tokens[start.min(self.tokens.len() - 1)].clone();
+            return Err(self.error_at(
+                &t,
+                format!("a condition holds at most {MAX_TESTS} tests: save parts as segments and use `in segment`"),
+            ));
+        }
         self.test()
+    }
+
+    /// One level deeper (the token at `at` opened it), within [`MAX_DEPTH`].
+    fn deeper(&mut self, at: usize) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let t = self.tokens[at].clone();
+            return Err(self.error_at(
+                &t,
+                format!("nested more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        Ok(())
     }
 
     fn test(&mut self) -> Result<Expr, ParseError> {

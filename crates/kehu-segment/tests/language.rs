@@ -286,3 +286,25 @@ fn references_to_saved_segments_and_circles() {
         Segment::parse_named(Some("shanghai"), r#"in segment "shanghai""#, &schema).unwrap_err();
     assert!(err.message.contains("circle"), "{err}");
 }
+
+#[test]
+fn deep_nesting_and_huge_conditions_are_refused_not_overflowed() {
+    let schema = schema();
+    // 64 levels parse; 65 do not; 100,000 opening parentheses or `not`s are
+    // refused at the 65th (before: a stack overflow that killed the process).
+    let ok = format!("{}city = \"上海\"{}", "(".repeat(64), ")".repeat(64));
+    assert!(Segment::parse(&ok, &schema).is_ok());
+    let deep = format!("{}city = \"上海\"{}", "(".repeat(65), ")".repeat(65));
+    let e = Segment::parse(&deep, &schema).unwrap_err();
+    assert!(e.message.contains("nested more than 64"), "{e}");
+    assert_eq!(e.column, 65);
+    for huge in ["(".repeat(100_000), "not ".repeat(100_000)] {
+        let e = Segment::parse(&huge, &schema).unwrap_err();
+        assert!(e.message.contains("nested"), "{e}");
+    }
+    // A thousand tests parse; more are refused with a hint.
+    let chain = |n: usize| vec!["city = \"上海\""; n].join(" or ");
+    assert!(Segment::parse(&chain(1000), &schema).is_ok());
+    let e = Segment::parse(&chain(1001), &schema).unwrap_err();
+    assert!(e.message.contains("at most 1000 tests"), "{e}");
+}
