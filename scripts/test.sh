@@ -39,6 +39,24 @@ VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin develop -
 for example in examples/python/*.py; do
     .venv/bin/python "$example" >/dev/null
 done
+echo "== the uniffi layer: Kotlin, Swift and Python generated; uniffi-Python pytest; the Swift header; Kotlin on the JVM"
+bash bindings/ffi/generate.sh target/uniffi
+.venv/bin/python -m pytest -q bindings/ffi/tests/python
+python3 bindings/ffi/tests/swift/check_header.py target/uniffi/swift target/debug/libkehu_ffi.so
+# The Kotlin test needs a JDK and JNA (Debian packages) and kotlinc (npm).
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get install -y -q "$@" >/dev/null || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "$@" >/dev/null; }
+}
+if [ ! -f /usr/share/java/jna.jar ]; then apt_install libjna-java; fi
+if ! need javac; then apt_install default-jdk-headless; fi
+if ! need npm; then apt_install nodejs npm; fi
+kotlinc=target/tools/kotlin/node_modules/kotlin-compiler/bin/kotlinc
+if [ ! -x "$kotlinc" ]; then
+    npm install --silent --no-audit --no-fund --prefix target/tools/kotlin kotlin-compiler@2.4.20
+fi
+bash bindings/ffi/tests/kotlin/run.sh "$kotlinc" target/uniffi/kotlin
 echo "== the quickstart runs"
 cargo run --quiet --example quickstart >/dev/null
 echo "== the CLI checks the sample file (exit code 2: it has bad rows on purpose)"

@@ -30,7 +30,7 @@ pub trait SegmentListener: Send + Sync {
 }
 
 /// A customer book: a file (redb) or memory. Every method may be called from
-/// any thread; writes are serialised by the store. `close()` waits for calls
+/// any thread; writes are serialised by the store. `close_book()` waits for calls
 /// in flight; later calls fail with `KehuError.Closed`.
 #[derive(uniffi::Object)]
 pub struct Book {
@@ -100,13 +100,17 @@ impl Book {
         })
     }
 
-    /// Closes the book (waits for calls in flight). Closing twice is harmless.
-    pub fn close(&self) {
+    /// Closes the book file for every holder of this handle and its guarded
+    /// views (waits for calls in flight); later calls fail with
+    /// `KehuError.Closed`. Closing twice is harmless. (Kotlin's `close()` /
+    /// `use {}` only releases this handle; Swift and Python release it when
+    /// the object goes.)
+    pub fn close_book(&self) {
         let mut guard = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         guard.take();
     }
 
-    /// Whether `close()` was called.
+    /// Whether `close_book()` was called.
     pub fn is_closed(&self) -> bool {
         self.inner
             .read()

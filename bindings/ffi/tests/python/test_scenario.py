@@ -24,7 +24,7 @@ def wei() -> k.Customer:
 def book(tmp_path: Path) -> k.Book:
     b = k.Book.open(str(tmp_path / "phone.kehu"), k.OpenOptions(actor="rep-7"))
     yield b
-    b.close()
+    b.close_book()
 
 
 def test_scenario(book: k.Book, tmp_path: Path) -> None:
@@ -152,8 +152,8 @@ def test_closed_book_and_threads(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert not errors and book.count() == 200
-    book.close()
-    book.close()
+    book.close_book()
+    book.close_book()
     assert book.is_closed()
     with pytest.raises(k.KehuError.Closed) as e:
         book.count()
@@ -165,7 +165,7 @@ def test_encrypted_book_and_guarded_view(tmp_path: Path) -> None:
     key = k.Key.PASSPHRASE(passphrase="correct horse battery staple")
     book = k.Book.open(path, k.OpenOptions(key=key))
     c = book.add(wei()).customer
-    book.close()
+    book.close_book()
     assert k.is_encrypted(path)
     assert b"Zhang" not in Path(path).read_bytes()
     with pytest.raises(k.KehuError.Key):
@@ -186,4 +186,4 @@ fields = { phones = "masked", emails = "masked", birth_date = "hidden" }
     assert e.value.code == "denied"
     erased = book.forget(c.id)
     assert erased.id == c.id and [x.id for x in book.erasures()] == [c.id]
-    book.close()
+    book.close_book()

@@ -1,0 +1,183 @@
+// The mobile scenario through the generated Kotlin bindings, run on the JVM
+// with JNA: open a book in a temp file, add a customer, get a validation error
+// with its violations, find a duplicate, run a segment, merge and unmerge —
+// plus bad input, a closed book and several threads. Exits non-zero on failure.
+// Run by scripts/test.sh (see bindings/ffi/tests/kotlin/run.sh).
+
+import kehu.*
+import java.io.File
+import java.nio.file.Files
+import java.time.Instant
+import java.time.LocalDate
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+
+var checks = 0
+
+fun check(ok: Boolean, what: () -> String) {
+    checks++
+    if (!ok) throw AssertionError("check failed: " + what())
+}
+
+inline fun <reified E : Throwable> expect(what: String, call: () -> Unit): E {
+    try {
+        call()
+    } catch (e: Throwable) {
+        if (e is E) { checks++; return e }
+        throw AssertionError("$what: expected ${E::class.simpleName}, got $e")
+    }
+    throw AssertionError("$what: expected ${E::class.simpleName}, nothing was thrown")
+}
+
+fun wei(): Customer {
+    val c = newPerson("Wei", "Zhang")
+    c.emails = listOf(newEmail("Wei.Zhang@Example.com"))
+    c.phones = listOf(newPhone("+86 138 1234 5678"))
+    c.birthDate = LocalDate.of(1990, 5, 17)
+    return c
+}
+
+fun scenario(dir: File) {
+    val book = Book.open(File(dir, "phone.kehu").path, OpenOptions(actor = "rep-7"))
+
+    // Add a customer.
+    val c = book.add(wei()).customer
+    check(c.version == 1uL) { "version ${c.version}" }
+    check(c.phones[0].number == "+8613812345678") { c.phones[0].number }
+    check(c.emails[0].address == "Wei.Zhang@example.com") { c.emails[0].address }
+    check(c.birthDate == LocalDate.of(1990, 5, 17)) { "birth date ${c.birthDate}" }
+    check(book.get(c.id) == c) { "get" }
+
+    // A validation error with every violation and its path; nothing written.
+    val bad = newPerson("", "")
+    bad.emails = listOf(newEmail("not-an-email"))
+    val invalid = expect<KehuException.Invalid>("invalid add") { book.add(bad) }
+    val paths = invalid.violations.map { it.path }.toSet()
+    check("name" in paths && "emails[0].address" in paths) { "paths $paths" }
+    check(invalid.code == "invalid" && invalid.path in paths) { "code ${invalid.code} path ${invalid.path}" }
+    check(invalid.violations.all { it.severity == Severity.ERROR }) { "severities" }
+    check(!invalid.message!!.contains("not-an-email")) { "the value leaked into the message" }
+    check(book.count() == 1uL) { "count after a refused add" }
+
+    // A duplicate at entry.
+    val candidates = book.checkDuplicates(wei())
+    check(candidates[0].id == c.id && candidates[0].probability > 0.99) { "candidates $candidates" }
+    check(candidates[0].action == DuplicateAction.BLOCK) { "action" }
+    val dup = expect<KehuException.Duplicate>("duplicate add") { book.add(wei()) }
+    check(dup.code == "duplicate" && dup.candidates[0].id == c.id) { "duplicate error" }
+    val second = book.addAllowingDuplicates(wei()).customer
+
+    // A purchase and a segment.
+    val before = Instant.now()
+    val purchase = Purchase(id = "", customerId = c.id, at = Instant.now(), amount = Money(129900, "CNY"))
+    val stored = book.relate(RelatedRecord.Purchase(purchase)) as RelatedRecord.Purchase
+    check(stored.record.id.isNotEmpty()) { "purchase id" }
+    check(book.purchases(c.id)[0].amount == Money(129900, "CNY")) { "purchase amount" }
+    val members = book.segmentMembers("purchases.count >= 1 and email ends_with \"@example.com\"", null)
+    check(members.map { it.id } == listOf(c.id)) { "members $members" }
+    check(book.segmentCount("purchases.count >= 1", before.minusSeconds(1)) == 0uL) { "as of" }
+    val why = book.explainSegment("purchases.count >= 1", c.id, null)
+    check(why.member && why.tests[0].held == true) { "explanation $why" }
+    val syntax = expect<KehuException.FilterSyntax>("bad filter") { book.segmentCount("purchases.count >=", null) }
+    check(syntax.line == 1u && syntax.path == "condition") { "filter error $syntax" }
+
+    // Merge and unmerge.
+    val merged = book.merge(listOf(c.id, second.id), null, false)
+    check(merged.customer.id == c.id && book.count() == 1uL) { "merge" }
+    val restored = book.unmerge(merged.receipt!!.id)
+    check(restored.map { it.id }.toSet() == setOf(c.id, second.id) && book.count() == 2uL) { "unmerge" }
+    check(book.mergeReceipt(merged.receipt!!.id).unmerged) { "receipt unmerged" }
+
+    // History and audit.
+    check(book.history(c.id).first().op == "created") { "history" }
+    check(book.verifyAudit().intact) { "audit" }
+    book.closeBook()
+}
+
+fun badInput(dir: File) {
+    val book = Book.open(File(dir, "bad.kehu").path, OpenOptions())
+    val empty = expect<KehuException.InvalidArgument>("empty id") { book.get("") }
+    check(empty.code == "invalid_argument" && empty.path == "id") { "empty id error" }
+    expect<KehuException.InvalidArgument>("malformed id") { book.get("not-a-uuid") }
+    val missing = expect<KehuException.NotFound>("unknown id") { book.get("0190f5c2-0000-7000-8000-000000000000") }
+    check(missing.code == "not_found") { missing.code }
+    expect<KehuException.InvalidArgument>("empty condition") { book.segmentCount("", null) }
+    expect<KehuException.FilterSyntax>("deep nesting") { book.segmentCount("(".repeat(100_000), null) }
+    val huge = newPerson("W".repeat(5_000_000), "Zhang")
+    huge.emails = listOf(newEmail("big@example.com"))
+    val refused = expect<KehuException.Invalid>("huge name") { book.add(huge) }
+    check(!refused.message!!.contains("WWWWWWWWWW")) { "the huge value leaked into the message" }
+    val odd = wei()
+    odd.custom = mapOf("level" to CustomValue.Decimal("twelve"))
+    val decimal = expect<KehuException.InvalidArgument>("bad decimal") { book.validate(odd) }
+    check(decimal.path == "custom.level") { "decimal path ${decimal.path}" }
+    expect<KehuException.InvalidArgument>("cache out of range") {
+        Book.open(File(dir, "x.kehu").path, OpenOptions(cacheMb = 0u))
+    }
+    expect<KehuException.InvalidArgument>("empty path") { Book.open("", OpenOptions()) }
+    expect<KehuException.Io>("missing file") { book.importFile("/no/such/file.csv", ImportOptions(), null) }
+    check(book.count() == 0uL) { "nothing written" }
+
+    // Several threads at once, then a closed book.
+    val pool = Executors.newFixedThreadPool(4)
+    val failures = java.util.concurrent.ConcurrentLinkedQueue<Throwable>()
+    for (t in 0 until 4) {
+        pool.submit {
+            try {
+                for (i in 0 until 50) {
+                    val p = newPerson("P$t", "Q$i")
+                    p.emails = listOf(newEmail("p$t.$i@example.com"))
+                    book.addAllowingDuplicates(p)
+                    book.segmentCount("email ends_with \"@example.com\"", null)
+                }
+            } catch (e: Throwable) {
+                failures.add(e)
+            }
+        }
+    }
+    pool.shutdown()
+    check(pool.awaitTermination(120, TimeUnit.SECONDS)) { "threads did not finish" }
+    check(failures.isEmpty()) { "thread failures $failures" }
+    check(book.count() == 200uL) { "count after threads ${book.count()}" }
+    book.closeBook()
+    book.closeBook()
+    val closed = expect<KehuException.Closed>("closed book") { book.count() }
+    check(closed.code == "closed") { closed.code }
+}
+
+fun encrypted(dir: File) {
+    val path = File(dir, "sealed.kehu").path
+    val key = Key.Passphrase("correct horse battery staple")
+    var book = Book.open(path, OpenOptions(key = key))
+    val c = book.add(wei()).customer
+    book.closeBook()
+    check(isEncrypted(path)) { "not encrypted" }
+    check(!String(File(path).readBytes(), Charsets.ISO_8859_1).contains("Zhang")) { "plain text in the file" }
+    expect<KehuException.Key>("wrong passphrase") { Book.open(path, OpenOptions(key = Key.Passphrase("wrong"))) }
+    book = Book.open(path, OpenOptions(key = key))
+    val policy = """
+        [roles.sales]
+        operations = ["read"]
+        scope = "all"
+        fields = { phones = "masked", birth_date = "hidden" }
+    """.trimIndent()
+    val sales = book.asPrincipal(Principal("ann", listOf("sales"), null), policy)
+    val seen = sales.get(c.id)
+    check(seen.phones[0].number == "138****5678" && seen.birthDate == null) { "masking $seen" }
+    val denied = expect<KehuException.Denied>("export without the right") { sales.exportText(ExportOptions()) }
+    check(denied.code == "denied") { denied.code }
+    check(book.forget(c.id).id == c.id) { "forget" }
+    book.closeBook()
+}
+
+fun main() {
+    val dir = Files.createTempDirectory("kehu-kotlin").toFile()
+    try {
+        scenario(dir)
+        badInput(dir)
+        encrypted(dir)
+    } finally {
+        dir.deleteRecursively()
+    }
+    println("kotlin scenario: $checks checks passed")
+}
