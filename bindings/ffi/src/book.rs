@@ -230,9 +230,9 @@ impl Book {
     /// Dossiers not confirmed for `older_than_days` days, longest unconfirmed first.
     pub fn stale(&self, older_than_days: u32) -> Result<Vec<Customer>> {
         self.with(|b| {
-            Ok(customers_out(
-                b.stale(chrono::TimeDelta::days(i64::from(older_than_days)))?,
-            ))
+            Ok(customers_out(b.stale(chrono::TimeDelta::days(
+                i64::from(older_than_days),
+            ))?))
         })
     }
 
@@ -265,7 +265,12 @@ impl Book {
     /// The customer's interactions.
     pub fn interactions(&self, id: String) -> Result<Vec<Interaction>> {
         let id = customer_id("id", &id)?;
-        self.with(|b| Ok(b.interactions(id)?.into_iter().map(interaction_out).collect()))
+        self.with(|b| {
+            Ok(b.interactions(id)?
+                .into_iter()
+                .map(interaction_out)
+                .collect())
+        })
     }
 
     /// The customer's feedback.
@@ -287,7 +292,12 @@ impl Book {
     }
 
     /// Whether the customer's consent to `purpose` (on `channel`, if named) holds now.
-    pub fn has_consent(&self, id: String, purpose: String, channel: Option<String>) -> Result<bool> {
+    pub fn has_consent(
+        &self,
+        id: String,
+        purpose: String,
+        channel: Option<String>,
+    ) -> Result<bool> {
         let id = customer_id("id", &id)?;
         self.with(|b| Ok(b.has_consent(id, &purpose, channel.as_deref())?))
     }
@@ -499,6 +509,22 @@ impl Book {
         self.with(|b| Ok(b.report(&o)?.into()))
     }
 
+    /// The rule set saved in the book, as JSON text (give it to `OpenOptions.rules_text`).
+    pub fn saved_rules(&self) -> Result<Option<String>> {
+        self.with(|b| {
+            b.saved_rules()?
+                .map(|r| serde_json::to_string(&r).map_err(|e| KehuError::internal(e.to_string())))
+                .transpose()
+        })
+    }
+
+    /// Saves a rule set (TOML, or JSON starting with `{`) in the book, so that
+    /// apps opening it later can check by the same rules.
+    pub fn save_rules(&self, rules_text: String) -> Result<()> {
+        let set = crate::options::rule_set(&rules_text)?;
+        self.with(|b| Ok(b.save_rules(&set)?))
+    }
+
     // --- import and export ---
 
     /// Imports a CSV or JSON Lines file.
@@ -593,7 +619,12 @@ impl Book {
 
     /// Records an event that is not a write (a screen viewed, a call made);
     /// `note` must hold no personal data.
-    pub fn record_audit(&self, op: String, target: Option<String>, note: Option<String>) -> Result<()> {
+    pub fn record_audit(
+        &self,
+        op: String,
+        target: Option<String>,
+        note: Option<String>,
+    ) -> Result<()> {
         if op.trim().is_empty() {
             return Err(KehuError::argument("op", "the operation is empty"));
         }
@@ -627,8 +658,9 @@ pub struct TagChanges {
 
 pub(crate) fn survivorship(policy: Option<String>) -> Result<kehu::Survivorship> {
     match policy {
-        Some(t) => kehu::Survivorship::parse(&t)
-            .map_err(|e| KehuError::argument("policy", e.to_string())),
+        Some(t) => {
+            kehu::Survivorship::parse(&t).map_err(|e| KehuError::argument("policy", e.to_string()))
+        }
         None => Ok(kehu::Survivorship::default()),
     }
 }

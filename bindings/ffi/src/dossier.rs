@@ -100,7 +100,7 @@ pub struct Organization {
 pub struct Email {
     /// The address; normalised when saved.
     pub address: String,
-    /// The value as entered (filled from `address` when empty).
+    /// The value as entered (the book fills it from `address` when empty).
     #[uniffi(default)]
     pub raw: String,
     /// "work", "home", "billing".
@@ -119,7 +119,7 @@ pub struct Email {
 pub struct Phone {
     /// The number; normalised when saved.
     pub number: String,
-    /// The value as entered (filled from `number` when empty).
+    /// The value as entered (the book fills it from `number` when empty).
     #[uniffi(default)]
     pub raw: String,
     /// "mobile", "work", "home".
@@ -329,11 +329,7 @@ impl From<kehu::Email> for Email {
 impl From<Email> for kehu::Email {
     fn from(e: Email) -> Self {
         Self {
-            raw: if e.raw.is_empty() {
-                e.address.clone()
-            } else {
-                e.raw
-            },
+            raw: e.raw,
             address: e.address,
             label: e.label,
             primary: e.primary,
@@ -357,11 +353,7 @@ impl From<kehu::Phone> for Phone {
 impl From<Phone> for kehu::Phone {
     fn from(p: Phone) -> Self {
         Self {
-            raw: if p.raw.is_empty() {
-                p.number.clone()
-            } else {
-                p.raw
-            },
+            raw: p.raw,
             number: p.number,
             label: p.label,
             primary: p.primary,

@@ -20,8 +20,7 @@ mod related;
 
 pub use answers::*;
 pub use book::{
-    create_key_file, is_encrypted, rotate_key, Book, ProgressListener, SegmentListener,
-    TagChanges,
+    create_key_file, is_encrypted, rotate_key, Book, ProgressListener, SegmentListener, TagChanges,
 };
 pub use dossier::{
     new_email, new_organization, new_person, new_phone, Address, CustomValue, Customer, Email,

@@ -18,7 +18,8 @@ pub enum Key {
 
 impl Key {
     pub(crate) fn provider(self) -> Result<Box<dyn kehu::KeyProvider>> {
-        let key_error = |e: &dyn std::fmt::Display| KehuError::from(kehu::Error::Key(e.to_string()));
+        let key_error =
+            |e: &dyn std::fmt::Display| KehuError::from(kehu::Error::Key(e.to_string()));
         Ok(match self {
             Key::Passphrase { passphrase } => {
                 Box::new(kehu::Passphrase::new(passphrase).map_err(|e| key_error(&e))?)
@@ -32,6 +33,16 @@ impl Key {
             }
         })
     }
+}
+
+/// A rule set from TOML text, or JSON when it starts with `{`.
+pub(crate) fn rule_set(text: &str) -> Result<kehu::RuleSet> {
+    if text.trim_start().starts_with('{') {
+        kehu::RuleSet::from_json(text)
+    } else {
+        kehu::RuleSet::from_toml(text)
+    }
+    .map_err(|e| KehuError::from(kehu::Error::from(e)))
 }
 
 /// How to open a book.
@@ -62,15 +73,7 @@ impl OpenOptions {
                 "give rules_path or rules_text, not both",
             )),
             (Some(p), None) => Ok(kehu::Book::load_rules(p)?),
-            (None, Some(t)) => {
-                let set = if t.trim_start().starts_with('{') {
-                    kehu::RuleSet::from_json(t)
-                } else {
-                    kehu::RuleSet::from_toml(t)
-                }
-                .map_err(kehu::Error::from)?;
-                Ok(kehu::Rules::new(set).map_err(kehu::Error::from)?)
-            }
+            (None, Some(t)) => Ok(kehu::Rules::new(rule_set(t)?).map_err(kehu::Error::from)?),
             (None, None) => Ok(kehu::Rules::standard()),
         }
     }
@@ -139,9 +142,8 @@ impl ClassifyOptions {
         let currency = self
             .currency
             .map(|c| {
-                c.parse().map_err(|_| {
-                    KehuError::argument("currency", "not an ISO 4217 code (CNY, EUR)")
-                })
+                c.parse()
+                    .map_err(|_| KehuError::argument("currency", "not an ISO 4217 code (CNY, EUR)"))
             })
             .transpose()?;
         Ok(kehu::ClassifyOptions {
@@ -255,9 +257,8 @@ impl ImportOptions {
         o.currency = self
             .currency
             .map(|c| {
-                c.parse().map_err(|_| {
-                    KehuError::argument("currency", "not an ISO 4217 code (CNY, EUR)")
-                })
+                c.parse()
+                    .map_err(|_| KehuError::argument("currency", "not an ISO 4217 code (CNY, EUR)"))
             })
             .transpose()?;
         Ok(o)

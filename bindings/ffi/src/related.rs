@@ -227,7 +227,10 @@ fn new_or(path: &str, id: &str) -> Result<kehu::RecordId> {
 
 pub(crate) fn money_in(path: &str, m: Money) -> Result<kehu::Money> {
     let currency = m.currency.parse().map_err(|_| {
-        KehuError::argument(path, "not an ISO 4217 currency code (three letters: CNY, EUR)")
+        KehuError::argument(
+            path,
+            "not an ISO 4217 currency code (three letters: CNY, EUR)",
+        )
     })?;
     Ok(kehu::Money::new(m.minor, currency))
 }

@@ -158,10 +158,7 @@ impl Parser<'_> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             let t = self.tokens[at].clone();
-            return Err(self.error_at(
-                &t,
-                format!("nested more than {MAX_DEPTH} levels deep"),
-            ));
+            return Err(self.error_at(&t, format!("nested more than {MAX_DEPTH} levels deep")));
         }
         Ok(())
     }
