@@ -54,11 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
 
-    let book = kehu::Book::open_with_options(
-        dir.join("rs-api.kehu"),
-        kehu::Rules::standard(),
-        options(),
-    )?;
+    let book =
+        kehu::Book::open_with_options(dir.join("rs-api.kehu"), kehu::Rules::standard(), options())?;
     let t = Instant::now();
     let added = book.add_many(rows.clone())?.len();
     let api = t.elapsed().as_secs_f64();

@@ -57,7 +57,10 @@ fn validation_errors_carry_every_violation_and_no_values() {
         panic!("{e:?}")
     };
     let paths: Vec<_> = violations.iter().map(|v| v.path.as_str()).collect();
-    assert!(paths.contains(&"name") && paths.contains(&"emails[0].address"), "{paths:?}");
+    assert!(
+        paths.contains(&"name") && paths.contains(&"emails[0].address"),
+        "{paths:?}"
+    );
     assert_eq!(path.as_deref(), Some(paths[0]));
     assert!(!e.to_string().contains("secret"), "{e}");
     assert_eq!(book.count().unwrap(), 0);
@@ -67,8 +70,16 @@ fn validation_errors_carry_every_violation_and_no_values() {
 fn bad_arguments_name_their_path() {
     let book = memory();
     let cases: Vec<(KehuError, &str, &str)> = vec![
-        (book.get(String::new()).unwrap_err(), "invalid_argument", "id"),
-        (book.get("nope".into()).unwrap_err(), "invalid_argument", "id"),
+        (
+            book.get(String::new()).unwrap_err(),
+            "invalid_argument",
+            "id",
+        ),
+        (
+            book.get("nope".into()).unwrap_err(),
+            "invalid_argument",
+            "id",
+        ),
         (
             book.merge(vec!["a".into()], None, false).unwrap_err(),
             "invalid_argument",

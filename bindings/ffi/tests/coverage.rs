@@ -43,7 +43,10 @@ fn every_book_method_is_mirrored_or_explained() {
     let mut core = Vec::new();
     sources(&root.join("src"), &mut core);
     let methods: Vec<String> = core.iter().flat_map(|s| book_methods(s)).collect();
-    assert!(methods.len() > 60, "found only {methods:?}: is the scan stale?");
+    assert!(
+        methods.len() > 60,
+        "found only {methods:?}: is the scan stale?"
+    );
 
     let ffi = std::fs::read_to_string(root.join("bindings/ffi/src/book.rs")).unwrap();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();

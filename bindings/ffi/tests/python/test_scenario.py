@@ -187,3 +187,70 @@ fields = { phones = "masked", emails = "masked", birth_date = "hidden" }
     erased = book.forget(c.id)
     assert erased.id == c.id and [x.id for x in book.erasures()] == [c.id]
     book.close_book()
+
+
+class Progress(k.ProgressListener):
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int | None]] = []
+
+    def on_progress(self, stage: str, done: int, total: int | None) -> None:
+        self.calls.append((stage, done, total))
+
+
+class Segments(k.SegmentListener):
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, bool]] = []
+
+    def on_change(self, segment: str, customer_id: str, entered: bool) -> None:
+        self.events.append((segment, customer_id, entered))
+
+
+def test_files_callbacks_classes_and_backup(book: k.Book, tmp_path: Path) -> None:
+    csv = tmp_path / "in.csv"
+    csv.write_text(
+        "name,email,phone,city\n张伟,zhang.wei@example.com,13812345678,上海\n"
+        "Anna Schmidt,anna@example.de,,Berlin\nbad row,not-an-email,,\n",
+        encoding="utf-8",
+    )
+    progress = Progress()
+    report = book.import_file(str(csv), k.ImportOptions(), progress)
+    assert (report.rows, report.imported, report.rejected) == (3, 2, 1)
+    assert report.columns["email"] == "emails"
+    assert any(p.line == 4 and p.severity == k.Severity.ERROR for p in report.problems)
+    assert progress.calls and progress.calls[-1][1] == progress.calls[-1][2]
+    assert [i.id for i in book.imports()] == [report.import_id]
+
+    listener = Segments()
+    book.save_segment("shanghai", 'city = "上海"', True)
+    book.on_segment_change(listener)
+    anna = book.find_by_email("anna@example.de")[0]
+    anna.addresses[0].city = "上海"
+    book.update(anna)
+    assert ("shanghai", anna.id, True) in listener.events
+
+    out = tmp_path / "out.jsonl"
+    assert book.export_file(str(out), k.ExportOptions(format=k.ExportFormat.JSONL)) == 2
+    assert out.read_text(encoding="utf-8").count("\n") == 2
+
+    book.relate(k.RelatedRecord.PURCHASE(k.Purchase(customer_id=anna.id, at=dt.datetime.now(dt.timezone.utc), amount=k.Money(minor=1050, currency="EUR"))))
+    classes = {c.id: c for c in book.classify(k.ClassifyOptions(currency="EUR"))}
+    assert classes[anna.id].monetary_minor == 1050 and classes[anna.id].purchases == 1
+    assert book.report(k.ClassifyOptions()).buyers == 1 and book.stats().customers == 2
+    dd = book.dedupe(None, progress)
+    assert dd.clusters == []
+
+    backup = tmp_path / "b.kehu-backup"
+    assert book.backup(str(backup)).entries > 0
+    subject = book.subject_export(anna.id)
+    assert subject.customer.id == anna.id and len(subject.related) == 1
+    assert book.saved_rules() is None
+    book.save_rules('[[required]]\nfields = ["name"]\n')
+    assert book.saved_rules() is not None
+    book.forget(anna.id)
+    book.close_book()
+    # Restored over the book: the customer erased after the backup stays erased.
+    restored = k.Book.restore(str(backup), str(tmp_path / "phone.kehu"), k.OpenOptions())
+    assert restored.count() == 1
+    with pytest.raises(k.KehuError.NotFound):
+        restored.get(anna.id)
+    restored.close_book()
