@@ -5,7 +5,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use crate::answers::*;
-use crate::dossier::{customer_id, customers_in, customers_out, instant, record_id, Customer};
+use crate::dossier::{
+    customer_id, customer_ids, customers_in, customers_out, instant, record_id, Customer,
+};
 use crate::error::{KehuError, Result};
 use crate::options::*;
 use crate::related::{
@@ -350,11 +352,7 @@ impl Book {
     /// Merges dossiers into the first (survivorship `policy` as TOML or JSON
     /// text; none: the default). `dry_run`: shows the result, writes nothing.
     pub fn merge(&self, ids: Vec<String>, policy: Option<String>, dry_run: bool) -> Result<Merged> {
-        let ids = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| customer_id(&format!("ids[{i}]"), id))
-            .collect::<Result<Vec<_>>>()?;
+        let ids = customer_ids("ids", &ids)?;
         let policy = survivorship(policy)?;
         self.with(|b| Ok(b.merge(&ids, &policy, dry_run)?.into()))
     }

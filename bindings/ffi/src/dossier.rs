@@ -26,6 +26,24 @@ pub(crate) fn customer_id(path: &str, text: &str) -> Result<kehu::CustomerId> {
         .map_err(|_| KehuError::argument(path, "not a kehu id (a UUID such as 0190f5c2-…)"))
 }
 
+/// Parses a list of customer ids; `path` names the list (`ids[2]` in the error).
+pub(crate) fn customer_ids(path: &str, list: &[String]) -> Result<Vec<kehu::CustomerId>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, id)| customer_id(&format!("{path}[{i}]"), id))
+        .collect()
+}
+
+/// Parses an ISO 4217 currency code; `path` names the argument.
+pub(crate) fn currency(path: &str, code: &str) -> Result<kehu::Currency> {
+    code.parse().map_err(|_| {
+        KehuError::argument(
+            path,
+            "not an ISO 4217 currency code (three letters: CNY, EUR)",
+        )
+    })
+}
+
 /// Parses a record id (a related record, an import, a merge receipt).
 pub(crate) fn record_id(path: &str, text: &str) -> Result<kehu::RecordId> {
     if text.trim().is_empty() {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::answers::{Change, DuplicateCandidate, ImportReport, Merged, Saved, SegmentExplanation};
 use crate::book::Book;
-use crate::dossier::{customer_id, customers_out, instant, Customer};
+use crate::dossier::{customer_id, customer_ids, customers_out, instant, Customer};
 use crate::error::{KehuError, Result};
 use crate::options::{ExportOptions, ImportOptions, Principal};
 use crate::related::RelatedRecord;
@@ -206,11 +206,7 @@ impl GuardedBook {
 
     /// Merges dossiers in scope.
     pub fn merge(&self, ids: Vec<String>, policy: Option<String>, dry_run: bool) -> Result<Merged> {
-        let ids = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| customer_id(&format!("ids[{i}]"), id))
-            .collect::<Result<Vec<_>>>()?;
+        let ids = customer_ids("ids", &ids)?;
         let policy = crate::book::survivorship(policy)?;
         self.with(|_, g| Ok(g.merge(&ids, &policy, dry_run)?.into()))
     }

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::dossier::{customer_id, instant, record_id, system_time};
+use crate::dossier::{currency, customer_id, instant, record_id, system_time};
 use crate::error::{KehuError, Result};
 
 /// An amount of money: integer minor units (fen, cents) and an ISO 4217 code.
@@ -225,14 +225,9 @@ fn new_or(path: &str, id: &str) -> Result<kehu::RecordId> {
     }
 }
 
+/// Money coming in; `path` names the currency's field.
 pub(crate) fn money_in(path: &str, m: Money) -> Result<kehu::Money> {
-    let currency = m.currency.parse().map_err(|_| {
-        KehuError::argument(
-            path,
-            "not an ISO 4217 currency code (three letters: CNY, EUR)",
-        )
-    })?;
-    Ok(kehu::Money::new(m.minor, currency))
+    Ok(kehu::Money::new(m.minor, currency(path, &m.currency)?))
 }
 
 pub(crate) fn money_out(m: kehu::Money) -> Money {
