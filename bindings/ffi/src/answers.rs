@@ -124,6 +124,19 @@ pub struct DuplicateCandidate {
     pub explanation: MatchExplanation,
 }
 
+/// A dossier a refused one likely duplicates, without the compared values
+/// (an error's text may end up in logs): `checkDuplicates` on the draft gives
+/// the field-by-field explanation.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DuplicateHit {
+    /// The existing dossier.
+    pub id: String,
+    /// The match probability.
+    pub probability: f64,
+    /// What the book does about it.
+    pub action: DuplicateAction,
+}
+
 /// A pair the book's dedupe scored.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ScoredPair {
@@ -586,6 +599,17 @@ impl From<kehu::DuplicateCandidate> for DuplicateCandidate {
                 kehu::DuplicateAction::Allow => DuplicateAction::Allow,
             },
             explanation: c.explanation.into(),
+        }
+    }
+}
+
+impl From<kehu::DuplicateCandidate> for DuplicateHit {
+    fn from(c: kehu::DuplicateCandidate) -> Self {
+        let c = DuplicateCandidate::from(c);
+        Self {
+            id: c.id,
+            probability: c.probability,
+            action: c.action,
         }
     }
 }

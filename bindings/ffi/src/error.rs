@@ -5,7 +5,7 @@
 //! the core messages, which name fields and what is wrong with their values,
 //! never the values themselves.
 
-use crate::answers::{DuplicateCandidate, Violation};
+use crate::answers::{DuplicateHit, Violation};
 
 /// What went wrong in a kehu call. Kotlin: `KehuException.Invalid` and so on;
 /// Swift: `KehuError.Invalid`.
@@ -36,8 +36,9 @@ pub enum KehuError {
         path: Option<String>,
         /// Which dossiers it matches.
         reason: String,
-        /// The dossiers it matches, most likely first.
-        candidates: Vec<DuplicateCandidate>,
+        /// The dossiers it matches, most likely first (ids and scores only:
+        /// `checkDuplicates` explains them).
+        candidates: Vec<DuplicateHit>,
     },
     /// No customer, import, merge or saved segment with this id or name.
     #[error("{reason}")]

@@ -65,6 +65,9 @@ fun scenario(dir: File) {
     check(candidates[0].action == DuplicateAction.BLOCK) { "action" }
     val dup = expect<KehuException.Duplicate>("duplicate add") { book.add(wei()) }
     check(dup.code == "duplicate" && dup.candidates[0].id == c.id) { "duplicate error" }
+    check(listOf("example.com", "Zhang", "8613812345678").none { dup.message!!.contains(it) }) {
+        "personal values in the duplicate error's message: ${dup.message}"
+    }
     val second = book.addAllowingDuplicates(wei()).customer
 
     // A purchase and a segment.
@@ -170,12 +173,38 @@ fun encrypted(dir: File) {
     book.closeBook()
 }
 
+fun callbacks(dir: File) {
+    val book = Book.open(File(dir, "callbacks.kehu").path, OpenOptions())
+    val csv = File(dir, "in.csv")
+    csv.writeText("name,email,city\n张伟,zhang.wei@example.com,上海\nAnna Schmidt,anna@example.de,Berlin\n")
+    val seen = mutableListOf<Pair<ULong, ULong?>>()
+    val report = book.importFile(csv.path, ImportOptions(), object : ProgressListener {
+        override fun onProgress(stage: String, done: ULong, total: ULong?) { seen.add(done to total) }
+    })
+    check(report.imported == 2uL && report.rejected == 0uL) { "import $report" }
+    check(seen.isNotEmpty() && seen.last().first == seen.last().second) { "progress $seen" }
+
+    val events = mutableListOf<String>()
+    book.saveSegment("shanghai", "city = \"上海\"", true)
+    book.onSegmentChange(object : SegmentListener {
+        override fun onChange(segment: String, customerId: String, entered: Boolean) {
+            events.add("$segment $customerId $entered")
+        }
+    })
+    val anna = book.findByEmail("anna@example.de")[0]
+    anna.addresses = listOf(anna.addresses[0].copy(city = "上海"))
+    book.update(anna)
+    check(events == listOf("shanghai ${anna.id} true")) { "segment events $events" }
+    book.closeBook()
+}
+
 fun main() {
     val dir = Files.createTempDirectory("kehu-kotlin").toFile()
     try {
         scenario(dir)
         badInput(dir)
         encrypted(dir)
+        callbacks(dir)
     } finally {
         dir.deleteRecursively()
     }

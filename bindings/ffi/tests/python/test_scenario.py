@@ -55,6 +55,8 @@ def test_scenario(book: k.Book, tmp_path: Path) -> None:
     with pytest.raises(k.KehuError.Duplicate) as d:
         book.add(wei())
     assert d.value.code == "duplicate" and d.value.candidates[0].id == c.id
+    # The error's text (which may end up in a log) holds ids and scores, no personal values.
+    assert "example.com" not in str(d.value) and "Zhang" not in str(d.value) and "8613812345678" not in str(d.value)
     second = book.add_allowing_duplicates(wei()).customer
     assert book.find_by_email("wei.zhang@EXAMPLE.com")[0].id in {c.id, second.id}
 
@@ -186,6 +188,19 @@ fields = { phones = "masked", emails = "masked", birth_date = "hidden" }
     assert e.value.code == "denied"
     erased = book.forget(c.id)
     assert erased.id == c.id and [x.id for x in book.erasures()] == [c.id]
+    d = book.add(wei()).customer
+    book.close_book()
+
+    # A key from the platform's key store: 32 raw bytes; rotation re-wraps every customer key.
+    raw = k.Key.RAW(bytes=bytes(range(32)))
+    assert k.rotate_key(path, key, raw) == 1
+    with pytest.raises(k.KehuError.Key):
+        k.Book.open(path, k.OpenOptions(key=key))
+    with pytest.raises(k.KehuError.InvalidArgument) as e:
+        k.Book.open(path, k.OpenOptions(key=k.Key.RAW(bytes=b"short")))
+    assert e.value.path == "key.bytes"
+    book = k.Book.open(path, k.OpenOptions(key=raw))
+    assert book.get(d.id).name.given == "Wei"
     book.close_book()
 
 
