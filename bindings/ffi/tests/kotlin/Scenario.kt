@@ -205,6 +205,7 @@ fun main() {
         badInput(dir)
         encrypted(dir)
         callbacks(dir)
+        readme(File(dir, "readme").apply { mkdirs() })
     } finally {
         dir.deleteRecursively()
     }
