@@ -593,23 +593,28 @@ impl From<kehu::DuplicateCandidate> for DuplicateCandidate {
         Self {
             id: c.id.to_string(),
             probability: c.probability,
-            action: match c.action {
-                kehu::DuplicateAction::Block => DuplicateAction::Block,
-                kehu::DuplicateAction::Warn => DuplicateAction::Warn,
-                kehu::DuplicateAction::Allow => DuplicateAction::Allow,
-            },
+            action: c.action.into(),
             explanation: c.explanation.into(),
+        }
+    }
+}
+
+impl From<kehu::DuplicateAction> for DuplicateAction {
+    fn from(a: kehu::DuplicateAction) -> Self {
+        match a {
+            kehu::DuplicateAction::Block => Self::Block,
+            kehu::DuplicateAction::Warn => Self::Warn,
+            kehu::DuplicateAction::Allow => Self::Allow,
         }
     }
 }
 
 impl From<kehu::DuplicateCandidate> for DuplicateHit {
     fn from(c: kehu::DuplicateCandidate) -> Self {
-        let c = DuplicateCandidate::from(c);
         Self {
-            id: c.id,
+            id: c.id.to_string(),
             probability: c.probability,
-            action: c.action,
+            action: c.action.into(),
         }
     }
 }

@@ -332,6 +332,24 @@ impl From<LifecycleStage> for kehu::LifecycleStage {
     }
 }
 
+macro_rules! same_fields {
+    ($ffi:ident <=> $core:path { $($f:ident),* }) => {
+        impl From<$core> for $ffi {
+            fn from(v: $core) -> Self {
+                Self { $($f: v.$f),* }
+            }
+        }
+        impl From<$ffi> for $core {
+            fn from(v: $ffi) -> Self {
+                Self { $($f: v.$f),* }
+            }
+        }
+    };
+}
+
+same_fields!(PersonName <=> kehu::PersonName { given, family, full });
+same_fields!(Organization <=> kehu::Organization { name, industry, size });
+
 impl From<kehu::Email> for Email {
     fn from(e: kehu::Email) -> Self {
         Self {
@@ -457,16 +475,8 @@ impl From<kehu::Customer> for Customer {
             id: c.id.to_string(),
             external_id: c.external_id,
             kind: c.kind.into(),
-            name: PersonName {
-                given: c.name.given,
-                family: c.name.family,
-                full: c.name.full,
-            },
-            organization: c.organization.map(|o| Organization {
-                name: o.name,
-                industry: o.industry,
-                size: o.size,
-            }),
+            name: c.name.into(),
+            organization: c.organization.map(Into::into),
             company: c.company,
             job_title: c.job_title,
             birth_date: c.birth_date,
@@ -499,16 +509,8 @@ impl TryFrom<Customer> for kehu::Customer {
             id: customer_id("customer.id", &c.id)?,
             external_id: c.external_id,
             kind: c.kind.into(),
-            name: kehu::PersonName {
-                given: c.name.given,
-                family: c.name.family,
-                full: c.name.full,
-            },
-            organization: c.organization.map(|o| kehu::Organization {
-                name: o.name,
-                industry: o.industry,
-                size: o.size,
-            }),
+            name: c.name.into(),
+            organization: c.organization.map(Into::into),
             company: c.company,
             job_title: c.job_title,
             birth_date: c.birth_date,
