@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kehu_model::catalogue::{self, Field, Named};
 use kehu_model::{Customer, CustomerId, Related, Timestamp};
 use kehu_segment::{Explanation, Seen, Segment};
 use serde::{Deserialize, Serialize};
@@ -104,12 +105,31 @@ pub struct Policy {
 impl Policy {
     /// Reads a policy from TOML.
     pub fn from_toml(text: &str) -> Result<Self, Error> {
-        toml::from_str(text).map_err(|e| Error::Usage(format!("policy: {e}")))
+        toml::from_str::<Self>(text)
+            .map_err(|e| Error::Usage(format!("policy: {e}")))?
+            .checked()
     }
 
     /// Reads a policy from JSON.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        serde_json::from_str(text).map_err(|e| Error::Usage(format!("policy: {e}")))
+        serde_json::from_str::<Self>(text)
+            .map_err(|e| Error::Usage(format!("policy: {e}")))?
+            .checked()
+    }
+
+    /// The policy, if every field its roles name is one the catalogue knows
+    /// (any of its names), a custom field, `custom` or `related`.
+    pub fn checked(self) -> Result<Self, Error> {
+        for (role, r) in &self.roles {
+            for name in r.fields.keys() {
+                if name != "custom" && name != "related" && catalogue::resolve(name).is_none() {
+                    return Err(Error::Usage(format!(
+                        "policy: role {role:?} names no dossier field {name:?} (fields are named as in an export: emails, phones, birth_date, city, custom.<name>…)"
+                    )));
+                }
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -219,13 +239,38 @@ impl Guarded<'_> {
         }
     }
 
+    /// How a field shows to the principal: by its own name in the policy,
+    /// else by the top-level field it is part of (`city` → `addresses`), else
+    /// `custom` for a custom field, else the roles' default. Any name the
+    /// catalogue knows for a field works: `邮箱`, `email`, `emails`.
     fn access(&self, field: &str) -> FieldAccess {
-        if let Some(a) = self.grants.fields.get(field) {
+        match catalogue::resolve(field) {
+            Some(named) => self.access_of(&named),
+            None => self
+                .grants
+                .fields
+                .get(field)
+                .copied()
+                .unwrap_or(self.grants.default),
+        }
+    }
+
+    fn access_of(&self, named: &Named) -> FieldAccess {
+        let own = named.name();
+        if let Some(a) = self.grants.fields.get(&own) {
             return *a;
         }
-        if field.starts_with("custom.") {
-            if let Some(a) = self.grants.fields.get("custom") {
-                return *a;
+        match named {
+            Named::Field(f) => {
+                let group = f.group().name();
+                if let Some(a) = self.grants.fields.get(group) {
+                    return *a;
+                }
+            }
+            Named::Custom(_) => {
+                if let Some(a) = self.grants.fields.get("custom") {
+                    return *a;
+                }
             }
         }
         self.grants.default
@@ -315,22 +360,26 @@ impl Guarded<'_> {
         c
     }
 
-    /// The field of a path (`emails[0].address` → `emails`, `custom.level` → `custom.level`).
+    /// The field a dossier path is about (`emails[0].address` → `emails`).
     fn field_of(path: &str) -> String {
-        let head = path.split(['.', '[']).next().unwrap_or(path);
-        match head {
-            "custom" => path.split('[').next().unwrap_or(path).to_string(),
-            other => other.to_string(),
-        }
+        catalogue::field_of_path(path).map_or_else(|| path.to_string(), |n| n.name())
     }
 
     fn mask_value(&self, field: &str, value: &str) -> Option<String> {
-        match self.access(field) {
+        // A comparison of several fields (`street+city+postcode`) shows as its
+        // most restricted part allows.
+        let access = field
+            .split('+')
+            .map(|part| self.access(part))
+            .min()
+            .unwrap_or(self.grants.default);
+        let field = field.split('+').next().unwrap_or(field);
+        match access {
             FieldAccess::Visible => Some(value.to_string()),
             FieldAccess::Hidden => None,
-            FieldAccess::Masked => Some(match field {
-                "emails" | "email" => mask_email(value),
-                "phones" | "phone" => mask_phone(value),
+            FieldAccess::Masked => Some(match catalogue::field(field) {
+                Some(Field::Emails) => mask_email(value),
+                Some(Field::Phones) => mask_phone(value),
                 _ => mask_name(value),
             }),
         }
@@ -398,7 +447,9 @@ impl Guarded<'_> {
         self.get(id)?;
         let mut e = self.book.explain_segment(segment, id, as_of)?;
         for t in &mut e.tests {
-            let field = test_field(&t.test);
+            let Some(field) = t.field.clone() else {
+                continue;
+            };
             let access = self.access(&field);
             if access == FieldAccess::Visible {
                 continue;
@@ -433,7 +484,7 @@ impl Guarded<'_> {
                 .map(|c| self.in_scope(&c))
                 .unwrap_or(false);
             for f in &mut cand.explanation.fields {
-                let field = duplicate_field(&f.field);
+                let field = f.field.clone();
                 f.right = if in_scope {
                     self.mask_value(&field, &f.right).unwrap_or_default()
                 } else if f.right.is_empty() {
@@ -601,37 +652,6 @@ fn text_field(access: FieldAccess, v: &mut Option<String>) {
         FieldAccess::Visible => {}
         FieldAccess::Masked => *v = v.as_deref().map(mask_name),
         FieldAccess::Hidden => *v = None,
-    }
-}
-
-/// The field a segment test is about (its first word).
-fn test_field(test: &str) -> String {
-    let word: String = test
-        .trim_start_matches(['(', ' '])
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-        .collect();
-    match word.as_str() {
-        "email" | "emails" => "emails".into(),
-        "phone" | "phones" => "phones".into(),
-        "given_name" | "family_name" | "name" => "name".into(),
-        "city" | "region" | "postcode" | "country" | "street" => "addresses".into(),
-        "birth_date" | "age" => "birth_date".into(),
-        w if w.starts_with("custom.") => w.to_string(),
-        w => w.split('.').next().unwrap_or(w).to_string(),
-    }
-}
-
-/// The policy field of a duplicate comparison (`given_name` → `name`).
-fn duplicate_field(field: &str) -> String {
-    match field {
-        "given_name" | "family_name" | "full_name" | "name" => "name".into(),
-        "email" => "emails".into(),
-        "phone" => "phones".into(),
-        f if f.contains("street") || f.contains("city") || f.contains("postcode") => {
-            "addresses".into()
-        }
-        other => other.to_string(),
     }
 }
 

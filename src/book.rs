@@ -104,7 +104,7 @@ impl Book {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source: e,
         })?;
         let set = if path
             .extension()

@@ -10,8 +10,7 @@
 use std::sync::{Arc, OnceLock};
 
 use kehu_dedupe::{
-    BlockingRule, Dataset, Decision, Deduper, Explanation, FieldSpec, FieldType, Model, Progress,
-    Settings, Survivorship,
+    BlockingRule, Dataset, Decision, Deduper, Explanation, Model, Progress, Settings, Survivorship,
 };
 use kehu_model::{Customer, CustomerId, RecordId, Related, Timestamp};
 use kehu_store::{IndexKey, Write};
@@ -29,95 +28,14 @@ const MERGES: &str = "merges";
 /// The most dossiers one entry check scores.
 const MAX_CANDIDATES: usize = 256;
 
-/// The fields a dossier is matched on, in column order.
-pub fn customer_fields() -> Vec<FieldSpec> {
-    let f = |name: &str, kind| FieldSpec {
-        name: name.into(),
-        kind,
-    };
-    vec![
-        f("given_name", FieldType::GivenName),
-        f("family_name", FieldType::FamilyName),
-        f("organization", FieldType::OrgName),
-        f("email", FieldType::Email),
-        f("phone", FieldType::Phone),
-        f("birth_date", FieldType::Date),
-        f("street", FieldType::Address),
-        f("city", FieldType::City),
-        f("postcode", FieldType::Postcode),
-    ]
-}
-
-/// A dossier's values for [`customer_fields`]. A name held whole is split:
-/// Chinese names family-first (`张伟` → 张 + 伟), others given-first.
-fn customer_values(c: &Customer) -> Vec<String> {
-    let (mut given, mut family) = (c.name.given.clone(), c.name.family.clone());
-    if given.is_none() && family.is_none() {
-        if let Some(full) = c.name.full.as_deref().map(str::trim) {
-            let cjk = full
-                .chars()
-                .next()
-                .is_some_and(|ch| ('\u{3400}'..='\u{9fff}').contains(&ch));
-            if cjk && !full.contains(' ') {
-                let mut chars = full.chars();
-                family = chars.next().map(String::from);
-                given = Some(chars.collect());
-            } else if let Some((g, f)) = full.rsplit_once(' ') {
-                given = Some(g.to_string());
-                family = Some(f.to_string());
-            } else {
-                family = Some(full.to_string());
-            }
-        }
-    }
-    let org = c
-        .organization
-        .as_ref()
-        .and_then(|o| o.name.clone())
-        .or_else(|| c.company.clone());
-    let email = c.primary_email().map(|e| e.address.clone());
-    let phone = c.primary_phone().map(|p| p.number.clone());
-    let address = c.primary_address();
-    let part = |f: fn(&kehu_model::Address) -> &Option<String>| {
-        address.and_then(|a| f(a).clone()).unwrap_or_default()
-    };
-    vec![
-        given.unwrap_or_default(),
-        family.unwrap_or_default(),
-        org.unwrap_or_default(),
-        email.unwrap_or_default(),
-        phone.unwrap_or_default(),
-        c.birth_date
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-        part(|a| &a.street),
-        part(|a| &a.city),
-        part(|a| &a.postcode),
-    ]
-}
-
-/// Dossiers as a dataset, their ids as record ids.
-fn dataset<'a>(customers: impl IntoIterator<Item = &'a Customer>) -> Dataset {
-    let mut ds = Dataset::new(customer_fields());
-    for c in customers {
-        push_customer(&mut ds, c);
-    }
-    ds
-}
-
-/// Adds a dossier to a dataset of [`customer_fields`], its id as record id.
-fn push_customer(ds: &mut Dataset, c: &Customer) {
-    let values = customer_values(c);
-    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-    ds.push(c.id.to_string(), &refs);
-}
+use kehu_dedupe::dossier::{self, dataset};
 
 /// The blocking rules kept in the index: the default rules for dossiers
 /// but e-mail and phone, which the store indexes anyway.
 fn index_rules() -> &'static [BlockingRule] {
     static RULES: OnceLock<Vec<BlockingRule>> = OnceLock::new();
     RULES.get_or_init(|| {
-        let ds = Dataset::new(customer_fields());
+        let ds = Dataset::new(dossier::fields());
         kehu_dedupe::block::default_rules(&ds)
             .iter()
             .filter(|r| *r != "email" && *r != "phone")
@@ -404,11 +322,11 @@ impl Book {
     /// dossiers themselves are not kept), and their ids by row.
     fn book_dataset(&self) -> Result<(Dataset, Vec<CustomerId>), Error> {
         let snap = self.store.snapshot()?;
-        let mut ds = Dataset::new(customer_fields());
+        let mut ds = Dataset::new(dossier::fields());
         let mut ids = Vec::new();
         for c in snap.customers()? {
             let c = c?;
-            push_customer(&mut ds, &c);
+            dossier::push(&mut ds, &c);
             ids.push(c.id);
         }
         Ok((ds, ids))

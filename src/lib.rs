@@ -28,8 +28,7 @@ mod segments;
 pub use access::{FieldAccess, Guarded, Operation, Policy, Principal, Role, Scope};
 pub use book::{Book, Clock, Saved};
 pub use duplicates::{
-    customer_fields, BookDedupe, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged,
-    DEDUPE_INDEX,
+    BookDedupe, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged, DEDUPE_INDEX,
 };
 pub use error::Error;
 

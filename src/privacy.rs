@@ -222,7 +222,7 @@ impl Book {
         }
         std::fs::rename(&tmp, target).map_err(|e| Error::Io {
             path: target.display().to_string(),
-            message: e.to_string(),
+            source: e,
         })?;
         match key {
             Some(k) => Self::open_encrypted(target, k),
@@ -322,7 +322,7 @@ fn append_ledger_file(book: &Path, e: &Erasure) -> Result<(), Error> {
     let path = ledger_file(book);
     let io = |err: std::io::Error| Error::Io {
         path: path.display().to_string(),
-        message: err.to_string(),
+        source: err,
     };
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -341,7 +341,7 @@ fn read_ledger_file(book: &Path) -> Result<std::collections::BTreeSet<CustomerId
         Err(e) => {
             return Err(Error::Io {
                 path: path.display().to_string(),
-                message: e.to_string(),
+                source: e,
             })
         }
     };

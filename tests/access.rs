@@ -266,3 +266,32 @@ fn writes_respect_scope_and_what_the_principal_cannot_see() {
     );
     assert!(matches!(g.remove(s.li.id), Err(Error::Denied { .. })));
 }
+
+#[test]
+fn explanations_mask_a_field_whatever_name_the_condition_gives_it() {
+    let s = shop();
+    let policy = Policy::from_toml(POLICY).unwrap();
+    let g = s.book.as_principal(who("li", &["sales"]), &policy);
+    for condition in [
+        r#"邮箱 contains "163""#,
+        r#"email contains "163""#,
+        r#"emails contains "163""#,
+        r#"手机 contains "138""#,
+        r#"phone contains "138""#,
+        "birthday < 1995-01-01",
+        "生日 < 1995-01-01",
+        "date_of_birth < 1995-01-01",
+    ] {
+        let segment = s.book.segment(condition).unwrap();
+        let e = g.explain_segment(&segment, s.li.id, None).unwrap();
+        let seen = format!("{:?}", e.tests);
+        for planted in [
+            "zhang.wei@163.com",
+            "8613812348001",
+            "1990-05-01",
+            "1990, 5",
+        ] {
+            assert!(!seen.contains(planted), "{condition}: {seen}");
+        }
+    }
+}

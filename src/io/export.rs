@@ -4,11 +4,12 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use chrono::TimeDelta;
-use kehu_model::{Customer, CustomerId, Kind};
+use kehu_model::{Customer, CustomerId};
 use kehu_rules::Severity;
 
-use super::columns::CUSTOMER_FIELDS;
-use super::convert::{custom_text, list_text, timestamp_text};
+use kehu_table::cells::{customer_cells, customer_header};
+use kehu_table::values::custom_text;
+
 use super::Format;
 use crate::{Book, Error};
 
@@ -58,7 +59,7 @@ impl Book {
     ) -> Result<u64, Error> {
         let io = |e: std::io::Error| Error::Io {
             path: "export output".into(),
-            message: e.to_string(),
+            source: e,
         };
         let consent = options.filter.consent.clone();
         let now = self.now();
@@ -88,14 +89,11 @@ impl Book {
             Format::Csv => {
                 let custom = self.custom_columns(&options.filter)?;
                 let mut w = csv::Writer::from_writer(&mut *out);
-                let header = CUSTOMER_FIELDS
-                    .iter()
-                    .map(|(name, _)| name.to_string())
-                    .chain(custom.iter().map(|c| format!("custom.{c}")));
-                w.write_record(header).map_err(|e| io(e.into()))?;
+                w.write_record(customer_header(&custom))
+                    .map_err(|e| io(e.into()))?;
                 for c in customers {
                     let c = c?;
-                    w.write_record(csv_row(&c, &custom))
+                    w.write_record(customer_cells(&c, &custom))
                         .map_err(|e| io(e.into()))?;
                     n += 1;
                 }
@@ -169,83 +167,4 @@ impl Book {
         }
         Ok(names.into_iter().collect())
     }
-}
-
-/// One dossier as the cells of [`CUSTOMER_FIELDS`] and then its custom columns.
-fn csv_row(c: &Customer, custom: &[String]) -> Vec<String> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let org = c.organization.clone().unwrap_or_default();
-    // The primary entry first, then the others in order; none is lost.
-    let primary_first = |flags: Vec<(bool, String)>| -> Vec<String> {
-        let at = flags.iter().position(|(p, _)| *p).unwrap_or(0);
-        let mut out: Vec<String> = flags.into_iter().map(|(_, v)| v).collect();
-        if at > 0 {
-            let primary = out.remove(at);
-            out.insert(0, primary);
-        }
-        out
-    };
-    let emails = primary_first(
-        c.emails
-            .iter()
-            .map(|e| (e.primary, e.address.clone()))
-            .collect(),
-    );
-    let phones = primary_first(
-        c.phones
-            .iter()
-            .map(|p| (p.primary, p.number.clone()))
-            .collect(),
-    );
-    let address = c.primary_address().cloned().unwrap_or_default();
-    let mut row = vec![
-        c.id.to_string(),
-        opt(&c.external_id),
-        match c.kind {
-            Kind::Person => "person".into(),
-            Kind::Organization => "organization".into(),
-        },
-        opt(&c.name.full),
-        opt(&c.name.given),
-        opt(&c.name.family),
-        opt(&org.name),
-        opt(&org.industry),
-        org.size.map(|s| s.to_string()).unwrap_or_default(),
-        opt(&c.company),
-        opt(&c.job_title),
-        c.birth_date
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-        if emails.is_empty() {
-            String::new()
-        } else {
-            list_text(&emails)
-        },
-        if phones.is_empty() {
-            String::new()
-        } else {
-            list_text(&phones)
-        },
-        opt(&address.street),
-        opt(&address.city),
-        opt(&address.region),
-        opt(&address.postcode),
-        opt(&address.country),
-        if c.tags.is_empty() {
-            String::new()
-        } else {
-            list_text(&c.tags)
-        },
-        opt(&c.owner),
-        opt(&c.source),
-        c.lifecycle_stage.map(|s| s.to_string()).unwrap_or_default(),
-        timestamp_text(c.created_at),
-        timestamp_text(c.updated_at),
-        c.verified_at.map(timestamp_text).unwrap_or_default(),
-    ];
-    debug_assert_eq!(row.len(), CUSTOMER_FIELDS.len());
-    for name in custom {
-        row.push(c.custom.get(name).map(custom_text).unwrap_or_default());
-    }
-    row
 }

@@ -11,10 +11,13 @@ use kehu_model::{Customer, CustomerId, RecordId, Timestamp};
 use kehu_rules::{normalize_phone, PhoneOutcome, Report, Severity};
 use kehu_store::{Batch, IndexKey, Snapshot, Write};
 
-use super::columns::{field_named, field_names, Field};
-use super::convert::{customer_from_cells, merge, related_from_cells, RelatedContext, RowCustomer};
+use kehu_model::catalogue::RelatedField;
+use kehu_table::cells::{
+    customer_from_cells, merge, related_from_cells, RelatedContext, RowCustomer,
+};
+use kehu_table::{encode, field_named, field_names, RawRow, Row, Source, SourceHints, Target};
+
 use super::journal::{self, id_u128, instant, ImportStatus, ImportSummary, JournalBatch};
-use super::source::{encode, RawRow, Row, Source, SourceHints};
 use super::{
     Format, ImportKind, ImportOptions, ImportReport, Mode, NaturalKey, Progress, RowProblem,
     TextEncoding,
@@ -48,7 +51,7 @@ impl Book {
         let path = path.as_ref();
         let io = |e: std::io::Error| Error::Io {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source: e,
         };
         let file = File::open(path).map_err(io)?;
         let total = file.metadata().map_err(io)?.len();
@@ -86,6 +89,10 @@ impl Book {
             .iter()
             .map(|c| c.name.clone())
             .collect();
+        let input = |e: kehu_table::Error| Error::Input {
+            file: name.to_string(),
+            message: e.to_string(),
+        };
         let source = Source::open(
             reader,
             SourceHints {
@@ -97,10 +104,11 @@ impl Book {
                 explicit,
                 custom,
             },
-        )?;
+        )
+        .map_err(input)?;
         if options.kind != ImportKind::Customers
             && source.format == Format::Csv
-            && !source.columns.has(&Field::Customer)
+            && !source.columns.has(&Target::Related(RelatedField::Customer))
         {
             return Err(Error::Input {
                 file: name.to_string(),
@@ -182,7 +190,7 @@ impl Book {
             format: source.format,
             encoding: source.encoding,
             delimiter: (source.format == Format::Csv).then_some(source.delimiter as char),
-            columns: source.columns.uses(options.kind),
+            columns: source.columns.uses(),
             unknown_columns: source.columns.unknown(),
             rows: counts.rows,
             imported: counts.imported,
@@ -547,7 +555,12 @@ impl RowReader<'_> {
                 sources: Vec::new(),
                 problems: Vec::new(),
             },
-            None => customer_from_cells(&row.cells, &self.source.columns, &book.rules, now),
+            None => customer_from_cells(
+                &row.cells,
+                &self.source.columns,
+                &|name| book.rules.custom_field(name).map(|f| f.kind),
+                now,
+            ),
         };
         // Normalises the row; its report decides only for a new dossier (an
         // update is checked as merged with the dossier it changes).
@@ -693,7 +706,9 @@ impl RowReader<'_> {
         let Some((col, text)) = row
             .cells
             .iter()
-            .find(|(c, _)| self.source.columns.field(*c) == Some(&Field::Customer))
+            .find(|(c, _)| {
+                self.source.columns.target(*c) == Some(&Target::Related(RelatedField::Customer))
+            })
             .map(|(c, t)| (*c, t.trim().to_string()))
         else {
             return Outcome::Rejected(vec![self.problem(
@@ -751,14 +766,14 @@ impl RowReader<'_> {
                 .collect();
             return Outcome::Rejected(problems);
         }
-        let named = |field: Field| {
+        let named = |field: Target| {
             row.cells.iter().find(|(c, t)| {
-                self.source.columns.field(*c) == Some(&field) && !t.trim().is_empty()
+                self.source.columns.target(*c) == Some(&field) && !t.trim().is_empty()
             })
         };
-        let source_id = named(Field::RecordId).or_else(|| {
+        let source_id = named(Target::Related(RelatedField::RecordId)).or_else(|| {
             (self.options.kind == ImportKind::Purchases)
-                .then(|| named(Field::Reference))
+                .then(|| named(Target::Related(RelatedField::Reference)))
                 .flatten()
         });
         if let Some((_, source_id)) = source_id {
@@ -994,7 +1009,7 @@ impl RejectsFile {
         let shown = path.display().to_string();
         let io = |e: std::io::Error| Error::Io {
             path: shown.clone(),
-            message: e.to_string(),
+            source: e,
         };
         let mut file = BufWriter::new(File::create(path).map_err(io)?);
         if source.bom {
@@ -1034,7 +1049,7 @@ impl RejectsFile {
         let path = self.path.clone();
         let io = |e: std::io::Error| Error::Io {
             path: path.clone(),
-            message: e.to_string(),
+            source: e,
         };
         match (&mut self.out, &row.raw) {
             (RejectsOut::Csv(w, width), RawRow::Csv(record)) => {
@@ -1067,7 +1082,7 @@ impl RejectsFile {
     fn finish(self) -> Result<String, Error> {
         let io = |e: std::io::Error| Error::Io {
             path: self.path.clone(),
-            message: e.to_string(),
+            source: e,
         };
         match self.out {
             RejectsOut::Csv(mut w, _) => w.flush().map_err(io)?,

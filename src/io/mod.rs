@@ -1,12 +1,11 @@
 //! Import and export: CSV (any delimiter, UTF-8 or GB18030) and JSON Lines,
-//! with a row-by-row report, a rejects file, an import journal and revert.
+//! with a row-by-row report, a rejects file, an import journal and revert;
+//! and files read as dedupe records. Reading and mapping a file is kehu-table's.
 
-mod columns;
-mod convert;
 mod export;
 mod import;
 mod journal;
-mod source;
+mod tables;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -16,121 +15,14 @@ use kehu_model::{Currency, RecordId, Timestamp};
 use kehu_rules::Severity;
 use serde::{Deserialize, Serialize};
 
-pub use columns::{field_names, ColumnUse};
 pub use export::{ExportFilter, ExportOptions};
 pub use journal::{ImportStatus, ImportSummary, RevertReport};
+/// Why a file cannot be read as a table, or a name of a format, encoding or kind is unknown.
+pub use kehu_table::Error as TableError;
+pub use kehu_table::{field_names, ColumnUse, Delimiter, Format, ImportKind, TextEncoding};
+pub use tables::{append_link, dataset_from_files, read_dataset};
 
 use crate::Error;
-
-/// A file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// Comma- (or otherwise) separated values with a header row.
-    #[default]
-    Csv,
-    /// One JSON object per line.
-    Jsonl,
-}
-
-impl Format {
-    /// The format a file name's extension implies (`.csv`, `.tsv`, `.txt`, `.jsonl`, `.ndjson`, `.json`).
-    pub fn from_name(name: &str) -> Option<Self> {
-        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-        match ext.as_str() {
-            "csv" | "tsv" | "txt" => Some(Self::Csv),
-            "jsonl" | "ndjson" | "json" => Some(Self::Jsonl),
-            _ => None,
-        }
-    }
-}
-
-impl FromStr for Format {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "csv" => Ok(Self::Csv),
-            "jsonl" | "ndjson" | "json" => Ok(Self::Jsonl),
-            other => Err(Error::Usage(format!(
-                "unknown format {other:?}: use csv or jsonl"
-            ))),
-        }
-    }
-}
-
-/// The text encoding of an input file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TextEncoding {
-    /// UTF-8, with or without a byte-order mark.
-    #[default]
-    Utf8,
-    /// GB18030, a superset of GBK and GB2312: what Chinese spreadsheet tools save as "ANSI".
-    Gb18030,
-}
-
-impl TextEncoding {
-    /// The encoding's usual name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Utf8 => "UTF-8",
-            Self::Gb18030 => "GB18030",
-        }
-    }
-}
-
-impl FromStr for TextEncoding {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s
-            .trim()
-            .to_ascii_lowercase()
-            .replace(['-', '_'], "")
-            .as_str()
-        {
-            "utf8" => Ok(Self::Utf8),
-            "gb18030" | "gbk" | "gb2312" | "cp936" => Ok(Self::Gb18030),
-            other => Err(Error::Usage(format!(
-                "unknown encoding {other:?}: use utf-8 or gb18030 (which reads GBK and GB2312)"
-            ))),
-        }
-    }
-}
-
-/// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportKind {
-    /// Customer dossiers.
-    #[default]
-    Customers,
-    /// Purchases, each naming its customer.
-    Purchases,
-    /// Interactions, each naming its customer.
-    Interactions,
-    /// Feedback and complaints, each naming its customer.
-    Feedback,
-    /// Consent events, each naming its customer.
-    Consents,
-}
-
-impl FromStr for ImportKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "customers" | "customer" => Self::Customers,
-            "purchases" | "purchase" => Self::Purchases,
-            "interactions" | "interaction" => Self::Interactions,
-            "feedback" | "feedbacks" => Self::Feedback,
-            "consents" | "consent" => Self::Consents,
-            other => {
-                return Err(Error::Usage(format!(
-                    "unknown kind {other:?}: use customers, purchases, interactions, feedback or consents"
-                )))
-            }
-        })
-    }
-}
 
 /// What an import does with a row whose customer is already in the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

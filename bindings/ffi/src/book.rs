@@ -566,7 +566,7 @@ impl Book {
         self.with(|b| {
             let io = |e: std::io::Error| kehu::Error::Io {
                 path: path.clone(),
-                message: e.to_string(),
+                source: e,
             };
             let file = std::fs::File::create(&path).map_err(io)?;
             let mut out = std::io::BufWriter::new(file);

@@ -187,21 +187,45 @@ pub struct Address {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum CustomValue {
     /// Free text.
-    Text { value: String },
+    Text {
+        /// The value.
+        value: String,
+    },
     /// A whole number.
-    Integer { value: i64 },
+    Integer {
+        /// The value.
+        value: i64,
+    },
     /// An exact decimal as text: `"12.50"`.
-    Decimal { value: String },
+    Decimal {
+        /// The value.
+        value: String,
+    },
     /// Yes or no.
-    Bool { value: bool },
+    Bool {
+        /// The value.
+        value: bool,
+    },
     /// A calendar date.
-    Date { value: NaiveDate },
+    Date {
+        /// The value.
+        value: NaiveDate,
+    },
     /// An instant.
-    DateTime { value: SystemTime },
+    DateTime {
+        /// The value.
+        value: SystemTime,
+    },
     /// One of the values the field's schema lists.
-    Enum { value: String },
+    Enum {
+        /// The value.
+        value: String,
+    },
     /// A list of text values.
-    TextList { values: Vec<String> },
+    TextList {
+        /// The values.
+        values: Vec<String>,
+    },
 }
 
 /// A customer dossier. Build one with [`new_person`] or [`new_organization`]

@@ -9,11 +9,20 @@ use crate::error::{KehuError, Result};
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum Key {
     /// A passphrase (stretched with Argon2id).
-    Passphrase { passphrase: String },
+    Passphrase {
+        /// The passphrase.
+        passphrase: String,
+    },
     /// A key file (see `createKeyFile`).
-    KeyFile { path: String },
+    KeyFile {
+        /// The key file's path.
+        path: String,
+    },
     /// 32 raw key bytes, from the platform's key store (Android Keystore, iOS Keychain).
-    Raw { bytes: Vec<u8> },
+    Raw {
+        /// The key's 32 bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 impl Key {

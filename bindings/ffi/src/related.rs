@@ -206,15 +206,30 @@ pub struct Note {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum RelatedRecord {
     /// A purchase.
-    Purchase { record: Purchase },
+    Purchase {
+        /// The record.
+        record: Purchase,
+    },
     /// An interaction.
-    Interaction { record: Interaction },
+    Interaction {
+        /// The record.
+        record: Interaction,
+    },
     /// Feedback.
-    Feedback { record: Feedback },
+    Feedback {
+        /// The record.
+        record: Feedback,
+    },
     /// A consent event.
-    Consent { record: Consent },
+    Consent {
+        /// The record.
+        record: Consent,
+    },
     /// A note.
-    Note { record: Note },
+    Note {
+        /// The record.
+        record: Note,
+    },
 }
 
 fn new_or(path: &str, id: &str) -> Result<kehu::RecordId> {

@@ -14,7 +14,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 
-use kehu::dedupe::{Dataset, Deduper, Outcome, Settings};
+use kehu::dedupe::{Deduper, Outcome, Settings};
 use kehu::io::{ExportOptions, ImportOptions, Progress};
 use kehu::{
     Book, ClassifyOptions, Customer, CustomerId, Error, RecordId, Related, RelatedKind, RuleSet,
@@ -46,6 +46,12 @@ enum Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Self::Kehu(e)
+    }
+}
+
+impl From<kehu::io::TableError> for Failure {
+    fn from(e: kehu::io::TableError) -> Self {
+        Self::Kehu(Error::Table(e))
     }
 }
 
@@ -746,7 +752,7 @@ impl NativeBook {
                 Some(p) => {
                     let io = |e: std::io::Error| Error::Io {
                         path: p.display().to_string(),
-                        message: e.to_string(),
+                        source: e,
                     };
                     let file = std::fs::File::create(&p).map_err(io)?;
                     let mut w = std::io::BufWriter::new(file);
@@ -1158,15 +1164,17 @@ enum Table {
 }
 
 impl Table {
-    fn reader(self) -> Res<Box<dyn Read + Send>> {
+    /// The reader and the name the table goes by (a path's extension tells its format).
+    fn reader(self) -> Res<(Box<dyn Read + Send>, String)> {
         Ok(match self {
-            Table::Bytes(b) => Box::new(std::io::Cursor::new(b)),
+            Table::Bytes(b) => (Box::new(std::io::Cursor::new(b)), "table".into()),
             Table::Path(p) => {
-                let f = std::fs::File::open(&p).map_err(|e| Error::Io {
-                    path: p.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                Box::new(std::io::BufReader::with_capacity(1 << 20, f))
+                let f = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
+                let name = p.display().to_string();
+                (
+                    Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+                    name,
+                )
             }
         })
     }
@@ -1219,21 +1227,16 @@ fn dedupe_table(
 ) -> PyResult<NativeDedupe> {
     run(py, move || {
         let settings = settings_of(settings)?;
-        let usage = |e: kehu::dedupe::Error| Failure::Kehu(Error::Usage(e.to_string()));
-        let mut ds = Dataset::from_csv(
-            table.reader()?,
-            settings.id_column.as_deref(),
-            &settings.fields,
-        )
-        .map_err(usage)?;
+        let (reader, name) = table.reader()?;
+        let mut ds = kehu::io::read_dataset(reader, &name, &settings)?;
         if let Some(l) = link {
-            ds.append_link_csv(l.reader()?, settings.id_column.as_deref())
-                .map_err(usage)?;
+            let (reader, name) = l.reader()?;
+            kehu::io::append_link(&mut ds, reader, &name, &settings)?;
         }
-        let mut deduper = Deduper::new(ds, settings).map_err(usage)?;
+        let mut deduper = Deduper::new(ds, settings).map_err(Error::from)?;
         let out = deduper
             .run(&mut |p| report_progress(&progress, (p.done, Some(p.total), 0, None)))
-            .map_err(usage)?;
+            .map_err(Error::from)?;
         let answer = dedupe_answer(&deduper, &out)?;
         Ok(NativeDedupe { deduper, answer })
     })

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use kehu::dedupe::{Dataset, Decision, Deduper, Outcome, Progress, Settings};
+use kehu::dedupe::{Decision, Deduper, Outcome, Progress, Settings};
 use kehu::{Error, RecordId, Survivorship};
 use serde::Serialize;
 
@@ -83,7 +83,7 @@ pub(crate) struct UnmergeArgs {
 fn read_text(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
-        message: e.to_string(),
+        source: e,
     })
 }
 
@@ -165,14 +165,14 @@ fn create(path: &Path) -> Result<BufWriter<File>, Error> {
         .map(BufWriter::new)
         .map_err(|e| Error::Io {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source: e,
         })
 }
 
 fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::Io {
         path: path.display().to_string(),
-        message: e.to_string(),
+        source: e,
     }
 }
 
@@ -352,31 +352,9 @@ pub(crate) fn dedupe(args: DedupeArgs) -> Result<Done, Error> {
     }
     let started = Instant::now();
     let settings = settings(&args)?;
-    let open = |p: &Path| {
-        File::open(p).map_err(|e| Error::Io {
-            path: p.display().to_string(),
-            message: e.to_string(),
-        })
-    };
-    let input_err = |p: &Path| {
-        let file = p.display().to_string();
-        move |e: kehu::dedupe::Error| Error::Input {
-            file: file.clone(),
-            message: e.to_string(),
-        }
-    };
     let bar = stage_bar(args.quiet, args.json);
-    let mut ds = Dataset::from_csv(
-        open(&args.input)?,
-        settings.id_column.as_deref(),
-        &settings.fields,
-    )
-    .map_err(input_err(&args.input))?;
-    if let Some(other) = &args.link {
-        ds.append_link_csv(open(other)?, settings.id_column.as_deref())
-            .map_err(input_err(other))?;
-    }
-    let mut dd = Deduper::new(ds, settings).map_err(usage)?;
+    let ds = kehu::io::dataset_from_files(&args.input, args.link.as_deref(), &settings)?;
+    let mut dd = Deduper::new(ds, settings)?;
     let out = dd.run(&mut |p: Progress| {
         if let Some(bar) = &bar {
             bar.set_position(p.done);
@@ -506,7 +484,13 @@ fn dedupe_book(args: DedupeArgs) -> Result<Done, Error> {
         })
         .collect();
     lists.extend(result.clusters.iter().skip(shown).map(|_| Vec::new()));
-    print_summary(&args, &out, seconds, &lists, &kehu::customer_fields())?;
+    print_summary(
+        &args,
+        &out,
+        seconds,
+        &lists,
+        &kehu::dedupe::dossier::fields(),
+    )?;
     let reviews = out
         .pairs
         .iter()

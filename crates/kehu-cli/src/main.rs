@@ -53,7 +53,7 @@ fn set_principal(user: String, roles: Vec<String>, policy: Option<PathBuf>) -> R
         .ok_or_else(|| Error::Usage("--as needs --policy FILE (or KEHU_POLICY)".into()))?;
     let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
         path: path.display().to_string(),
-        message: e.to_string(),
+        source: e,
     })?;
     let policy = if path.extension().is_some_and(|e| e == "json") {
         kehu::Policy::from_json(&text)?
@@ -915,17 +915,14 @@ fn actor() -> String {
 fn print_json(value: &impl Serialize) -> Result<(), Error> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| Error::Io {
-        path: "standard output".into(),
-        message: e.to_string(),
-    })?;
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| stdout_error(e.into()))?;
     writeln!(out).map_err(stdout_error)
 }
 
 fn stdout_error(e: std::io::Error) -> Error {
     Error::Io {
         path: "standard output".into(),
-        message: e.to_string(),
+        source: e,
     }
 }
 
@@ -1033,7 +1030,7 @@ fn export(args: ExportArgs) -> Result<Done, Error> {
         Some(path) => {
             let file = File::create(path).map_err(|e| Error::Io {
                 path: path.display().to_string(),
-                message: e.to_string(),
+                source: e,
             })?;
             let mut w = BufWriter::new(file);
             let n = match guarded(&book) {

@@ -13,7 +13,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (file, truth) = (&args[1], &args[2]);
     let id_col = args.get(3).map(String::as_str);
     let t = Instant::now();
-    let ds = Dataset::from_csv(std::fs::File::open(file)?, id_col, &[])?;
+    let hints = kehu_table::TableHints {
+        name: file,
+        ..Default::default()
+    };
+    let mut table = kehu_table::Table::open(Box::new(std::fs::File::open(file)?), hints)?;
+    let headers = table.headers().to_vec();
+    let mut rows = (&mut table).map(|r| r.map_err(|e| kehu_dedupe::Error::Input(e.to_string())));
+    let ds = Dataset::from_rows(&headers, &mut rows, id_col, &[])?;
     let read = t.elapsed().as_secs_f64();
     let settings = match std::env::var("SETTINGS") {
         Ok(path) => Settings::parse(&std::fs::read_to_string(path)?)?,

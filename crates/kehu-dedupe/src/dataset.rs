@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use rustc_hash::FxBuildHasher;
-use std::io::Read;
 
 use rayon::prelude::*;
+
+use kehu_model::catalogue;
 
 use crate::field::{guess_type, FieldSpec, FieldType};
 use crate::normalize::{self, normalize};
@@ -211,49 +212,45 @@ impl Dataset {
         }
     }
 
-    /// Reads a CSV file (header first) into a dataset: `fields` names the
-    /// columns to use and their types (empty: every column, types guessed);
-    /// `id_column` names the record id (default: a column called `id`,
-    /// `rec_id`, `customer_id`, `客户编号` or the like, else the line number). Rows are normalised on all cores.
-    pub fn from_csv(
-        input: impl Read,
+    /// Reads rows (a header, then rows of cells, as `kehu-table` reads any
+    /// CSV or JSON Lines file) into a dataset: `fields` names the columns to
+    /// use and their types (empty: every column, types guessed); `id_column`
+    /// names the record id (default: the first column the catalogue calls a
+    /// record id — `id`, `unique_id`, `rec_id`, `customer_id`, `客户编号`… —
+    /// else the line number). Rows are normalised on all cores.
+    pub fn from_rows(
+        headers: &[String],
+        rows: &mut dyn Iterator<Item = Result<Vec<String>, Error>>,
         id_column: Option<&str>,
         fields: &[FieldSpec],
     ) -> Result<Self, Error> {
         let mut ds = Dataset::new(Vec::new());
-        ds.append_csv(input, id_column, fields, 0)?;
+        ds.append_rows(headers, rows, id_column, fields, 0)?;
         Ok(ds)
     }
 
-    /// Reads a second file into this dataset as source 1, for linking; its
-    /// columns are matched to this dataset's fields by name, else by type.
-    pub fn append_link_csv(
+    /// Reads a second file's rows into this dataset as source 1, for linking;
+    /// its columns are matched to this dataset's fields by name, else by type.
+    pub fn append_link_rows(
         &mut self,
-        input: impl Read,
+        headers: &[String],
+        rows: &mut dyn Iterator<Item = Result<Vec<String>, Error>>,
         id_column: Option<&str>,
     ) -> Result<(), Error> {
         let fields = self.fields();
-        self.append_csv(input, id_column, &fields, 1)
+        self.append_rows(headers, rows, id_column, &fields, 1)
     }
 
-    fn append_csv(
+    fn append_rows(
         &mut self,
-        input: impl Read,
+        headers: &[String],
+        rows: &mut dyn Iterator<Item = Result<Vec<String>, Error>>,
         id_column: Option<&str>,
         fields: &[FieldSpec],
         source: u8,
     ) -> Result<(), Error> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(strip_bom(input));
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| Error::Csv(e.to_string()))?
-            .iter()
-            .map(str::to_string)
-            .collect();
         if headers.iter().all(|h| h.trim().is_empty()) {
-            return Err(Error::Csv("the file has no header row".into()));
+            return Err(Error::Input("the file has no header row".into()));
         }
         let id_at = match id_column {
             Some(name) => Some(
@@ -262,16 +259,11 @@ impl Dataset {
                     .position(|h| h.trim() == name)
                     .ok_or_else(|| Error::Settings(format!("no column named `{name}`")))?,
             ),
-            None => ID_HEADERS.iter().find_map(|name| {
-                headers
-                    .iter()
-                    .position(|h| h.trim().eq_ignore_ascii_case(name))
-            }),
+            None => headers.iter().position(|h| catalogue::is_record_id(h)),
         };
-        let mut rows = reader.into_records();
-        let mut first: Vec<csv::StringRecord> = Vec::new();
-        for r in rows.by_ref().take(CHUNK) {
-            first.push(r.map_err(|e| Error::Csv(e.to_string()))?);
+        let mut first: Vec<Vec<String>> = Vec::new();
+        for r in (&mut *rows).take(CHUNK) {
+            first.push(r?);
         }
         // Which column feeds which field.
         let mapping: Vec<(usize, FieldType)> = if self.columns.is_empty() && fields.is_empty() {
@@ -280,7 +272,13 @@ impl Dataset {
                 if Some(i) == id_at {
                     continue;
                 }
-                let kind = guess_type(h, first.iter().take(500).map(|r| r.get(i).unwrap_or("")));
+                let kind = guess_type(
+                    h,
+                    first
+                        .iter()
+                        .take(500)
+                        .map(|r| r.get(i).map_or("", String::as_str)),
+                );
                 m.push((i, kind));
             }
             m
@@ -340,7 +338,7 @@ impl Dataset {
                     let id = id_at.and_then(|i| r.get(i)).map(|s| s.trim().to_string());
                     let vals = mapping
                         .iter()
-                        .map(|&(i, kind)| normalize(kind, r.get(i).unwrap_or("")))
+                        .map(|&(i, kind)| normalize(kind, r.get(i).map_or("", String::as_str)))
                         .collect();
                     (id, vals)
                 })
@@ -353,8 +351,8 @@ impl Dataset {
                 self.push_normal(id, source, vals);
             }
             chunk = Vec::with_capacity(CHUNK);
-            for r in rows.by_ref().take(CHUNK) {
-                chunk.push(r.map_err(|e| Error::Csv(e.to_string()))?);
+            for r in (&mut *rows).take(CHUNK) {
+                chunk.push(r?);
             }
             if chunk.is_empty() {
                 break;
@@ -374,50 +372,30 @@ impl Dataset {
 
 const CHUNK: usize = 65_536;
 
-/// Headers taken for the record id when none is named, in this order.
-const ID_HEADERS: &[&str] = &[
-    "id",
-    "rec_id",
-    "record_id",
-    "kehu_id",
-    "customer_id",
-    "cust_id",
-    "external_id",
-    "客户编号",
-    "客户id",
-    "编号",
-];
-
-/// The input without a UTF-8 byte-order mark.
-fn strip_bom(input: impl Read) -> impl Read {
-    let mut input = input;
-    let mut head = [0u8; 3];
-    let mut n = 0;
-    while n < 3 {
-        match input.read(&mut head[n..]) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
-        }
-    }
-    let start = if n == 3 && head == [0xEF, 0xBB, 0xBF] {
-        3
-    } else {
-        0
-    };
-    std::io::Cursor::new(head[start..n].to_vec()).chain(input)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A small CSV (no quoting) as headers and rows.
+    fn from_csv(text: &str, id_column: Option<&str>) -> Result<Dataset, Error> {
+        let mut lines = text.trim_start_matches('\u{feff}').lines();
+        let headers: Vec<String> = lines
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let mut rows = lines.map(|l| Ok(l.split(',').map(str::to_string).collect()));
+        Dataset::from_rows(&headers, &mut rows, id_column, &[])
+    }
+
     #[test]
     fn reads_febrl_shaped_csv_and_interns() {
-        let csv = "\u{feff}rec_id,given_name,surname,date_of_birth\n\
+        let csv = "rec_id,given_name,surname,date_of_birth\n\
                    a,John,Smith,19800102\n\
                    b,Jon,SMITH,1980-01-02\n\
                    c,,smith,\n";
-        let ds = Dataset::from_csv(csv.as_bytes(), Some("rec_id"), &[]).unwrap();
+        let ds = from_csv(csv, Some("rec_id")).unwrap();
         assert_eq!(ds.len(), 3);
         assert_eq!(ds.id(1), "b");
         let kinds: Vec<FieldType> = ds.fields().iter().map(|f| f.kind).collect();
@@ -437,20 +415,20 @@ mod tests {
     #[test]
     fn the_id_column_is_found_by_its_usual_names() {
         let csv = "姓名,客户编号,手机\n张伟,C1,13800138000\n";
-        let ds = Dataset::from_csv(csv.as_bytes(), None, &[]).unwrap();
+        let ds = from_csv(csv, None).unwrap();
         assert_eq!(ds.id(0), "C1");
         assert_eq!(ds.fields().len(), 2, "the id is not a field");
-        let ds = Dataset::from_csv("name,phone\nWei,1380013800\n".as_bytes(), None, &[]).unwrap();
+        let ds = from_csv("name,phone\nWei,1380013800\n", None).unwrap();
         assert_eq!(ds.id(0), "1", "the line number");
     }
 
     #[test]
     fn errors_are_clear() {
         assert!(matches!(
-            Dataset::from_csv("a,b\n1,2\n".as_bytes(), Some("rec_id"), &[]),
+            from_csv("a,b\n1,2\n", Some("rec_id")),
             Err(Error::Settings(_))
         ));
-        let ds = Dataset::from_csv("".as_bytes(), None, &[]);
+        let ds = from_csv("", None);
         assert!(ds.is_err());
     }
 }

@@ -1,5 +1,7 @@
 //! What a column holds, and how to tell from its header and its values.
 
+use kehu_model::catalogue::{self, Field};
+
 use serde::{Deserialize, Serialize};
 
 /// The kind of value a field holds; it decides normalisation, comparison
@@ -108,196 +110,19 @@ fn header_key(header: &str) -> String {
     out
 }
 
-/// The type a header names, when it names one.
+/// The type a header names, when it names one: a field of the catalogue
+/// (in any language it knows), or one of the few things files hold that a
+/// dossier does not (national ids, house numbers, genders).
 pub fn type_from_header(header: &str) -> Option<FieldType> {
     use FieldType::*;
+    if let Some(field) = catalogue::field(header) {
+        if let Some(t) = header_type(field) {
+            return Some(t);
+        }
+    }
     let key = header_key(header);
     let k = key.as_str();
     let table: &[(FieldType, &[&str])] = &[
-        (
-            GivenName,
-            &[
-                "given_name",
-                "first_name",
-                "firstname",
-                "givenname",
-                "forename",
-                "first",
-                "given",
-                "fname",
-                "名",
-                "名字",
-                "vorname",
-                "prénom",
-                "prenom",
-                "nombre",
-                "nome",
-            ],
-        ),
-        (
-            FamilyName,
-            &[
-                "surname",
-                "last_name",
-                "lastname",
-                "family_name",
-                "familyname",
-                "last",
-                "lname",
-                "姓",
-                "姓氏",
-                "nachname",
-                "familienname",
-                "nom",
-                "nom_de_famille",
-                "apellido",
-                "apellidos",
-                "cognome",
-            ],
-        ),
-        (
-            PersonName,
-            &[
-                "name",
-                "full_name",
-                "fullname",
-                "customer_name",
-                "contact_name",
-                "person",
-                "姓名",
-                "客户姓名",
-                "联系人",
-                "kunde",
-                "client",
-                "cliente",
-            ],
-        ),
-        (
-            OrgName,
-            &[
-                "company",
-                "organisation",
-                "organization",
-                "org",
-                "employer",
-                "business",
-                "company_name",
-                "公司",
-                "单位",
-                "公司名称",
-                "firma",
-                "unternehmen",
-                "société",
-                "societe",
-                "empresa",
-                "azienda",
-            ],
-        ),
-        (
-            Email,
-            &[
-                "email",
-                "e_mail",
-                "mail",
-                "email_address",
-                "邮箱",
-                "电子邮件",
-                "电子邮箱",
-                "e_mail_adresse",
-                "courriel",
-                "correo",
-                "correo_electrónico",
-            ],
-        ),
-        (
-            Phone,
-            &[
-                "phone",
-                "mobile",
-                "tel",
-                "telephone",
-                "cell",
-                "phone_number",
-                "mobile_phone",
-                "手机",
-                "电话",
-                "手机号",
-                "联系电话",
-                "telefon",
-                "telefonnummer",
-                "handy",
-                "mobil",
-                "téléphone",
-                "telephone_number",
-                "teléfono",
-                "telefono",
-                "móvil",
-                "portable",
-            ],
-        ),
-        (
-            Date,
-            &[
-                "date_of_birth",
-                "dob",
-                "birth_date",
-                "birthdate",
-                "birthday",
-                "born",
-                "生日",
-                "出生日期",
-                "geburtsdatum",
-                "geburtstag",
-                "date_de_naissance",
-                "fecha_de_nacimiento",
-                "data_di_nascita",
-            ],
-        ),
-        (
-            Postcode,
-            &[
-                "postcode",
-                "zip",
-                "zipcode",
-                "zip_code",
-                "postal_code",
-                "post_code",
-                "邮编",
-                "邮政编码",
-                "plz",
-                "postleitzahl",
-                "code_postal",
-                "código_postal",
-                "codigo_postal",
-                "cap",
-            ],
-        ),
-        (
-            Address,
-            &[
-                "address",
-                "street",
-                "address_1",
-                "address_2",
-                "address1",
-                "address2",
-                "addr",
-                "street_address",
-                "address_line_1",
-                "address_line_2",
-                "地址",
-                "街道",
-                "详细地址",
-                "straße",
-                "strasse",
-                "adresse",
-                "dirección",
-                "direccion",
-                "indirizzo",
-                "rue",
-                "calle",
-            ],
-        ),
         (
             Number,
             &[
@@ -305,34 +130,14 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
                 "house_number",
                 "number",
                 "street_no",
+                "house_no",
+                "hausnummer",
                 "门牌号",
             ],
         ),
         (
-            City,
-            &[
-                "city", "suburb", "town", "locality", "ort", "stadt", "wohnort", "ville", "ciudad",
-                "città", "城市", "市",
-            ],
-        ),
-        (
             Category,
-            &[
-                "state",
-                "province",
-                "region",
-                "country",
-                "gender",
-                "sex",
-                "land",
-                "bundesland",
-                "pays",
-                "país",
-                "省",
-                "省份",
-                "国家",
-                "性别",
-            ],
+            &["gender", "sex", "geschlecht", "sexe", "sexo", "性别"],
         ),
     ];
     if let Some((t, _)) = table.iter().find(|(_, names)| names.contains(&k)) {
@@ -386,6 +191,35 @@ pub fn type_from_header(header: &str) -> Option<FieldType> {
     } else {
         None
     }
+}
+
+/// How a catalogue field's column is compared when a file names it; none
+/// when its values should decide (titles, tags, sources are often categories).
+pub fn header_type(field: Field) -> Option<FieldType> {
+    use FieldType::*;
+    Some(match field {
+        Field::GivenName => GivenName,
+        Field::FamilyName => FamilyName,
+        Field::Name | Field::FullName => PersonName,
+        Field::Organization | Field::Company => OrgName,
+        Field::Emails => Email,
+        Field::Phones => Phone,
+        Field::BirthDate => Date,
+        Field::Street | Field::Addresses => Address,
+        Field::City => City,
+        Field::Postcode => Postcode,
+        Field::Region | Field::Country => Category,
+        Field::ExternalId => Identifier,
+        Field::OrgSize => Number,
+        Field::KehuId | Field::CreatedAt | Field::UpdatedAt | Field::VerifiedAt => Ignore,
+        Field::Kind
+        | Field::Industry
+        | Field::JobTitle
+        | Field::Tags
+        | Field::Owner
+        | Field::Source
+        | Field::Stage => return None,
+    })
 }
 
 /// The type of a column, from its header first and its values when the

@@ -11,11 +11,14 @@
 //! ```
 //! use kehu_dedupe::{Dataset, Deduper, Settings};
 //!
-//! let csv = "id,first_name,last_name,email\n\
-//!            1,William,Smith,w.smith@example.com\n\
-//!            2,Bill,Smith,W.Smith@Example.com\n\
-//!            3,Ann,Lee,ann@example.org\n";
-//! let ds = Dataset::from_csv(csv.as_bytes(), None, &[])?;
+//! let headers = ["id", "first_name", "last_name", "email"].map(String::from);
+//! let rows = [
+//!     ["1", "William", "Smith", "w.smith@example.com"],
+//!     ["2", "Bill", "Smith", "W.Smith@Example.com"],
+//!     ["3", "Ann", "Lee", "ann@example.org"],
+//! ];
+//! let mut rows = rows.iter().map(|r| Ok(r.map(String::from).to_vec()));
+//! let ds = Dataset::from_rows(&headers, &mut rows, None, &[])?;
 //! let mut dd = Deduper::new(ds, Settings::default())?;
 //! let out = dd.run(&mut |_| {})?;
 //! assert_eq!(out.clusters.of[0], out.clusters.of[1]);
@@ -27,6 +30,7 @@ pub mod block;
 pub mod cluster;
 mod compare;
 mod dataset;
+pub mod dossier;
 mod engine;
 mod field;
 pub mod merge;
@@ -49,9 +53,9 @@ pub use settings::Settings;
 /// What can go wrong in the dedupe engine.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A CSV file could not be read.
-    #[error("CSV: {0}")]
-    Csv(String),
+    /// An input could not be read.
+    #[error("{0}")]
+    Input(String),
     /// The settings are not usable.
     #[error("settings: {0}")]
     Settings(String),

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use kehu_model::catalogue::{self, Named};
 use kehu_model::Customer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -75,27 +76,52 @@ const FIXED: &[&str] = &["id", "version", "created_at", "updated_at"];
 
 impl Survivorship {
     /// Reads a policy from TOML, or JSON when the text starts with `{`.
+    /// Fields are named as the catalogue names them (`stage` or
+    /// `lifecycle_stage`, `email` or `emails`, `custom.<name>`).
     pub fn parse(text: &str) -> Result<Self, Error> {
         let policy: Survivorship = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| Error::Settings(e.to_string()))?
         } else {
             toml::from_str(text).map_err(|e| Error::Settings(e.to_string()))?
         };
+        policy.checked()
+    }
+
+    /// The policy with its field names checked and written as the dossier's paths.
+    pub fn checked(mut self) -> Result<Self, Error> {
         let known = field_names();
-        for name in policy.fields.keys() {
-            if !name.starts_with("custom.") && !known.contains(&name.as_str()) {
-                return Err(Error::Settings(format!(
-                    "survivorship names no dossier field `{name}` (fields: {})",
-                    known.join(", ")
-                )));
-            }
+        let mut fields = BTreeMap::new();
+        for (name, rule) in std::mem::take(&mut self.fields) {
             if FIXED.contains(&name.as_str()) {
                 return Err(Error::Settings(format!(
                     "`{name}` is set by the merge itself and takes no rule"
                 )));
             }
+            let path = match catalogue::resolve(&name) {
+                Some(Named::Custom(c)) => format!("custom.{c}"),
+                Some(Named::Field(f)) if known.contains(&f.path()) => f.path().to_string(),
+                Some(Named::Field(f)) if FIXED.contains(&f.path()) => {
+                    return Err(Error::Settings(format!(
+                        "`{name}` is set by the merge itself and takes no rule"
+                    )))
+                }
+                Some(Named::Field(f)) => {
+                    return Err(Error::Settings(format!(
+                        "survivorship rules choose whole fields: `{name}` is part of `{}`",
+                        f.group().name()
+                    )))
+                }
+                None => {
+                    return Err(Error::Settings(format!(
+                        "survivorship names no dossier field `{name}` (fields: {})",
+                        known.join(", ")
+                    )))
+                }
+            };
+            fields.insert(path, rule);
         }
-        Ok(policy)
+        self.fields = fields;
+        Ok(self)
     }
 
     fn rule(&self, field: &str, value_is_list: bool) -> &Rule {
@@ -111,25 +137,14 @@ impl Survivorship {
     }
 }
 
-/// The dossier fields a policy can name.
+/// The dossier fields a policy can name: the catalogue's top-level fields
+/// but those the merge sets itself (id, creation and update times).
 pub fn field_names() -> Vec<&'static str> {
-    vec![
-        "external_id",
-        "kind",
-        "name",
-        "organization",
-        "company",
-        "job_title",
-        "birth_date",
-        "emails",
-        "phones",
-        "addresses",
-        "tags",
-        "owner",
-        "source",
-        "lifecycle_stage",
-        "verified_at",
-    ]
+    catalogue::Field::all()
+        .filter(|f| f.group() == *f)
+        .map(|f| f.path())
+        .filter(|p| !FIXED.contains(p))
+        .collect()
 }
 
 fn is_empty(v: &Value) -> bool {

@@ -7,11 +7,44 @@ use std::path::Path;
 use kehu_dedupe::{Dataset, Deduper, Outcome, Settings};
 use proptest::prelude::*;
 
-fn data(name: &str) -> std::fs::File {
+fn data(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/febrl")
         .join(name);
-    std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A CSV file (or bytes) read through kehu-table, as every surface reads one.
+fn from_csv(
+    input: impl AsRef<[u8]>,
+    id_column: Option<&str>,
+    fields: &[kehu_dedupe::FieldSpec],
+) -> Result<Dataset, kehu_dedupe::Error> {
+    let mut t = table(input)?;
+    let headers = t.headers().to_vec();
+    let mut rows = (&mut t).map(|r| r.map_err(|e| kehu_dedupe::Error::Input(e.to_string())));
+    Dataset::from_rows(&headers, &mut rows, id_column, fields)
+}
+
+fn append_link(
+    ds: &mut Dataset,
+    input: impl AsRef<[u8]>,
+    id_column: Option<&str>,
+) -> Result<(), kehu_dedupe::Error> {
+    let mut t = table(input)?;
+    let headers = t.headers().to_vec();
+    let mut rows = (&mut t).map(|r| r.map_err(|e| kehu_dedupe::Error::Input(e.to_string())));
+    ds.append_link_rows(&headers, &mut rows, id_column)
+}
+
+fn table(input: impl AsRef<[u8]>) -> Result<kehu_table::Table, kehu_dedupe::Error> {
+    let bytes = input.as_ref().to_vec();
+    let hints = kehu_table::TableHints {
+        name: "input.csv",
+        ..Default::default()
+    };
+    kehu_table::Table::open(Box::new(std::io::Cursor::new(bytes)), hints)
+        .map_err(|e| kehu_dedupe::Error::Input(e.to_string()))
 }
 
 fn run(ds: Dataset, settings: Settings) -> (Deduper, Outcome) {
@@ -44,10 +77,11 @@ fn f1(dd: &Deduper, out: &Outcome, truth: &HashSet<(String, String)>) -> (f64, f
 }
 
 fn febrl(n: u8) -> (Deduper, Outcome, HashSet<(String, String)>) {
-    let ds = Dataset::from_csv(data(&format!("febrl{n}.csv")), Some("rec_id"), &[]).unwrap();
+    let ds = from_csv(data(&format!("febrl{n}.csv")), Some("rec_id"), &[]).unwrap();
     let (dd, out) = run(ds, Settings::default());
     let mut truth = HashSet::new();
-    let mut rd = csv::Reader::from_reader(data(&format!("febrl{n}_true_pairs.csv")));
+    let pairs = data(&format!("febrl{n}_true_pairs.csv"));
+    let mut rd = csv::Reader::from_reader(&pairs[..]);
     for r in rd.records() {
         let r = r.unwrap();
         truth.insert(key(&r[0], &r[1]));
@@ -97,7 +131,7 @@ fn csv_of(rows: &[String]) -> Vec<u8> {
 #[test]
 fn bad_input_gets_sensible_answers() {
     // An empty file is an error that says so.
-    let err = Dataset::from_csv(&b""[..], None, &[]).unwrap_err();
+    let err = from_csv(&b""[..], None, &[]).unwrap_err();
     assert!(err.to_string().contains("header"), "{err}");
     // A header alone, one record, every value missing: no pairs, no panic.
     for rows in [
@@ -105,7 +139,7 @@ fn bad_input_gets_sensible_answers() {
         vec!["1,Ann,Lee,a@x.cn,1990-01-01,Rome".to_string()],
         (0..50).map(|i| format!("{i},,,,,")).collect(),
     ] {
-        let ds = Dataset::from_csv(&csv_of(&rows)[..], None, &[]).unwrap();
+        let ds = from_csv(&csv_of(&rows)[..], None, &[]).unwrap();
         let (_, out) = run(ds, Settings::default());
         assert!(out.pairs.is_empty());
         assert_eq!(out.clusters.of.len(), rows.len());
@@ -122,7 +156,7 @@ fn bad_input_gets_sensible_answers() {
         .map(|i| format!("{i},Ann,Lee,ann@x.cn,1990-01-01,Rome"))
         .collect();
     let (_, out) = run(
-        Dataset::from_csv(&csv_of(&same)[..], None, &[]).unwrap(),
+        from_csv(&csv_of(&same)[..], None, &[]).unwrap(),
         Settings::default(),
     );
     assert!(out.clusters.of.iter().all(|&c| c == out.clusters.of[0]));
@@ -131,7 +165,7 @@ fn bad_input_gets_sensible_answers() {
 #[test]
 fn a_block_of_100000_identical_surnames_is_capped_not_exploded() {
     let rows: Vec<String> = (0..100_000).map(|i| format!("{i},N{i},Smith,,,")).collect();
-    let ds = Dataset::from_csv(&csv_of(&rows)[..], None, &[]).unwrap();
+    let ds = from_csv(&csv_of(&rows)[..], None, &[]).unwrap();
     let settings = Settings {
         blocking: vec!["last_name".into(), "first_name".into()],
         ..Settings::default()
@@ -149,8 +183,8 @@ fn a_block_of_100000_identical_surnames_is_capped_not_exploded() {
 fn linking_two_files_pairs_across_them_only() {
     let left = "id,first_name,last_name,email\n1,Wei,Zhang,wz@x.cn\n2,Ann,Lee,ann@y.com\n3,Ann,Lee,ann@y.com\n";
     let right = "id,given,surname,e-mail\nA,Wei,Zhang,WZ@x.cn\nB,Bob,Stone,bob@z.de\n";
-    let mut ds = Dataset::from_csv(left.as_bytes(), None, &[]).unwrap();
-    ds.append_link_csv(right.as_bytes(), None).unwrap();
+    let mut ds = from_csv(left.as_bytes(), None, &[]).unwrap();
+    append_link(&mut ds, right.as_bytes(), None).unwrap();
     let (dd, out) = run(ds, Settings::default());
     let pairs: BTreeSet<(String, String)> = out
         .pairs
@@ -172,7 +206,7 @@ fn settings_override_types_and_blocking() {
         "id_column = \"key\"\nblocking = [\"a\"]\n[[fields]]\nname = \"a\"\ntype = \"email\"\n[[fields]]\nname = \"b\"\ntype = \"family_name\"\n",
     )
     .unwrap();
-    let ds = Dataset::from_csv(
+    let ds = from_csv(
         csv.as_bytes(),
         settings.id_column.as_deref(),
         &settings.fields,
@@ -181,7 +215,7 @@ fn settings_override_types_and_blocking() {
     let (_, out) = run(ds, settings);
     assert_eq!(out.stats.candidates, 1, "only the e-mail rule blocks");
     let bad = Settings::parse("blocking = [\"nope\"]").unwrap();
-    let ds = Dataset::from_csv(csv.as_bytes(), None, &[]).unwrap();
+    let ds = from_csv(csv.as_bytes(), None, &[]).unwrap();
     assert!(Deduper::new(ds, bad).is_err());
 }
 
@@ -223,8 +257,8 @@ proptest! {
         let rows = people(seed, 30);
         let mut moved = rows.clone();
         moved.rotate_left(rotate);
-        let (d1, o1) = run(Dataset::from_csv(&csv_of(&rows)[..], None, &[]).unwrap(), Settings::default());
-        let (d2, o2) = run(Dataset::from_csv(&csv_of(&moved)[..], None, &[]).unwrap(), Settings::default());
+        let (d1, o1) = run(from_csv(&csv_of(&rows)[..], None, &[]).unwrap(), Settings::default());
+        let (d2, o2) = run(from_csv(&csv_of(&moved)[..], None, &[]).unwrap(), Settings::default());
         let pairs = |d: &Deduper, o: &Outcome| -> BTreeSet<(String, String, u64)> {
             o.pairs.iter().map(|p| {
                 let (a, b) = key(d.dataset().id(p.a), d.dataset().id(p.b));
@@ -246,7 +280,7 @@ proptest! {
     #[test]
     fn scores_are_symmetric(seed in any::<u64>()) {
         let rows = people(seed, 20);
-        let (dd, _) = run(Dataset::from_csv(&csv_of(&rows)[..], None, &[]).unwrap(), Settings::default());
+        let (dd, _) = run(from_csv(&csv_of(&rows)[..], None, &[]).unwrap(), Settings::default());
         for a in 0..20u32 {
             for b in 0..20u32 {
                 let (x, y) = (dd.explain_rows(a, b), dd.explain_rows(b, a));
@@ -260,7 +294,7 @@ proptest! {
 fn linking_febrl2_originals_to_their_duplicates() {
     // FEBRL2 split in two files: the originals, and their duplicates (up to
     // five for one original, never compared with each other when linking).
-    let text = std::io::read_to_string(data("febrl2.csv")).unwrap();
+    let text = String::from_utf8(data("febrl2.csv")).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
     let (mut orgs, mut dups) = (vec![header], vec![header]);
@@ -272,8 +306,8 @@ fn linking_febrl2_originals_to_their_duplicates() {
         }
     }
     let (orgs, dups) = (orgs.join("\n"), dups.join("\n"));
-    let mut ds = Dataset::from_csv(orgs.as_bytes(), Some("rec_id"), &[]).unwrap();
-    ds.append_link_csv(dups.as_bytes(), Some("rec_id")).unwrap();
+    let mut ds = from_csv(orgs.as_bytes(), Some("rec_id"), &[]).unwrap();
+    append_link(&mut ds, dups.as_bytes(), Some("rec_id")).unwrap();
     let (dd, out) = run(ds, Settings::default());
     let truth: HashSet<(String, String)> = dups
         .lines()

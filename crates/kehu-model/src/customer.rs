@@ -222,6 +222,45 @@ impl CustomValue {
     }
 }
 
+/// The type a custom field's values must have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomType {
+    /// Free text.
+    #[default]
+    Text,
+    /// A whole number.
+    Integer,
+    /// An exact decimal.
+    Decimal,
+    /// Yes or no.
+    Bool,
+    /// A calendar date.
+    Date,
+    /// A UTC instant.
+    Datetime,
+    /// One of `values`.
+    Enum,
+    /// A list of text values.
+    TextList,
+}
+
+impl CustomType {
+    /// The name used in rule sets and in [`CustomValue::type_name`](CustomValue::type_name).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Integer => "integer",
+            Self::Decimal => "decimal",
+            Self::Bool => "bool",
+            Self::Date => "date",
+            Self::Datetime => "datetime",
+            Self::Enum => "enum",
+            Self::TextList => "text_list",
+        }
+    }
+}
+
 /// A customer dossier: who the customer is and how to reach them.
 ///
 /// Purchases, interactions, feedback, consents and notes are stored apart,

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod catalogue;
 mod customer;
 mod diff;
 mod error;
@@ -15,7 +16,8 @@ mod money;
 mod related;
 
 pub use customer::{
-    Address, CustomValue, Customer, Email, Kind, LifecycleStage, Organization, PersonName, Phone,
+    Address, CustomType, CustomValue, Customer, Email, Kind, LifecycleStage, Organization,
+    PersonName, Phone,
 };
 pub use diff::{diff, FieldChange};
 pub use error::Error;

@@ -76,6 +76,7 @@ pub fn open_error(err: redb::DatabaseError) -> Error {
     use redb::{DatabaseError, StorageError};
     match err {
         DatabaseError::Storage(StorageError::Corrupted(msg)) => Error::NotABook(msg),
+        DatabaseError::DatabaseAlreadyOpen => Error::Locked,
         DatabaseError::Storage(StorageError::Io(io))
             if io.kind() == std::io::ErrorKind::InvalidData =>
         {

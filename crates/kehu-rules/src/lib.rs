@@ -32,6 +32,8 @@ mod ruleset;
 pub use country::country_code;
 pub use email::is_valid_email;
 pub use error::Error;
+/// The type a custom field's values must have (defined with the dossier types).
+pub use kehu_model::CustomType;
 pub use normalize::{clean_block, clean_text};
 pub use path::FieldPath;
 pub use phone::{normalize_phone, PhoneOutcome};
@@ -39,6 +41,5 @@ pub use postcode::{normalize_postcode, postcode_pattern};
 pub use report::{Report, Severity, Violation};
 pub use rules::Rules;
 pub use ruleset::{
-    BirthDateRule, BuiltinSeverities, Condition, CustomField, CustomType, FieldRule, RequiredRule,
-    RuleSet,
+    BirthDateRule, BuiltinSeverities, Condition, CustomField, FieldRule, RequiredRule, RuleSet,
 };

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use kehu_model::catalogue::{Field, Named};
 use kehu_model::{CustomValue, Customer};
 
 /// A field of a dossier that a rule can require or constrain.
@@ -65,73 +66,96 @@ pub enum AddressPart {
     Country,
 }
 
-const SIMPLE: &[(&str, FieldPath)] = &[
-    ("external_id", FieldPath::ExternalId),
-    ("name", FieldPath::Name),
-    ("name.given", FieldPath::NameGiven),
-    ("name.family", FieldPath::NameFamily),
-    ("name.full", FieldPath::NameFull),
-    ("organization.name", FieldPath::OrgName),
-    ("organization.industry", FieldPath::OrgIndustry),
-    ("organization.size", FieldPath::OrgSize),
-    ("company", FieldPath::Company),
-    ("job_title", FieldPath::JobTitle),
-    ("birth_date", FieldPath::BirthDate),
-    ("emails", FieldPath::Emails),
-    ("phones", FieldPath::Phones),
-    ("addresses", FieldPath::Addresses),
-    (
-        "addresses.street",
-        FieldPath::AddressPart(AddressPart::Street),
-    ),
-    ("addresses.city", FieldPath::AddressPart(AddressPart::City)),
-    (
-        "addresses.region",
-        FieldPath::AddressPart(AddressPart::Region),
-    ),
-    (
-        "addresses.postcode",
-        FieldPath::AddressPart(AddressPart::Postcode),
-    ),
-    (
-        "addresses.country",
-        FieldPath::AddressPart(AddressPart::Country),
-    ),
-    ("tags", FieldPath::Tags),
-    ("owner", FieldPath::Owner),
-    ("source", FieldPath::Source),
-    ("lifecycle_stage", FieldPath::LifecycleStage),
-];
+impl FieldPath {
+    /// The rule path of a catalogue field, when rules can name it (they do not
+    /// constrain ids, kinds and the bookkeeping times).
+    pub fn of(named: &Named) -> Option<Self> {
+        Some(match named {
+            Named::Custom(name) => Self::Custom(name.clone()),
+            Named::Field(f) => match f {
+                Field::ExternalId => Self::ExternalId,
+                Field::Name => Self::Name,
+                Field::GivenName => Self::NameGiven,
+                Field::FamilyName => Self::NameFamily,
+                Field::FullName => Self::NameFull,
+                Field::Organization => Self::OrgName,
+                Field::Industry => Self::OrgIndustry,
+                Field::OrgSize => Self::OrgSize,
+                Field::Company => Self::Company,
+                Field::JobTitle => Self::JobTitle,
+                Field::BirthDate => Self::BirthDate,
+                Field::Emails => Self::Emails,
+                Field::Phones => Self::Phones,
+                Field::Addresses => Self::Addresses,
+                Field::Street => Self::AddressPart(AddressPart::Street),
+                Field::City => Self::AddressPart(AddressPart::City),
+                Field::Region => Self::AddressPart(AddressPart::Region),
+                Field::Postcode => Self::AddressPart(AddressPart::Postcode),
+                Field::Country => Self::AddressPart(AddressPart::Country),
+                Field::Tags => Self::Tags,
+                Field::Owner => Self::Owner,
+                Field::Source => Self::Source,
+                Field::Stage => Self::LifecycleStage,
+                Field::KehuId
+                | Field::Kind
+                | Field::CreatedAt
+                | Field::UpdatedAt
+                | Field::VerifiedAt => return None,
+            },
+        })
+    }
 
+    /// The catalogue field this path is about.
+    pub fn named(&self) -> Named {
+        Named::Field(match self {
+            Self::Custom(name) => return Named::Custom(name.clone()),
+            Self::ExternalId => Field::ExternalId,
+            Self::Name => Field::Name,
+            Self::NameGiven => Field::GivenName,
+            Self::NameFamily => Field::FamilyName,
+            Self::NameFull => Field::FullName,
+            Self::OrgName => Field::Organization,
+            Self::OrgIndustry => Field::Industry,
+            Self::OrgSize => Field::OrgSize,
+            Self::Company => Field::Company,
+            Self::JobTitle => Field::JobTitle,
+            Self::BirthDate => Field::BirthDate,
+            Self::Emails => Field::Emails,
+            Self::Phones => Field::Phones,
+            Self::Addresses => Field::Addresses,
+            Self::AddressPart(AddressPart::Street) => Field::Street,
+            Self::AddressPart(AddressPart::City) => Field::City,
+            Self::AddressPart(AddressPart::Region) => Field::Region,
+            Self::AddressPart(AddressPart::Postcode) => Field::Postcode,
+            Self::AddressPart(AddressPart::Country) => Field::Country,
+            Self::Tags => Field::Tags,
+            Self::Owner => Field::Owner,
+            Self::Source => Field::Source,
+            Self::LifecycleStage => Field::Stage,
+        })
+    }
+}
+
+/// A path, a field's canonical name or an alias (`name.given`, `given_name`,
+/// `first_name`, `名`), as the catalogue resolves it.
 impl FromStr for FieldPath {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        let s = s.trim();
-        if let Some(name) = s.strip_prefix("custom.") {
-            return if name.is_empty() {
-                Err(())
-            } else {
-                Ok(Self::Custom(name.to_string()))
-            };
-        }
-        SIMPLE
-            .iter()
-            .find(|(n, _)| *n == s)
-            .map(|(_, p)| p.clone())
+        kehu_model::catalogue::resolve(s)
+            .as_ref()
+            .and_then(Self::of)
             .ok_or(())
     }
 }
 
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Self::Custom(name) = self {
-            return write!(f, "custom.{name}");
+        match self.named() {
+            Named::Custom(name) => write!(f, "custom.{name}"),
+            // An organisation is present by its name: the rule is about that value.
+            Named::Field(Field::Organization) => f.write_str("organization.name"),
+            Named::Field(field) => f.write_str(field.path()),
         }
-        let name = SIMPLE
-            .iter()
-            .find(|(_, p)| p == self)
-            .map_or("?", |(n, _)| n);
-        f.write_str(name)
     }
 }
 
@@ -294,6 +318,16 @@ mod tests {
             assert_eq!(p.parse::<FieldPath>().unwrap().to_string(), p);
         }
         assert!("emails.nope".parse::<FieldPath>().is_err());
+        assert!(
+            "kind".parse::<FieldPath>().is_err(),
+            "rules do not constrain the kind"
+        );
+        assert_eq!("first_name".parse::<FieldPath>(), Ok(FieldPath::NameGiven));
+        assert_eq!("邮箱".parse::<FieldPath>(), Ok(FieldPath::Emails));
+        assert_eq!(
+            "organization.name".parse::<FieldPath>(),
+            Ok(FieldPath::OrgName)
+        );
         assert!("custom.".parse::<FieldPath>().is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use kehu_model::{Kind, LifecycleStage};
+use kehu_model::{CustomType, Kind, LifecycleStage};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Severity};
@@ -233,45 +233,6 @@ pub struct FieldRule {
     pub max: Option<f64>,
     /// The message to report instead of the generated one.
     pub message: Option<String>,
-}
-
-/// The type a custom field's values must have.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CustomType {
-    /// Free text.
-    #[default]
-    Text,
-    /// A whole number.
-    Integer,
-    /// An exact decimal.
-    Decimal,
-    /// Yes or no.
-    Bool,
-    /// A calendar date.
-    Date,
-    /// A UTC instant.
-    Datetime,
-    /// One of `values`.
-    Enum,
-    /// A list of text values.
-    TextList,
-}
-
-impl CustomType {
-    /// The name used in rule sets and in [`CustomValue::type_name`](kehu_model::CustomValue::type_name).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Integer => "integer",
-            Self::Decimal => "decimal",
-            Self::Bool => "bool",
-            Self::Date => "date",
-            Self::Datetime => "datetime",
-            Self::Enum => "enum",
-            Self::TextList => "text_list",
-        }
-    }
 }
 
 /// A custom field the business declares: its type, whether it is required, its format.

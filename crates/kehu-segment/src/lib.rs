@@ -60,6 +60,9 @@ pub struct Segment {
 pub struct TestOutcome {
     /// The test as written.
     pub test: String,
+    /// The dossier field it tests, by its catalogue name (`emails`,
+    /// `custom.level`); none for aggregates, consent and saved segments.
+    pub field: Option<String>,
     /// True, false, or unknown (the value is missing).
     pub held: Option<bool>,
     /// The values the customer has for the tested field.
@@ -172,11 +175,13 @@ impl Segment {
                 Expr::Not(a) => walk(a, src, row, out),
                 Expr::Segment(_, inner, start, end) => out.push(TestOutcome {
                     test: src[*start..*end].to_string(),
+                    field: None,
                     held: eval::eval(inner, row),
                     seen: Vec::new(),
                 }),
                 Expr::Test(p, start, end) => out.push(TestOutcome {
                     test: src[*start..*end].to_string(),
+                    field: field_of(p).and_then(Field::named).map(|n| n.name()),
                     held: eval::test(p, row),
                     seen: match p {
                         Predicate::HasConsent(purpose, channel) => {

@@ -1,4 +1,7 @@
-//! The fields a segment can name, with their types and aliases.
+//! The fields a segment can name, with their types: the catalogue's dossier
+//! fields, the custom fields of a book's rules, and aggregates over related records.
+
+use kehu_model::catalogue;
 
 /// The type of a field's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,66 +143,75 @@ impl Field {
     }
 }
 
-/// The standard names, then their aliases (English and Chinese).
-const NAMES: &[(&str, Field)] = &[
-    ("kind", Field::Kind),
-    ("name", Field::Name),
-    ("given_name", Field::GivenName),
-    ("family_name", Field::FamilyName),
-    ("company", Field::Company),
-    ("job_title", Field::JobTitle),
-    ("organization", Field::Organization),
-    ("industry", Field::Industry),
-    ("org_size", Field::OrgSize),
-    ("email", Field::Email),
-    ("phone", Field::Phone),
-    ("street", Field::Street),
-    ("city", Field::City),
-    ("region", Field::Region),
-    ("postcode", Field::Postcode),
-    ("country", Field::Country),
-    ("owner", Field::Owner),
-    ("source", Field::Source),
-    ("stage", Field::Stage),
-    ("external_id", Field::ExternalId),
-    ("birthday", Field::BirthDate),
-    ("created", Field::Created),
-    ("updated", Field::Updated),
-    ("verified", Field::Verified),
-    ("tags", Field::Tags),
-    // Aliases.
-    ("type", Field::Kind),
-    ("first_name", Field::GivenName),
-    ("last_name", Field::FamilyName),
-    ("title", Field::JobTitle),
-    ("birth_date", Field::BirthDate),
-    ("created_at", Field::Created),
-    ("updated_at", Field::Updated),
-    ("verified_at", Field::Verified),
-    ("lifecycle_stage", Field::Stage),
-    ("province", Field::Region),
-    ("zip", Field::Postcode),
-    ("类型", Field::Kind),
-    ("姓名", Field::Name),
-    ("名称", Field::Name),
-    ("公司", Field::Company),
-    ("职位", Field::JobTitle),
-    ("行业", Field::Industry),
-    ("邮箱", Field::Email),
-    ("手机", Field::Phone),
-    ("电话", Field::Phone),
-    ("地址", Field::Street),
-    ("城市", Field::City),
-    ("省", Field::Region),
-    ("邮编", Field::Postcode),
-    ("国家", Field::Country),
-    ("负责人", Field::Owner),
-    ("来源", Field::Source),
-    ("阶段", Field::Stage),
-    ("生日", Field::BirthDate),
-    ("创建时间", Field::Created),
-    ("标签", Field::Tags),
-];
+impl Field {
+    /// The segment field of a catalogue field; none for those segments do not
+    /// test (kehu's id, the address list as a whole).
+    pub fn of(field: catalogue::Field) -> Option<Self> {
+        use catalogue::Field as C;
+        Some(match field {
+            C::KehuId | C::Addresses => return None,
+            C::ExternalId => Self::ExternalId,
+            C::Kind => Self::Kind,
+            C::Name | C::FullName => Self::Name,
+            C::GivenName => Self::GivenName,
+            C::FamilyName => Self::FamilyName,
+            C::Organization => Self::Organization,
+            C::Industry => Self::Industry,
+            C::OrgSize => Self::OrgSize,
+            C::Company => Self::Company,
+            C::JobTitle => Self::JobTitle,
+            C::BirthDate => Self::BirthDate,
+            C::Emails => Self::Email,
+            C::Phones => Self::Phone,
+            C::Street => Self::Street,
+            C::City => Self::City,
+            C::Region => Self::Region,
+            C::Postcode => Self::Postcode,
+            C::Country => Self::Country,
+            C::Tags => Self::Tags,
+            C::Owner => Self::Owner,
+            C::Source => Self::Source,
+            C::Stage => Self::Stage,
+            C::CreatedAt => Self::Created,
+            C::UpdatedAt => Self::Updated,
+            C::VerifiedAt => Self::Verified,
+        })
+    }
+
+    /// The catalogue field (or custom field) this field reads; none for an aggregate.
+    pub fn named(&self) -> Option<catalogue::Named> {
+        use catalogue::Field as C;
+        Some(catalogue::Named::Field(match self {
+            Self::Custom(name, _) => return Some(catalogue::Named::Custom(name.clone())),
+            Self::Aggregate(_) => return None,
+            Self::Kind => C::Kind,
+            Self::Name => C::Name,
+            Self::GivenName => C::GivenName,
+            Self::FamilyName => C::FamilyName,
+            Self::Company => C::Company,
+            Self::JobTitle => C::JobTitle,
+            Self::Organization => C::Organization,
+            Self::Industry => C::Industry,
+            Self::OrgSize => C::OrgSize,
+            Self::Email => C::Emails,
+            Self::Phone => C::Phones,
+            Self::Street => C::Street,
+            Self::City => C::City,
+            Self::Region => C::Region,
+            Self::Postcode => C::Postcode,
+            Self::Country => C::Country,
+            Self::Owner => C::Owner,
+            Self::Source => C::Source,
+            Self::Stage => C::Stage,
+            Self::ExternalId => C::ExternalId,
+            Self::BirthDate => C::BirthDate,
+            Self::Created => C::CreatedAt,
+            Self::Updated => C::UpdatedAt,
+            Self::Verified => C::VerifiedAt,
+            Self::Tags => C::Tags,
+        }))
+    }
+}
 
 const RECORDS: &[(&str, Records)] = &[
     ("purchases", Records::Purchases),
@@ -257,16 +269,24 @@ impl Schema {
             .map(|(_, c)| c.as_str())
     }
 
-    /// The field a name means (an aggregate without its window), or the nearest known name.
+    /// The field a name means (an aggregate without its window), or the
+    /// nearest known name. Dossier fields are named as the catalogue names
+    /// them (canonical name, path or alias, in any language it knows).
     pub fn resolve(&self, name: &str) -> Result<Field, Option<String>> {
         let lower = name.to_lowercase();
-        if let Some((_, f)) = NAMES.iter().find(|(n, _)| *n == lower) {
-            return Ok(f.clone());
-        }
-        if let Some(custom) = lower.strip_prefix("custom.") {
-            if let Some((n, t)) = self.custom.iter().find(|(n, _)| n.to_lowercase() == custom) {
-                return Ok(Field::Custom(n.clone(), *t));
+        match catalogue::resolve(name) {
+            Some(catalogue::Named::Field(f)) => {
+                if let Some(field) = Field::of(f) {
+                    return Ok(field);
+                }
             }
+            Some(catalogue::Named::Custom(custom)) => {
+                let custom = custom.to_lowercase();
+                if let Some((n, t)) = self.custom.iter().find(|(n, _)| n.to_lowercase() == custom) {
+                    return Ok(Field::Custom(n.clone(), *t));
+                }
+            }
+            None => {}
         }
         if let Some((n, t)) = self.custom.iter().find(|(n, _)| n.to_lowercase() == lower) {
             return Ok(Field::Custom(n.clone(), *t));
@@ -277,9 +297,13 @@ impl Schema {
         Err(self.nearest(&lower))
     }
 
-    /// Every name the schema knows, for suggestions and documentation.
+    /// Every name the schema knows, for suggestions and documentation: the
+    /// catalogue's canonical names, the custom fields and the aggregates.
     pub fn names(&self) -> Vec<String> {
-        let mut out: Vec<String> = NAMES.iter().map(|(n, _)| n.to_string()).collect();
+        let mut out: Vec<String> = catalogue::Field::all()
+            .filter(|f| Field::of(*f).is_some())
+            .map(|f| f.name().to_string())
+            .collect();
         out.extend(self.custom.iter().map(|(n, _)| format!("custom.{n}")));
         for (r, _) in RECORDS.iter().take(4) {
             for (m, _) in MEASURES {

@@ -55,6 +55,9 @@ pub enum Error {
     /// The customer was erased: its data key is gone, so its data cannot be read.
     #[error("customer {0} was erased")]
     Erased(CustomerId),
+    /// Another process holds the book (an embedded store is one process per file).
+    #[error("the book is open in another process; close that program and try again (a book several processes share belongs in a PostgreSQL store)")]
+    Locked,
     /// The backend failed (I/O, locks, the database engine).
     #[error("storage backend: {0}")]
     Backend(String),

@@ -1,22 +1,24 @@
-//! Turning a row's cells into a dossier or a related record, and values back into cells.
+//! Turning a row's cells into a dossier or a related record, and a dossier back into cells.
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use kehu_model::catalogue::{Field, RelatedField};
 use kehu_model::{
-    Address, Consent, ConsentStatus, Currency, CustomValue, Customer, CustomerId, Decimal,
-    Direction, Email, Feedback, FeedbackKind, FeedbackStatus, Interaction, InteractionChannel,
-    Kind, LifecycleStage, Money, Organization, Phone, Purchase, RecordId, Related, Score,
-    ScoreScale, Timestamp,
+    Address, Consent, ConsentStatus, Currency, CustomType, Customer, CustomerId, Direction, Email,
+    Feedback, FeedbackKind, FeedbackStatus, Interaction, InteractionChannel, Kind, Money,
+    Organization, Phone, Purchase, RecordId, Related, Score, ScoreScale, Timestamp,
 };
-use kehu_rules::{CustomType, Rules};
 
-use super::columns::{Columns, Field};
-use super::ImportKind;
+use crate::columns::{Columns, Target};
+use crate::values::{
+    custom_text, list_text, parse_channel, parse_custom, parse_date, parse_feedback_status,
+    parse_kind, parse_stage, parse_timestamp, split_list, timestamp_text,
+};
+use crate::ImportKind;
 
 /// A cell whose text is not a value of its field.
 #[derive(Debug, Clone)]
-pub(crate) struct CellProblem {
+pub struct CellProblem {
     /// The column.
     pub column: usize,
     /// A stable code: `format.date`, `format.number`, `enum`, `required`.
@@ -26,13 +28,13 @@ pub(crate) struct CellProblem {
 }
 
 /// A dossier read from a row, with where each field came from.
-pub(crate) struct RowCustomer {
+pub struct RowCustomer {
     /// The dossier (not yet normalised or checked).
     pub customer: Customer,
     /// Whether the row named the dossier's kehu id.
     pub has_kehu_id: bool,
     /// The fields the row filled, for an update that changes only those.
-    pub present: Vec<Field>,
+    pub present: Vec<Target>,
     /// Field path prefixes and the column each came from, to name the column of a violation.
     pub sources: Vec<(Cow<'static, str>, usize)>,
     /// Cells that could not be read.
@@ -65,10 +67,10 @@ fn indexed(list: &'static str, i: usize) -> Cow<'static, str> {
 }
 
 /// Builds a dossier from a row's cells.
-pub(crate) fn customer_from_cells(
+pub fn customer_from_cells(
     cells: &[(usize, String)],
     columns: &Columns,
-    rules: &Rules,
+    custom_type: &dyn Fn(&str) -> Option<CustomType>,
     now: Timestamp,
 ) -> RowCustomer {
     let mut c = Customer {
@@ -84,11 +86,11 @@ pub(crate) fn customer_from_cells(
     let mut org = Organization::default();
     let mut kind = None;
     for (col, text) in cells {
-        let Some(field) = columns.field(*col) else {
+        let Some(target) = columns.target(*col) else {
             continue;
         };
         let text = text.trim();
-        if text.is_empty() || *field == Field::Ignore {
+        if text.is_empty() || *target == Target::Ignore {
             continue;
         }
         let mut bad = |code: &'static str, message: String| {
@@ -99,6 +101,22 @@ pub(crate) fn customer_from_cells(
             })
         };
         let mut source = |path: Cow<'static, str>| sources.push((path, *col));
+        let field = match target {
+            Target::Field(f) => *f,
+            Target::Custom(name) => {
+                let declared = custom_type(name);
+                match parse_custom(text, declared.unwrap_or(CustomType::Text)) {
+                    Ok(v) => {
+                        source(Cow::Owned(format!("custom.{name}")));
+                        c.custom.insert(name.clone(), v);
+                    }
+                    Err(m) => bad("custom.type", m),
+                }
+                present.push(target.clone());
+                continue;
+            }
+            Target::Related(_) | Target::Ignore => continue,
+        };
         match field {
             Field::KehuId => match text.parse::<CustomerId>() {
                 Ok(id) => {
@@ -109,13 +127,13 @@ pub(crate) fn customer_from_cells(
             },
             Field::ExternalId => {
                 c.external_id = Some(text.to_string());
-                source(Cow::Borrowed("external_id"));
+                source(Cow::Borrowed(Field::ExternalId.path()));
             }
             Field::Kind => match parse_kind(text) {
                 Some(k) => kind = Some(k),
                 None => bad("enum", "must be person or organization (个人/企业)".into()),
             },
-            Field::Name => {
+            Field::Name | Field::FullName => {
                 c.name.full = Some(text.to_string());
                 source(Cow::Borrowed("name"));
             }
@@ -125,39 +143,39 @@ pub(crate) fn customer_from_cells(
             }
             Field::FamilyName => {
                 c.name.family = Some(text.to_string());
-                source(Cow::Borrowed("name.family"));
+                source(Cow::Borrowed(Field::FamilyName.path()));
             }
             Field::Organization => {
                 org.name = Some(text.to_string());
-                source(Cow::Borrowed("organization"));
+                source(Cow::Borrowed(Field::Organization.path()));
             }
             Field::Industry => {
                 org.industry = Some(text.to_string());
-                source(Cow::Borrowed("organization.industry"));
+                source(Cow::Borrowed(Field::Industry.path()));
             }
             Field::OrgSize => match text.replace([',', '_'], "").parse::<u32>() {
                 Ok(n) => {
                     org.size = Some(n);
-                    source(Cow::Borrowed("organization.size"));
+                    source(Cow::Borrowed(Field::OrgSize.path()));
                 }
                 Err(_) => bad("format.number", "not a whole number".into()),
             },
             Field::Company => {
                 c.company = Some(text.to_string());
-                source(Cow::Borrowed("company"));
+                source(Cow::Borrowed(Field::Company.path()));
             }
             Field::JobTitle => {
                 c.job_title = Some(text.to_string());
-                source(Cow::Borrowed("job_title"));
+                source(Cow::Borrowed(Field::JobTitle.path()));
             }
             Field::BirthDate => match parse_date(text) {
                 Ok(d) => {
                     c.birth_date = Some(d);
-                    source(Cow::Borrowed("birth_date"));
+                    source(Cow::Borrowed(Field::BirthDate.path()));
                 }
                 Err(m) => bad("format.date", m),
             },
-            Field::Email => {
+            Field::Emails => {
                 for item in split_list(text) {
                     source(indexed("emails", c.emails.len()));
                     let mut e = Email::new(item);
@@ -165,7 +183,7 @@ pub(crate) fn customer_from_cells(
                     c.emails.push(e);
                 }
             }
-            Field::Phone => {
+            Field::Phones => {
                 for item in split_list(text) {
                     source(indexed("phones", c.phones.len()));
                     let mut p = Phone::new(item);
@@ -194,21 +212,21 @@ pub(crate) fn customer_from_cells(
                 source(Cow::Borrowed("addresses[0].country"));
             }
             Field::Tags => {
-                source(Cow::Borrowed("tags"));
+                source(Cow::Borrowed(Field::Tags.path()));
                 c.tags.extend(split_list(text));
             }
             Field::Owner => {
                 c.owner = Some(text.to_string());
-                source(Cow::Borrowed("owner"));
+                source(Cow::Borrowed(Field::Owner.path()));
             }
             Field::Source => {
                 c.source = Some(text.to_string());
-                source(Cow::Borrowed("source"));
+                source(Cow::Borrowed(Field::Source.path()));
             }
             Field::Stage => match parse_stage(text) {
                 Some(s) => {
                     c.lifecycle_stage = Some(s);
-                    source(Cow::Borrowed("lifecycle_stage"));
+                    source(Cow::Borrowed(Field::Stage.path()));
                 }
                 None => bad(
                     "enum",
@@ -225,19 +243,9 @@ pub(crate) fn customer_from_cells(
                     Err(m) => bad("format.datetime", m),
                 }
             }
-            Field::Custom(name) => {
-                let declared = rules.custom_field(name).map(|f| f.kind);
-                match parse_custom(text, declared.unwrap_or(CustomType::Text)) {
-                    Ok(v) => {
-                        source(Cow::Owned(format!("custom.{name}")));
-                        c.custom.insert(name.clone(), v);
-                    }
-                    Err(m) => bad("custom.type", m),
-                }
-            }
-            _ => continue,
+            Field::Addresses => continue,
         }
-        present.push(field.clone());
+        present.push(target.clone());
     }
     if address != Address::default() {
         address.primary = true;
@@ -264,18 +272,20 @@ pub(crate) fn customer_from_cells(
 
 /// Applies the fields a row filled onto an existing dossier: filled cells
 /// replace, empty ones keep what is there; e-mails, phones and tags are added.
-pub(crate) fn merge(existing: &Customer, row: &RowCustomer) -> Customer {
+pub fn merge(existing: &Customer, row: &RowCustomer) -> Customer {
     let mut out = existing.clone();
     let new = &row.customer;
-    let has = |f: &Field| row.present.contains(f);
+    let has = |f: &Field| row.present.contains(&Target::Field(*f));
     if has(&Field::ExternalId) {
         out.external_id.clone_from(&new.external_id);
     }
     if has(&Field::Kind) {
         out.kind = new.kind;
     }
+    if has(&Field::Name) || has(&Field::FullName) {
+        out.name.full.clone_from(&new.name.full);
+    }
     for (field, slot, value) in [
-        (Field::Name, &mut out.name.full, &new.name.full),
         (Field::GivenName, &mut out.name.given, &new.name.given),
         (Field::FamilyName, &mut out.name.family, &new.name.family),
         (Field::Company, &mut out.company, &new.company),
@@ -353,29 +363,33 @@ pub(crate) fn merge(existing: &Customer, row: &RowCustomer) -> Customer {
 }
 
 /// What a related row needs besides its cells.
-pub(crate) struct RelatedContext {
+pub struct RelatedContext {
+    /// What the file holds.
     pub kind: ImportKind,
+    /// The customer the row's record belongs to.
     pub customer: CustomerId,
+    /// The currency of amounts without one of their own.
     pub currency: Option<Currency>,
 }
 
 /// Builds a related record from a row's cells; the id is derived from the
 /// source's record id when there is one, so importing a file twice does not
 /// double its records.
-pub(crate) fn related_from_cells(
+pub fn related_from_cells(
     cells: &[(usize, String)],
     columns: &Columns,
     ctx: &RelatedContext,
 ) -> Result<Related, Vec<CellProblem>> {
     let mut problems = Vec::new();
-    let get = |field: Field| -> Option<(usize, &str)> {
+    let get = |field: RelatedField| -> Option<(usize, &str)> {
+        let field = Target::Related(field);
         cells
             .iter()
-            .find(|(c, t)| columns.field(*c) == Some(&field) && !t.trim().is_empty())
+            .find(|(c, t)| columns.target(*c) == Some(&field) && !t.trim().is_empty())
             .map(|(c, t)| (*c, t.trim()))
     };
-    let at_cell = get(Field::At);
-    let record_id = get(Field::RecordId);
+    let at_cell = get(RelatedField::At);
+    let record_id = get(RelatedField::RecordId);
     let mut fail = |column: usize, code: &'static str, message: String| {
         problems.push(CellProblem {
             column,
@@ -403,7 +417,7 @@ pub(crate) fn related_from_cells(
     let text = |cell: Option<(usize, &str)>| cell.map(|(_, t)| t.to_string());
     let mut record = match ctx.kind {
         ImportKind::Purchases => {
-            let currency = match get(Field::Currency) {
+            let currency = match get(RelatedField::Currency) {
                 Some((col, t)) => match t.parse::<Currency>() {
                     Ok(c) => Some(c),
                     Err(_) => {
@@ -417,9 +431,13 @@ pub(crate) fn related_from_cells(
                 },
                 None => ctx.currency,
             };
-            let amount = match (currency, get(Field::AmountMinor), get(Field::Amount)) {
+            let amount = match (
+                currency,
+                get(RelatedField::AmountMinor),
+                get(RelatedField::Amount),
+            ) {
                 (None, _, _) => {
-                    if get(Field::Currency).is_none() {
+                    if get(RelatedField::Currency).is_none() {
                         fail(
                             usize::MAX,
                             "required",
@@ -461,7 +479,7 @@ pub(crate) fn related_from_cells(
                     None
                 }
             };
-            let items = match get(Field::Items) {
+            let items = match get(RelatedField::Items) {
                 Some((col, t)) => t.parse::<u32>().unwrap_or_else(|_| {
                     fail(col, "format.number", "not a whole number".into());
                     1
@@ -473,12 +491,12 @@ pub(crate) fn related_from_cells(
             };
             let mut p = Purchase::new(ctx.customer, at, amount);
             p.items = items;
-            p.channel = text(get(Field::Channel));
-            p.reference = text(get(Field::Reference)).or_else(|| text(record_id));
+            p.channel = text(get(RelatedField::Channel));
+            p.reference = text(get(RelatedField::Reference)).or_else(|| text(record_id));
             Related::Purchase(p)
         }
         ImportKind::Interactions => {
-            let channel = match get(Field::Channel) {
+            let channel = match get(RelatedField::Channel) {
                 Some((col, t)) => parse_channel(t).unwrap_or_else(|| {
                     fail(
                         col,
@@ -489,7 +507,7 @@ pub(crate) fn related_from_cells(
                 }),
                 None => InteractionChannel::Other,
             };
-            let direction = match get(Field::Direction) {
+            let direction = match get(RelatedField::Direction) {
                 Some((col, t)) => match t.to_ascii_lowercase().as_str() {
                     "inbound" | "in" | "incoming" | "呼入" => Direction::Inbound,
                     "outbound" | "out" | "outgoing" | "呼出" => Direction::Outbound,
@@ -508,13 +526,13 @@ pub(crate) fn related_from_cells(
                 at,
                 channel,
                 direction,
-                text(get(Field::Summary)).unwrap_or_default(),
+                text(get(RelatedField::Summary)).unwrap_or_default(),
             );
-            i.outcome = text(get(Field::Outcome));
+            i.outcome = text(get(RelatedField::Outcome));
             Related::Interaction(i)
         }
         ImportKind::Feedback => {
-            let kind = match get(Field::Kind) {
+            let kind = match get(RelatedField::Kind) {
                 Some((col, t)) => match t.to_ascii_lowercase().as_str() {
                     "complaint" | "投诉" => FeedbackKind::Complaint,
                     "suggestion" | "建议" => FeedbackKind::Suggestion,
@@ -531,7 +549,7 @@ pub(crate) fn related_from_cells(
                 },
                 None => FeedbackKind::Survey,
             };
-            let scale = match get(Field::Scale) {
+            let scale = match get(RelatedField::Scale) {
                 Some((col, t)) => match t.to_ascii_lowercase().as_str() {
                     "csat" => Some(ScoreScale::Csat),
                     "nps" => Some(ScoreScale::Nps),
@@ -542,7 +560,7 @@ pub(crate) fn related_from_cells(
                 },
                 None => None,
             };
-            let score = match get(Field::Score) {
+            let score = match get(RelatedField::Score) {
                 Some((col, t)) => match t.parse::<u8>() {
                     Ok(v) => Some(Score {
                         scale: scale.unwrap_or(ScoreScale::Csat),
@@ -559,14 +577,14 @@ pub(crate) fn related_from_cells(
                 },
                 None => None,
             };
-            let status = match get(Field::Status) {
+            let status = match get(RelatedField::Status) {
                 Some((col, t)) => parse_feedback_status(t).unwrap_or_else(|| {
                     fail(col, "enum", "must be open or resolved".into());
                     FeedbackStatus::Open
                 }),
                 None => FeedbackStatus::Open,
             };
-            let resolved_at = time(get(Field::ResolvedAt), &mut fail);
+            let resolved_at = time(get(RelatedField::ResolvedAt), &mut fail);
             let Some(at) = at.filter(|_| problems.is_empty()) else {
                 return Err(problems);
             };
@@ -574,7 +592,7 @@ pub(crate) fn related_from_cells(
                 ctx.customer,
                 at,
                 kind,
-                text(get(Field::Comment)).unwrap_or_default(),
+                text(get(RelatedField::Comment)).unwrap_or_default(),
             );
             f.score = score;
             f.status = status;
@@ -582,7 +600,7 @@ pub(crate) fn related_from_cells(
             Related::Feedback(f)
         }
         ImportKind::Consents | ImportKind::Customers => {
-            let status = match get(Field::Status) {
+            let status = match get(RelatedField::Status) {
                 Some((col, t)) => match t.to_ascii_lowercase().as_str() {
                     "granted" | "yes" | "true" | "opt-in" | "optin" | "同意" => {
                         ConsentStatus::Granted
@@ -597,18 +615,18 @@ pub(crate) fn related_from_cells(
                 },
                 None => ConsentStatus::Granted,
             };
-            let expires_at = time(get(Field::ExpiresAt), &mut fail);
+            let expires_at = time(get(RelatedField::ExpiresAt), &mut fail);
             let Some(at) = at.filter(|_| problems.is_empty()) else {
                 return Err(problems);
             };
             let mut c = Consent::new(
                 ctx.customer,
                 at,
-                text(get(Field::Purpose)).unwrap_or_default(),
+                text(get(RelatedField::Purpose)).unwrap_or_default(),
                 status,
             );
-            c.channel = text(get(Field::Channel));
-            c.evidence = text(get(Field::Evidence));
+            c.channel = text(get(RelatedField::Channel));
+            c.evidence = text(get(RelatedField::Evidence));
             c.expires_at = expires_at;
             Related::Consent(c)
         }
@@ -619,7 +637,7 @@ pub(crate) fn related_from_cells(
     // The source's record id, or for a purchase its order reference, names the row.
     let source_id = record_id.or_else(|| {
         (ctx.kind == ImportKind::Purchases)
-            .then(|| get(Field::Reference))
+            .then(|| get(RelatedField::Reference))
             .flatten()
     });
     if let Some((_, source_id)) = source_id {
@@ -671,245 +689,102 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn parse_kind(text: &str) -> Option<Kind> {
-    match text.trim().to_lowercase().as_str() {
-        "person" | "individual" | "people" | "p" | "b2c" | "个人" | "自然人" => {
-            Some(Kind::Person)
-        }
-        "organization" | "organisation" | "org" | "company" | "business" | "b2b" | "o" | "企业"
-        | "公司" | "机构" | "单位" => Some(Kind::Organization),
-        _ => None,
-    }
-}
-
-fn parse_stage(text: &str) -> Option<LifecycleStage> {
-    if let Ok(s) = text.parse() {
-        return Some(s);
-    }
-    match text.trim() {
-        "潜在" | "潜在客户" | "lead" | "prospect" => Some(LifecycleStage::Potential),
-        "新客户" | "新" => Some(LifecycleStage::New),
-        "活跃" | "活跃客户" => Some(LifecycleStage::Active),
-        "风险" | "流失风险" | "有流失风险" => Some(LifecycleStage::AtRisk),
-        "流失" | "已流失" => Some(LifecycleStage::Churned),
-        _ => None,
-    }
-}
-
-fn parse_channel(text: &str) -> Option<InteractionChannel> {
-    Some(match text.trim().to_lowercase().as_str() {
-        "phone" | "call" | "电话" => InteractionChannel::Phone,
-        "email" | "e-mail" | "mail" | "邮件" => InteractionChannel::Email,
-        "chat" | "wechat" | "whatsapp" | "im" | "微信" | "聊天" => InteractionChannel::Chat,
-        "visit" | "meeting" | "store" | "拜访" | "到店" => InteractionChannel::Visit,
-        "social" | "weibo" | "社交" => InteractionChannel::Social,
-        "other" | "其他" => InteractionChannel::Other,
-        _ => return None,
-    })
-}
-
-fn parse_feedback_status(text: &str) -> Option<FeedbackStatus> {
-    let key = text.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-    serde_json::from_value(serde_json::Value::String(key)).ok()
-}
-
-/// A calendar date: `2024-03-05`, `2024/3/5`, `2024.03.05`, `20240305`,
-/// `2024年3月5日`, or day and month around a year when only one reading is possible.
-pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    let t = text.trim();
-    let t = t.split(['T', ' ']).next().unwrap_or(t);
-    let bad = || format!("not a date (write it as YYYY-MM-DD): {:?}", short(text));
-    if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
-        return NaiveDate::parse_from_str(t, "%Y%m%d").map_err(|_| bad());
-    }
-    let parts: Vec<&str> = t
-        .split(['-', '/', '.', '年', '月', '日'])
-        .filter(|p| !p.is_empty())
-        .collect();
-    let nums: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
-    let Some(nums) = nums.filter(|n| n.len() == 3) else {
-        return Err(bad());
-    };
-    let (y, m, d) = if parts[0].len() == 4 {
-        (nums[0], nums[1], nums[2])
-    } else if parts[2].len() == 4 {
-        match (nums[0] > 12, nums[1] > 12) {
-            (true, false) => (nums[2], nums[1], nums[0]),
-            (false, true) => (nums[2], nums[0], nums[1]),
-            _ if nums[0] == nums[1] => (nums[2], nums[0], nums[1]),
-            _ => {
-                return Err(format!(
-                    "ambiguous date {:?}: day and month could be either way round; write it as YYYY-MM-DD",
-                    short(text)
-                ))
-            }
-        }
-    } else {
-        return Err(bad());
-    };
-    NaiveDate::from_ymd_opt(y as i32, m, d)
-        .ok_or_else(|| format!("no such date: {:?}", short(text)))
-}
-
-/// An instant: RFC 3339, or a date and time without a zone (taken as UTC), or a date (midnight UTC).
-pub(crate) fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
-    let t = text.trim();
-    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-        return Ok(dt.with_timezone(&Utc));
-    }
-    for f in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y/%m/%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y/%m/%d %H:%M",
-    ] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(t, f) {
-            return Ok(naive.and_utc());
-        }
-    }
-    parse_date(t)
-        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-        .map_err(|_| {
-            format!(
-                "not a date and time (write it as 2024-03-05T14:30:00Z): {:?}",
-                short(text)
-            )
-        })
-}
-
-fn parse_custom(text: &str, kind: CustomType) -> Result<CustomValue, String> {
-    let t = text.trim();
-    Ok(match kind {
-        CustomType::Text => CustomValue::Text(t.to_string()),
-        CustomType::Enum => CustomValue::Enum(t.to_string()),
-        CustomType::Integer => CustomValue::Integer(
-            t.replace([',', '_'], "")
-                .parse()
-                .map_err(|_| "not a whole number".to_string())?,
-        ),
-        CustomType::Decimal => CustomValue::Decimal(
-            t.replace(',', "")
-                .parse::<Decimal>()
-                .map_err(|_| "not a decimal number".to_string())?,
-        ),
-        CustomType::Bool => CustomValue::Bool(match t.to_lowercase().as_str() {
-            "true" | "yes" | "y" | "1" | "是" | "对" => true,
-            "false" | "no" | "n" | "0" | "否" | "不" => false,
-            _ => return Err("not yes or no".into()),
-        }),
-        CustomType::Date => CustomValue::Date(parse_date(t)?),
-        CustomType::Datetime => CustomValue::DateTime(parse_timestamp(t)?),
-        CustomType::TextList => CustomValue::TextList(split_list(t)),
-    })
-}
-
-/// The text of a custom value, as [`parse_custom`] reads it back.
-pub(crate) fn custom_text(value: &CustomValue) -> String {
-    match value {
-        CustomValue::Text(s) | CustomValue::Enum(s) => s.clone(),
-        CustomValue::Integer(i) => i.to_string(),
-        CustomValue::Decimal(d) => d.to_string(),
-        CustomValue::Bool(b) => b.to_string(),
-        CustomValue::Date(d) => d.format("%Y-%m-%d").to_string(),
-        CustomValue::DateTime(t) => timestamp_text(*t),
-        CustomValue::TextList(items) => list_text(items),
-    }
-}
-
-/// An instant as exported: RFC 3339 in UTC with as many fractional digits as it has.
-pub(crate) fn timestamp_text(t: Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-const SEPARATORS: &[char] = &[';', '；', ',', '，', '、', '|'];
-
-/// Splits a list cell: a JSON array of strings, else on `;` when it has one,
-/// else on `,` `，` `、` `|`. Items are trimmed; empty ones dropped.
-pub(crate) fn split_list(text: &str) -> Vec<String> {
-    let t = text.trim();
-    if t.starts_with('[') {
-        if let Ok(items) = serde_json::from_str::<Vec<String>>(t) {
-            return items;
-        }
-    }
-    let parts: Vec<&str> = if t.contains([';', '；']) {
-        t.split([';', '；']).collect()
-    } else {
-        t.split(&[',', '，', '、', '|'][..]).collect()
-    };
-    parts
-        .into_iter()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
+/// The columns of a customer file, as an export writes them: the catalogue's
+/// column fields in order, then `custom.<name>` for each custom field.
+pub fn customer_header(custom: &[String]) -> Vec<String> {
+    kehu_model::catalogue::FIELDS
+        .iter()
+        .filter(|f| f.column)
+        .map(|f| f.name.to_string())
+        .chain(custom.iter().map(|c| format!("custom.{c}")))
         .collect()
 }
 
-/// A list as a cell that [`split_list`] reads back: `a;b`, or a JSON array
-/// when an item holds a separator or would not survive trimming.
-pub(crate) fn list_text(items: &[String]) -> String {
-    let plain = items
+/// One dossier as the cells of [`customer_header`]: what an import reads back.
+pub fn customer_cells(c: &Customer, custom: &[String]) -> Vec<String> {
+    kehu_model::catalogue::FIELDS
         .iter()
-        .all(|i| !i.is_empty() && !i.contains(SEPARATORS) && i.trim() == i && !i.starts_with('['));
-    if plain {
-        items.join(";")
-    } else {
-        serde_json::to_string(items).unwrap_or_default()
-    }
+        .filter(|f| f.column)
+        .map(|f| cell(c, f.field))
+        .chain(
+            custom
+                .iter()
+                .map(|name| c.custom.get(name).map(custom_text).unwrap_or_default()),
+        )
+        .collect()
 }
 
-fn short(text: &str) -> String {
-    text.chars().take(40).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_in_many_writings() {
-        let d = NaiveDate::from_ymd_opt(2024, 3, 15).unwrap();
-        for t in [
-            "2024-03-15",
-            "2024/3/15",
-            "2024.03.15",
-            "20240315",
-            "2024年3月15日",
-            "15/03/2024",
-            "03/15/2024",
-            "2024-03-15T00:00:00",
-        ] {
-            assert_eq!(parse_date(t), Ok(d), "{t}");
+/// A dossier field as one cell: lists joined as [`list_text`] writes them
+/// (the primary entry first), the primary address's parts, dates as
+/// `YYYY-MM-DD`, instants as RFC 3339.
+pub fn cell(c: &Customer, field: Field) -> String {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            String::new()
+        } else {
+            list_text(&items)
         }
-        assert!(parse_date("03/04/2024").unwrap_err().contains("ambiguous"));
-        assert!(parse_date("2024-02-30")
-            .unwrap_err()
-            .contains("no such date"));
-        assert!(parse_date("soon").is_err());
-    }
-
-    #[test]
-    fn lists_round_trip_through_cells() {
-        for items in [
-            vec!["a".to_string(), "b".into()],
-            vec!["x, y".into(), "z".into()],
-            vec!["[odd".into()],
-            vec![" padded ".into()],
-        ] {
-            assert_eq!(split_list(&list_text(&items)), items, "{items:?}");
+    };
+    // The primary entry first, then the others in order; none is lost.
+    let primary_first = |flags: Vec<(bool, String)>| -> Vec<String> {
+        let at = flags.iter().position(|(p, _)| *p).unwrap_or(0);
+        let mut out: Vec<String> = flags.into_iter().map(|(_, v)| v).collect();
+        if at > 0 {
+            let primary = out.remove(at);
+            out.insert(0, primary);
         }
-        assert_eq!(split_list("VIP、老客户"), vec!["VIP", "老客户"]);
-        assert_eq!(split_list("a@x.com; b@y.com"), vec!["a@x.com", "b@y.com"]);
-    }
-
-    #[test]
-    fn timestamps_round_trip() {
-        let t = parse_timestamp("2024-03-05T14:30:00.123456789Z").unwrap();
-        assert_eq!(parse_timestamp(&timestamp_text(t)), Ok(t));
-        assert_eq!(
-            parse_timestamp("2024-03-05 14:30:00").unwrap(),
-            parse_timestamp("2024-03-05T14:30:00Z").unwrap()
-        );
+        out
+    };
+    let org = |f: fn(&Organization) -> String| c.organization.as_ref().map(f).unwrap_or_default();
+    let address = |f: fn(&Address) -> &Option<String>| {
+        c.primary_address()
+            .and_then(|a| f(a).clone())
+            .unwrap_or_default()
+    };
+    match field {
+        Field::KehuId => c.id.to_string(),
+        Field::ExternalId => opt(&c.external_id),
+        Field::Kind => match c.kind {
+            Kind::Person => "person".into(),
+            Kind::Organization => "organization".into(),
+        },
+        Field::Name | Field::FullName => opt(&c.name.full),
+        Field::GivenName => opt(&c.name.given),
+        Field::FamilyName => opt(&c.name.family),
+        Field::Organization => org(|o| o.name.clone().unwrap_or_default()),
+        Field::Industry => org(|o| o.industry.clone().unwrap_or_default()),
+        Field::OrgSize => org(|o| o.size.map(|s| s.to_string()).unwrap_or_default()),
+        Field::Company => opt(&c.company),
+        Field::JobTitle => opt(&c.job_title),
+        Field::BirthDate => c
+            .birth_date
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        Field::Emails => list(primary_first(
+            c.emails
+                .iter()
+                .map(|e| (e.primary, e.address.clone()))
+                .collect(),
+        )),
+        Field::Phones => list(primary_first(
+            c.phones
+                .iter()
+                .map(|p| (p.primary, p.number.clone()))
+                .collect(),
+        )),
+        Field::Addresses => String::new(),
+        Field::Street => address(|a| &a.street),
+        Field::City => address(|a| &a.city),
+        Field::Region => address(|a| &a.region),
+        Field::Postcode => address(|a| &a.postcode),
+        Field::Country => address(|a| &a.country),
+        Field::Tags => list(c.tags.clone()),
+        Field::Owner => opt(&c.owner),
+        Field::Source => opt(&c.source),
+        Field::Stage => c.lifecycle_stage.map(|s| s.to_string()).unwrap_or_default(),
+        Field::CreatedAt => timestamp_text(c.created_at),
+        Field::UpdatedAt => timestamp_text(c.updated_at),
+        Field::VerifiedAt => c.verified_at.map(timestamp_text).unwrap_or_default(),
     }
 }

@@ -5,15 +5,14 @@ use std::io::{BufRead, BufReader, Read};
 use encoding_rs::GB18030;
 use kehu_model::Customer;
 
-use super::columns::{Columns, Field};
-use super::{Format, ImportKind, TextEncoding};
-use crate::Error;
+use crate::columns::{Columns, Target};
+use crate::{Error, Format, ImportKind, TextEncoding};
 
 /// How much of the file is looked at to tell its format and encoding.
 const SAMPLE: usize = 64 * 1024;
 
 /// A row as the file had it, kept to write the rejects file.
-pub(crate) enum RawRow {
+pub enum RawRow {
     /// A CSV record's fields, undecoded.
     Csv(csv::ByteRecord),
     /// A JSON line's bytes, without the line end.
@@ -21,7 +20,7 @@ pub(crate) enum RawRow {
 }
 
 /// Why a row could not be read at all.
-pub(crate) struct RowIssue {
+pub struct RowIssue {
     /// The column at fault, if one is.
     pub column: Option<usize>,
     /// A stable code: `row.fields`, `encoding`, `json`.
@@ -31,7 +30,7 @@ pub(crate) struct RowIssue {
 }
 
 /// One row of input.
-pub(crate) struct Row {
+pub struct Row {
     /// The line it starts on (1-based, the header is line 1 in a CSV file).
     pub line: u64,
     /// The non-empty cells: column index and text.
@@ -58,33 +57,40 @@ enum Inner {
 }
 
 /// An input file being read row by row.
-pub(crate) struct Source {
+pub struct Source {
     /// CSV or JSON Lines.
     pub format: Format,
     /// The text encoding.
     pub encoding: TextEncoding,
     /// The CSV delimiter.
     pub delimiter: u8,
-    /// The columns seen so far and their fields.
+    /// The columns seen so far and their targets.
     pub columns: Columns,
     kind: ImportKind,
     /// Whether lines end in CR LF (the header's does).
     crlf: bool,
     /// Whether the file began with a UTF-8 byte-order mark.
     pub bom: bool,
-    explicit: Vec<(String, Field)>,
+    explicit: Vec<(String, Target)>,
     custom: Vec<String>,
     inner: Inner,
 }
 
 /// What the caller knows about the input.
-pub(crate) struct SourceHints<'a> {
+pub struct SourceHints<'a> {
+    /// The input's name (its extension tells the format when `format` does not).
     pub name: &'a str,
+    /// The format, when known.
     pub format: Option<Format>,
+    /// The text encoding, when known; detected otherwise.
     pub encoding: Option<TextEncoding>,
+    /// The CSV delimiter, when known; sniffed from the header otherwise.
     pub delimiter: Option<u8>,
+    /// What the file holds (it decides the fields columns map to).
     pub kind: ImportKind,
-    pub explicit: Vec<(String, Field)>,
+    /// Columns mapped by the caller, by header.
+    pub explicit: Vec<(String, Target)>,
+    /// The custom fields a rule set declares.
     pub custom: Vec<String>,
 }
 
@@ -92,10 +98,7 @@ impl Source {
     /// Looks at the start of the input, settles format, encoding and
     /// delimiter, and reads the CSV header.
     pub fn open(read: Box<dyn Read + Send>, hints: SourceHints<'_>) -> Result<Self, Error> {
-        let input_error = |message: String| Error::Input {
-            file: hints.name.to_string(),
-            message,
-        };
+        let input_error = Error::Input;
         let mut read = read;
         let mut sample = Vec::with_capacity(SAMPLE);
         (&mut read)
@@ -239,25 +242,25 @@ impl Source {
                         ),
                     });
                 }
+                // The cells within the header's width, even of a row of the wrong
+                // width: an import rejects it, a table reader takes what is there.
                 let mut cells = Vec::with_capacity(width);
-                if issue.is_none() {
-                    for (i, bytes) in record.iter().enumerate().take(width) {
-                        if bytes.is_empty() {
-                            continue;
-                        }
-                        match decode(self.encoding, bytes) {
-                            Some(text) => cells.push((i, text)),
-                            None => {
-                                issue = Some(RowIssue {
-                                    column: Some(i),
-                                    code: "encoding",
-                                    message: format!(
-                                        "the value is not valid {} text; save the file in one encoding (or pass --encoding)",
-                                        self.encoding.name()
-                                    ),
-                                });
-                                break;
-                            }
+                for (i, bytes) in record.iter().enumerate().take(width) {
+                    if bytes.is_empty() {
+                        continue;
+                    }
+                    match decode(self.encoding, bytes) {
+                        Some(text) => cells.push((i, text)),
+                        None => {
+                            issue = Some(RowIssue {
+                                column: Some(i),
+                                code: "encoding",
+                                message: format!(
+                                    "the value is not valid {} text; save the file in one encoding (or pass --encoding)",
+                                    self.encoding.name()
+                                ),
+                            });
+                            break;
                         }
                     }
                 }
@@ -447,7 +450,7 @@ fn sniff_delimiter(sample: &[u8]) -> u8 {
 }
 
 /// Decodes one field; `None` when it is not valid text in the encoding.
-pub(crate) fn decode(encoding: TextEncoding, bytes: &[u8]) -> Option<String> {
+pub fn decode(encoding: TextEncoding, bytes: &[u8]) -> Option<String> {
     match encoding {
         TextEncoding::Utf8 => std::str::from_utf8(bytes).ok().map(str::to_owned),
         TextEncoding::Gb18030 => GB18030
@@ -464,7 +467,7 @@ fn decode_lossy(encoding: TextEncoding, bytes: &[u8]) -> String {
 }
 
 /// Encodes text for a file in `encoding` (the rejects file keeps the input's).
-pub(crate) fn encode(encoding: TextEncoding, text: &str) -> Vec<u8> {
+pub fn encode(encoding: TextEncoding, text: &str) -> Vec<u8> {
     match encoding {
         TextEncoding::Utf8 => text.as_bytes().to_vec(),
         TextEncoding::Gb18030 => GB18030.encode(text).0.into_owned(),
