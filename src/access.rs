@@ -555,6 +555,19 @@ impl Guarded<'_> {
         })
     }
 
+    /// Exports the dossiers in scope, masked, into a file (recorded in the audit trail).
+    pub fn export_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        options: &ExportOptions,
+    ) -> Result<u64, Error> {
+        self.allow(Operation::Export, None)?;
+        self.book
+            .export_file_with(path.as_ref(), options, &mut |c| {
+                self.in_scope(&c).then(|| self.mask(c))
+            })
+    }
+
     /// Imports a file, when the principal may import (the rows are checked as
     /// any import's are; dossiers the file gives no owner stay without one).
     pub fn import_file(

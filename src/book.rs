@@ -6,9 +6,8 @@ use kehu_model::{
     Consent, Customer, CustomerId, Feedback, Interaction, Note, Purchase, Related, RelatedKind,
     Timestamp,
 };
-use kehu_redb::{RedbOptions, RedbStore};
-use kehu_rules::{normalize_phone, PhoneOutcome, Report, RuleSet, Rules};
-use kehu_store::{Batch, Change, IndexKey, MemoryStore, Snapshot, Store, Write};
+use kehu_rules::{normalize_phone, PhoneOutcome, Report, Rules};
+use kehu_store::{Batch, Change, IndexKey, Snapshot, Store, Write};
 
 use crate::Error;
 
@@ -16,7 +15,7 @@ use crate::Error;
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// A dossier as saved, with the warnings its check produced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Saved {
     /// The dossier as stored: normalised, with its new version.
     pub customer: Customer,
@@ -53,39 +52,14 @@ impl std::fmt::Debug for Book {
 }
 
 impl Book {
-    /// Opens the book in the redb file at `path` (created if missing) with the standard rules.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
-        Self::open_with_rules(path, Rules::standard())
-    }
-
-    /// Opens the book at `path` with the given rules.
-    pub fn open_with_rules(path: impl AsRef<Path>, rules: Rules) -> Result<Self, Error> {
-        let store = RedbStore::open_with(path.as_ref(), RedbOptions::default())?;
-        Ok(Self::with_store(Box::new(store), rules).at_path(path.as_ref()))
-    }
-
-    /// Opens the book at `path` with the given rules and store options (a page cache size).
-    pub fn open_with_options(
-        path: impl AsRef<Path>,
-        rules: Rules,
-        options: RedbOptions,
-    ) -> Result<Self, Error> {
-        let store = RedbStore::open_with(path.as_ref(), options)?;
-        Ok(Self::with_store(Box::new(store), rules).at_path(path.as_ref()))
-    }
-
     /// Remembers the file the book was opened from.
     pub(crate) fn at_path(mut self, path: &Path) -> Self {
         self.path = Some(path.to_path_buf());
         self
     }
 
-    /// A book in memory with the standard rules: nothing is written to disk.
-    pub fn in_memory() -> Self {
-        Self::with_store(Box::new(MemoryStore::new()), Rules::standard())
-    }
-
-    /// A book over any store, with any rules.
+    /// A book over any store, checked by these rules (not saved in it: see
+    /// [`Book::from_store`] for the open path that applies the saved rules).
     pub fn with_store(store: Box<dyn Store>, rules: Rules) -> Self {
         Self {
             store,
@@ -97,24 +71,6 @@ impl Book {
             dedupe_model: Default::default(),
             path: None,
         }
-    }
-
-    /// Reads a rule set from a TOML or JSON file (by its extension; TOML otherwise).
-    pub fn load_rules(path: impl AsRef<Path>) -> Result<Rules, Error> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        let set = if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        {
-            RuleSet::from_json(&text)?
-        } else {
-            RuleSet::from_toml(&text)?
-        };
-        Ok(Rules::new(set)?)
     }
 
     /// The same book, writing as `actor` (recorded in the change log).
@@ -134,7 +90,8 @@ impl Book {
         &self.rules
     }
 
-    /// The same book checked against other rules (its store, actor, clock and file kept).
+    /// The same book checked against other rules (its store, actor, clock and
+    /// file kept; the rules are not saved in it).
     pub fn with_rules(self, rules: Rules) -> Self {
         let (actor, clock, path) = (self.actor, self.clock, self.path);
         let mut book = Self::with_store(self.store, rules);
@@ -297,6 +254,27 @@ impl Book {
         }))?;
         self.touched([id])?;
         Ok(())
+    }
+
+    /// Dossiers in id (creation) order, a page at a time: up to `limit` of
+    /// those after the id `after` (from the start when none).
+    pub fn customers(
+        &self,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<Customer>, Error> {
+        let snap = self.store.snapshot()?;
+        let mut out = Vec::new();
+        for c in snap.customers()? {
+            if out.len() >= limit {
+                break;
+            }
+            let c = c?;
+            if after.is_none_or(|a| c.id > a) {
+                out.push(c);
+            }
+        }
+        Ok(out)
     }
 
     /// How many dossiers the book holds.

@@ -113,12 +113,26 @@ pub(crate) struct BookModel {
     trained_on: u64,
 }
 
+/// A pair of dossiers a dedupe of the book scored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BookPair {
+    /// The first dossier.
+    pub id_l: CustomerId,
+    /// The second dossier.
+    pub id_r: CustomerId,
+    /// The match probability.
+    pub probability: f64,
+    /// Match or review, by the thresholds.
+    pub decision: Decision,
+    /// Whether the pair was joined in a cluster.
+    pub clustered: bool,
+}
+
 /// A dedupe of a whole book.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct BookDedupe {
-    /// Pairs at or above the review threshold, strongest first:
-    /// (first, second, probability, decision, joined in a cluster).
-    pub pairs: Vec<(CustomerId, CustomerId, f64, Decision, bool)>,
+    /// Pairs at or above the review threshold, strongest first.
+    pub pairs: Vec<BookPair>,
     /// Groups of dossiers that are one customer, largest first.
     pub clusters: Vec<Vec<CustomerId>>,
     /// What the run noticed.
@@ -149,7 +163,7 @@ pub struct MergeReceipt {
 }
 
 /// The answer of a merge.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Merged {
     /// The merged dossier (as it would be stored, on a dry run).
     pub customer: Customer,
@@ -371,14 +385,12 @@ impl Book {
             pairs: out
                 .pairs
                 .iter()
-                .map(|p| {
-                    (
-                        ids[p.a as usize],
-                        ids[p.b as usize],
-                        p.probability,
-                        p.decision,
-                        p.clustered,
-                    )
+                .map(|p| BookPair {
+                    id_l: ids[p.a as usize],
+                    id_r: ids[p.b as usize],
+                    probability: p.probability,
+                    decision: p.decision,
+                    clustered: p.clustered,
                 })
                 .collect(),
             clusters,

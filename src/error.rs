@@ -56,6 +56,15 @@ pub enum Error {
     /// An option or argument is not one the library accepts.
     #[error("{0}")]
     Usage(String),
+    /// An option has a value the library does not accept; `option` names it
+    /// (`cache_mb`, `mapping`, `rfm.recency_days`).
+    #[error("{option}: {message}")]
+    InvalidOption {
+        /// The option, by its path in the options.
+        option: String,
+        /// What is wrong with its value.
+        message: String,
+    },
     /// The new dossier matches one already in the book; the candidates say
     /// which and why (add it anyway with `Book::add_allowing_duplicates`).
     #[error("a likely duplicate of {}", candidates.iter().map(|c| format!("{} (probability {:.3})", c.id, c.probability)).collect::<Vec<_>>().join(", "))]
@@ -114,7 +123,7 @@ pub enum Error {
 impl Error {
     /// The error's stable code: `invalid`, `not_found`, `conflict`, `rules`,
     /// `storage`, `locked`, `not_a_book`, `corrupt`, `input`, `usage`,
-    /// `filter_syntax`, `dedupe_settings`, `duplicate`, `denied`, `key`,
+    /// `invalid_option`, `filter_syntax`, `dedupe_settings`, `duplicate`, `denied`, `key`,
     /// `segment_not_found`, `import_not_found`, `merge_not_found`,
     /// `already_reverted`, `already_unmerged`, `revert_conflict`, `io`.
     pub fn code(&self) -> &'static str {
@@ -140,6 +149,7 @@ impl Error {
             Self::Dedupe(kehu_dedupe::Error::Input(_)) => "input",
             Self::Dedupe(_) => "dedupe_settings",
             Self::Usage(_) => "usage",
+            Self::InvalidOption { .. } => "invalid_option",
             Self::Duplicate { .. } => "duplicate",
             Self::Denied { .. } => "denied",
             Self::Key(_) => "key",
@@ -151,6 +161,14 @@ impl Error {
             Self::AlreadyUnmerged(_) => "already_unmerged",
             Self::RevertConflict { .. } => "revert_conflict",
             Self::Io { .. } => "io",
+        }
+    }
+
+    /// An option with a value the library does not accept.
+    pub fn option(option: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidOption {
+            option: option.into(),
+            message: message.into(),
         }
     }
 

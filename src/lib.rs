@@ -20,17 +20,22 @@ mod book;
 mod duplicates;
 mod error;
 pub mod io;
+mod open;
+mod options;
 mod privacy;
 mod reports;
 mod saved;
 mod segments;
+mod write;
 
 pub use access::{FieldAccess, Guarded, Operation, Policy, Principal, Role, Scope};
 pub use book::{Book, Clock, Saved};
 pub use duplicates::{
-    BookDedupe, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged, DEDUPE_INDEX,
+    BookDedupe, BookPair, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged, DEDUPE_INDEX,
 };
 pub use error::Error;
+pub use options::OpenOptions;
+pub use write::OnDuplicate;
 
 pub use kehu_crypt::{KeyFile, KeyProvider, Passphrase, RawKey};
 /// Feedback records (re-exported from [`kehu_model`]).

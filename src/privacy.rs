@@ -28,51 +28,6 @@ pub struct Erasure {
 }
 
 impl Book {
-    /// Opens (or creates) an encrypted book at `path` with the standard rules.
-    ///
-    /// Personal fields, related records, history and per-customer documents
-    /// are sealed with XChaCha20-Poly1305 under a key of each customer's own,
-    /// wrapped by the book key `key` gives; lookups go through blind indexes.
-    /// A wrong key is [`Error::Key`] and nothing is written. A plain book
-    /// cannot be opened this way, nor an encrypted one without its key.
-    pub fn open_encrypted(path: impl AsRef<Path>, key: &dyn KeyProvider) -> Result<Self, Error> {
-        Self::open_encrypted_with(
-            path,
-            key,
-            Rules::standard(),
-            kehu_redb::RedbOptions::default().cache_bytes,
-        )
-    }
-
-    /// [`Book::open_encrypted`] with rules and redb's page cache size.
-    pub fn open_encrypted_with(
-        path: impl AsRef<Path>,
-        key: &dyn KeyProvider,
-        rules: Rules,
-        cache_bytes: usize,
-    ) -> Result<Self, Error> {
-        let mut key_error = None;
-        let opened =
-            RedbStore::open_sealed(
-                path.as_ref(),
-                cache_bytes,
-                &mut |header| match BookCodec::open(key, header) {
-                    Ok((codec, header)) => Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header)),
-                    Err(e) => {
-                        let message = e.to_string();
-                        key_error = Some(e);
-                        Err(kehu_store::Error::Codec(message))
-                    }
-                },
-            );
-        match (opened, key_error) {
-            (Ok(store), _) => Ok(Self::with_store(Box::new(store), rules).at_path(path.as_ref())),
-            (Err(_), Some(e)) => Err(Error::Key(e.to_string())),
-            (Err(kehu_store::Error::Codec(m)), None) => Err(Error::Key(m)),
-            (Err(e), None) => Err(e.into()),
-        }
-    }
-
     /// Puts the encrypted book at `path` (closed) under a new key: every
     /// customer's data key and the book's secrets are re-wrapped under `new`
     /// in one transaction — an interruption leaves the book under `old`, and

@@ -212,8 +212,10 @@ impl Book {
     }
 }
 
-/// How to classify a book's customers.
-#[derive(Debug, Clone, Default)]
+/// How to classify a book's customers. Plain data (serde), checked by
+/// [`ClassifyOptions::check`] before a classification runs.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClassifyOptions {
     /// The currency of the monetary value; the most used one in the book when unset.
     pub currency: Option<kehu_model::Currency>,
@@ -225,6 +227,40 @@ pub struct ClassifyOptions {
     pub lifecycle: kehu_segment::classify::LifecycleConfig,
     /// Classify as of this instant instead of now.
     pub as_of: Option<Timestamp>,
+}
+
+impl ClassifyOptions {
+    /// Checks the cut-offs: RFM's ascending, tier shares between 0 and 1,
+    /// lifecycle days in order.
+    pub fn check(&self) -> Result<(), Error> {
+        self.rfm
+            .check()
+            .map_err(|m| Error::Usage(format!("rfm: {m}")))?;
+        self.tiers
+            .check()
+            .map_err(|m| Error::Usage(format!("tiers: {m}")))?;
+        self.lifecycle
+            .check()
+            .map_err(|m| Error::Usage(format!("lifecycle: {m}")))
+    }
+
+    /// Reads options from JSON.
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        let options: Self = crate::options::from_json("classify options", text)?;
+        options.check()?;
+        Ok(options)
+    }
+
+    /// Reads options from TOML, or JSON when the text starts with `{`.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        if text.trim_start().starts_with('{') {
+            return Self::from_json(text);
+        }
+        let options: Self =
+            toml::from_str(text).map_err(|e| Error::option("classify options", e.to_string()))?;
+        options.check()?;
+        Ok(options)
+    }
 }
 
 /// One customer's classes.
@@ -251,6 +287,7 @@ impl Book {
         options: &ClassifyOptions,
     ) -> Result<(kehu_model::Currency, Vec<Classes>), Error> {
         use kehu_segment::classify::{lifecycle, rfm, value_tiers, Activity};
+        options.check()?;
         let now = options.as_of.unwrap_or_else(|| self.now());
         let snap = self.store.snapshot()?;
         let mut customers = Vec::new();

@@ -22,7 +22,10 @@ fn export_ids(book: &Book, purpose: &str, channel: Option<&str>) -> String {
     let options = ExportOptions {
         format: Format::Jsonl,
         filter: ExportFilter {
-            consent: Some((purpose.into(), channel.map(str::to_string))),
+            consent: Some(kehu::io::ConsentFilter {
+                purpose: purpose.into(),
+                channel: channel.map(str::to_string),
+            }),
             ..Default::default()
         },
     };

@@ -6,6 +6,7 @@ use std::io::Write;
 use chrono::TimeDelta;
 use kehu_model::{Customer, CustomerId};
 use kehu_rules::Severity;
+use serde::{Deserialize, Serialize};
 
 use kehu_table::cells::{customer_cells, customer_header};
 use kehu_table::values::custom_text;
@@ -13,28 +14,126 @@ use kehu_table::values::custom_text;
 use super::Format;
 use crate::{Book, Error};
 
-/// Which dossiers to export. Empty: all of them.
-#[derive(Debug, Clone, Default)]
+/// Which dossiers to export. Empty: all of them. Conditions combine: a
+/// dossier is exported when it meets every one given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ExportFilter {
     /// Only dossiers with this tag.
     pub tag: Option<String>,
-    /// Only dossiers not verified within this long (the review queue).
+    /// Only the members of this segment (a condition, as `Book::segment` reads it).
+    pub segment: Option<String>,
+    /// Only dossiers not verified within this long (the review queue); as
+    /// data, `stale_seconds`.
+    #[serde(rename = "stale_seconds", with = "seconds")]
     pub stale: Option<TimeDelta>,
     /// Only these dossiers.
     pub ids: Vec<CustomerId>,
     /// Only customers whose consent to this purpose (on this channel, if
     /// one is named) holds now: their latest consent event about it grants
     /// it and has not lapsed. A withdrawal counts from the next export on.
-    pub consent: Option<(String, Option<String>)>,
+    pub consent: Option<ConsentFilter>,
 }
 
-/// How to export.
-#[derive(Debug, Clone, Default)]
+/// A consent an export requires: a purpose, and a channel or any. As data,
+/// `{"purpose": "marketing", "channel": "sms"}` or the text `marketing:sms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ConsentData")]
+pub struct ConsentFilter {
+    /// What the consent is for: `marketing`.
+    pub purpose: String,
+    /// On which channel (`sms`); none: on at least one.
+    pub channel: Option<String>,
+}
+
+/// The forms a consent filter takes in data.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ConsentData {
+    Text(String),
+    Fields {
+        purpose: String,
+        #[serde(default)]
+        channel: Option<String>,
+    },
+}
+
+impl TryFrom<ConsentData> for ConsentFilter {
+    type Error = Error;
+    fn try_from(d: ConsentData) -> Result<Self, Error> {
+        match d {
+            ConsentData::Text(t) => t.parse(),
+            ConsentData::Fields { purpose, channel } => {
+                let text = match channel {
+                    Some(c) => format!("{purpose}:{c}"),
+                    None => purpose,
+                };
+                text.parse()
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for ConsentFilter {
+    type Err = Error;
+    /// `marketing`, or `marketing:sms` for one channel.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let (purpose, channel) = match s.split_once(':') {
+            Some((p, c)) => (p.trim(), Some(c.trim().to_string())),
+            None => (s.trim(), None),
+        };
+        if purpose.is_empty() || channel.as_deref() == Some("") {
+            return Err(Error::Usage(format!(
+                "consent {s:?}: write a purpose, or PURPOSE:CHANNEL (marketing, marketing:sms)"
+            )));
+        }
+        Ok(Self {
+            purpose: purpose.to_string(),
+            channel,
+        })
+    }
+}
+
+/// How to export. Plain data (serde), as every surface passes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ExportOptions {
     /// CSV or JSON Lines.
     pub format: Format,
     /// Which dossiers.
     pub filter: ExportFilter,
+}
+
+impl ExportOptions {
+    /// Reads options from JSON.
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        crate::options::from_json("export options", text)
+    }
+}
+
+/// A span of time as whole seconds.
+mod seconds {
+    use chrono::TimeDelta;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<TimeDelta>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_some(&t.num_seconds()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TimeDelta>, D::Error> {
+        Option::<i64>::deserialize(d)?
+            .map(|secs| {
+                TimeDelta::try_seconds(secs)
+                    .filter(|t| *t >= TimeDelta::zero())
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(format!("{secs} seconds is out of range"))
+                    })
+            })
+            .transpose()
+    }
 }
 
 impl Book {
@@ -49,6 +148,29 @@ impl Book {
         self.export_with(out, options, &mut Some)
     }
 
+    /// [`Book::export`] into a file (created or replaced). Returns how many were written.
+    pub fn export_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        options: &ExportOptions,
+    ) -> Result<u64, Error> {
+        self.export_file_with(path.as_ref(), options, &mut Some)
+    }
+
+    /// [`Book::export_with`] into a file.
+    pub(crate) fn export_file_with(
+        &self,
+        path: &std::path::Path,
+        options: &ExportOptions,
+        keep: &mut dyn FnMut(Customer) -> Option<Customer>,
+    ) -> Result<u64, Error> {
+        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut out = std::io::BufWriter::new(file);
+        let n = self.export_with(&mut out, options, keep)?;
+        out.flush().map_err(|e| Error::io(path, e))?;
+        Ok(n)
+    }
+
     /// [`Book::export`] of the dossiers `keep` lets through, as it returns them
     /// (masked, for a principal).
     pub(crate) fn export_with(
@@ -61,7 +183,11 @@ impl Book {
             path: "export output".into(),
             source: e,
         };
-        let consent = options.filter.consent.clone();
+        let consent = options
+            .filter
+            .consent
+            .clone()
+            .map(|c| (c.purpose, c.channel));
         let now = self.now();
         let customers = self
             .export_set(&options.filter)?
@@ -130,6 +256,9 @@ impl Book {
         }
         if !filter.ids.is_empty() {
             narrow(filter.ids.clone());
+        }
+        if let Some(condition) = &filter.segment {
+            narrow(self.segment_ids(&self.segment(condition)?, None)?);
         }
         match selected {
             Some(ids) => {

@@ -15,7 +15,7 @@ use kehu_model::catalogue::RelatedField;
 use kehu_table::cells::{
     customer_from_cells, merge, related_from_cells, RelatedContext, RowCustomer,
 };
-use kehu_table::{encode, field_named, field_names, RawRow, Row, Source, SourceHints, Target};
+use kehu_table::{encode, field_named, RawRow, Row, Source, SourceHints, Target};
 
 use super::journal::{self, id_u128, instant, ImportStatus, ImportSummary, JournalBatch};
 use super::{
@@ -70,18 +70,14 @@ impl Book {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport, Error> {
         let started_at = self.now();
+        options.check()?;
         let explicit = options
             .mapping
             .iter()
-            .map(|(col, field)| {
-                field_named(options.kind, field).map(|f| (col.clone(), f)).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "unknown field {field:?} in the mapping of column {col:?}; the fields are: {}",
-                        field_names(options.kind).join(", ")
-                    ))
-                })
+            .filter_map(|(col, field)| {
+                field_named(options.kind, field).map(|target| (col.clone(), target))
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         let custom = self
             .rules
             .rule_set()
@@ -99,7 +95,7 @@ impl Book {
                 name,
                 format: options.format,
                 encoding: options.encoding,
-                delimiter: options.delimiter,
+                delimiter: options.delimiter.map(|d| d.0),
                 kind: options.kind,
                 explicit,
                 custom,

@@ -316,8 +316,10 @@ impl crate::Book {
         }
     }
 
-    /// Saves a rule set in the book, so that tools opening it later check by the same rules.
+    /// Saves a rule set in the book, so that tools opening it later check by
+    /// the same rules; a rule set that does not compile is refused.
     pub fn save_rules(&self, rules: &kehu_rules::RuleSet) -> Result<(), Error> {
+        kehu_rules::Rules::new(rules.clone())?;
         let value = serde_json::to_vec(rules).map_err(|e| Error::Corrupt(e.to_string()))?;
         let batch = kehu_store::Batch::new(self.actor.clone(), self.now()).with(Write::PutDoc {
             space: SETTINGS.into(),

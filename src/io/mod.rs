@@ -15,7 +15,7 @@ use kehu_model::{Currency, RecordId, Timestamp};
 use kehu_rules::Severity;
 use serde::{Deserialize, Serialize};
 
-pub use export::{ExportFilter, ExportOptions};
+pub use export::{ConsentFilter, ExportFilter, ExportOptions};
 pub use journal::{ImportStatus, ImportSummary, RevertReport};
 /// Why a file cannot be read as a table, or a name of a format, encoding or kind is unknown.
 pub use kehu_table::Error as TableError;
@@ -26,7 +26,7 @@ use crate::Error;
 
 /// What an import does with a row whose customer is already in the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Mode {
     /// Adds new customers; a row whose key is already in the book is skipped.
     #[default]
@@ -55,7 +55,7 @@ impl FromStr for Mode {
 
 /// A field that identifies a customer across systems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum NaturalKey {
     /// The kehu id (`kehu_id` column), as exported.
     Id,
@@ -86,6 +86,20 @@ impl FromStr for NaturalKey {
     }
 }
 
+impl TryFrom<String> for Mode {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        s.parse()
+    }
+}
+
+impl TryFrom<String> for NaturalKey {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        s.parse()
+    }
+}
+
 impl fmt::Display for NaturalKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -97,8 +111,10 @@ impl fmt::Display for NaturalKey {
     }
 }
 
-/// How to import a file.
-#[derive(Debug, Clone)]
+/// How to import a file. Plain data (serde): the CLI, Python and the FFI
+/// fill it and the core checks it ([`ImportOptions::check`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImportOptions {
     /// What the file holds.
     pub kind: ImportKind,
@@ -106,9 +122,12 @@ pub struct ImportOptions {
     pub format: Option<Format>,
     /// The text encoding; detected when unset.
     pub encoding: Option<TextEncoding>,
-    /// The CSV delimiter; the most frequent of `,` `;` tab `|` in the header when unset.
-    pub delimiter: Option<u8>,
-    /// Explicit column → field pairs (`手机` → `phone`); other columns are mapped by their headers.
+    /// The CSV delimiter (one character, or `tab`); the most frequent of `,`
+    /// `;` tab `|` in the header when unset.
+    pub delimiter: Option<Delimiter>,
+    /// Explicit column → field pairs (`手机` → `phone`); other columns are
+    /// mapped by their headers. As data: an object `{"手机": "phone"}`.
+    #[serde(with = "column_map")]
     pub mapping: Vec<(String, String)>,
     /// Create, update or upsert.
     pub mode: Mode,
@@ -118,6 +137,11 @@ pub struct ImportOptions {
     pub customer_key: NaturalKey,
     /// For purchases without a currency column.
     pub currency: Option<Currency>,
+    /// What becomes of a row that duplicates a dossier already in the book or
+    /// an earlier row of the file (found by the duplicate check, not by a key).
+    pub on_duplicate: crate::OnDuplicate,
+    /// How a row is merged into the dossier it duplicates, with `on_duplicate = "merge"`.
+    pub survivorship: kehu_dedupe::Survivorship,
     /// Read, check and report; write nothing to the book.
     pub dry_run: bool,
     /// Records written per transaction (default 1,000,000). A transaction is
@@ -141,10 +165,86 @@ impl Default for ImportOptions {
             keys: vec![NaturalKey::Id, NaturalKey::ExternalId],
             customer_key: NaturalKey::ExternalId,
             currency: None,
+            on_duplicate: crate::OnDuplicate::Report,
+            survivorship: kehu_dedupe::Survivorship::default(),
             dry_run: false,
             batch_size: 1_000_000,
             rejects: None,
         }
+    }
+}
+
+impl ImportOptions {
+    /// Checks the options: a mapping names fields the kind of file has, a
+    /// batch holds at least one record, the survivorship policy names dossier
+    /// fields. The import runs this first; a binding need not.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.batch_size == 0 {
+            return Err(Error::option(
+                "batch_size",
+                "a transaction holds at least one record",
+            ));
+        }
+        for (col, field) in &self.mapping {
+            if kehu_table::field_named(self.kind, field).is_none() {
+                return Err(Error::option(
+                    "mapping",
+                    format!(
+                        "unknown field {field:?} in the mapping of column {col:?}; the fields are: {}",
+                        field_names(self.kind).join(", ")
+                    ),
+                ));
+            }
+        }
+        self.survivorship.clone().checked()?;
+        Ok(())
+    }
+
+    /// Reads options from JSON (the names and values of the fields above).
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        let options: Self = crate::options::from_json("import options", text)?;
+        options.check()?;
+        Ok(options)
+    }
+}
+
+/// A column mapping as data: an object `{"column": "field"}` (or a list of pairs).
+mod column_map {
+    use serde::de::{MapAccess, SeqAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(pairs.len()))?;
+        for (k, v) in pairs {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = Vec<(String, String)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of column to field names")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    out.push(pair);
+                }
+                Ok(out)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(pair) = seq.next_element()? {
+                    out.push(pair);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(Pairs)
     }
 }
 

@@ -49,13 +49,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|c| probe.validate(c).is_ok())
         .collect();
     let n = rows.len();
-    let options = || kehu::RedbOptions {
-        cache_bytes: 256 << 20,
+    let options = kehu::OpenOptions {
+        cache_mb: Some(256),
         ..Default::default()
     };
 
-    let book =
-        kehu::Book::open_with_options(dir.join("rs-api.kehu"), kehu::Rules::standard(), options())?;
+    let book = kehu::Book::open_with(dir.join("rs-api.kehu"), &options, None)?;
     let t = Instant::now();
     let added = book.add_many(rows.clone())?.len();
     let api = t.elapsed().as_secs_f64();

@@ -625,12 +625,12 @@ impl From<kehu::BookDedupe> for BookDedupe {
             pairs: d
                 .pairs
                 .into_iter()
-                .map(|(l, r, probability, decision, clustered)| ScoredPair {
-                    left: l.to_string(),
-                    right: r.to_string(),
-                    probability,
-                    decision: decision.into(),
-                    clustered,
+                .map(|p| ScoredPair {
+                    left: p.id_l.to_string(),
+                    right: p.id_r.to_string(),
+                    probability: p.probability,
+                    decision: p.decision.into(),
+                    clustered: p.clustered,
                 })
                 .collect(),
             clusters: d.clusters.into_iter().map(ids).collect(),

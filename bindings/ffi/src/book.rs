@@ -186,21 +186,7 @@ impl Book {
     /// Dossiers in id (creation) order: up to `limit` after the id `after` (none: from the start).
     pub fn customers(&self, after: Option<String>, limit: u32) -> Result<Vec<Customer>> {
         let after = after.map(|a| customer_id("after", &a)).transpose()?;
-        self.with(|b| {
-            let snap = b.snapshot()?;
-            let mut out = Vec::new();
-            for c in snap.customers().map_err(kehu::Error::from)? {
-                let c = c.map_err(kehu::Error::from)?;
-                if after.is_some_and(|a| c.id <= a) {
-                    continue;
-                }
-                if out.len() >= limit as usize {
-                    break;
-                }
-                out.push(c.into());
-            }
-            Ok(out)
-        })
+        self.with(|b| Ok(customers_out(b.customers(after, limit as usize)?)))
     }
 
     /// Dossiers with this e-mail address (normalised first).

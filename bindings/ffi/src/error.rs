@@ -201,13 +201,14 @@ impl From<kehu::Error> for KehuError {
     fn from(e: kehu::Error) -> Self {
         use kehu::Error as E;
         let reason = e.to_string();
+        let e_code = e.code();
         let plain = |code: &str, path: Option<String>| (code.to_string(), path, reason.clone());
         match e {
             E::Invalid { index, report } => {
                 let violations: Vec<Violation> =
                     report.violations.into_iter().map(Violation::from).collect();
                 Self::Invalid {
-                    code: "invalid".into(),
+                    code: e_code.into(),
                     path: violations.first().map(|v| v.path.clone()),
                     reason,
                     index: index.map(|i| i as u64),
@@ -215,85 +216,93 @@ impl From<kehu::Error> for KehuError {
                 }
             }
             E::Duplicate { candidates } => Self::Duplicate {
-                code: "duplicate".into(),
+                code: e_code.into(),
                 path: None,
                 reason,
                 candidates: candidates.into_iter().map(Into::into).collect(),
             },
             E::NotFound(id) => Self::NotFound {
-                code: "not_found".into(),
+                code: e_code.into(),
                 path: Some("id".into()),
                 reason,
                 id: id.to_string(),
             },
             E::ImportNotFound(id) => Self::NotFound {
-                code: "import_not_found".into(),
+                code: e_code.into(),
                 path: Some("id".into()),
                 reason,
                 id: id.to_string(),
             },
             E::SegmentNotFound(name) => Self::NotFound {
-                code: "segment_not_found".into(),
+                code: e_code.into(),
                 path: Some("name".into()),
                 reason,
                 id: name,
             },
             E::Conflict { id, .. } => Self::Conflict {
-                code: "conflict".into(),
+                code: e_code.into(),
                 path: None,
                 reason,
                 id: id.to_string(),
             },
             E::RevertConflict { import, .. } => Self::Conflict {
-                code: "revert_conflict".into(),
+                code: e_code.into(),
                 path: None,
                 reason,
                 id: import.to_string(),
             },
             E::AlreadyReverted(id) => Self::Conflict {
-                code: "already_reverted".into(),
+                code: e_code.into(),
                 path: None,
                 reason,
                 id: id.to_string(),
             },
             E::Segment(p) => Self::FilterSyntax {
-                code: "filter_syntax".into(),
+                code: e_code.into(),
                 path: Some("condition".into()),
                 reason,
                 line: p.line as u32,
                 column: p.column as u32,
             },
             E::Denied { operation, .. } => Self::Denied {
-                code: "denied".into(),
+                code: e_code.into(),
                 path: Some(operation),
                 reason,
             },
             E::Key(_) => {
-                let (code, path, reason) = plain("key", None);
+                let (code, path, reason) = plain(e_code, None);
+                Self::Key { code, path, reason }
+            }
+            E::Store(_) if e_code == "key" => {
+                let (code, path, reason) = plain(e_code, None);
                 Self::Key { code, path, reason }
             }
             E::Rules(_) => {
-                let (code, path, reason) = plain("rules", Some("rules".into()));
+                let (code, path, reason) = plain(e_code, Some("rules".into()));
+                Self::InvalidArgument { code, path, reason }
+            }
+            E::InvalidOption { option, .. } => {
+                let (code, path, reason) = plain(e_code, Some(option));
                 Self::InvalidArgument { code, path, reason }
             }
             E::Usage(_) => {
-                let (code, path, reason) = plain("usage", None);
+                let (code, path, reason) = plain(e_code, None);
                 Self::InvalidArgument { code, path, reason }
             }
             E::Input { file, .. } => {
-                let (code, path, reason) = plain("input", Some(file));
+                let (code, path, reason) = plain(e_code, Some(file));
                 Self::Io { code, path, reason }
             }
             E::Io { path: file, .. } => {
-                let (code, path, reason) = plain("io", Some(file));
+                let (code, path, reason) = plain(e_code, Some(file));
                 Self::Io { code, path, reason }
             }
             E::Corrupt(_) => {
-                let (code, path, reason) = plain("corrupt", None);
+                let (code, path, reason) = plain(e_code, None);
                 Self::Storage { code, path, reason }
             }
             _ => {
-                let (code, path, reason) = plain("storage", None);
+                let (code, path, reason) = plain(e_code, None);
                 Self::Storage { code, path, reason }
             }
         }

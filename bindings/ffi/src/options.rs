@@ -1,4 +1,6 @@
-//! Options records of the FFI and how they become the core's options.
+//! Options records of the FFI and how they become the core's options. The
+//! conversions only convert; the core checks every option (`check`) when a
+//! call uses it.
 
 use std::time::SystemTime;
 
@@ -57,10 +59,11 @@ pub(crate) fn rule_set(text: &str) -> Result<kehu::RuleSet> {
 /// How to open a book.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct OpenOptions {
-    /// A rule set file (TOML, or JSON by its extension); none: the standard rules.
+    /// A rule set file (TOML, or JSON by its extension), saved in the book;
+    /// none: the rules saved in the book, else the standard ones.
     #[uniffi(default)]
     pub rules_path: Option<String>,
-    /// A rule set as TOML text (or JSON, starting with `{`).
+    /// A rule set as TOML text (or JSON, starting with `{`), saved in the book.
     #[uniffi(default)]
     pub rules_text: Option<String>,
     /// The page cache in MiB: a few on a phone (the default, 8), hundreds on a server.
@@ -75,52 +78,35 @@ pub struct OpenOptions {
 }
 
 impl OpenOptions {
-    fn rules(&self) -> Result<kehu::Rules> {
-        match (&self.rules_path, &self.rules_text) {
-            (Some(_), Some(_)) => Err(KehuError::argument(
-                "rules_text",
-                "give rules_path or rules_text, not both",
-            )),
-            (Some(p), None) => Ok(kehu::Book::load_rules(p)?),
-            (None, Some(t)) => Ok(kehu::Rules::new(rule_set(t)?).map_err(kehu::Error::from)?),
-            (None, None) => Ok(kehu::Rules::standard()),
-        }
+    fn core(&self) -> Result<kehu::OpenOptions> {
+        let rules = match (&self.rules_path, &self.rules_text) {
+            (Some(_), Some(_)) => {
+                return Err(KehuError::argument(
+                    "rules_text",
+                    "give rules_path or rules_text, not both",
+                ))
+            }
+            (Some(p), None) => Some(kehu::Book::load_rules(p)?.rule_set().clone()),
+            (None, Some(t)) => Some(rule_set(t)?),
+            (None, None) => None,
+        };
+        Ok(kehu::OpenOptions {
+            rules,
+            cache_mb: Some(self.cache_mb),
+            actor: self.actor.clone(),
+        })
     }
 
     pub(crate) fn key_provider(&self) -> Result<Option<Box<dyn kehu::KeyProvider>>> {
         self.key.clone().map(Key::provider).transpose()
     }
 
-    fn actor(&self, book: kehu::Book) -> kehu::Book {
-        match &self.actor {
-            Some(a) if !a.trim().is_empty() => book.as_actor(a.trim()),
-            _ => book,
-        }
-    }
-
     pub(crate) fn open(&self, path: &str) -> Result<kehu::Book> {
         if path.trim().is_empty() {
             return Err(KehuError::argument("path", "the path is empty"));
         }
-        if self.cache_mb == 0 || self.cache_mb > 64 * 1024 {
-            return Err(KehuError::argument(
-                "cache_mb",
-                "the cache is 1 to 65536 MiB",
-            ));
-        }
-        let rules = self.rules()?;
-        let cache = self.cache_mb as usize * 1024 * 1024;
-        let book = match self.key_provider()? {
-            Some(key) => kehu::Book::open_encrypted_with(path, &*key, rules, cache)?,
-            None => {
-                let options = kehu::RedbOptions {
-                    cache_bytes: cache,
-                    ..Default::default()
-                };
-                kehu::Book::open_with_options(path, rules, options)?
-            }
-        };
-        Ok(self.actor(book))
+        let key = self.key_provider()?;
+        Ok(kehu::Book::open_with(path, &self.core()?, key.as_deref())?)
     }
 
     pub(crate) fn in_memory(&self) -> Result<kehu::Book> {
@@ -130,13 +116,57 @@ impl OpenOptions {
                 "a book in memory is not encrypted",
             ));
         }
-        let book = kehu::Book::in_memory().with_rules(self.rules()?);
-        Ok(self.actor(book))
+        Ok(kehu::Book::in_memory_with(&self.core()?)?)
     }
 }
 
+/// RFM cut-offs: four ascending values each; empty: quintiles of the book.
+#[derive(Debug, Clone, PartialEq, Default, uniffi::Record)]
+pub struct RfmCutoffs {
+    /// Days since the last purchase at which the recency score drops from 5 to 4, 4 to 3, …
+    #[uniffi(default)]
+    pub recency_days: Vec<f64>,
+    /// Purchase counts at which the frequency score rises from 1 to 2, …
+    #[uniffi(default)]
+    pub frequency: Vec<f64>,
+    /// Totals at which the monetary score rises from 1 to 2, …
+    #[uniffi(default)]
+    pub monetary: Vec<f64>,
+}
+
+/// Value tiers: shares of the buyers by total spent, or fixed totals.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TierCutoffs {
+    /// The share of buyers in the high tier.
+    #[uniffi(default = 0.2)]
+    pub high_share: f64,
+    /// The share in the medium tier after them.
+    #[uniffi(default = 0.3)]
+    pub medium_share: f64,
+    /// A fixed total from which a buyer is high (with `medium_total`; instead of the shares).
+    #[uniffi(default)]
+    pub high_total: Option<f64>,
+    /// A fixed total from which a buyer is medium.
+    #[uniffi(default)]
+    pub medium_total: Option<f64>,
+}
+
+/// Lifecycle stages by days since a purchase.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LifecycleCutoffs {
+    /// A first purchase within this many days: new.
+    #[uniffi(default = 30)]
+    pub new_days: i64,
+    /// A purchase within this many days: active.
+    #[uniffi(default = 90)]
+    pub active_days: i64,
+    /// No purchase for this many days: churned (at risk between).
+    #[uniffi(default = 180)]
+    pub churned_days: i64,
+}
+
 /// Options of classification and the report.
-#[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Default, uniffi::Record)]
 pub struct ClassifyOptions {
     /// The currency whose purchases count (none: the book's most common one).
     #[uniffi(default)]
@@ -144,23 +174,77 @@ pub struct ClassifyOptions {
     /// Classify as of this instant (none: now).
     #[uniffi(default)]
     pub as_of: Option<SystemTime>,
+    /// RFM cut-offs (none: quintiles).
+    #[uniffi(default)]
+    pub rfm: Option<RfmCutoffs>,
+    /// Value tiers (none: 20 % high, 30 % medium).
+    #[uniffi(default)]
+    pub tiers: Option<TierCutoffs>,
+    /// Lifecycle stages (none: 30, 90 and 180 days).
+    #[uniffi(default)]
+    pub lifecycle: Option<LifecycleCutoffs>,
+}
+
+/// Four cut-offs from a list: none when empty.
+fn four(path: &str, values: Vec<f64>) -> Result<Option<[f64; 4]>> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    values
+        .try_into()
+        .map(Some)
+        .map_err(|_| KehuError::argument(path, "four values, or none"))
 }
 
 impl ClassifyOptions {
     pub(crate) fn core(self) -> Result<kehu::ClassifyOptions> {
-        let currency = self
-            .currency
-            .map(|c| {
-                c.parse()
-                    .map_err(|_| KehuError::argument("currency", "not an ISO 4217 code (CNY, EUR)"))
-            })
-            .transpose()?;
-        Ok(kehu::ClassifyOptions {
-            currency,
+        use kehu::segment::classify::{LifecycleConfig, RfmConfig, TierConfig};
+        let mut o = kehu::ClassifyOptions {
+            currency: self
+                .currency
+                .map(|c| currency("currency", &c))
+                .transpose()?,
             as_of: self.as_of.map(instant),
             ..Default::default()
-        })
+        };
+        if let Some(r) = self.rfm {
+            o.rfm = RfmConfig {
+                recency_days: four("rfm.recency_days", r.recency_days)?,
+                frequency: four("rfm.frequency", r.frequency)?,
+                monetary: four("rfm.monetary", r.monetary)?,
+            };
+        }
+        if let Some(t) = self.tiers {
+            o.tiers = TierConfig {
+                high_share: t.high_share,
+                medium_share: t.medium_share,
+                thresholds: match (t.high_total, t.medium_total) {
+                    (Some(h), Some(m)) => Some((h, m)),
+                    (None, None) => None,
+                    _ => {
+                        return Err(KehuError::argument(
+                            "tiers",
+                            "give high_total and medium_total together",
+                        ))
+                    }
+                },
+            };
+        }
+        if let Some(l) = self.lifecycle {
+            o.lifecycle = LifecycleConfig {
+                new_days: l.new_days,
+                active_days: l.active_days,
+                churned_days: l.churned_days,
+            };
+        }
+        Ok(o)
     }
+}
+
+/// A currency code, as the core reads it.
+pub(crate) fn currency(path: &str, code: &str) -> Result<kehu::Currency> {
+    code.parse()
+        .map_err(|e: kehu::model::Error| KehuError::argument(path, e.to_string()))
 }
 
 /// What an import file holds.
@@ -202,6 +286,31 @@ pub enum NaturalKey {
     Phone,
 }
 
+/// What becomes of a record that duplicates a dossier in the book or an
+/// earlier record of the same write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum OnDuplicate {
+    /// A sure match is not written and is listed; a possible one is written and listed.
+    Report,
+    /// Neither is written; both are listed.
+    Skip,
+    /// A sure match is merged into the dossier it matches; a possible one is written.
+    Merge,
+    /// Everything is written, nothing checked.
+    Allow,
+}
+
+impl From<OnDuplicate> for kehu::OnDuplicate {
+    fn from(o: OnDuplicate) -> Self {
+        match o {
+            OnDuplicate::Report => Self::Report,
+            OnDuplicate::Skip => Self::Skip,
+            OnDuplicate::Merge => Self::Merge,
+            OnDuplicate::Allow => Self::Allow,
+        }
+    }
+}
+
 /// How to import a file.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ImportOptions {
@@ -220,6 +329,12 @@ pub struct ImportOptions {
     /// The currency of amounts without one.
     #[uniffi(default)]
     pub currency: Option<String>,
+    /// Rows that duplicate a dossier or an earlier row (none: report).
+    #[uniffi(default)]
+    pub on_duplicate: Option<OnDuplicate>,
+    /// The survivorship policy of `OnDuplicate.MERGE`, as TOML or JSON text.
+    #[uniffi(default)]
+    pub survivorship: Option<String>,
     /// Check and report only.
     #[uniffi(default)]
     pub dry_run: bool,
@@ -228,19 +343,24 @@ pub struct ImportOptions {
     pub rejects_path: Option<String>,
 }
 
-fn key_core(k: NaturalKey) -> kehu::io::NaturalKey {
-    match k {
-        NaturalKey::Id => kehu::io::NaturalKey::Id,
-        NaturalKey::ExternalId => kehu::io::NaturalKey::ExternalId,
-        NaturalKey::Email => kehu::io::NaturalKey::Email,
-        NaturalKey::Phone => kehu::io::NaturalKey::Phone,
+impl From<NaturalKey> for kehu::io::NaturalKey {
+    fn from(k: NaturalKey) -> Self {
+        match k {
+            NaturalKey::Id => Self::Id,
+            NaturalKey::ExternalId => Self::ExternalId,
+            NaturalKey::Email => Self::Email,
+            NaturalKey::Phone => Self::Phone,
+        }
     }
 }
 
 impl ImportOptions {
     pub(crate) fn core(self) -> Result<kehu::io::ImportOptions> {
         use kehu::io::{ImportKind as K, Mode as M};
-        let mut o = kehu::io::ImportOptions {
+        let defaults = kehu::io::ImportOptions::default();
+        let mut mapping: Vec<(String, String)> = self.mapping.into_iter().collect();
+        mapping.sort();
+        Ok(kehu::io::ImportOptions {
             kind: match self.kind.unwrap_or(ImportKind::Customers) {
                 ImportKind::Customers => K::Customers,
                 ImportKind::Purchases => K::Purchases,
@@ -253,24 +373,22 @@ impl ImportOptions {
                 ImportMode::Update => M::Update,
                 ImportMode::Upsert => M::Upsert,
             },
+            keys: if self.keys.is_empty() {
+                defaults.keys
+            } else {
+                self.keys.into_iter().map(Into::into).collect()
+            },
+            mapping,
+            currency: self
+                .currency
+                .map(|c| currency("currency", &c))
+                .transpose()?,
+            on_duplicate: self.on_duplicate.map(Into::into).unwrap_or_default(),
+            survivorship: crate::book::survivorship(self.survivorship)?,
             dry_run: self.dry_run,
             rejects: self.rejects_path.map(Into::into),
-            ..Default::default()
-        };
-        if !self.keys.is_empty() {
-            o.keys = self.keys.into_iter().map(key_core).collect();
-        }
-        let mut mapping: Vec<(String, String)> = self.mapping.into_iter().collect();
-        mapping.sort();
-        o.mapping = mapping;
-        o.currency = self
-            .currency
-            .map(|c| {
-                c.parse()
-                    .map_err(|_| KehuError::argument("currency", "not an ISO 4217 code (CNY, EUR)"))
-            })
-            .transpose()?;
-        Ok(o)
+            ..defaults
+        })
     }
 }
 
@@ -292,6 +410,9 @@ pub struct ExportOptions {
     /// Only dossiers with this tag.
     #[uniffi(default)]
     pub tag: Option<String>,
+    /// Only the members of this segment (a condition).
+    #[uniffi(default)]
+    pub segment: Option<String>,
     /// Only dossiers not confirmed for this many days.
     #[uniffi(default)]
     pub stale_days: Option<u32>,
@@ -308,18 +429,22 @@ pub struct ExportOptions {
 
 impl ExportOptions {
     pub(crate) fn core(self) -> Result<kehu::io::ExportOptions> {
-        if self.consent_channel.is_some() && self.consent_purpose.is_none() {
-            return Err(KehuError::argument(
-                "consent_channel",
-                "a consent channel needs a consent purpose",
-            ));
-        }
         let ids = self
             .ids
             .iter()
             .enumerate()
             .map(|(i, id)| customer_id(&format!("ids[{i}]"), id))
             .collect::<Result<Vec<_>>>()?;
+        let consent = match (self.consent_purpose, self.consent_channel) {
+            (Some(purpose), channel) => Some(kehu::io::ConsentFilter { purpose, channel }),
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(KehuError::argument(
+                    "consent_channel",
+                    "a consent channel needs a consent purpose",
+                ))
+            }
+        };
         Ok(kehu::io::ExportOptions {
             format: match self.format.unwrap_or(ExportFormat::Csv) {
                 ExportFormat::Csv => kehu::io::Format::Csv,
@@ -327,11 +452,12 @@ impl ExportOptions {
             },
             filter: kehu::io::ExportFilter {
                 tag: self.tag,
+                segment: self.segment,
                 stale: self
                     .stale_days
                     .map(|d| chrono::TimeDelta::days(i64::from(d))),
                 ids,
-                consent: self.consent_purpose.map(|p| (p, self.consent_channel)),
+                consent,
             },
         })
     }

@@ -198,6 +198,21 @@ def test_rules_from_dict_and_file(tmp_path: Path) -> None:
         kehu.Book.memory(tmp_path / "missing.toml")
 
 
+def test_rules_given_on_opening_are_saved_and_apply_on_every_open(tmp_path: Path) -> None:
+    path = tmp_path / "rules.kehu"
+    rules = {"custom": [{"name": "member_level", "type": "enum", "values": ["gold", "silver"]}]}
+    gold = kehu.Customer.person("Wei", "Zhang", emails=[kehu.Email("wei@example.com")], custom={"member_level": "gold"})
+    with kehu.Book.open(path) as book:
+        assert any(v.code == "custom.unknown" for v in book.validate(gold).violations)
+    kehu.Book.open(path, rules).close()
+    with kehu.Book.open(path) as book:  # no rules given: the saved ones apply
+        assert book.validate(gold).violations == []
+        book.add(gold)
+        with pytest.raises(kehu.ValidationError) as e:
+            book.add(kehu.Customer.person("Li", "Na", emails=[kehu.Email("na@example.com")], custom={"member_level": "platinum"}))
+        assert e.value.violations[0].path == "custom.member_level"
+
+
 def test_saved_rules_round_trip(book: kehu.Book) -> None:
     assert book.saved_rules() is None
     book.save_rules({"default_region": "DE"})

@@ -25,7 +25,7 @@ def test_entry_check_blocks_a_sure_duplicate(book: kehu.Book) -> None:
     assert candidates[0].id == first.id and candidates[0].action == "block"
     assert candidates[0].probability > 0.99
     assert isinstance(candidates[0].explanation, kehu.MatchExplanation)
-    assert any(f.field == "email" and f.level == "exact" for f in candidates[0].explanation.fields)
+    assert any(f.field == "emails" and f.level == "exact" for f in candidates[0].explanation.fields)
     with pytest.raises(kehu.DuplicateError) as e:
         book.add(_wei())
     assert e.value.candidates[0].id == first.id and "likely duplicate" in str(e.value)
@@ -90,7 +90,7 @@ def test_dedupe_csv_file_bytes_link_and_explain(tmp_path: Path) -> None:
     assert len(strict.matches) <= len(result.matches)
     with pytest.raises(ValueError):
         kehu.dedupe(path, threshold=2.0)
-    with pytest.raises(kehu.UsageError):
+    with pytest.raises(kehu.InputError, match="empty"):
         kehu.dedupe(b"")
 
 

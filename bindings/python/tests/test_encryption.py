@@ -31,7 +31,7 @@ def test_passphrase_book_seals_everything_and_reopens(tmp_path: Path) -> None:
     assert kehu.Book.is_encrypted(path)
     with pytest.raises(kehu.EncryptionError, match="wrong key"):
         kehu.Book.open(path, passphrase="falsch")
-    with pytest.raises(kehu.StorageError, match="encrypted"):
+    with pytest.raises(kehu.EncryptionError, match="encrypted"):
         kehu.Book.open(path)
     with kehu.Book.open(path, passphrase="ein langer satz") as again:
         assert again.count() == 5

@@ -83,5 +83,5 @@ def test_classify_report_stats_and_tier_tag(shop: kehu.Book) -> None:
     assert shop.stats().by_tag.get("top") == tagged
     with pytest.raises(TypeError):
         shop.classify(currency="EUR", as_of=dt.datetime(2026, 1, 1))  # naive: refused
-    with pytest.raises(TypeError, match="currency"):
+    with pytest.raises(kehu.UsageError, match="currency"):
         shop.classify(currency="EURO")

@@ -12,11 +12,13 @@ use kehu::dedupe::{Decision, Deduper, Outcome, Progress, Settings};
 use kehu::{Error, RecordId, Survivorship};
 use serde::Serialize;
 
-use crate::{existing_book, lookup, print_json, stdout_error, Done};
+use crate::book::{existing_book, lookup};
+use crate::output::{print_json, stdout_error};
+use crate::Done;
 
 #[derive(Args)]
 pub(crate) struct DedupeArgs {
-    /// A CSV file (`.csv`, `.tsv`, `.txt`) or a book.
+    /// A file of records (`.csv`, `.tsv`, `.txt`, `.jsonl`; any delimiter, UTF-8 or GB18030) or a book.
     input: PathBuf,
     /// The column holding record ids (default: one named id, rec_id, customer_id, 客户编号…; else the line number).
     #[arg(long, value_name = "COL")]
@@ -81,20 +83,12 @@ pub(crate) struct UnmergeArgs {
 }
 
 fn read_text(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
 }
 
-fn usage(e: kehu::dedupe::Error) -> Error {
-    Error::Usage(e.to_string())
-}
-
+/// Whether the input is a file of records (CSV, TSV, JSON Lines) rather than a book.
 fn is_table(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| ["csv", "tsv", "txt"].contains(&e.to_ascii_lowercase().as_str()))
+    kehu::io::Format::from_name(&path.display().to_string()).is_some()
 }
 
 fn settings(args: &DedupeArgs) -> Result<Settings, Error> {
@@ -109,13 +103,7 @@ fn settings(args: &DedupeArgs) -> Result<Settings, Error> {
         s.id_column = Some(id.clone());
     }
     if let Some(t) = args.threshold {
-        if !(0.0..=1.0).contains(&t) {
-            return Err(Error::Usage(format!(
-                "--threshold {t}: a probability between 0 and 1"
-            )));
-        }
-        s.match_threshold = t;
-        s.review_threshold = s.review_threshold.min(t);
+        s = s.with_match_threshold(t)?;
     }
     Ok(s)
 }
@@ -364,12 +352,12 @@ pub(crate) fn dedupe(args: DedupeArgs) -> Result<Done, Error> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let out = out.map_err(usage)?;
+    let out = out?;
     let seconds = started.elapsed().as_secs_f64();
     let ds = dd.dataset();
     let ids = |row: u32| ds.id(row).to_string();
     if let Some(pair) = &args.explain {
-        let e = dd.explain(&pair[0], &pair[1]).map_err(usage)?;
+        let e = dd.explain(&pair[0], &pair[1])?;
         if args.json {
             return print_json(&e).map(|()| Done::Ok);
         }
@@ -424,16 +412,14 @@ fn dedupe_book(args: DedupeArgs) -> Result<Done, Error> {
     let pairs: Vec<kehu::dedupe::ScoredPair> = result
         .pairs
         .iter()
-        .map(
-            |&(a, b, probability, decision, clustered)| kehu::dedupe::ScoredPair {
-                a: row_of(a),
-                b: row_of(b),
-                weight: 0.0,
-                probability,
-                decision,
-                clustered,
-            },
-        )
+        .map(|p| kehu::dedupe::ScoredPair {
+            a: row_of(p.id_l),
+            b: row_of(p.id_r),
+            weight: 0.0,
+            probability: p.probability,
+            decision: p.decision,
+            clustered: p.clustered,
+        })
         .collect();
     let mut of: Vec<u32> = Vec::new();
     for cluster in &result.clusters {
@@ -505,10 +491,7 @@ fn dedupe_book(args: DedupeArgs) -> Result<Done, Error> {
 pub(crate) fn merge(args: MergeArgs) -> Result<Done, Error> {
     let book = existing_book(&args.book)?;
     let policy = match &args.policy {
-        Some(p) => Survivorship::parse(&read_text(p)?).map_err(|e| Error::Input {
-            file: p.display().to_string(),
-            message: e.to_string(),
-        })?,
+        Some(p) => Survivorship::parse(&read_text(p)?)?,
         None => Survivorship::default(),
     };
     let mut ids = Vec::new();

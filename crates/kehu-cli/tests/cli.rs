@@ -822,3 +822,36 @@ N1,新客户,上海
         "{err}"
     );
 }
+
+#[test]
+fn the_rules_saved_in_a_book_apply_without_rules_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = path(&dir, "rules.toml");
+    fs::write(
+        &rules,
+        "[[custom]]\nname = \"member_level\"\ntype = \"enum\"\nvalues = [\"gold\", \"silver\"]\n",
+    )
+    .unwrap();
+    let book = path(&dir, "book.kehu");
+    let out = kehu(&["init", &book, "--rules", &rules]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = path(&dir, "members.csv");
+    fs::write(
+        &file,
+        "name,email,member_level\n张伟,wei@example.com,gold\n李娜,na@example.com,platinum\n",
+    )
+    .unwrap();
+    let out = kehu(&["import", &book, &file, "--json", "-q"]);
+    let report = json(&out);
+    assert_eq!(report["imported"], 1, "{report}");
+    assert_eq!(
+        report["rejected"], 1,
+        "the saved enum's values are checked: {report}"
+    );
+    assert!(
+        report["unknown_columns"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    let problem = &report["problems"][0];
+    assert_eq!(problem["column"], "member_level", "{report}");
+}

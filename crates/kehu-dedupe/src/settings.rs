@@ -86,9 +86,18 @@ impl Settings {
         }
     }
 
-    fn check(self) -> Result<Self, Error> {
+    /// The settings with another match threshold (a probability from 0 to
+    /// 1); the review threshold comes down with it when it was above.
+    pub fn with_match_threshold(mut self, threshold: f64) -> Result<Self, Error> {
+        self.match_threshold = threshold;
+        self.review_threshold = self.review_threshold.min(threshold);
+        self.check()
+    }
+
+    /// The settings, if their thresholds and limits are usable.
+    pub fn check(self) -> Result<Self, Error> {
         let p = |name: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
+            if v.is_finite() && (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
                 Err(Error::Settings(format!(

@@ -49,6 +49,27 @@ pub struct RfmConfig {
     pub monetary: Option<[f64; 4]>,
 }
 
+impl RfmConfig {
+    /// Checks the cut-offs: four finite values each, ascending.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, cuts) in [
+            ("recency_days", &self.recency_days),
+            ("frequency", &self.frequency),
+            ("monetary", &self.monetary),
+        ] {
+            if let Some(c) = cuts {
+                if c.iter().any(|v| !v.is_finite() || *v < 0.0) || c.windows(2).any(|w| w[0] > w[1])
+                {
+                    return Err(format!(
+                        "{name}: four ascending numbers of zero or more, not {c:?}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// RFM scores, 1 (worst) to 5 (best), and the group they put the customer in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Rfm {
@@ -200,6 +221,30 @@ impl Default for TierConfig {
     }
 }
 
+impl TierConfig {
+    /// Checks the shares (each 0 to 1, together at most 1) and thresholds (high ≥ medium ≥ 0).
+    pub fn check(&self) -> Result<(), String> {
+        let share = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+        if !share(self.high_share)
+            || !share(self.medium_share)
+            || self.high_share + self.medium_share > 1.0 + 1e-9
+        {
+            return Err(format!(
+                "high_share {} and medium_share {}: shares from 0 to 1 that add up to 1 at most",
+                self.high_share, self.medium_share
+            ));
+        }
+        if let Some((high, medium)) = self.thresholds {
+            if !(high.is_finite() && medium.is_finite() && high >= medium && medium >= 0.0) {
+                return Err(format!(
+                    "thresholds ({high}, {medium}): the high total at least the medium one, both zero or more"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A value tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -264,6 +309,22 @@ impl Default for LifecycleConfig {
             active_days: 90,
             churned_days: 180,
         }
+    }
+}
+
+impl LifecycleConfig {
+    /// Checks the days: new ≤ active < churned, all positive.
+    pub fn check(&self) -> Result<(), String> {
+        if self.new_days <= 0
+            || self.new_days > self.active_days
+            || self.active_days >= self.churned_days
+        {
+            return Err(format!(
+                "new_days {}, active_days {}, churned_days {}: positive, with new ≤ active < churned",
+                self.new_days, self.active_days, self.churned_days
+            ));
+        }
+        Ok(())
     }
 }
 

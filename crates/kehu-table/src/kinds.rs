@@ -9,7 +9,7 @@ use crate::Error;
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Format {
     /// Comma- (or otherwise) separated values with a header row.
     #[default]
@@ -45,14 +45,12 @@ impl FromStr for Format {
 
 /// The text encoding of an input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum TextEncoding {
     /// UTF-8, with or without a byte-order mark.
     #[default]
-    #[serde(alias = "utf-8")]
     Utf8,
     /// GB18030, a superset of GBK and GB2312: what Chinese spreadsheet tools save as "ANSI".
-    #[serde(alias = "gbk", alias = "gb2312")]
     Gb18030,
 }
 
@@ -126,7 +124,7 @@ impl<'de> Deserialize<'de> for Delimiter {
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ImportKind {
     /// Customer dossiers.
     #[default]
@@ -171,6 +169,19 @@ impl FromStr for ImportKind {
         })
     }
 }
+
+/// Names read as data go through the same parsers as names typed on a command line.
+macro_rules! from_text {
+    ($($t:ty),*) => {$(
+        impl TryFrom<String> for $t {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self, Error> {
+                s.parse()
+            }
+        }
+    )*};
+}
+from_text!(Format, TextEncoding, ImportKind);
 
 #[cfg(test)]
 mod tests {

@@ -198,6 +198,22 @@ fun callbacks(dir: File) {
     book.closeBook()
 }
 
+/** Rules given on opening are saved in the book; a later open without rules applies them. */
+fun savedRules(dir: File) {
+    val path = File(dir, "rules.kehu").path
+    val rules = "[[custom]]\nname = \"member_level\"\ntype = \"enum\"\nvalues = [\"gold\", \"silver\"]\n"
+    Book.open(path, OpenOptions(rulesText = rules)).closeBook()
+    val book = Book.open(path, OpenOptions())
+    val gold = wei()
+    gold.custom = mapOf("member_level" to CustomValue.Enum("gold"))
+    check(book.validate(gold).violations.isEmpty()) { "the saved rules declare member_level" }
+    val platinum = wei()
+    platinum.custom = mapOf("member_level" to CustomValue.Enum("platinum"))
+    val refused = try { book.add(platinum); null } catch (e: KehuException.Invalid) { e }
+    check(refused?.violations?.any { it.path == "custom.member_level" } == true) { "the saved enum is checked" }
+    book.closeBook()
+}
+
 fun main() {
     val dir = Files.createTempDirectory("kehu-kotlin").toFile()
     try {
@@ -205,6 +221,7 @@ fun main() {
         badInput(dir)
         encrypted(dir)
         callbacks(dir)
+        savedRules(dir)
         readme(File(dir, "readme").apply { mkdirs() })
     } finally {
         dir.deleteRecursively()

@@ -80,14 +80,12 @@ class GuardedBook:
 
     def export_text(self, *, format: str = "csv") -> str:
         """The dossiers in scope, masked, as CSV or JSON Lines (needs the ``export`` operation)."""
-        return str(self._call("export", format=format))
+        return str(self._call("export", options={"format": format}))
 
     def import_file(self, path: Union[str, "os.PathLike[str]"], **options: Any) -> ImportReport:
         """Imports a file when the principal may import (options as ``Book.import_file`` takes them,
         but for ``progress``)."""
-        opts = dict(options)
-        if "mapping" in opts:
-            opts["mapping"] = [[k, v] for k, v in opts["mapping"].items()]
+        opts = {k: v for k, v in options.items() if v is not None}
         return _codec.decode(ImportReport, self._call("import_file", path=os.fspath(path), options=opts))
 
     def add(self, customer: Union[Customer, Mapping[str, Any]]) -> Saved:

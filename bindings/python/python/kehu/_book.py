@@ -93,6 +93,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _options(options: Mapping[str, Any]) -> str:
+    """Options as the core's JSON: the ones given (None means "the default")."""
+    return _json({k: v for k, v in options.items() if v is not None})
+
+
 def _text_or_json(value: SettingsArg, what: str) -> Optional[str]:
     if value is None:
         return None
@@ -134,7 +139,7 @@ def _classify_options(
     tiers: Optional[Mapping[str, Any]],
     lifecycle: Optional[Mapping[str, Any]],
 ) -> str:
-    return _json(
+    return _options(
         {
             "currency": currency,
             "as_of": _instant(as_of),
@@ -205,21 +210,17 @@ class Book:
     ) -> "Book":
         """Opens the book file at ``path`` (created if missing).
 
-        ``rules``: a TOML/JSON rule set file or a dict (default: the standard
-        rules). ``cache_mb``: redb's page cache (default 256). ``actor``: the
+        ``rules``: a TOML/JSON rule set file or a dict, saved in the book so
+        every later open (in any language) applies it; none: the rules saved in
+        the book, else the standard ones. ``cache_mb``: redb's page cache (default 256). ``actor``: the
         name written in the change log. ``passphrase`` or ``key_file``: open
         (or create) an encrypted book — personal data sealed under a key of
         each customer's own, lookups through blind indexes; a wrong key raises
         ``EncryptionError`` and writes nothing.
         """
-        rules_json, rules_path = cls._rules(rules)
-        if cache_mb is not None and (isinstance(cache_mb, bool) or not isinstance(cache_mb, int) or cache_mb < 0):
-            raise ValueError(f"cache_mb: a whole number of MiB, not {cache_mb!r}")
-        cache = None if cache_mb is None else cache_mb * 1024 * 1024
-        if passphrase is not None and not isinstance(passphrase, str):
-            raise TypeError(f"passphrase: expected str, got {_codec.type_name(passphrase)}")
+        options, rules_path = cls._open_options(rules, cache_mb=cache_mb, actor=actor)
         kf = None if key_file is None else os.fspath(key_file)
-        native = _kehu.NativeBook.open(os.fspath(path), rules_json, rules_path, cache, actor, passphrase, kf)
+        native = _kehu.NativeBook.open(os.fspath(path), options, rules_path, passphrase, kf)
         return cls(native, os.fspath(path))
 
     @staticmethod
@@ -249,18 +250,20 @@ class Book:
     @classmethod
     def memory(cls, rules: RulesArg = None, *, actor: Optional[str] = None) -> "Book":
         """A book in memory (nothing is written to disk), with the standard rules or ``rules``."""
-        rules_json, rules_path = cls._rules(rules)
-        return cls(_kehu.NativeBook.memory(rules_json, rules_path, actor), ":memory:")
+        options, rules_path = cls._open_options(rules, actor=actor)
+        return cls(_kehu.NativeBook.memory(options, rules_path), ":memory:")
 
     @staticmethod
-    def _rules(rules: RulesArg) -> Tuple[Optional[str], Optional[str]]:
-        if rules is None:
-            return None, None
+    def _open_options(rules: RulesArg, **options: Any) -> Tuple[str, Optional[str]]:
+        """``kehu::OpenOptions`` as JSON, and a rule set file for the core to read."""
+        rules_path = None
         if isinstance(rules, Mapping):
-            return _json(dict(rules)), None
-        if isinstance(rules, (str, os.PathLike)):
-            return None, os.fspath(rules)
-        raise TypeError(f"rules: expected a dict or a file path, got {_codec.type_name(rules)}")
+            options["rules"] = dict(rules)
+        elif isinstance(rules, (str, os.PathLike)):
+            rules_path = os.fspath(rules)
+        elif rules is not None:
+            raise TypeError(f"rules: expected a dict or a file path, got {_codec.type_name(rules)}")
+        return _options(options), rules_path
 
     def close(self) -> None:
         """Closes the book (after calls in flight end); the file can be opened again."""
@@ -330,7 +333,7 @@ class Book:
             options["keys"] = list(keys)
         if batch_size is not None:
             options["batch_size"] = batch_size
-        raw = self._native.import_bytes(lines.encode("utf-8"), "add_many", _json(options), progress)
+        raw = self._native.import_bytes(lines.encode("utf-8"), "add_many", _options(options), progress)
         return _codec.decode(ImportReport, json.loads(raw))
 
     def update(self, customer: CustomerArg) -> Saved:
@@ -520,7 +523,7 @@ class Book:
             "format": format,
             "encoding": encoding,
             "delimiter": delimiter,
-            "mapping": [[k, v] for k, v in (mapping or {}).items()],
+            "mapping": dict(mapping) if mapping is not None else None,
             "mode": mode,
             "keys": list(keys) if keys is not None else None,
             "customer_key": customer_key,
@@ -529,7 +532,7 @@ class Book:
             "batch_size": batch_size,
             "rejects": os.fspath(rejects) if rejects is not None else None,
         }
-        raw = self._native.import_file(os.fspath(path), _json(options), progress)
+        raw = self._native.import_file(os.fspath(path), _options(options), progress)
         return _codec.decode(ImportReport, json.loads(raw))
 
     def imports(self) -> List[ImportSummary]:
@@ -583,18 +586,20 @@ class Book:
         ids: Optional[Sequence[str]],
         consent: Optional[str] = None,
     ) -> str:
-        need = None
-        if consent is not None:
-            purpose, _, channel = consent.partition(":")
-            need = [purpose, channel or None]
         return _json(
             {
-                "consent": need,
                 "format": format,
-                "tag": tag,
-                "segment": segment,
-                "stale_seconds": None if stale is None else _seconds(stale, "stale"),
-                "ids": [_id(i) for i in ids] if ids is not None else None,
+                "filter": {
+                    k: v
+                    for k, v in {
+                        "consent": consent,
+                        "tag": tag,
+                        "segment": segment,
+                        "stale_seconds": None if stale is None else _seconds(stale, "stale"),
+                        "ids": [_id(i) for i in ids] if ids is not None else None,
+                    }.items()
+                    if v is not None
+                },
             }
         )
 

@@ -96,24 +96,15 @@ def dedupe(
     one named id, rec_id, customer_id, 客户编号…; else the line number).
     The GIL is released while it runs.
     """
-    text = _text_or_json(settings, "settings")
-    if id_column is not None or threshold is not None:
-        merged: Dict[str, Any] = json.loads(text) if text and text.lstrip().startswith("{") else {}
-        if text and not merged:
-            raise TypeError("settings: give a dict (or a JSON file) to combine with id_column or threshold")
-        if id_column is not None:
-            merged["id_column"] = id_column
-        if threshold is not None:
-            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-                raise ValueError(f"threshold: a probability between 0 and 1, not {threshold!r}")
-            merged["match_threshold"] = float(threshold)
-            merged["review_threshold"] = min(float(merged.get("review_threshold", 0.5)), float(threshold))
-        text = json.dumps(merged, ensure_ascii=False)
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))):
+        raise TypeError(f"threshold: expected a number, got {_codec.type_name(threshold)}")
     native = _kehu.dedupe_table(
         _table(table, "table"),
-        text,
+        _text_or_json(settings, "settings"),
         None if link is None else _table(link, "link"),
         progress,
+        id_column,
+        None if threshold is None else float(threshold),
     )
     return DedupeResult(native)
 

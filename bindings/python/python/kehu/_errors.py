@@ -14,7 +14,11 @@ from ._types import DuplicateCandidate, Violation
 
 
 class KehuError(Exception):
-    """Anything kehu refuses or fails to do."""
+    """Anything kehu refuses or fails to do. ``code`` is the library's stable
+    error code (``invalid``, ``duplicate``, ``locked``, …), the same in Rust,
+    Python, Kotlin and Swift."""
+
+    code: str = ""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -132,36 +136,57 @@ class InternalError(KehuError):
     """A bug in kehu, caught at the boundary; please report it with the message."""
 
 
-def _native_error(kind: str, message: str, payload_json: str) -> BaseException:
+# The core's error codes, each to its class (codes not listed: UsageError).
+_CLASSES: Dict[str, type] = {
+    "invalid": ValidationError,
+    "duplicate": DuplicateError,
+    "not_found": NotFoundError,
+    "segment_not_found": NotFoundError,
+    "import_not_found": NotFoundError,
+    "merge_not_found": NotFoundError,
+    "conflict": ConflictError,
+    "revert_conflict": ConflictError,
+    "already_reverted": ConflictError,
+    "already_unmerged": ConflictError,
+    "filter_syntax": FilterSyntaxError,
+    "storage": StorageError,
+    "locked": StorageError,
+    "not_a_book": StorageError,
+    "corrupt": StorageError,
+    "rules": RulesError,
+    "input": InputError,
+    "io": InputError,
+    "key": EncryptionError,
+    "denied": PermissionDeniedError,
+    "closed": BookClosedError,
+    "internal": InternalError,
+}
+
+
+def _native_error(code: str, message: str, payload_json: str) -> BaseException:
     """Builds the exception for a native failure (called by the native module)."""
+    if code == "type":
+        return TypeError(message)
     p: Dict[str, Any] = json.loads(payload_json)
-    if kind == "validation":
-        violations = _codec.decode_list(Violation, p.get("violations", []))
-        return ValidationError(message, violations, p.get("index"))
-    if kind == "duplicate":
-        return DuplicateError(message, _codec.decode_list(DuplicateCandidate, p.get("candidates", [])))
-    if kind == "not_found":
-        return NotFoundError(message, p.get("id"))
-    if kind == "conflict":
-        return ConflictError(message, p.get("id"), p.get("expected"), p.get("found"), p.get("changed"))
-    if kind == "filter_syntax":
-        return FilterSyntaxError(
+    cls = _CLASSES.get(code, UsageError)
+    e: KehuError
+    if cls is ValidationError:
+        e = ValidationError(message, _codec.decode_list(Violation, p.get("violations", [])), p.get("index"))
+    elif cls is DuplicateError:
+        e = DuplicateError(message, _codec.decode_list(DuplicateCandidate, p.get("candidates", [])))
+    elif cls is NotFoundError:
+        e = NotFoundError(message, p.get("id"))
+    elif cls is ConflictError:
+        e = ConflictError(message, p.get("id"), p.get("expected"), p.get("found"), p.get("changed"))
+    elif cls is FilterSyntaxError:
+        e = FilterSyntaxError(
             message, p["line"], p["column"], p.get("width", 1), p.get("reason", ""), p.get("suggestion")
         )
-    if kind == "storage":
-        return StorageError(message)
-    if kind == "rules":
-        return RulesError(message)
-    if kind == "input":
-        return InputError(message, p.get("path"))
-    if kind == "key":
-        return EncryptionError(message)
-    if kind == "denied":
-        return PermissionDeniedError(message, p.get("user", ""), p.get("operation", ""))
-    if kind == "closed":
-        return BookClosedError(message)
-    if kind == "type":
-        return TypeError(message)
-    if kind == "internal":
-        return InternalError(message)
-    return UsageError(message)
+    elif cls is InputError:
+        e = InputError(message, p.get("path"))
+    elif cls is PermissionDeniedError:
+        e = PermissionDeniedError(message, p.get("user", ""), p.get("operation", ""))
+    else:
+        e = cls(message)
+    e.code = code
+    return e

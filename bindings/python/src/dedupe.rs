@@ -1,0 +1,127 @@
+//! `kehu.dedupe`: a file (or two, linked) read through kehu-table and deduped.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use kehu::dedupe::{Deduper, Outcome};
+use kehu::Error;
+use pyo3::prelude::*;
+
+use crate::convert::{encode, report_progress, settings_of};
+use crate::errors::{run, Res};
+
+/// A dedupe of a file (or two, linked): its answer, and its model for explanations.
+#[pyclass(frozen, module = "kehu._kehu")]
+pub(crate) struct NativeDedupe {
+    deduper: Deduper,
+    answer: String,
+}
+
+#[pymethods]
+impl NativeDedupe {
+    /// The answer: fields, pairs, clusters, warnings and stats, as JSON.
+    fn answer(&self) -> String {
+        self.answer.clone()
+    }
+
+    /// Why two records (by id) score as they do.
+    fn explain(&self, py: Python<'_>, id_l: String, id_r: String) -> PyResult<String> {
+        run(py, move || {
+            encode(&self.deduper.explain(&id_l, &id_r).map_err(Error::from)?)
+        })
+    }
+}
+
+/// Where a table comes from: a path or bytes in memory.
+#[derive(FromPyObject)]
+pub(crate) enum Table {
+    Bytes(Vec<u8>),
+    Path(PathBuf),
+}
+
+impl Table {
+    /// The reader and the name the table goes by (a path's extension tells its format).
+    fn reader(self) -> Res<(Box<dyn Read + Send>, String)> {
+        Ok(match self {
+            Table::Bytes(b) => (Box::new(std::io::Cursor::new(b)), "table".into()),
+            Table::Path(p) => {
+                let f = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
+                let name = p.display().to_string();
+                (
+                    Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+                    name,
+                )
+            }
+        })
+    }
+}
+
+fn dedupe_answer(d: &Deduper, out: &Outcome) -> Res<String> {
+    let ds = d.dataset();
+    // Rows, not objects: [id_l, id_r, probability, decision, clustered, weight]
+    // (the field order of Python's Pair), a third of the JSON to read back.
+    let pairs: Vec<(&str, &str, f64, kehu::dedupe::Decision, bool, f64)> = out
+        .pairs
+        .iter()
+        .map(|p| {
+            let (a, b) = (ds.id(p.a), ds.id(p.b));
+            (a, b, p.probability, p.decision, p.clustered, p.weight)
+        })
+        .collect();
+    let mut groups: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
+    for (row, c) in out.clusters.of.iter().enumerate() {
+        groups.entry(*c).or_default().push(ds.id(row as u32));
+    }
+    let mut clusters: Vec<Vec<&str>> = groups.into_values().filter(|g| g.len() > 1).collect();
+    for c in &mut clusters {
+        c.sort_unstable();
+    }
+    clusters.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    let fields: Vec<(String, &str)> = ds
+        .fields()
+        .iter()
+        .map(|f| (f.name.clone(), f.kind.name()))
+        .collect();
+    encode(&serde_json::json!({
+        "fields": fields,
+        "pairs": pairs,
+        "clusters": clusters,
+        "warnings": out.warnings,
+        "stats": out.stats,
+    }))
+}
+
+/// Dedupes a CSV table (a path or bytes), or links it to a second one.
+#[pyfunction]
+#[pyo3(signature = (table, settings=None, link=None, progress=None, id_column=None, threshold=None))]
+pub(crate) fn dedupe_table(
+    py: Python<'_>,
+    table: Table,
+    settings: Option<String>,
+    link: Option<Table>,
+    progress: Option<Py<PyAny>>,
+    id_column: Option<String>,
+    threshold: Option<f64>,
+) -> PyResult<NativeDedupe> {
+    run(py, move || {
+        let mut settings = settings_of(settings)?;
+        if id_column.is_some() {
+            settings.id_column = id_column;
+        }
+        if let Some(t) = threshold {
+            settings = settings.with_match_threshold(t).map_err(Error::from)?;
+        }
+        let (reader, name) = table.reader()?;
+        let mut ds = kehu::io::read_dataset(reader, &name, &settings)?;
+        if let Some(l) = link {
+            let (reader, name) = l.reader()?;
+            kehu::io::append_link(&mut ds, reader, &name, &settings)?;
+        }
+        let mut deduper = Deduper::new(ds, settings).map_err(Error::from)?;
+        let out = deduper
+            .run(&mut |p| report_progress(&progress, (p.done, Some(p.total), 0, None)))
+            .map_err(Error::from)?;
+        let answer = dedupe_answer(&deduper, &out)?;
+        Ok(NativeDedupe { deduper, answer })
+    })
+}
