@@ -14,18 +14,6 @@ use crate::Error;
 /// A source of "now", so that tests and audits can fix the time.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
-/// A dossier as saved, with the warnings its check produced.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Saved {
-    /// The dossier as stored: normalised, with its new version.
-    pub customer: Customer,
-    /// Warnings that did not block the write (never errors: those reject it).
-    pub report: Report,
-    /// Dossiers already in the book that this one may duplicate (possible
-    /// matches only: a sure match is refused by [`Book::add`]).
-    pub duplicates: Vec<crate::DuplicateCandidate>,
-}
-
 /// A customer book: the one entry point. Every write is normalised and
 /// checked against the rules first, and commits whole or not at all.
 pub struct Book {
@@ -38,7 +26,7 @@ pub struct Book {
     /// The columnar projection segments are counted on, once asked for.
     pub(crate) projection: std::sync::Mutex<Option<crate::segments::ProjectionCache>>,
     /// The model duplicates are scored with, once asked for.
-    pub(crate) dedupe_model: std::sync::Mutex<Option<Arc<crate::duplicates::BookModel>>>,
+    pub(crate) dedupe_model: std::sync::Mutex<Option<Arc<crate::duplicates::model::BookModel>>>,
     /// The book's file, when it was opened from one (its erasure ledger lives beside it).
     pub(crate) path: Option<std::path::PathBuf>,
 }
@@ -130,113 +118,6 @@ impl Book {
         self.rules.check(&mut copy, self.now())
     }
 
-    /// Normalises and checks; the dossier on success, every violation on failure.
-    pub(crate) fn prepare(
-        &self,
-        mut customer: Customer,
-        index: Option<usize>,
-    ) -> Result<(Customer, Report), Error> {
-        let report = self.rules.check(&mut customer, self.now());
-        if report.is_ok() {
-            Ok((customer, report))
-        } else {
-            Err(Error::Invalid { index, report })
-        }
-    }
-
-    /// Adds a new dossier without the duplicate check of [`Book::add`]. It
-    /// is normalised and checked first; on any error nothing is written and
-    /// the report says why.
-    pub fn add_allowing_duplicates(&self, customer: Customer) -> Result<Saved, Error> {
-        let (customer, report) = self.prepare(customer, None)?;
-        let batch = self.batch();
-        let (write, customer) = Self::creation(customer, batch.at);
-        let keys = crate::duplicates::keys_write(&customer);
-        self.store.commit(batch.with(write).with(keys))?;
-        self.touched([customer.id])?;
-        Ok(Saved {
-            customer,
-            report,
-            duplicates: Vec::new(),
-        })
-    }
-
-    /// The write that creates a checked dossier, and the dossier as it will be stored.
-    fn creation(mut customer: Customer, now: Timestamp) -> (Write, Customer) {
-        customer.created_at = now;
-        customer.updated_at = now;
-        customer.version = 0;
-        let write = Write::Put {
-            customer: customer.clone(),
-            expected: 0,
-        };
-        customer.version = 1;
-        (write, customer)
-    }
-
-    /// Adds many new dossiers in one transaction: all of them, or none if any
-    /// breaks the rules (the error names its position) or the store fails.
-    pub fn add_many(
-        &self,
-        customers: impl IntoIterator<Item = Customer>,
-    ) -> Result<Vec<Saved>, Error> {
-        let mut batch = self.batch();
-        let mut saved = Vec::new();
-        for (i, customer) in customers.into_iter().enumerate() {
-            let (customer, report) = self.prepare(customer, Some(i))?;
-            let (write, customer) = Self::creation(customer, batch.at);
-            batch.push(write);
-            batch.push(crate::duplicates::keys_write(&customer));
-            saved.push(Saved {
-                customer,
-                report,
-                duplicates: Vec::new(),
-            });
-        }
-        self.store.commit(batch)?;
-        self.touched(saved.iter().map(|s| s.customer.id))?;
-        Ok(saved)
-    }
-
-    /// Saves a changed dossier. Its `version` must be the stored one (else
-    /// [`Error::Conflict`]); the stored dossier gets the next version.
-    pub fn update(&self, mut customer: Customer) -> Result<Saved, Error> {
-        let current = self.get(customer.id)?;
-        for e in &mut customer.emails {
-            let stored = current
-                .emails
-                .iter()
-                .map(|s| (s.address.as_str(), s.raw.as_str()));
-            refresh_raw(&e.address, &mut e.raw, stored);
-        }
-        for p in &mut customer.phones {
-            let stored = current
-                .phones
-                .iter()
-                .map(|s| (s.number.as_str(), s.raw.as_str()));
-            refresh_raw(&p.number, &mut p.raw, stored);
-        }
-        let (mut customer, report) = self.prepare(customer, None)?;
-        customer.created_at = current.created_at;
-        customer.updated_at = self.now();
-        let expected = customer.version;
-        self.store.commit(
-            self.batch()
-                .with(Write::Put {
-                    customer: customer.clone(),
-                    expected,
-                })
-                .with(crate::duplicates::keys_write(&customer)),
-        )?;
-        customer.version = expected + 1;
-        self.touched([customer.id])?;
-        Ok(Saved {
-            customer,
-            report,
-            duplicates: Vec::new(),
-        })
-    }
-
     /// The dossier with this id.
     pub fn get(&self, id: CustomerId) -> Result<Customer, Error> {
         self.store
@@ -248,12 +129,10 @@ impl Book {
     /// Removes a dossier with its related records; its history stays.
     pub fn remove(&self, id: CustomerId) -> Result<(), Error> {
         let current = self.get(id)?;
-        self.store.commit(self.batch().with(Write::Delete {
+        self.commit(self.batch().with(Write::Delete {
             id,
             expected: current.version,
-        }))?;
-        self.touched([id])?;
-        Ok(())
+        }))
     }
 
     /// Dossiers in id (creation) order, a page at a time: up to `limit` of
@@ -333,9 +212,7 @@ impl Book {
                 report,
             });
         }
-        self.store
-            .commit(self.batch().with(Write::Relate(record.clone())))?;
-        self.touched([record.customer_id()])?;
+        self.commit(self.batch().with(Write::Relate(record.clone())))?;
         Ok(record)
     }
 
@@ -407,20 +284,5 @@ impl Book {
         }
         out.sort_by_key(|c| (c.verified_at.unwrap_or(c.created_at), c.id));
         Ok(out)
-    }
-}
-
-/// Keeps `raw` "as entered": a value the caller changed without setting its
-/// raw form was entered as it now stands.
-fn refresh_raw<'a>(
-    value: &str,
-    raw: &mut String,
-    stored: impl Iterator<Item = (&'a str, &'a str)> + Clone,
-) {
-    if stored.clone().any(|(v, _)| v == value) {
-        return;
-    }
-    if raw.is_empty() || stored.into_iter().any(|(_, r)| r == raw) {
-        *raw = value.to_string();
     }
 }

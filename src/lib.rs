@@ -29,13 +29,13 @@ mod segments;
 mod write;
 
 pub use access::{FieldAccess, Guarded, Operation, Policy, Principal, Role, Scope};
-pub use book::{Book, Clock, Saved};
+pub use book::{Book, Clock};
 pub use duplicates::{
     BookDedupe, BookPair, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged, DEDUPE_INDEX,
 };
 pub use error::Error;
 pub use options::OpenOptions;
-pub use write::OnDuplicate;
+pub use write::{BatchOptions, OnDuplicate, Saved, WriteStatus};
 
 pub use kehu_crypt::{KeyFile, KeyProvider, Passphrase, RawKey};
 /// Feedback records (re-exported from [`kehu_model`]).

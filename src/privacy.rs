@@ -80,14 +80,15 @@ impl Book {
             actor: batch.actor.clone(),
         };
         let value = serde_json::to_vec(&entry).map_err(|e| Error::Corrupt(e.to_string()))?;
-        self.store
-            .commit(batch.with(Write::Forget { id }).with(Write::PutDoc {
-                space: ERASED.into(),
-                key: id.to_bytes().to_vec(),
-                owner: None,
-                value,
-            }))?;
-        self.touched([id])?;
+        let scrub = self.scrub_runs(id)?;
+        let mut batch = batch.with(Write::Forget { id }).with(Write::PutDoc {
+            space: ERASED.into(),
+            key: id.to_bytes().to_vec(),
+            owner: None,
+            value,
+        });
+        batch.writes.extend(scrub);
+        self.commit(batch)?;
         if let Some(path) = &self.path {
             append_ledger_file(path, &entry)?;
         }

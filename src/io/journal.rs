@@ -232,7 +232,23 @@ impl crate::Book {
             });
         }
         let unrelated = writes.len() as u64;
+        // A dossier changed by several rows (merged into more than once) is
+        // restored once, from the version the import left it at.
+        let mut last: std::collections::HashMap<CustomerId, u64> = Default::default();
+        for (c, v) in &updated {
+            let e = last.entry(*c).or_insert(*v);
+            *e = (*e).max(*v);
+        }
+        updated.retain(|(c, v)| last.get(c) == Some(v));
+        // A dossier the import created and then changed (a later row merged
+        // into it) is removed at the version the import left it at.
+        let mut last_version: std::collections::HashMap<CustomerId, u64> =
+            created.iter().map(|c| (*c, 1)).collect();
         for (cid, version) in &updated {
+            if let Some(v) = last_version.get_mut(cid) {
+                *v = (*v).max(*version);
+                continue;
+            }
             match snap.customer(*cid)? {
                 Some(c) if c.version == *version => {}
                 _ => {
@@ -244,7 +260,6 @@ impl crate::Book {
                 Error::Corrupt(format!("import {id}: no earlier version of {cid}"))
             })?;
             let customer = read_before(&before)?;
-            writes.push(crate::duplicates::keys_write(&customer));
             writes.push(Write::Put {
                 customer,
                 expected: *version,
@@ -255,10 +270,11 @@ impl crate::Book {
             });
         }
         for cid in &created {
+            let version = last_version[cid];
             match snap.customer(*cid)? {
-                Some(c) if c.version == 1 => writes.push(Write::Delete {
+                Some(c) if c.version == version => writes.push(Write::Delete {
                     id: *cid,
-                    expected: 1,
+                    expected: version,
                 }),
                 _ => changed.push(*cid),
             }
@@ -275,27 +291,20 @@ impl crate::Book {
         writes.push(summary_write(&summary)?);
         let mut batch = kehu_store::Batch::new(format!("{} (revert {id})", self.actor), self.now());
         batch.writes = writes;
-        self.store.commit(batch)?;
-        let touched: Vec<CustomerId> = created
-            .iter()
-            .copied()
-            .chain(updated.iter().map(|(c, _)| *c))
-            .chain(present.keys().copied())
-            .collect();
-        self.touched(touched)?;
+        self.commit(batch)?;
         self.record_audit(
             "revert_import",
             None,
             Some(format!(
                 "import {id}: {} removed, {} restored",
                 created.len(),
-                updated.len()
+                updated.iter().filter(|(c, _)| !created.contains(c)).count()
             )),
         )?;
         Ok(RevertReport {
             import_id: id,
             removed: created.len() as u64,
-            restored: updated.len() as u64,
+            restored: updated.iter().filter(|(c, _)| !created.contains(c)).count() as u64,
             unrelated,
         })
     }

@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use kehu_model::{Currency, RecordId, Timestamp};
+use kehu_model::{Currency, CustomerId, RecordId, Timestamp};
 use kehu_rules::Severity;
 use serde::{Deserialize, Serialize};
 
@@ -293,7 +293,7 @@ pub struct Progress {
 }
 
 /// What an import did, row by row. `imported + updated + rejected + skipped == rows`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportReport {
     /// The import's id, for `revert`; none for a dry run.
     pub import_id: Option<RecordId>,
@@ -328,12 +328,20 @@ pub struct ImportReport {
     pub skipped: u64,
     /// Of the skipped: rows whose key an earlier row of the file already had.
     pub duplicates_in_file: u64,
+    /// Of the skipped: rows the duplicate check found to be a dossier of the
+    /// book or an earlier row (by `on_duplicate`).
+    pub duplicates: u64,
+    /// Of the updated: rows merged into the dossier they duplicate (`on_duplicate = "merge"`).
+    pub merged: u64,
     /// Of the skipped: rows that would not change their dossier.
     pub unchanged: u64,
     /// Warnings on rows that were written (a phone kept as entered, …).
     pub warnings: u64,
     /// Every problem of every rejected or skipped row, and the first warnings.
     pub problems: Vec<RowProblem>,
+    /// Every row the duplicate check matched to a dossier of the book or an
+    /// earlier row, what became of it, and its candidates.
+    pub duplicate_rows: Vec<RowDuplicate>,
     /// The rejects file, if one was written.
     pub rejects_file: Option<String>,
     /// When the import started.
@@ -351,17 +359,48 @@ impl ImportReport {
     /// The one-line summary: rows read and where each went.
     pub fn summary(&self) -> String {
         let what = if self.dry_run { "would be " } else { "" };
+        let merged = if self.merged > 0 {
+            format!(" ({} merged into the dossiers they duplicate)", self.merged)
+        } else {
+            String::new()
+        };
         format!(
-            "{} rows read = {} {what}imported + {} {what}updated + {} rejected + {} skipped ({} duplicates in file, {} unchanged)",
+            "{} rows read = {} {what}imported + {} {what}updated{merged} + {} rejected + {} skipped ({} duplicates of customers in the book or the file, {} repeated keys, {} unchanged)",
             self.rows,
             self.imported,
             self.updated,
             self.rejected,
             self.skipped,
+            self.duplicates,
             self.duplicates_in_file,
             self.unchanged
         )
     }
+}
+
+/// A row the duplicate check matched, what became of it, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowDuplicate {
+    /// The row's line.
+    pub line: u64,
+    /// Skipped (a sure match; with `on_duplicate = "skip"` a possible one
+    /// too), added (a possible match), or merged.
+    pub outcome: crate::WriteStatus,
+    /// The dossiers and earlier rows it matches, most likely first.
+    pub candidates: Vec<RowMatch>,
+}
+
+/// A dossier (or an earlier row of the file) a row matches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowMatch {
+    /// The dossier: in the book, or the one an earlier row was imported as.
+    pub id: CustomerId,
+    /// The earlier row's line, when the match is a row of the same file.
+    pub line: Option<u64>,
+    /// The match probability.
+    pub probability: f64,
+    /// Block (a sure match) or warn (a possible one).
+    pub action: crate::DuplicateAction,
 }
 
 /// The customers of a natural key's value in a book, to say which one a row means.

@@ -1,9 +1,26 @@
 //! The one write pipeline: every dossier a write puts in the book — add,
-//! add_many, update, import, merge, unmerge, revert, every binding call —
-//! goes through normalise → validate → duplicate check (against the book and
-//! the batch) → access policy → store.
+//! add_many, update, import, merge — goes through normalise → validate →
+//! duplicate check (against the book and the earlier records of the same
+//! write) → access policy → store; unmerge and revert restore states the
+//! pipeline admitted before, and go to the store through the same commit,
+//! which keeps every dossier's blocking keys current.
 
+mod check;
+
+use std::collections::{HashMap, HashSet};
+
+use kehu_model::{Customer, CustomerId, Timestamp};
+use kehu_rules::Report;
+use kehu_store::{Batch, Write};
 use serde::{Deserialize, Serialize};
+
+pub(crate) use check::{Check, RowOf};
+
+use crate::duplicates::keys::{self, Runs};
+use crate::{Book, DuplicateAction, DuplicateCandidate, Error};
+
+/// A write of more dossiers than this keeps their keys as a run (see `dedupe::keys`).
+pub(crate) const RUN_AT: usize = 256;
 
 /// What becomes of a record that duplicates a dossier already in the book
 /// or an earlier record of the same write.
@@ -23,15 +40,15 @@ pub enum OnDuplicate {
 }
 
 impl std::str::FromStr for OnDuplicate {
-    type Err = crate::Error;
-    fn from_str(s: &str) -> Result<Self, crate::Error> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "report" => Self::Report,
             "skip" => Self::Skip,
             "merge" => Self::Merge,
             "allow" => Self::Allow,
             other => {
-                return Err(crate::Error::Usage(format!(
+                return Err(Error::Usage(format!(
                     "unknown duplicate policy {other:?}: use report, skip, merge or allow"
                 )))
             }
@@ -40,8 +57,429 @@ impl std::str::FromStr for OnDuplicate {
 }
 
 impl TryFrom<String> for OnDuplicate {
-    type Error = crate::Error;
-    fn try_from(s: String) -> Result<Self, crate::Error> {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
         s.parse()
+    }
+}
+
+/// What a write did with a record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteStatus {
+    /// Written as a new dossier.
+    #[default]
+    Added,
+    /// An existing dossier was changed.
+    Updated,
+    /// Merged into the dossier it duplicates ([`Saved::merged_into`]).
+    Merged,
+    /// Not written: it duplicates a dossier ([`Saved::duplicates`] says which).
+    Skipped,
+}
+
+/// A dossier as a write left it, with the warnings its check produced and
+/// the dossiers it may duplicate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Saved {
+    /// The dossier as stored: normalised, with its new version (as it
+    /// would have been stored, when skipped; the merged dossier, when merged).
+    pub customer: Customer,
+    /// Warnings that did not block the write (never errors: those reject it).
+    pub report: Report,
+    /// Dossiers in the book, or earlier records of the same write, that this
+    /// one may duplicate, most likely first.
+    pub duplicates: Vec<DuplicateCandidate>,
+    /// What the write did with it.
+    pub status: WriteStatus,
+    /// The dossier it was merged into, when it was.
+    pub merged_into: Option<CustomerId>,
+}
+
+/// How a batch of new dossiers is written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatchOptions {
+    /// What becomes of a record that duplicates a dossier or an earlier record.
+    pub on_duplicate: OnDuplicate,
+    /// How a sure duplicate is merged, with `on_duplicate = "merge"`.
+    pub survivorship: kehu_dedupe::Survivorship,
+}
+
+impl Book {
+    /// Commits a batch: every dossier it puts gets its blocking keys in the
+    /// same transaction (unless the batch sets them), and the segments
+    /// kept current hear of every customer it touched. Every write of the
+    /// facade goes to the store through here (imports stream through
+    /// [`Book::commit_stream`]).
+    pub(crate) fn commit(&self, batch: Batch) -> Result<(), Error> {
+        self.commit_keyed(batch, false)
+    }
+
+    /// [`Book::commit`] of a batch whose new dossiers' keys are in it already
+    /// (as a run, when `runs`: no index entry is added for them).
+    pub(crate) fn commit_keyed(&self, mut batch: Batch, runs: bool) -> Result<(), Error> {
+        let keyed: HashSet<CustomerId> = batch
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::SetKeys { id, index, .. } if index == keys::DEDUPE_INDEX => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let keyer = kehu_dedupe::Keyer::shared();
+        let mut extra = Vec::new();
+        for w in &batch.writes {
+            if let Write::Put { customer, expected } = w {
+                let in_run = runs && *expected == 0;
+                if !(keyed.contains(&customer.id) || in_run) {
+                    extra.push(keys::keys_write(customer.id, &keyer.stored_keys(customer)));
+                }
+            }
+        }
+        if !extra.is_empty() && !self.keys_recorded()? {
+            extra.push(keys::format_write());
+        }
+        batch.writes.extend(extra);
+        let touched = touched_by(&batch.writes);
+        self.store.commit(batch)?;
+        self.touched(touched)
+    }
+
+    /// Whether the book records this build's key format (a book of an
+    /// earlier version keyed its dossiers otherwise and is keyed anew first).
+    fn keys_recorded(&self) -> Result<bool, Error> {
+        let snap = self.store.snapshot()?;
+        Ok(snap.doc(keys::SPACE, b"key-format")?.is_some())
+    }
+
+    /// Normalises and checks; the dossier on success, every violation on failure.
+    pub(crate) fn prepare(
+        &self,
+        mut customer: Customer,
+        index: Option<usize>,
+    ) -> Result<(Customer, Report), Error> {
+        let report = self.rules.check(&mut customer, self.now());
+        if report.is_ok() {
+            Ok((customer, report))
+        } else {
+            Err(Error::Invalid { index, report })
+        }
+    }
+
+    /// A duplicate check against the book as it is now.
+    pub(crate) fn duplicate_check(&self) -> Result<Check<'_>, Error> {
+        self.key_book_if_needed()?;
+        Check::new(self, None)
+    }
+
+    /// Keys a book written by an earlier version before its first check.
+    fn key_book_if_needed(&self) -> Result<(), Error> {
+        if !keys::keys_current(&*self.store.snapshot()?)? {
+            self.index_duplicates()?;
+        }
+        Ok(())
+    }
+
+    /// The dossiers in the book this draft may duplicate, most likely first,
+    /// each with a probability, an action and an explanation. Writes nothing
+    /// (the first check in a book learns its model, and keeps it).
+    pub fn check_duplicates(&self, draft: &Customer) -> Result<Vec<DuplicateCandidate>, Error> {
+        let mut draft = draft.clone();
+        self.rules.check(&mut draft, self.now());
+        let mut check = self.duplicate_check()?;
+        let found = check.check(&draft, &[])?;
+        Ok(check.explained(&found))
+    }
+
+    /// Adds a dossier unless it duplicates one in the book: a match at the
+    /// block threshold is refused with [`Error::Duplicate`]; possible
+    /// duplicates are added and listed in [`Saved::duplicates`].
+    pub fn add(&self, customer: Customer) -> Result<Saved, Error> {
+        let (customer, report) = self.prepare(customer, None)?;
+        let mut check = self.duplicate_check()?;
+        let found = check.check(&customer, &[])?;
+        let mut duplicates = check.explained_matches(&found);
+        if found.sure().is_some() {
+            return Err(Error::Duplicate {
+                candidates: duplicates,
+            });
+        }
+        duplicates.retain(|c| c.action == DuplicateAction::Warn);
+        let batch = self.batch();
+        let (write, customer) = creation(customer, batch.at);
+        self.commit(batch.with(write))?;
+        Ok(Saved {
+            customer,
+            report,
+            duplicates,
+            status: WriteStatus::Added,
+            merged_into: None,
+        })
+    }
+
+    /// Adds a new dossier without the duplicate check of [`Book::add`]. It
+    /// is normalised and checked first; on any error nothing is written and
+    /// the report says why.
+    pub fn add_allowing_duplicates(&self, customer: Customer) -> Result<Saved, Error> {
+        let (customer, report) = self.prepare(customer, None)?;
+        let batch = self.batch();
+        let (write, customer) = creation(customer, batch.at);
+        self.commit(batch.with(write))?;
+        Ok(Saved {
+            customer,
+            report,
+            duplicates: Vec::new(),
+            status: WriteStatus::Added,
+            merged_into: None,
+        })
+    }
+
+    /// Adds many new dossiers in one transaction, each checked for
+    /// duplicates against the book and the ones before it: a sure duplicate
+    /// is not written ([`WriteStatus::Skipped`], its candidates listed), a
+    /// possible one is written and listed. Nothing is written if any dossier
+    /// breaks the rules (the error names its position) or the store fails.
+    /// One answer per dossier, in order.
+    pub fn add_many(
+        &self,
+        customers: impl IntoIterator<Item = Customer>,
+    ) -> Result<Vec<Saved>, Error> {
+        self.add_many_with(customers, &BatchOptions::default())
+    }
+
+    /// [`Book::add_many`] with another duplicate policy: skip possible
+    /// duplicates too, merge sure ones into the dossier they match, or
+    /// write everything unchecked.
+    pub fn add_many_with(
+        &self,
+        customers: impl IntoIterator<Item = Customer>,
+        options: &BatchOptions,
+    ) -> Result<Vec<Saved>, Error> {
+        options.survivorship.clone().checked()?;
+        let mut batch = self.batch();
+        let now = batch.at;
+        let mut check = match options.on_duplicate {
+            OnDuplicate::Allow => None,
+            _ => Some(self.duplicate_check()?),
+        };
+        let mut saved: Vec<Saved> = Vec::new();
+        // A merge target's pending write: its position in the batch and its dossier.
+        let mut pending: HashMap<CustomerId, usize> = HashMap::new();
+        let mut keyed: Vec<(kehu_dedupe::Key, CustomerId)> = Vec::new();
+        for (i, customer) in customers.into_iter().enumerate() {
+            let (customer, report) = self.prepare(customer, Some(i))?;
+            let found = match &mut check {
+                Some(c) => Some(c.check(&customer, &[])?),
+                None => None,
+            };
+            let duplicates = match (&check, &found) {
+                (Some(c), Some(f)) => c.explained_matches(f),
+                _ => Vec::new(),
+            };
+            let sure = found.as_ref().and_then(|f| f.sure().copied());
+            let skip = match options.on_duplicate {
+                OnDuplicate::Report => sure.is_some(),
+                OnDuplicate::Skip => !duplicates.is_empty(),
+                OnDuplicate::Merge | OnDuplicate::Allow => false,
+            };
+            if skip {
+                saved.push(Saved {
+                    customer,
+                    report,
+                    duplicates,
+                    status: WriteStatus::Skipped,
+                    merged_into: None,
+                });
+                continue;
+            }
+            if let (OnDuplicate::Merge, Some(target)) = (options.on_duplicate, sure) {
+                let into = target.id();
+                let merged = self.merge_into(
+                    &mut batch,
+                    &mut pending,
+                    into,
+                    customer,
+                    &options.survivorship,
+                    now,
+                )?;
+                saved.push(Saved {
+                    customer: merged,
+                    report,
+                    duplicates,
+                    status: WriteStatus::Merged,
+                    merged_into: Some(into),
+                });
+                continue;
+            }
+            let (write, customer) = creation(customer, now);
+            if let (Some(c), Some(f)) = (&mut check, &found) {
+                c.admit(f, i, customer.id);
+                keyed.extend(f.keys.stored.iter().map(|&k| (k, customer.id)));
+            }
+            pending.insert(customer.id, batch.writes.len());
+            batch.push(write);
+            saved.push(Saved {
+                customer,
+                report,
+                duplicates,
+                status: WriteStatus::Added,
+                merged_into: None,
+            });
+        }
+        let added = saved
+            .iter()
+            .filter(|s| s.status == WriteStatus::Added)
+            .count();
+        if check.is_some() && added >= RUN_AT {
+            // Many new dossiers: their keys as one run, not one index entry each.
+            let runs = Runs::load(&*self.store.snapshot()?)?;
+            let (writes, runs) = runs.add(keyed)?;
+            batch.writes.extend(writes);
+            if !self.keys_recorded()? {
+                batch.push(keys::format_write());
+            }
+            self.commit_keyed(batch, true)?;
+            if runs.crowded() {
+                self.compact_runs()?;
+            }
+        } else {
+            self.commit(batch)?;
+        }
+        Ok(saved)
+    }
+
+    /// Merges a record into the dossier `into` (in the book, or written
+    /// earlier in this batch) within the batch; returns the merged dossier.
+    fn merge_into(
+        &self,
+        batch: &mut Batch,
+        pending: &mut HashMap<CustomerId, usize>,
+        into: CustomerId,
+        record: Customer,
+        policy: &kehu_dedupe::Survivorship,
+        now: Timestamp,
+    ) -> Result<Customer, Error> {
+        let (base, expected, at) = match pending.get(&into) {
+            Some(&at) => match &batch.writes[at] {
+                Write::Put { customer, expected } => (customer.clone(), *expected, Some(at)),
+                _ => {
+                    return Err(Error::Corrupt(
+                        "a merge target is not a dossier write".into(),
+                    ))
+                }
+            },
+            None => {
+                let c = self.get(into)?;
+                let v = c.version;
+                (c, v, None)
+            }
+        };
+        let mut merged = kehu_dedupe::merge(&[base, record], policy)?;
+        self.rules.check(&mut merged, now);
+        merged.updated_at = now;
+        merged.version = expected;
+        let write = Write::Put {
+            customer: merged.clone(),
+            expected,
+        };
+        match at {
+            Some(at) => batch.writes[at] = write,
+            None => {
+                pending.insert(into, batch.writes.len());
+                batch.push(write);
+            }
+        }
+        merged.version = expected + 1;
+        Ok(merged)
+    }
+
+    /// Saves a changed dossier. Its `version` must be the stored one (else
+    /// [`Error::Conflict`]); the stored dossier gets the next version. A
+    /// change to what dossiers are matched on is checked for duplicates: the
+    /// dossiers it may now duplicate are listed in [`Saved::duplicates`]
+    /// (the update is made; merge them if they are one customer).
+    pub fn update(&self, mut customer: Customer) -> Result<Saved, Error> {
+        let current = self.get(customer.id)?;
+        for e in &mut customer.emails {
+            let stored = current
+                .emails
+                .iter()
+                .map(|s| (s.address.as_str(), s.raw.as_str()));
+            refresh_raw(&e.address, &mut e.raw, stored);
+        }
+        for p in &mut customer.phones {
+            let stored = current
+                .phones
+                .iter()
+                .map(|s| (s.number.as_str(), s.raw.as_str()));
+            refresh_raw(&p.number, &mut p.raw, stored);
+        }
+        let (mut customer, report) = self.prepare(customer, None)?;
+        customer.created_at = current.created_at;
+        customer.updated_at = self.now();
+        let matched_on = kehu_dedupe::dossier::values;
+        let duplicates = if matched_on(&customer) == matched_on(&current) {
+            Vec::new()
+        } else {
+            let mut check = self.duplicate_check()?;
+            let found = check.check(&customer, &[customer.id])?;
+            check.explained_matches(&found)
+        };
+        let expected = customer.version;
+        self.commit(self.batch().with(Write::Put {
+            customer: customer.clone(),
+            expected,
+        }))?;
+        customer.version = expected + 1;
+        Ok(Saved {
+            customer,
+            report,
+            duplicates,
+            status: WriteStatus::Updated,
+            merged_into: None,
+        })
+    }
+}
+
+/// The write that creates a checked dossier, and the dossier as it will be stored.
+pub(crate) fn creation(mut customer: Customer, now: Timestamp) -> (Write, Customer) {
+    customer.created_at = now;
+    customer.updated_at = now;
+    customer.version = 0;
+    let write = Write::Put {
+        customer: customer.clone(),
+        expected: 0,
+    };
+    customer.version = 1;
+    (write, customer)
+}
+
+/// The customers a batch of writes touches.
+pub(crate) fn touched_by(writes: &[Write]) -> Vec<CustomerId> {
+    writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Put { customer, .. } => Some(customer.id),
+            Write::Delete { id, .. } | Write::Forget { id } => Some(*id),
+            Write::Relate(r) => Some(r.customer_id()),
+            Write::Unrelate { customer_id, .. } => Some(*customer_id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Keeps `raw` "as entered": a value the caller changed without setting its
+/// raw form was entered as it now stands.
+fn refresh_raw<'a>(
+    value: &str,
+    raw: &mut String,
+    stored: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+) {
+    if stored.clone().any(|(v, _)| v == value) {
+        return;
+    }
+    if raw.is_empty() || stored.into_iter().any(|(_, r)| r == raw) {
+        *raw = value.to_string();
     }
 }

@@ -45,12 +45,41 @@ pub struct Report {
 /// A saved dossier and what the rules and the duplicate check said.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Saved {
-    /// The dossier as stored (normalised, with its id and version).
+    /// The dossier as stored (normalised, with its id and version; as it
+    /// would have been stored, when skipped; the merged one, when merged).
     pub customer: Customer,
     /// Warnings, if any.
     pub violations: Vec<Violation>,
-    /// Likely duplicates that did not block the save.
+    /// Dossiers (or earlier records of the same call) it may duplicate.
     pub duplicates: Vec<DuplicateCandidate>,
+    /// What the write did with it.
+    pub status: WriteStatus,
+    /// The dossier it was merged into, when it was.
+    pub merged_into: Option<String>,
+}
+
+/// What a write did with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum WriteStatus {
+    /// Written as a new dossier.
+    Added,
+    /// An existing dossier was changed.
+    Updated,
+    /// Merged into the dossier it duplicates.
+    Merged,
+    /// Not written: it duplicates a dossier.
+    Skipped,
+}
+
+impl From<kehu::WriteStatus> for WriteStatus {
+    fn from(s: kehu::WriteStatus) -> Self {
+        match s {
+            kehu::WriteStatus::Added => Self::Added,
+            kehu::WriteStatus::Updated => Self::Updated,
+            kehu::WriteStatus::Merged => Self::Merged,
+            kehu::WriteStatus::Skipped => Self::Skipped,
+        }
+    }
 }
 
 /// What the book does with a likely duplicate at entry.
@@ -116,6 +145,8 @@ pub struct MatchExplanation {
 pub struct DuplicateCandidate {
     /// The existing dossier.
     pub id: String,
+    /// When it is a record of the same call: its position there.
+    pub index: Option<u64>,
     /// The match probability.
     pub probability: f64,
     /// What the book does about it.
@@ -200,6 +231,8 @@ pub struct Merged {
     pub customer: Customer,
     /// The receipt; none for a dry run.
     pub receipt: Option<MergeReceipt>,
+    /// Other dossiers the merged one may duplicate.
+    pub duplicates: Vec<DuplicateCandidate>,
 }
 
 /// One field a change touched.
@@ -254,6 +287,8 @@ pub struct SavedSegment {
 pub struct TestOutcome {
     /// The test as written.
     pub test: String,
+    /// The dossier field it tests, by its catalogue name; none for aggregates.
+    pub field: Option<String>,
     /// Whether it held; none: not reached.
     pub held: Option<bool>,
     /// The values it looked at, as text.
@@ -357,7 +392,7 @@ pub struct RowProblem {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ImportReport {
     /// The import's id (none for a dry run).
     pub import_id: Option<String>,
@@ -375,8 +410,14 @@ pub struct ImportReport {
     pub rejected: u64,
     /// Rows skipped (blank, or already present).
     pub skipped: u64,
-    /// Rows that repeated an earlier row of the file.
+    /// Rows that repeated an earlier row's natural key.
     pub duplicates_in_file: u64,
+    /// Rows the duplicate check kept out: duplicates of a dossier or an earlier row.
+    pub duplicates: u64,
+    /// Rows merged into the dossier they duplicate (counted as updated).
+    pub merged: u64,
+    /// Every row the duplicate check matched, with its candidates.
+    pub duplicate_rows: Vec<RowDuplicate>,
     /// Rows that changed nothing.
     pub unchanged: u64,
     /// Warnings on rows written.
@@ -549,6 +590,8 @@ impl From<kehu::Saved> for Saved {
             customer: s.customer.into(),
             violations: s.report.violations.into_iter().map(Into::into).collect(),
             duplicates: s.duplicates.into_iter().map(Into::into).collect(),
+            status: s.status.into(),
+            merged_into: s.merged_into.map(|i| i.to_string()),
         }
     }
 }
@@ -592,6 +635,7 @@ impl From<kehu::DuplicateCandidate> for DuplicateCandidate {
     fn from(c: kehu::DuplicateCandidate) -> Self {
         Self {
             id: c.id.to_string(),
+            index: c.index.map(|i| i as u64),
             probability: c.probability,
             action: c.action.into(),
             explanation: c.explanation.into(),
@@ -666,6 +710,7 @@ impl From<kehu::Merged> for Merged {
         Self {
             customer: m.customer.into(),
             receipt: m.receipt.map(Into::into),
+            duplicates: m.duplicates.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -750,6 +795,7 @@ impl From<kehu::Explanation> for SegmentExplanation {
                 .into_iter()
                 .map(|t| TestOutcome {
                     test: t.test,
+                    field: t.field,
                     held: t.held,
                     seen: t.seen.into_iter().map(seen_text).collect(),
                 })
@@ -807,6 +853,30 @@ impl From<kehu::BookReport> for BookReport {
     }
 }
 
+/// A row the duplicate check matched.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RowDuplicate {
+    /// The row's line.
+    pub line: u64,
+    /// Skipped, added (a possible match) or merged.
+    pub outcome: WriteStatus,
+    /// What it matches, most likely first.
+    pub candidates: Vec<RowMatch>,
+}
+
+/// A dossier, or an earlier row of the file, a row matches.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RowMatch {
+    /// The dossier.
+    pub id: String,
+    /// The earlier row's line, when it is one.
+    pub line: Option<u64>,
+    /// The match probability.
+    pub probability: f64,
+    /// Block (sure) or warn (possible).
+    pub action: DuplicateAction,
+}
+
 impl From<kehu::io::ImportReport> for ImportReport {
     fn from(r: kehu::io::ImportReport) -> Self {
         Self {
@@ -819,6 +889,26 @@ impl From<kehu::io::ImportReport> for ImportReport {
             rejected: r.rejected,
             skipped: r.skipped,
             duplicates_in_file: r.duplicates_in_file,
+            duplicates: r.duplicates,
+            merged: r.merged,
+            duplicate_rows: r
+                .duplicate_rows
+                .into_iter()
+                .map(|d| RowDuplicate {
+                    line: d.line,
+                    outcome: d.outcome.into(),
+                    candidates: d
+                        .candidates
+                        .into_iter()
+                        .map(|m| RowMatch {
+                            id: m.id.to_string(),
+                            line: m.line,
+                            probability: m.probability,
+                            action: m.action.into(),
+                        })
+                        .collect(),
+                })
+                .collect(),
             unchanged: r.unchanged,
             warnings: r.warnings,
             columns: r

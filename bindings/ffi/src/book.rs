@@ -141,21 +141,44 @@ impl Book {
         self.with(|b| Ok(b.add_allowing_duplicates(c)?.into()))
     }
 
-    /// Adds many new dossiers in one transaction: all, or none if one breaks
-    /// the rules (`KehuError.Invalid` names its index). No duplicate check.
+    /// Adds many new dossiers in one transaction, each checked for
+    /// duplicates against the book and the ones before it: a sure duplicate
+    /// is not written (`status` SKIPPED, its candidates listed). Nothing is
+    /// written if one breaks the rules (`KehuError.Invalid` names its index).
     pub fn add_many(&self, customers: Vec<Customer>) -> Result<Vec<Saved>> {
         let list = customers_in(customers)?;
         self.with(|b| Ok(b.add_many(list)?.into_iter().map(Into::into).collect()))
     }
 
-    /// Adds many new dossiers in one transaction and returns only their ids
-    /// (the fast path for bulk loads: nothing comes back but the ids).
+    /// `addMany` with another duplicate policy: skip possible duplicates too,
+    /// merge sure ones into the dossier they match, or write all unchecked.
+    pub fn add_many_with(
+        &self,
+        customers: Vec<Customer>,
+        options: BatchOptions,
+    ) -> Result<Vec<Saved>> {
+        let list = customers_in(customers)?;
+        let options = options.core()?;
+        self.with(|b| {
+            Ok(b.add_many_with(list, &options)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Adds many new dossiers in one transaction (checked as `addMany`) and
+    /// returns the ids of those written (the fast path for bulk loads);
+    /// skipped duplicates give an empty id.
     pub fn add_many_ids(&self, customers: Vec<Customer>) -> Result<Vec<String>> {
         let list = customers_in(customers)?;
         self.with(|b| {
             Ok(b.add_many(list)?
                 .into_iter()
-                .map(|s| s.customer.id.to_string())
+                .map(|s| match s.status {
+                    kehu::WriteStatus::Skipped => String::new(),
+                    _ => s.customer.id.to_string(),
+                })
                 .collect())
         })
     }

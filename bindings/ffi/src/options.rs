@@ -311,6 +311,26 @@ impl From<OnDuplicate> for kehu::OnDuplicate {
     }
 }
 
+/// How a batch of new dossiers is written.
+#[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
+pub struct BatchOptions {
+    /// Records that duplicate a dossier or an earlier record (none: report).
+    #[uniffi(default)]
+    pub on_duplicate: Option<OnDuplicate>,
+    /// The survivorship policy of `OnDuplicate.MERGE`, as TOML or JSON text.
+    #[uniffi(default)]
+    pub survivorship: Option<String>,
+}
+
+impl BatchOptions {
+    pub(crate) fn core(self) -> Result<kehu::BatchOptions> {
+        Ok(kehu::BatchOptions {
+            on_duplicate: self.on_duplicate.map(Into::into).unwrap_or_default(),
+            survivorship: crate::book::survivorship(self.survivorship)?,
+        })
+    }
+}
+
 /// How to import a file.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ImportOptions {

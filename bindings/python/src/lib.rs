@@ -39,6 +39,12 @@ fn check_rules(py: Python<'_>, rules: String) -> PyResult<String> {
     })
 }
 
+/// Reads a survivorship policy (TOML, or JSON) and returns it as JSON, or raises.
+#[pyfunction]
+fn check_survivorship(py: Python<'_>, text: String) -> PyResult<String> {
+    run(py, move || encode(&kehu::Survivorship::parse(&text)?))
+}
+
 /// Reads a rule set file (TOML or JSON) and returns it as JSON, or raises.
 #[pyfunction]
 fn load_rules(py: Python<'_>, path: String) -> PyResult<String> {
@@ -100,6 +106,7 @@ fn _kehu(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dedupe::NativeDedupe>()?;
     m.add_function(wrap_pyfunction!(dedupe::dedupe_table, m)?)?;
     m.add_function(wrap_pyfunction!(check_rules, m)?)?;
+    m.add_function(wrap_pyfunction!(check_survivorship, m)?)?;
     m.add_function(wrap_pyfunction!(load_rules, m)?)?;
     m.add_function(wrap_pyfunction!(currency_exponent, m)?)?;
     m.add_function(wrap_pyfunction!(is_encrypted, m)?)?;

@@ -242,7 +242,24 @@ fn a_book_dedupe_merge_and_unmerge() {
     .unwrap();
     let book = dir.path().join("b.kehu");
     let book = book.to_str().unwrap();
-    ok(&kehu(&["import", book, csv.to_str().unwrap(), "-q"]));
+    // The import's own check would keep C2 out (a sure duplicate of C1):
+    // allowed in, so the book holds a pair to dedupe.
+    let out = kehu(&["import", book, csv.to_str().unwrap(), "-q", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["imported"].as_u64(), report["duplicates"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(report["duplicate_rows"][0]["line"], 3, "{report}");
+    fs::remove_file(book).unwrap();
+    ok(&kehu(&[
+        "import",
+        book,
+        csv.to_str().unwrap(),
+        "-q",
+        "--on-duplicate",
+        "allow",
+    ]));
     let review = dir.path().join("review.csv");
     let out = kehu(&["dedupe", book, "--review-out", review.to_str().unwrap()]);
     ok(&out);

@@ -361,6 +361,18 @@ impl Dataset {
         Ok(())
     }
 
+    /// A dataset of some of the rows (their normal forms as they are), in the order given.
+    pub fn subset(&self, rows: &[u32]) -> Dataset {
+        let mut out = Dataset::new(self.fields());
+        for &r in rows {
+            let normal = (0..self.columns.len())
+                .map(|c| self.text(r, c).to_string())
+                .collect();
+            out.push_normal(self.id(r).to_string(), self.source(r), normal);
+        }
+        out
+    }
+
     /// Drops the interning tables once no more records will be added.
     pub fn freeze(&mut self) {
         for c in &mut self.columns {

@@ -342,81 +342,106 @@ impl Deduper {
 
     /// Why two records (by row) score as they do.
     pub fn explain_rows(&self, a: u32, b: u32) -> Explanation {
-        let ds = &self.ds;
         let model = self.model.clone().unwrap_or_else(|| {
             Model::train(
                 self.comparisons.clone(),
                 self.vetoes.clone(),
-                ds,
+                &self.ds,
                 &[],
                 self.settings.sample_pairs.min(100_000),
                 self.settings.seed,
             )
         });
-        let p = pattern(&self.comparisons, ds, a, b);
-        let fields = self
-            .comparisons
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let level = level_of(p, i);
-                let col = &ds.columns()[c.column];
-                let tf = if level == 1 && c.term_frequency {
-                    model.tf_adjustment(i, col.count(ds.cell(a, c.column)), col.filled())
-                } else {
-                    0.0
-                };
-                FieldExplanation {
-                    field: c.field.clone(),
-                    left: c
-                        .columns()
-                        .map(|col| ds.text(a, col))
-                        .filter(|t| !t.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    right: c
-                        .columns()
-                        .map(|col| ds.text(b, col))
-                        .filter(|t| !t.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    level: c.levels()[level as usize].to_string(),
-                    weight: model.weight(i, level) + tf,
-                }
-            })
-            .collect();
-        let weight = model.pair_weight(ds, a, p);
-        let probability = model.probability(p, weight);
-        let veto = model.vetoed(p).then(|| {
-            model
-                .vetoes
-                .iter()
-                .map(|g| {
-                    g.iter()
-                        .map(|&c| model.comparisons[c].field.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-                + " all differ"
-        });
-        Explanation {
-            id_l: ds.id(a).to_string(),
-            id_r: ds.id(b).to_string(),
-            prior_weight: model.prior_weight(),
-            fields,
-            weight,
-            probability,
-            decision: if probability >= self.settings.match_threshold {
-                Decision::Match
-            } else if probability >= self.settings.review_threshold {
-                Decision::Review
+        explain_pair(
+            &self.ds,
+            &model,
+            (
+                self.settings.match_threshold,
+                self.settings.review_threshold,
+            ),
+            a,
+            b,
+        )
+    }
+
+    /// The veto groups in use (comparison numbers).
+    pub fn vetoes(&self) -> &[Vec<usize>] {
+        &self.vetoes
+    }
+}
+
+/// Why two rows of a dataset score as they do under a model, with the
+/// match and review thresholds.
+pub(crate) fn explain_pair(
+    ds: &Dataset,
+    model: &Model,
+    (match_at, review_at): (f64, f64),
+    a: u32,
+    b: u32,
+) -> Explanation {
+    let comparisons = &model.comparisons;
+    let p = pattern(comparisons, ds, a, b);
+    let fields = comparisons
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let level = level_of(p, i);
+            let col = &ds.columns()[c.column];
+            let tf = if level == 1 && c.term_frequency {
+                model.tf_adjustment(i, col.count(ds.cell(a, c.column)), col.filled())
             } else {
-                Decision::NonMatch
-            },
-            veto,
-        }
+                0.0
+            };
+            FieldExplanation {
+                field: c.field.clone(),
+                left: c
+                    .columns()
+                    .map(|col| ds.text(a, col))
+                    .filter(|t| !t.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                right: c
+                    .columns()
+                    .map(|col| ds.text(b, col))
+                    .filter(|t| !t.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                level: c.levels()[level as usize].to_string(),
+                weight: model.weight(i, level) + tf,
+            }
+        })
+        .collect();
+    let weight = model.pair_weight(ds, a, p);
+    let probability = model.probability(p, weight);
+    let veto = model.vetoed(p).then(|| {
+        model
+            .vetoes
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|&c| model.comparisons[c].field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+            + " all differ"
+    });
+    Explanation {
+        id_l: ds.id(a).to_string(),
+        id_r: ds.id(b).to_string(),
+        prior_weight: model.prior_weight(),
+        fields,
+        weight,
+        probability,
+        decision: if probability >= match_at {
+            Decision::Match
+        } else if probability >= review_at {
+            Decision::Review
+        } else {
+            Decision::NonMatch
+        },
+        veto,
     }
 }
 

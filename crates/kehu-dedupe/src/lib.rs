@@ -33,6 +33,7 @@ mod dataset;
 pub mod dossier;
 mod engine;
 mod field;
+mod matcher;
 pub mod merge;
 pub mod model;
 pub mod normalize;
@@ -46,6 +47,7 @@ pub use engine::{
     Decision, Deduper, Explanation, FieldExplanation, Outcome, Progress, ScoredPair, Stats,
 };
 pub use field::{guess_type, type_from_header, FieldSpec, FieldType};
+pub use matcher::{Key, Keyer, Matcher, RowKeys, Score};
 pub use merge::{merge, Rule, Survivorship};
 pub use model::Model;
 pub use settings::Settings;

@@ -72,6 +72,8 @@ from ._types import (
     Report,
     RevertReport,
     Rfm,
+    RowDuplicate,
+    RowMatch,
     RowProblem,
     Saved,
     SavedSegment,
@@ -88,7 +90,7 @@ __all__ = [
     "FieldMatch", "FilterSyntaxError", "GuardedBook", "PermissionDeniedError", "ImportReport", "ImportSummary", "InputError", "InternalError",
     "Interaction", "KehuError", "MatchExplanation", "MergeReceipt", "Merged", "Money", "Note",
     "NotFoundError", "Organization", "Pair", "PersonName", "Phone", "Purchase", "Record",
-    "RelatedRecord", "Report", "RevertReport", "Rfm", "RowProblem", "RulesError", "Saved",
+    "RelatedRecord", "Report", "RevertReport", "Rfm", "RowDuplicate", "RowMatch", "RowProblem", "RulesError", "Saved",
     "SavedSegment", "Score", "SegmentExplanation", "StorageError", "TestOutcome", "UsageError",
     "ValidationError", "Violation", "__version__", "dedupe", "dedupe_frame",
 ]

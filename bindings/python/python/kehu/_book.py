@@ -98,6 +98,16 @@ def _options(options: Mapping[str, Any]) -> str:
     return _json({k: v for k, v in options.items() if v is not None})
 
 
+def _survivorship(value: SettingsArg) -> Optional[Dict[str, Any]]:
+    """A survivorship policy as the core reads it: a dict, or a TOML/JSON file read by the core."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return dict(value)
+    text = _text_or_json(value, "survivorship")
+    return None if text is None else json.loads(_kehu.check_survivorship(text))
+
+
 def _text_or_json(value: SettingsArg, what: str) -> Optional[str]:
     if value is None:
         return None
@@ -315,6 +325,8 @@ class Book:
         *,
         mode: str = "create",
         keys: Optional[Sequence[str]] = None,
+        on_duplicate: str = "report",
+        survivorship: SettingsArg = None,
         dry_run: bool = False,
         batch_size: Optional[int] = None,
         progress: Optional[ProgressFn] = None,
@@ -326,9 +338,21 @@ class Book:
         Bad items are rejected and reported (``line`` = position from 1);
         the rest are written. ``mode``: create, update or upsert; ``keys``:
         how an item finds its dossier (default kehu id, then external id).
+        Each item is checked for duplicates against the book and the items
+        before it: ``on_duplicate`` says what becomes of one — ``report`` (a
+        sure duplicate is skipped, a possible one added; both listed in
+        ``duplicate_rows``), ``skip``, ``merge`` (by ``survivorship``, a dict or
+        a file) or ``allow``.
         """
         lines = "\n".join(_row_line(c, i) for i, c in enumerate(customers))
-        options = {"kind": "customers", "format": "jsonl", "mode": mode, "dry_run": bool(dry_run)}
+        options: Dict[str, Any] = {
+            "kind": "customers",
+            "format": "jsonl",
+            "mode": mode,
+            "on_duplicate": on_duplicate,
+            "survivorship": _survivorship(survivorship),
+            "dry_run": bool(dry_run),
+        }
         if keys is not None:
             options["keys"] = list(keys)
         if batch_size is not None:
@@ -506,6 +530,8 @@ class Book:
         keys: Optional[Sequence[str]] = None,
         customer_key: Optional[str] = None,
         currency: Optional[str] = None,
+        on_duplicate: str = "report",
+        survivorship: SettingsArg = None,
         dry_run: bool = False,
         batch_size: Optional[int] = None,
         rejects: Optional[PathLike] = None,
@@ -516,7 +542,10 @@ class Book:
         ``mapping`` maps columns to fields (``{"手机": "phone"}``); other
         columns are mapped by their headers. ``progress(rows, rows_total,
         bytes, bytes_total)`` is called after each batch. ``rejects`` writes
-        the refused rows to a file to fix and import again.
+        the refused rows to a file to fix and import again. Each new
+        customer is checked for duplicates against the book and the rows
+        before it; ``on_duplicate`` (report, skip, merge, allow) and
+        ``survivorship`` as for ``add_many``.
         """
         options: Dict[str, Any] = {
             "kind": kind,
@@ -528,6 +557,8 @@ class Book:
             "keys": list(keys) if keys is not None else None,
             "customer_key": customer_key,
             "currency": currency,
+            "on_duplicate": on_duplicate,
+            "survivorship": _survivorship(survivorship),
             "dry_run": bool(dry_run),
             "batch_size": batch_size,
             "rejects": os.fspath(rejects) if rejects is not None else None,

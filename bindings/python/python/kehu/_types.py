@@ -489,21 +489,29 @@ class MatchExplanation(Record):
 
 @dataclass
 class DuplicateCandidate(Record):
-    """A dossier in the book a draft may duplicate; ``action`` is block, warn or allow."""
+    """A dossier a draft may duplicate — in the book, or (``index``) written earlier
+    in the same call; ``action`` is block, warn or allow."""
 
     id: str
     probability: float
     action: str
     explanation: MatchExplanation
+    index: Optional[int] = None
 
 
 @dataclass
 class Saved(Record):
-    """A dossier as saved, its warnings, and possible duplicates found at entry."""
+    """A dossier as a write left it, its warnings, and the dossiers it may duplicate.
+
+    ``status``: added, updated, merged (into ``merged_into``) or skipped (a
+    sure duplicate: not written, ``duplicates`` says of what).
+    """
 
     customer: Customer
     report: Report
     duplicates: List[DuplicateCandidate] = field(default_factory=list)
+    status: str = "added"
+    merged_into: Optional[str] = None
 
 
 @dataclass
@@ -567,10 +575,32 @@ class ColumnUse(Record):
 
 
 @dataclass
+class RowMatch(Record):
+    """A dossier (or, with ``line``, an earlier row of the file) a row matches."""
+
+    id: str
+    probability: float
+    action: str
+    line: Optional[int] = None
+
+
+@dataclass
+class RowDuplicate(Record):
+    """A row the duplicate check matched: ``outcome`` skipped, added or merged."""
+
+    line: int
+    outcome: str
+    candidates: List[RowMatch] = field(default_factory=list)
+
+
+@dataclass
 class ImportReport(Record):
     """What an import (or ``add_many``) did, row by row.
 
-    ``imported + updated + rejected + skipped == rows``.
+    ``imported + updated + rejected + skipped == rows``; ``duplicates`` (of
+    the skipped) are rows the duplicate check kept out, ``merged`` (of the
+    updated) rows merged into the dossier they duplicate; ``duplicate_rows``
+    lists every matched row with its candidates.
     """
 
     dry_run: bool
@@ -589,6 +619,9 @@ class ImportReport(Record):
     warnings: int
     started_at: _dt.datetime
     finished_at: _dt.datetime
+    duplicates: int = 0
+    merged: int = 0
+    duplicate_rows: List[RowDuplicate] = field(default_factory=list)
     import_id: Optional[str] = None
     delimiter: Optional[str] = None
     columns: List[ColumnUse] = field(default_factory=list)
@@ -652,6 +685,7 @@ class Merged(Record):
 
     customer: Customer
     receipt: Optional[MergeReceipt] = None
+    duplicates: List[DuplicateCandidate] = field(default_factory=list)
 
 
 @dataclass
@@ -686,6 +720,7 @@ class TestOutcome(Record):
     test: str
     held: Optional[bool]
     seen: List[Any] = field(default_factory=list)
+    field: Optional[str] = None
 
 
 @dataclass

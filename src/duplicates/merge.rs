@@ -1,0 +1,223 @@
+//! Merges of dossiers by survivorship, with a receipt that unmerge undoes.
+
+use kehu_model::{Customer, CustomerId, RecordId, Related};
+use kehu_store::Write;
+
+use super::{MergeReceipt, Merged};
+use crate::{Book, Error, Survivorship};
+
+const MERGES: &str = "merges";
+
+fn json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(v).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+impl Book {
+    /// Merges dossiers into the first (the survivor) by a survivorship
+    /// policy: the merged dossier passes the rules like any write, related
+    /// records move to the survivor, the others are removed, and a receipt
+    /// keeps everything [`Book::unmerge`] needs. A dry run writes nothing.
+    pub fn merge(
+        &self,
+        ids: &[CustomerId],
+        policy: &Survivorship,
+        dry_run: bool,
+    ) -> Result<Merged, Error> {
+        let mut unique = ids.to_vec();
+        unique.dedup();
+        if unique.len() < 2
+            || unique
+                .iter()
+                .enumerate()
+                .any(|(i, x)| unique[..i].contains(x))
+        {
+            return Err(Error::Usage(
+                "a merge needs two or more different dossiers".into(),
+            ));
+        }
+        let snap = self.store.snapshot()?;
+        let mut before = Vec::new();
+        for &id in &unique {
+            before.push(snap.customer(id)?.ok_or(Error::NotFound(id))?);
+        }
+        let mut moved_records: Vec<Related> = Vec::new();
+        for c in &before[1..] {
+            moved_records.extend(snap.related(c.id, None)?);
+        }
+        drop(snap);
+        let merged = kehu_dedupe::merge(&before, policy)?;
+        let now = self.now();
+        let (mut merged, _report) = self.prepare(merged, None)?;
+        merged.updated_at = now;
+        let survivor = before[0].clone();
+        // The merged dossier may duplicate others still in the book: listed.
+        let mut check = self.duplicate_check()?;
+        let found = check.check(&merged, &unique)?;
+        let duplicates = check.explained_matches(&found);
+        drop(check);
+        if dry_run {
+            merged.version = survivor.version;
+            return Ok(Merged {
+                customer: merged,
+                receipt: None,
+                duplicates,
+            });
+        }
+        let mut batch = self.batch();
+        batch.push(Write::Put {
+            customer: merged.clone(),
+            expected: survivor.version,
+        });
+        let mut moved = Vec::new();
+        for r in &moved_records {
+            let from = r.customer_id();
+            batch.push(Write::Unrelate {
+                customer_id: from,
+                at: r.at(),
+                id: r.id(),
+            });
+            let mut r = r.clone();
+            r.set_customer_id(survivor.id);
+            batch.push(Write::Relate(r.clone()));
+            moved.push((r.id(), from));
+        }
+        for c in &before[1..] {
+            batch.push(Write::Delete {
+                id: c.id,
+                expected: c.version,
+            });
+        }
+        merged.version = survivor.version + 1;
+        let receipt = MergeReceipt {
+            id: RecordId::new(),
+            at: now,
+            actor: self.actor.clone(),
+            survivor: survivor.id,
+            merged_version: merged.version,
+            before,
+            moved,
+            unmerged: false,
+        };
+        batch.push(Write::PutDoc {
+            space: MERGES.into(),
+            key: receipt.id.to_bytes().to_vec(),
+            owner: Some(survivor.id),
+            value: json(&receipt)?,
+        });
+        batch.push(Write::Audit(kehu_store::AuditEvent {
+            op: "merge".into(),
+            target: Some(survivor.id),
+            fields: Vec::new(),
+            note: Some(format!(
+                "receipt {}; merged {}",
+                receipt.id,
+                receipt
+                    .before
+                    .iter()
+                    .skip(1)
+                    .map(|c| c.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }));
+        self.commit(batch)?;
+        Ok(Merged {
+            customer: merged,
+            receipt: Some(receipt),
+            duplicates,
+        })
+    }
+
+    /// The merge receipts of this book, oldest first.
+    pub fn merges(&self) -> Result<Vec<MergeReceipt>, Error> {
+        let snap = self.store.snapshot()?;
+        let mut out = Vec::new();
+        for d in snap.docs(MERGES, &[])? {
+            out.push(serde_json::from_slice(&d.value).map_err(|e| Error::Corrupt(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// One merge receipt.
+    pub fn merge_receipt(&self, id: RecordId) -> Result<MergeReceipt, Error> {
+        let doc = self
+            .store
+            .snapshot()?
+            .doc(MERGES, &id.to_bytes())?
+            .ok_or(Error::MergeNotFound(id))?;
+        serde_json::from_slice(&doc.value).map_err(|e| Error::Corrupt(e.to_string()))
+    }
+
+    /// Undoes a merge: the dossiers come back as they were (their fields,
+    /// ids and creation times; versions move on), the moved records go
+    /// back, in one transaction. Refused whole when the survivor changed
+    /// since the merge or a merged-away id is in use again.
+    pub fn unmerge(&self, receipt: RecordId) -> Result<Vec<Customer>, Error> {
+        let mut r = self.merge_receipt(receipt)?;
+        if r.unmerged {
+            return Err(Error::AlreadyUnmerged(receipt));
+        }
+        let snap = self.store.snapshot()?;
+        let current = snap
+            .customer(r.survivor)?
+            .ok_or(Error::NotFound(r.survivor))?;
+        if current.version != r.merged_version {
+            return Err(Error::Conflict {
+                id: r.survivor,
+                expected: r.merged_version,
+                found: current.version,
+            });
+        }
+        for c in &r.before[1..] {
+            if let Some(again) = snap.customer(c.id)? {
+                return Err(Error::Conflict {
+                    id: c.id,
+                    expected: 0,
+                    found: again.version,
+                });
+            }
+        }
+        let on_survivor = snap.related(r.survivor, None)?;
+        drop(snap);
+        let mut batch = self.batch();
+        batch.push(Write::Put {
+            customer: r.before[0].clone(),
+            expected: current.version,
+        });
+        for c in &r.before[1..] {
+            let mut c = c.clone();
+            c.version = 0;
+            batch.push(Write::Put {
+                customer: c.clone(),
+                expected: 0,
+            });
+        }
+        for (record, from) in &r.moved {
+            if let Some(rec) = on_survivor.iter().find(|x| x.id() == *record) {
+                batch.push(Write::Unrelate {
+                    customer_id: r.survivor,
+                    at: rec.at(),
+                    id: rec.id(),
+                });
+                let mut back = rec.clone();
+                back.set_customer_id(*from);
+                batch.push(Write::Relate(back));
+            }
+        }
+        r.unmerged = true;
+        batch.push(Write::PutDoc {
+            space: MERGES.into(),
+            key: r.id.to_bytes().to_vec(),
+            owner: Some(r.survivor),
+            value: json(&r)?,
+        });
+        batch.push(Write::Audit(kehu_store::AuditEvent {
+            op: "unmerge".into(),
+            target: Some(r.survivor),
+            fields: Vec::new(),
+            note: Some(format!("receipt {}", r.id)),
+        }));
+        self.commit(batch)?;
+        r.before.iter().map(|c| self.get(c.id)).collect()
+    }
+}

@@ -1,0 +1,317 @@
+//! The import engine: rows are read, built, normalised and checked on one
+//! thread (`reader`) while committed in batches on the caller's (`writer`);
+//! rejected rows go to a rejects file (`rejects`).
+
+mod reader;
+mod rejects;
+mod writer;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+
+use kehu_model::catalogue::RelatedField;
+use kehu_model::RecordId;
+use kehu_table::{field_named, Source, SourceHints, Target};
+
+use reader::{ReadResult, RowReader};
+use rejects::RejectsFile;
+use writer::Pending;
+
+use super::journal::ImportSummary;
+use super::{Format, ImportKind, ImportOptions, ImportReport, Progress};
+use crate::duplicates::model::{BookModel, SAMPLE};
+use crate::write::Check;
+use crate::{Book, Error, OnDuplicate};
+
+/// At most this many warnings on written rows are listed one by one (all are counted).
+const LISTED_WARNINGS: usize = 1000;
+/// Rows the reader hands to the writer at a time (at most; fewer with a small batch size).
+const CHUNK_ROWS: usize = 10_000;
+/// How long a value quoted in a report may be.
+const QUOTE_CHARS: usize = 60;
+
+impl Book {
+    /// Imports a CSV or JSON Lines file (see [`ImportOptions`]).
+    pub fn import_file(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        self.import_file_with_progress(path, options, &mut |_| {})
+    }
+
+    /// Imports a file, reporting progress after each batch.
+    pub fn import_file_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport, Error> {
+        let path = path.as_ref();
+        let io = |e: std::io::Error| Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        };
+        let file = File::open(path).map_err(io)?;
+        let total = file.metadata().map_err(io)?.len();
+        let name = path.display().to_string();
+        self.import_reader(Box::new(file), &name, Some(total), options, progress)
+    }
+
+    /// Imports from any reader; `name` names it in reports (its extension
+    /// tells the format when the options do not).
+    pub fn import_reader(
+        &self,
+        reader: Box<dyn Read + Send>,
+        name: &str,
+        bytes_total: Option<u64>,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport, Error> {
+        let started_at = self.now();
+        options.check()?;
+        let explicit = options
+            .mapping
+            .iter()
+            .filter_map(|(col, field)| {
+                field_named(options.kind, field).map(|target| (col.clone(), target))
+            })
+            .collect();
+        let custom = self
+            .rules
+            .rule_set()
+            .custom
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let input = |e: kehu_table::Error| Error::Input {
+            file: name.to_string(),
+            message: e.to_string(),
+        };
+        let source = Source::open(
+            reader,
+            SourceHints {
+                name,
+                format: options.format,
+                encoding: options.encoding,
+                delimiter: options.delimiter.map(|d| d.0),
+                kind: options.kind,
+                explicit,
+                custom,
+            },
+        )
+        .map_err(input)?;
+        if options.kind != ImportKind::Customers
+            && source.format == Format::Csv
+            && !source.columns.has(&Target::Related(RelatedField::Customer))
+        {
+            return Err(Error::Input {
+                file: name.to_string(),
+                message: format!(
+                    "no column names the customer of each {}: add a customer_id column or map one with --map COLUMN=customer",
+                    match options.kind {
+                        ImportKind::Purchases => "purchase",
+                        ImportKind::Interactions => "interaction",
+                        ImportKind::Feedback => "feedback",
+                        _ => "consent",
+                    }
+                ),
+            });
+        }
+        let rejects = match &options.rejects {
+            Some(path) => Some(RejectsFile::create(path, &source)?),
+            None => None,
+        };
+        let import_id = RecordId::new();
+        let (tx, rx) = sync_channel::<Pending>(1);
+        let actor = format!("{} (import {import_id})", self.actor);
+        let checked =
+            options.kind == ImportKind::Customers && options.on_duplicate != OnDuplicate::Allow;
+        let (read, written) = std::thread::scope(|scope| {
+            let handle = scope.spawn(move || -> Result<ReadResult, Error> {
+                let snapshot = self.store.snapshot()?;
+                let empty_book = snapshot.customer_count()? == 0;
+                let check = if checked {
+                    Some(self.duplicate_check()?)
+                } else {
+                    None
+                };
+                // A book without dossiers has nothing to learn a model from: the
+                // import learns one from its own first rows.
+                let learning =
+                    (checked && empty_book && self.stored_model()?.is_none()).then(Vec::new);
+                let mut reader = RowReader {
+                    book: self,
+                    options,
+                    snapshot,
+                    source,
+                    rejects,
+                    report: Counts::default(),
+                    problems: Vec::new(),
+                    duplicate_rows: Vec::new(),
+                    listed_warnings: 0,
+                    seen: HashMap::new(),
+                    touched: HashSet::new(),
+                    customers: HashMap::new(),
+                    empty_book,
+                    import_id,
+                    learned: learning.is_some(),
+                    check,
+                    learning,
+                    written: HashMap::new(),
+                };
+                let outcome = reader.run(&tx);
+                let model = match (&outcome, &reader.check, options.dry_run) {
+                    (Ok(()), Some(check), false) => {
+                        self.model_after_import(check, reader.learned)?
+                    }
+                    _ => None,
+                };
+                let RowReader {
+                    source,
+                    rejects,
+                    report,
+                    problems,
+                    duplicate_rows,
+                    ..
+                } = reader;
+                Ok((
+                    source,
+                    rejects,
+                    report,
+                    problems,
+                    duplicate_rows,
+                    model,
+                    outcome,
+                ))
+            });
+            let written = self.commit_batches(
+                rx,
+                import_id,
+                name,
+                options,
+                &actor,
+                started_at,
+                bytes_total,
+                progress,
+            );
+            let read = handle
+                .join()
+                .map_err(|_| Error::Corrupt("the import's reading thread panicked".into()));
+            (read, written)
+        });
+        let (source, rejects, counts, problems, duplicate_rows, model, outcome) = read??;
+        written?;
+        outcome?;
+        if !options.dry_run && checked {
+            if let Some(model) = model {
+                let mut model = model;
+                model.trained_on = self.count()?;
+                self.keep_model(&model)?;
+            }
+            self.compact_runs()?;
+        }
+        let rejects_file = match rejects {
+            Some(r) => Some(r.finish()?),
+            None => None,
+        };
+        let report = ImportReport {
+            import_id: (!options.dry_run).then_some(import_id),
+            dry_run: options.dry_run,
+            source: name.to_string(),
+            kind: options.kind,
+            mode: options.mode,
+            format: source.format,
+            encoding: source.encoding,
+            delimiter: (source.format == Format::Csv).then_some(source.delimiter as char),
+            columns: source.columns.uses(),
+            unknown_columns: source.columns.unknown(),
+            rows: counts.rows,
+            imported: counts.imported,
+            updated: counts.updated,
+            rejected: counts.rejected,
+            skipped: counts.skipped,
+            duplicates_in_file: counts.in_file,
+            duplicates: counts.duplicates,
+            merged: counts.merged,
+            unchanged: counts.unchanged,
+            warnings: counts.warnings,
+            problems,
+            duplicate_rows,
+            rejects_file,
+            started_at,
+            finished_at: self.now(),
+        };
+        debug_assert!(report.balances());
+        if !options.dry_run {
+            self.record_audit("import", None, Some(report.summary()))?;
+        }
+        Ok(report)
+    }
+
+    /// The model to keep after an import: the one it learned from its first
+    /// rows, or one learned anew from a sample of its rows when the book has
+    /// grown to more than twice what its model was learned on; none when
+    /// the book's model still fits.
+    fn model_after_import(
+        &self,
+        check: &Check<'_>,
+        learned: bool,
+    ) -> Result<Option<BookModel>, Error> {
+        let settings = crate::duplicates::model::book_settings();
+        let rows = check.written_rows();
+        let stale = match self.stored_model()? {
+            Some(m) if !learned => {
+                let grown = m.trained_on + rows.len() as u64;
+                !m.fresh(grown)
+            }
+            _ => true,
+        };
+        if !stale || rows.len() < 2 {
+            return Ok(None);
+        }
+        let model = if learned && rows.len() <= 2 * reader::LEARN_FROM {
+            check.matcher().model().clone()
+        } else {
+            let step = rows.len().div_ceil(SAMPLE).max(1);
+            let sample: Vec<u32> = rows.iter().step_by(step).copied().collect();
+            check.matcher().learn(&sample, &settings)?
+        };
+        Ok(Some(BookModel {
+            settings,
+            model,
+            trained_on: 0,
+        }))
+    }
+}
+
+/// Running totals, as the summary records them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    rows: u64,
+    imported: u64,
+    updated: u64,
+    rejected: u64,
+    skipped: u64,
+    /// Of the skipped: the same natural key as an earlier row.
+    in_file: u64,
+    /// Of the skipped: duplicates the check found.
+    duplicates: u64,
+    /// Of the updated: rows merged into the dossier they duplicate.
+    merged: u64,
+    unchanged: u64,
+    warnings: u64,
+}
+
+impl Counts {
+    fn apply(&self, s: &mut ImportSummary) {
+        s.rows = self.rows;
+        s.imported = self.imported;
+        s.updated = self.updated;
+        s.rejected = self.rejected;
+        s.skipped = self.skipped;
+    }
+}

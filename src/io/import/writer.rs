@@ -1,0 +1,202 @@
+//! The writing side of an import: the reader's chunks streamed into
+//! transactions, each ending with the import's summary and the run of
+//! blocking keys of the dossiers it created.
+
+use std::sync::mpsc::Receiver;
+
+use kehu_dedupe::Key;
+use kehu_model::{CustomerId, RecordId, Timestamp};
+use kehu_store::{Batch, Write};
+
+use super::Counts;
+use crate::duplicates::keys::{self, Runs};
+use crate::io::journal::{self, ImportStatus, ImportSummary, JournalBatch};
+use crate::io::{ImportOptions, Progress};
+use crate::{Book, Error};
+
+/// One batch on its way from the reader to the writer.
+pub(super) struct Pending {
+    pub writes: Vec<Write>,
+    pub journal: JournalBatch,
+    /// The blocking keys of the dossiers the batch creates.
+    pub keys: Vec<(Key, CustomerId)>,
+    pub counts: Counts,
+    pub bytes: u64,
+    pub last: bool,
+}
+
+impl Book {
+    /// The writer's side: streams the reader's chunks into transactions of
+    /// `batch_size` records, each chunk with its journal entry and each
+    /// transaction ending with the import's summary (done, on the last one).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn commit_batches(
+        &self,
+        rx: Receiver<Pending>,
+        import_id: RecordId,
+        name: &str,
+        options: &ImportOptions,
+        actor: &str,
+        started_at: Timestamp,
+        bytes_total: Option<u64>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), Error> {
+        let report = |progress: &mut dyn FnMut(Progress), p: &Pending| {
+            progress(Progress {
+                rows: p.counts.rows,
+                rows_total: p.last.then_some(p.counts.rows),
+                bytes: p.bytes,
+                bytes_total,
+            })
+        };
+        if options.dry_run {
+            for pending in rx {
+                report(progress, &pending);
+            }
+            return Ok(());
+        }
+        let mut summary = ImportSummary {
+            id: import_id,
+            source: name.to_string(),
+            kind: options.kind,
+            mode: options.mode,
+            actor: self.actor.clone(),
+            started_at,
+            updated_at: started_at,
+            status: ImportStatus::Running,
+            rows: 0,
+            imported: 0,
+            updated: 0,
+            rejected: 0,
+            skipped: 0,
+            batches: 0,
+        };
+        let per_transaction = options.batch_size.max(1);
+        let snap = self.store.snapshot()?;
+        let mut runs = Runs::load(&*snap)?;
+        let mut format_recorded = snap.doc(keys::SPACE, b"key-format")?.is_some();
+        drop(snap);
+        let mut closed = false;
+        while !closed {
+            let mut run_entries: Vec<(Key, CustomerId)> = Vec::new();
+            let mut new_runs: Option<Runs> = None;
+            let mut written = 0usize;
+            let mut chunks = 0usize;
+            let mut ended = false;
+            let mut failure = None;
+            let mut changed: Vec<u128> = Vec::new();
+            let committed = summary.clone();
+            let mut next = || -> Option<Batch> {
+                if ended {
+                    return None;
+                }
+                let pending = if written >= per_transaction || closed {
+                    None
+                } else {
+                    match rx.recv() {
+                        Ok(p) => Some(p),
+                        Err(_) => {
+                            closed = true;
+                            None
+                        }
+                    }
+                };
+                let Some(pending) = pending else {
+                    // The transaction ends with the summary as of its last chunk.
+                    ended = true;
+                    if chunks == 0 {
+                        return None;
+                    }
+                    if closed && summary.status == ImportStatus::Running {
+                        summary.status = ImportStatus::Failed; // the reader stopped early
+                    }
+                    // The created dossiers' blocking keys, as one run.
+                    let mut batch = Batch::new(actor, self.now());
+                    match runs.add(std::mem::take(&mut run_entries)) {
+                        Ok((writes, added)) => {
+                            batch.writes = writes;
+                            new_runs = Some(added);
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            return None;
+                        }
+                    }
+                    if !format_recorded {
+                        batch.push(keys::format_write());
+                    }
+                    return match journal::summary_write(&summary) {
+                        Ok(w) => Some(batch.with(w)),
+                        Err(e) => {
+                            failure = Some(e);
+                            None
+                        }
+                    };
+                };
+                chunks += 1;
+                let j = &pending.journal;
+                written += j.created.len() + j.updated.len() + j.related.len();
+                changed.extend(
+                    j.created
+                        .iter()
+                        .chain(j.updated.iter().map(|(c, _)| c))
+                        .copied(),
+                );
+                changed.extend(j.related.iter().map(|(c, ..)| *c));
+                let now = self.now();
+                run_entries.extend(pending.keys);
+                let mut batch = Batch::new(actor, now);
+                batch.writes = pending.writes;
+                if !pending.journal.is_empty() {
+                    match journal::batch_write(import_id, summary.batches, &pending.journal) {
+                        Ok(w) => batch.push(w),
+                        Err(e) => {
+                            failure = Some(e);
+                            ended = true;
+                            return None;
+                        }
+                    }
+                }
+                summary.batches += 1;
+                summary.updated_at = now;
+                pending.counts.apply(&mut summary);
+                if pending.last {
+                    summary.status = ImportStatus::Done;
+                    closed = true;
+                }
+                report(
+                    progress,
+                    &Pending {
+                        writes: Vec::new(),
+                        journal: JournalBatch::default(),
+                        keys: Vec::new(),
+                        ..pending
+                    },
+                );
+                Some(batch)
+            };
+            let outcome = self.store.commit_all(&mut std::iter::from_fn(&mut next));
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if outcome.is_ok() {
+                if let Some(added) = new_runs.take() {
+                    runs = added;
+                    format_recorded = true;
+                }
+                self.touched(changed.into_iter().map(journal::customer_id))?;
+            }
+            if let Err(e) = outcome {
+                // What earlier transactions committed stays, whole; say the import failed.
+                let mut mark = committed;
+                mark.status = ImportStatus::Failed;
+                mark.updated_at = self.now();
+                let _ = self
+                    .store
+                    .commit(Batch::new(actor, self.now()).with(journal::summary_write(&mark)?));
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+}

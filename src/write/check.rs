@@ -1,0 +1,287 @@
+//! The duplicate check of a write: each record against the book (through the
+//! keys the book keeps) and against the records before it in the same write.
+
+use std::collections::HashMap;
+
+use kehu_dedupe::{Decision, Key, Matcher, RowKeys};
+use kehu_model::{Customer, CustomerId};
+use kehu_store::{IndexKey, Snapshot};
+
+use crate::duplicates::keys::{index_key, Runs};
+use crate::{Book, DuplicateAction, DuplicateCandidate, Error};
+
+/// The most dossiers of the book one record is scored against.
+const BOOK_CANDIDATES: usize = 64;
+
+/// What a row of the check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowOf {
+    /// A dossier of the book.
+    Book(CustomerId),
+    /// A record of this write, by its position, with the id it was written as.
+    Batch { index: usize, id: CustomerId },
+}
+
+/// A dossier (or earlier record) a record may duplicate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate {
+    pub of: RowOf,
+    pub row: u32,
+    pub probability: f64,
+    pub action: DuplicateAction,
+}
+
+impl Candidate {
+    /// The dossier it is (an earlier record of the write is as it was written).
+    pub fn id(&self) -> CustomerId {
+        match self.of {
+            RowOf::Book(id) | RowOf::Batch { id, .. } => id,
+        }
+    }
+}
+
+/// What the check found for one record.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    /// The record's row in the check.
+    pub row: u32,
+    /// Its blocking keys.
+    pub keys: RowKeys,
+    /// Every candidate scored, most likely first (those below the review
+    /// threshold as `Allow`).
+    pub candidates: Vec<Candidate>,
+}
+
+impl Found {
+    /// The candidates at or above the review threshold.
+    pub fn matches(&self) -> impl Iterator<Item = &Candidate> {
+        self.candidates
+            .iter()
+            .filter(|c| c.action != DuplicateAction::Allow)
+    }
+
+    /// The strongest match, if it is a sure one.
+    pub fn sure(&self) -> Option<&Candidate> {
+        self.candidates
+            .first()
+            .filter(|c| c.action == DuplicateAction::Block)
+    }
+}
+
+/// A write's duplicate check.
+pub(crate) struct Check<'b> {
+    snap: Box<dyn Snapshot + 'b>,
+    matcher: Matcher,
+    runs: Runs,
+    rows: Vec<RowOf>,
+    book_rows: HashMap<CustomerId, u32>,
+    /// Whether the book had dossiers when the check began (else it is not asked).
+    book_has_dossiers: bool,
+}
+
+impl<'b> Check<'b> {
+    /// A check against the book as it is now, scoring by the book's model
+    /// (or `model`, when the caller has a better one for this write).
+    pub fn new(book: &'b Book, model: Option<kehu_dedupe::Model>) -> Result<Self, Error> {
+        let snap = book.store.snapshot()?;
+        let book_has_dossiers = snap.customer_count()? > 0;
+        let (model, settings) = match model {
+            Some(m) => (Some(m), crate::duplicates::model::book_settings()),
+            None if book_has_dossiers => {
+                let m = book.duplicate_model()?;
+                (Some(m.model.clone()), m.settings.clone())
+            }
+            None => (None, crate::duplicates::model::book_settings()),
+        };
+        let matcher = Matcher::new(model, &settings)?;
+        let runs = if book_has_dossiers {
+            Runs::load(&*snap)?
+        } else {
+            Runs::default()
+        };
+        Ok(Self {
+            snap,
+            matcher,
+            runs,
+            rows: Vec::new(),
+            book_rows: HashMap::new(),
+            book_has_dossiers,
+        })
+    }
+
+    /// The matcher: its model, its rows.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Scores by another model from now on.
+    pub fn set_model(&mut self, model: kehu_dedupe::Model) -> Result<(), Error> {
+        Ok(self.matcher.set_model(model)?)
+    }
+
+    /// Checks a (normalised) record against the book and the records admitted
+    /// before it; `exclude` names dossiers it is not compared with (itself,
+    /// the dossiers a merge joins).
+    pub fn check(&mut self, c: &Customer, exclude: &[CustomerId]) -> Result<Found, Error> {
+        let row = self.matcher.push(&c.id.to_string(), c);
+        self.rows.push(RowOf::Batch {
+            index: usize::MAX,
+            id: c.id,
+        });
+        let keys = self.matcher.keys(row);
+        let mut rows: Vec<u32> = self
+            .matcher
+            .candidates(&keys.all)
+            .into_iter()
+            .map(|(r, _)| r)
+            .filter(|&r| r != row)
+            .collect();
+        if self.book_has_dossiers {
+            for id in self.book_candidates(c, &keys.stored)? {
+                if exclude.contains(&id) {
+                    continue;
+                }
+                if let Some(r) = self.book_row(id)? {
+                    rows.push(r);
+                }
+            }
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        let mut candidates: Vec<Candidate> = rows
+            .into_iter()
+            .filter(|&r| !exclude.contains(&self.rows[r as usize].id()))
+            .map(|r| {
+                let s = self.matcher.score(row, r);
+                let action = match s.decision {
+                    Decision::Match => DuplicateAction::Block,
+                    Decision::Review => DuplicateAction::Warn,
+                    Decision::NonMatch => DuplicateAction::Allow,
+                };
+                Candidate {
+                    of: self.rows[r as usize],
+                    row: r,
+                    probability: s.probability,
+                    action,
+                }
+            })
+            .collect();
+        candidates.sort_by(|a, b| {
+            b.probability
+                .total_cmp(&a.probability)
+                .then(a.id().cmp(&b.id()))
+        });
+        Ok(Found {
+            row,
+            keys,
+            candidates,
+        })
+    }
+
+    /// Makes a checked record one later records are checked against, as the
+    /// record at `index` of the write.
+    pub fn admit(&mut self, found: &Found, index: usize, id: CustomerId) {
+        self.rows[found.row as usize] = RowOf::Batch { index, id };
+        self.matcher.index(found.row, &found.keys.all);
+    }
+
+    /// The rows of the records this write admitted.
+    pub fn written_rows(&self) -> Vec<u32> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, RowOf::Batch { index, .. } if *index != usize::MAX))
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+
+    /// Every candidate as the API lists them, each with its explanation.
+    pub fn explained(&self, found: &Found) -> Vec<DuplicateCandidate> {
+        self.explain_all(found.row, found.candidates.iter())
+    }
+
+    /// The candidates at or above the review threshold, explained.
+    pub fn explained_matches(&self, found: &Found) -> Vec<DuplicateCandidate> {
+        self.explain_all(found.row, found.matches())
+    }
+
+    fn explain_all<'a>(
+        &self,
+        row: u32,
+        candidates: impl Iterator<Item = &'a Candidate>,
+    ) -> Vec<DuplicateCandidate> {
+        candidates
+            .map(|c| DuplicateCandidate {
+                id: c.id(),
+                index: match c.of {
+                    RowOf::Batch { index, .. } if index != usize::MAX => Some(index),
+                    _ => None,
+                },
+                probability: c.probability,
+                action: c.action,
+                explanation: self.matcher.explain(row, c.row),
+            })
+            .collect()
+    }
+
+    /// The dossiers of the book that share a key with the record, most shared first.
+    fn book_candidates(&self, c: &Customer, stored: &[Key]) -> Result<Vec<CustomerId>, Error> {
+        let mut hits: HashMap<CustomerId, u32> = HashMap::new();
+        let mut lookups: Vec<IndexKey> = Vec::new();
+        lookups.extend(
+            c.emails
+                .iter()
+                .filter(|e| !e.address.is_empty())
+                .map(|e| IndexKey::email(&e.address)),
+        );
+        lookups.extend(
+            c.phones
+                .iter()
+                .filter(|p| !p.number.is_empty())
+                .map(|p| IndexKey::Phone(p.number.clone())),
+        );
+        lookups.extend(stored.iter().map(|&k| index_key(k)));
+        let mut ids = Vec::new();
+        for key in &lookups {
+            ids.clear();
+            ids.extend(self.snap.lookup(key)?);
+            for &id in &ids {
+                *hits.entry(id).or_default() += 1;
+            }
+        }
+        for &k in stored {
+            ids.clear();
+            self.runs.lookup(&*self.snap, k, &mut ids)?;
+            for &id in &ids {
+                *hits.entry(id).or_default() += 1;
+            }
+        }
+        hits.remove(&c.id);
+        let mut out: Vec<(CustomerId, u32)> = hits.into_iter().collect();
+        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(BOOK_CANDIDATES);
+        Ok(out.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// The row of a book dossier, pushed on first use; none when it is gone.
+    fn book_row(&mut self, id: CustomerId) -> Result<Option<u32>, Error> {
+        if let Some(&r) = self.book_rows.get(&id) {
+            return Ok(Some(r));
+        }
+        let Some(c) = self.snap.customer(id)? else {
+            return Ok(None);
+        };
+        let r = self.matcher.push(&id.to_string(), &c);
+        self.rows.push(RowOf::Book(id));
+        self.book_rows.insert(id, r);
+        Ok(Some(r))
+    }
+}
+
+impl RowOf {
+    fn id(&self) -> CustomerId {
+        match self {
+            RowOf::Book(id) | RowOf::Batch { id, .. } => *id,
+        }
+    }
+}
