@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use kehu_dedupe::{Decision, Key, Matcher, RowKeys};
+use rustc_hash::FxHashMap;
+
+use kehu_dedupe::{Decision, Key, Keyer, Matcher, Prepared, RowKeys};
 use kehu_model::{Customer, CustomerId};
 use kehu_store::{IndexKey, Snapshot};
 
@@ -123,59 +125,58 @@ impl<'b> Check<'b> {
     /// before it; `exclude` names dossiers it is not compared with (itself,
     /// the dossiers a merge joins).
     pub fn check(&mut self, c: &Customer, exclude: &[CustomerId]) -> Result<Found, Error> {
-        let row = self.matcher.push(&c.id.to_string(), c);
-        self.rows.push(RowOf::Batch {
-            index: usize::MAX,
-            id: c.id,
-        });
-        let keys = self.matcher.keys(row);
-        let mut rows: Vec<u32> = self
-            .matcher
-            .candidates(&keys.all)
-            .into_iter()
-            .map(|(r, _)| r)
-            .filter(|&r| r != row)
-            .collect();
+        let prepared = Keyer::shared().prepare(c);
+        self.check_prepared(c, prepared, exclude, false)
+    }
+
+    /// [`Check::check`] of a record prepared beforehand ([`Keyer::prepare`],
+    /// on any thread); with `first_sure`, it stops at the first sure match (a
+    /// bulk write needs no more to decide), trying the candidates that share
+    /// the most keys first.
+    pub fn check_prepared(
+        &mut self,
+        c: &Customer,
+        prepared: Prepared,
+        exclude: &[CustomerId],
+        first_sure: bool,
+    ) -> Result<Found, Error> {
+        let row = self.push_row(c.id, &prepared);
+        let mut book = Vec::new();
         if self.book_has_dossiers {
-            for id in self.book_candidates(c, &keys.stored)? {
+            for (id, n) in self.book_candidates(c, &prepared.keys.stored)? {
                 if exclude.contains(&id) {
                     continue;
                 }
                 if let Some(r) = self.book_row(id)? {
-                    rows.push(r);
+                    book.push((r, n));
                 }
             }
         }
-        rows.sort_unstable();
-        rows.dedup();
-        let mut candidates: Vec<Candidate> = rows
-            .into_iter()
-            .filter(|&r| !exclude.contains(&self.rows[r as usize].id()))
-            .map(|r| {
-                let s = self.matcher.score(row, r);
-                let action = match s.decision {
-                    Decision::Match => DuplicateAction::Block,
-                    Decision::Review => DuplicateAction::Warn,
-                    Decision::NonMatch => DuplicateAction::Allow,
-                };
-                Candidate {
-                    of: self.rows[r as usize],
-                    row: r,
-                    probability: s.probability,
-                    action,
-                }
-            })
-            .collect();
-        candidates.sort_by(|a, b| {
-            b.probability
-                .total_cmp(&a.probability)
-                .then(a.id().cmp(&b.id()))
-        });
+        let mut candidates = scored(
+            &self.matcher,
+            &self.rows,
+            row,
+            self.matcher.candidates(&prepared.keys.all),
+            book,
+            exclude,
+            first_sure,
+        );
+        by_probability(&mut candidates);
         Ok(Found {
             row,
-            keys,
+            keys: prepared.keys,
             candidates,
         })
+    }
+
+    /// Adds a record as a row of the check (not yet one others are checked against).
+    fn push_row(&mut self, id: CustomerId, prepared: &Prepared) -> u32 {
+        let row = self.matcher.push(&id.to_string(), prepared);
+        self.rows.push(RowOf::Batch {
+            index: usize::MAX,
+            id,
+        });
+        row
     }
 
     /// Makes a checked record one later records are checked against, as the
@@ -224,8 +225,13 @@ impl<'b> Check<'b> {
             .collect()
     }
 
-    /// The dossiers of the book that share a key with the record, most shared first.
-    fn book_candidates(&self, c: &Customer, stored: &[Key]) -> Result<Vec<CustomerId>, Error> {
+    /// The dossiers of the book that share a key with the record and how
+    /// many keys, most shared first.
+    fn book_candidates(
+        &self,
+        c: &Customer,
+        stored: &[Key],
+    ) -> Result<Vec<(CustomerId, u32)>, Error> {
         let mut hits: HashMap<CustomerId, u32> = HashMap::new();
         let mut lookups: Vec<IndexKey> = Vec::new();
         lookups.extend(
@@ -260,7 +266,7 @@ impl<'b> Check<'b> {
         let mut out: Vec<(CustomerId, u32)> = hits.into_iter().collect();
         out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         out.truncate(BOOK_CANDIDATES);
-        Ok(out.into_iter().map(|(id, _)| id).collect())
+        Ok(out)
     }
 
     /// The row of a book dossier, pushed on first use; none when it is gone.
@@ -271,11 +277,74 @@ impl<'b> Check<'b> {
         let Some(c) = self.snap.customer(id)? else {
             return Ok(None);
         };
-        let r = self.matcher.push(&id.to_string(), &c);
+        let r = self
+            .matcher
+            .push(&id.to_string(), &Keyer::shared().prepare(&c));
         self.rows.push(RowOf::Book(id));
         self.book_rows.insert(id, r);
         Ok(Some(r))
     }
+}
+
+/// `row` scored against `found` (rows and how many keys each shares) and
+/// `book` (rows of book dossiers, likewise), each row once, leaving out
+/// `exclude`: the most shared first and, with `first_sure` (a bulk write),
+/// none below the review threshold and none after the first sure match.
+fn scored(
+    matcher: &Matcher,
+    rows: &[RowOf],
+    row: u32,
+    found: Vec<(u32, u32)>,
+    book: Vec<(u32, u32)>,
+    exclude: &[CustomerId],
+    first_sure: bool,
+) -> Vec<Candidate> {
+    let mut shared: FxHashMap<u32, u32> = found.into_iter().collect();
+    for (r, n) in book {
+        let e = shared.entry(r).or_default();
+        *e = (*e).max(n);
+    }
+    let mut order: Vec<(u32, u32)> = shared
+        .into_iter()
+        .filter(|&(r, _)| r != row && !exclude.contains(&rows[r as usize].id()))
+        .collect();
+    order.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut candidates = Vec::with_capacity(order.len());
+    for (r, _) in order {
+        let s = if first_sure {
+            // A bulk write lists only what reaches the review threshold.
+            match matcher.score_if_close(row, r) {
+                Some(s) => s,
+                None => continue,
+            }
+        } else {
+            matcher.score(row, r)
+        };
+        let action = match s.decision {
+            Decision::Match => DuplicateAction::Block,
+            Decision::Review => DuplicateAction::Warn,
+            Decision::NonMatch => DuplicateAction::Allow,
+        };
+        candidates.push(Candidate {
+            of: rows[r as usize],
+            row: r,
+            probability: s.probability,
+            action,
+        });
+        if first_sure && action == DuplicateAction::Block {
+            break;
+        }
+    }
+    candidates
+}
+
+/// Most likely first; ties by dossier id.
+fn by_probability(candidates: &mut [Candidate]) {
+    candidates.sort_by(|a, b| {
+        b.probability
+            .total_cmp(&a.probability)
+            .then(a.id().cmp(&b.id()))
+    });
 }
 
 impl RowOf {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
 use crate::field::FieldType;
-use crate::normalize::soundex;
+use crate::normalize::{canonical_given, soundex};
 use crate::Error;
 
 /// How a field's value becomes (part of) a blocking key.
@@ -155,6 +155,24 @@ impl BlockingRule {
     /// The rule's key for one record; `None` when a value it needs is
     /// missing, and always for a sorted-neighbourhood rule (it has no key).
     pub fn key(&self, ds: &Dataset, row: u32) -> Option<u64> {
+        let columns = ds.columns();
+        self.key_of(&|c| {
+            let id = ds.cell(row, c);
+            (id != 0).then(|| (columns[c].value(id), columns[c].spec.kind))
+        })
+    }
+
+    /// The rule's key for a record given as its normal forms, one per field
+    /// of `kinds` (as [`crate::normalize::normalize`] makes them): the same
+    /// key [`BlockingRule::key`] gives the record in any dataset.
+    pub fn key_normal(&self, kinds: &[FieldType], normal: &[String]) -> Option<u64> {
+        self.key_of(&|c| {
+            let text = normal.get(c)?.as_str();
+            (!text.is_empty()).then(|| (text, kinds[c]))
+        })
+    }
+
+    fn key_of<'a>(&self, value: &dyn Fn(usize) -> Option<(&'a str, FieldType)>) -> Option<u64> {
         if self.window.is_some() {
             return None;
         }
@@ -162,8 +180,8 @@ impl BlockingRule {
         for k in &self.keys {
             let mut parts: [u64; 2] = [0, 0];
             for (slot, &c) in parts.iter_mut().zip(&k.columns) {
-                let id = ds.cell(row, c);
-                *slot = value_key(ds, c, id, k.kind)? | 1;
+                let (text, field) = value(c)?;
+                *slot = value_key(text, field, k.kind)? | 1;
             }
             if k.columns.len() == 2 && parts[0] > parts[1] {
                 parts.swap(0, 1);
@@ -174,27 +192,24 @@ impl BlockingRule {
     }
 }
 
-fn value_key(ds: &Dataset, column: usize, id: u32, kind: KeyKind) -> Option<u64> {
-    let col = &ds.columns()[column];
-    if id == 0 {
-        return None;
-    }
-    let text = col.value(id);
+/// The key of one normal form: a function of its text alone, so that a key
+/// stored for a dossier today still finds it in another session.
+fn value_key(text: &str, field: FieldType, kind: KeyKind) -> Option<u64> {
     let mut h = Fnv::default();
     match kind {
         KeyKind::Exact => text.hash(&mut h),
         KeyKind::Initial => text.chars().next()?.hash(&mut h),
         KeyKind::Soundex => soundex(text)?.hash(&mut h),
         KeyKind::Year => {
-            if col.spec.kind != FieldType::Date {
+            if field != FieldType::Date {
                 return None;
             }
-            (col.alt(id) / 10_000).hash(&mut h)
+            (text.parse::<u32>().unwrap_or(0) / 10_000).hash(&mut h)
         }
         KeyKind::FirstWord => text.split(' ').next()?.hash(&mut h),
         KeyKind::Canonical => {
-            if col.spec.kind == FieldType::GivenName {
-                (u32::MAX, col.alt(id)).hash(&mut h)
+            if field == FieldType::GivenName {
+                (u32::MAX, canonical_given(text)).hash(&mut h)
             } else {
                 text.hash(&mut h)
             }
@@ -378,7 +393,11 @@ pub fn candidate_pairs(ds: &Dataset, rules: &[BlockingRule], max_block: usize) -
                     let col = &ds.columns()[c];
                     (0..col.value_counts().len() as u32)
                         .into_par_iter()
-                        .map(|id| value_key(ds, c, id, k.kind).map_or(0, |h| h | 1))
+                        .map(|id| {
+                            let key =
+                                (id != 0).then(|| value_key(col.value(id), col.spec.kind, k.kind));
+                            key.flatten().map_or(0, |h| h | 1)
+                        })
                         .collect()
                 });
             }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use std::hash::BuildHasher;
 
+use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 use rayon::prelude::*;
@@ -19,6 +20,36 @@ use crate::field::{guess_type, FieldSpec, FieldType};
 use crate::normalize::{self, normalize};
 use crate::Error;
 
+/// Strings kept back to back in one buffer: one allocation for many values
+/// (a million records' e-mails are one string, not a million).
+#[derive(Clone, Debug, Default)]
+struct Texts {
+    text: String,
+    /// Where each string ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
+/// The hash values are interned by (and compared across columns with).
+pub fn value_hash(value: &str) -> u64 {
+    FxBuildHasher.hash_one(value)
+}
+
 /// One field of every record.
 #[derive(Clone, Debug)]
 pub struct Column {
@@ -27,57 +58,70 @@ pub struct Column {
     /// How many records have been added.
     rows: usize,
     /// Per value id, the normal form ("" for id 0).
-    values: Vec<Box<str>>,
+    values: Texts,
     /// Per value id, how many records hold it.
     counts: Vec<u32>,
-    /// Per value id, a hash of its text, to compare values across columns.
+    /// Per value id, [`value_hash`] of its text.
     hashes: Vec<u64>,
     /// Per value id, a derived key: the full form of a given name, a date as
     /// `YYYYMMDD`, otherwise the id itself.
     alt: Vec<u32>,
-    lookup: HashMap<Box<str>, u32, FxBuildHasher>,
+    /// The value ids, found by their text's hash.
+    lookup: HashTable<u32>,
     alt_lookup: HashMap<Box<str>, u32, FxBuildHasher>,
 }
 
 impl Column {
     fn new(spec: FieldSpec) -> Self {
+        let mut values = Texts::default();
+        values.push("");
         Column {
             spec,
             rows: 0,
-            values: vec!["".into()],
+            values,
             counts: vec![0],
             hashes: vec![0],
             alt: vec![0],
-            lookup: HashMap::default(),
+            lookup: HashTable::new(),
             alt_lookup: HashMap::default(),
         }
     }
 
-    fn intern(&mut self, value: String) -> u32 {
+    /// The id of a value ([`value_hash`] of it given), added when new.
+    fn intern(&mut self, value: &str, hash: u64) -> u32 {
         self.rows += 1;
         if value.is_empty() {
             self.counts[0] += 1;
             return 0;
         }
-        if let Some(&id) = self.lookup.get(value.as_str()) {
+        let (values, hashes) = (&self.values, &self.hashes);
+        let found = self
+            .lookup
+            .find(hash, |&id| values.get(id as usize) == value)
+            .copied();
+        if let Some(id) = found {
             self.counts[id as usize] += 1;
             return id;
         }
         let id = self.values.len() as u32;
         let alt = match self.spec.kind {
             FieldType::GivenName => {
-                let canon = normalize::canonical_given(&value);
+                let canon = normalize::canonical_given(value);
                 let next = self.alt_lookup.len() as u32 + 1;
-                *self.alt_lookup.entry(canon.into()).or_insert(next)
+                match self.alt_lookup.get(canon) {
+                    Some(&a) => a,
+                    None => {
+                        self.alt_lookup.insert(canon.into(), next);
+                        next
+                    }
+                }
             }
             FieldType::Date => value.parse().unwrap_or(0),
             _ => id,
         };
-        let hash = rustc_hash::FxBuildHasher.hash_one(value.as_str());
+        self.lookup.insert_unique(hash, id, |&i| hashes[i as usize]);
         self.hashes.push(hash);
-        let boxed: Box<str> = value.into();
-        self.lookup.insert(boxed.clone(), id);
-        self.values.push(boxed);
+        self.values.push(value);
         self.counts.push(1);
         self.alt.push(alt);
         id
@@ -98,7 +142,7 @@ impl Column {
     /// The normal form of a value id.
     #[inline]
     pub fn value(&self, id: u32) -> &str {
-        &self.values[id as usize]
+        self.values.get(id as usize)
     }
 
     /// How many records hold the value of this id.
@@ -122,7 +166,7 @@ impl Column {
 /// files) and one column per field.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    ids: Vec<String>,
+    ids: Texts,
     /// Value ids, row by row (one cache line holds a record's fields).
     cells: Vec<u32>,
     sources: Vec<u8>,
@@ -133,7 +177,7 @@ impl Dataset {
     /// An empty dataset of these fields.
     pub fn new(fields: Vec<FieldSpec>) -> Self {
         Dataset {
-            ids: Vec::new(),
+            ids: Texts::default(),
             cells: Vec::new(),
             sources: Vec::new(),
             columns: fields.into_iter().map(Column::new).collect(),
@@ -168,17 +212,19 @@ impl Dataset {
 
     /// Whether there are no records.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids.len() == 0
     }
 
     /// A record's id.
     pub fn id(&self, row: u32) -> &str {
-        &self.ids[row as usize]
+        self.ids.get(row as usize)
     }
 
     /// The row of the record with this id (a linear search).
     pub fn row_of(&self, id: &str) -> Option<u32> {
-        self.ids.iter().position(|i| i == id).map(|r| r as u32)
+        (0..self.ids.len())
+            .position(|i| self.ids.get(i) == id)
+            .map(|r| r as u32)
     }
 
     /// Which input a record came from (0, or 1 for the second file of a link).
@@ -193,21 +239,32 @@ impl Dataset {
 
     /// Adds one record: its id and one raw value per field, in field order
     /// (missing values may be left off the end).
-    pub fn push(&mut self, id: impl Into<String>, raw: &[&str]) {
+    pub fn push(&mut self, id: impl AsRef<str>, raw: &[&str]) {
         let normal: Vec<String> = self
             .columns
             .iter()
             .enumerate()
             .map(|(i, c)| normalize(c.spec.kind, raw.get(i).copied().unwrap_or("")))
             .collect();
-        self.push_normal(id.into(), 0, normal);
+        self.push_normal(id.as_ref(), 0, &normal, None);
     }
 
-    fn push_normal(&mut self, id: String, source: u8, normal: Vec<String>) {
+    /// Adds a record given as its normal forms, one per field in order (as
+    /// [`normalize`] makes them), and their [`value_hash`]es when known.
+    pub fn push_normalized(&mut self, id: &str, normal: &[String], hashes: Option<&[u64]>) {
+        self.push_normal(id, 0, normal, hashes);
+    }
+
+    fn push_normal(&mut self, id: &str, source: u8, normal: &[String], hashes: Option<&[u64]>) {
         self.ids.push(id);
         self.sources.push(source);
-        for (c, v) in self.columns.iter_mut().zip(normal) {
-            let vid = c.intern(v);
+        for (i, c) in self.columns.iter_mut().enumerate() {
+            let v = normal.get(i).map_or("", String::as_str);
+            let hash = match hashes {
+                Some(h) => h[i],
+                None => value_hash(v),
+            };
+            let vid = c.intern(v, hash);
             self.cells.push(vid);
         }
     }
@@ -348,7 +405,7 @@ impl Dataset {
                 let id = id
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| line.to_string());
-                self.push_normal(id, source, vals);
+                self.push_normal(&id, source, &vals, None);
             }
             chunk = Vec::with_capacity(CHUNK);
             for r in (&mut *rows).take(CHUNK) {
@@ -365,10 +422,10 @@ impl Dataset {
     pub fn subset(&self, rows: &[u32]) -> Dataset {
         let mut out = Dataset::new(self.fields());
         for &r in rows {
-            let normal = (0..self.columns.len())
+            let normal: Vec<String> = (0..self.columns.len())
                 .map(|c| self.text(r, c).to_string())
                 .collect();
-            out.push_normal(self.id(r).to_string(), self.source(r), normal);
+            out.push_normal(self.id(r), self.source(r), &normal, None);
         }
         out
     }
@@ -376,7 +433,7 @@ impl Dataset {
     /// Drops the interning tables once no more records will be added.
     pub fn freeze(&mut self) {
         for c in &mut self.columns {
-            c.lookup = HashMap::default();
+            c.lookup = HashTable::new();
             c.alt_lookup = HashMap::default();
         }
     }

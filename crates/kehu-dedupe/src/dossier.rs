@@ -1,6 +1,9 @@
 //! A book's dossiers as dedupe records: the catalogue fields dedupe matches
 //! on, named as the catalogue names them, and each dossier's values for them.
 
+use std::borrow::Cow;
+
+use chrono::Datelike;
 use kehu_model::catalogue::Field;
 use kehu_model::Customer;
 
@@ -61,8 +64,11 @@ pub fn fields() -> Vec<FieldSpec> {
 /// A dossier's values for [`fields`]: the primary e-mail, phone and address.
 /// A name held whole is split: Chinese names family-first (`张伟` → 张 + 伟),
 /// others given-first.
-pub fn values(c: &Customer) -> Vec<String> {
-    let (mut given, mut family) = (c.name.given.clone(), c.name.family.clone());
+pub fn values(c: &Customer) -> Vec<Cow<'_, str>> {
+    let (mut given, mut family) = (
+        c.name.given.as_deref().map(Cow::Borrowed),
+        c.name.family.as_deref().map(Cow::Borrowed),
+    );
     if given.is_none() && family.is_none() {
         if let Some(full) = c.name.full.as_deref().map(str::trim) {
             let cjk = full
@@ -70,47 +76,44 @@ pub fn values(c: &Customer) -> Vec<String> {
                 .next()
                 .is_some_and(|ch| ('\u{3400}'..='\u{9fff}').contains(&ch));
             if cjk && !full.contains(' ') {
-                let mut chars = full.chars();
-                family = chars.next().map(String::from);
-                given = Some(chars.collect());
+                let split = full.chars().next().map_or(0, char::len_utf8);
+                family = Some(Cow::Borrowed(&full[..split]));
+                given = Some(Cow::Borrowed(&full[split..]));
             } else if let Some((g, f)) = full.rsplit_once(' ') {
-                given = Some(g.to_string());
-                family = Some(f.to_string());
+                given = Some(Cow::Borrowed(g));
+                family = Some(Cow::Borrowed(f));
             } else {
-                family = Some(full.to_string());
+                family = Some(Cow::Borrowed(full));
             }
         }
     }
     let address = c.primary_address();
     let part = |f: fn(&kehu_model::Address) -> &Option<String>| {
-        address.and_then(|a| f(a).clone()).unwrap_or_default()
+        Cow::Borrowed(address.and_then(|a| f(a).as_deref()).unwrap_or(""))
     };
+    fn or_empty(v: Option<&str>) -> Cow<'_, str> {
+        Cow::Borrowed(v.unwrap_or(""))
+    }
     matched_fields()
         .map(|f| match f {
             Field::GivenName => given.clone().unwrap_or_default(),
             Field::FamilyName => family.clone().unwrap_or_default(),
-            Field::Organization => c
-                .organization
-                .as_ref()
-                .and_then(|o| o.name.clone())
-                .or_else(|| c.company.clone())
-                .unwrap_or_default(),
-            Field::Emails => c
-                .primary_email()
-                .map(|e| e.address.clone())
-                .unwrap_or_default(),
-            Field::Phones => c
-                .primary_phone()
-                .map(|p| p.number.clone())
-                .unwrap_or_default(),
+            Field::Organization => or_empty(
+                c.organization
+                    .as_ref()
+                    .and_then(|o| o.name.as_deref())
+                    .or(c.company.as_deref()),
+            ),
+            Field::Emails => or_empty(c.primary_email().map(|e| e.address.as_str())),
+            Field::Phones => or_empty(c.primary_phone().map(|p| p.number.as_str())),
             Field::BirthDate => c
                 .birth_date
-                .map(|d| d.format("%Y-%m-%d").to_string())
+                .map(|d| Cow::Owned(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())))
                 .unwrap_or_default(),
             Field::Street => part(|a| &a.street),
             Field::City => part(|a| &a.city),
             Field::Postcode => part(|a| &a.postcode),
-            _ => String::new(),
+            _ => Cow::Borrowed(""),
         })
         .collect()
 }
@@ -118,7 +121,7 @@ pub fn values(c: &Customer) -> Vec<String> {
 /// Adds a dossier to a dataset of [`fields`], its id as the record id.
 pub fn push(ds: &mut Dataset, c: &Customer) -> u32 {
     let values = values(c);
-    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    let refs: Vec<&str> = values.iter().map(|v| &**v).collect();
     ds.push(c.id.to_string(), &refs);
     ds.len() as u32 - 1
 }
@@ -155,10 +158,7 @@ mod tests {
         );
         let c = Customer::person_named("张伟").with_email("wei@example.com");
         let v = values(&c);
-        assert_eq!(
-            (v[0].as_str(), v[1].as_str(), v[4].as_str()),
-            ("伟", "张", "wei@example.com")
-        );
+        assert_eq!((&*v[0], &*v[1], &*v[4]), ("伟", "张", "wei@example.com"));
         assert_eq!(v.len(), names.len());
     }
 }

@@ -203,6 +203,32 @@ impl Deduper {
         Ok(())
     }
 
+    /// Learns the model (when none is set) from the records' candidate
+    /// pairs, without scoring or clustering them: what a caller that scores
+    /// elsewhere needs.
+    pub fn train(&mut self) -> Result<&Model, Error> {
+        if self.model.is_none() {
+            let candidates = candidate_pairs(&self.ds, &self.rules, self.settings.max_block);
+            let (ds, comparisons) = (&self.ds, &self.comparisons);
+            let patterns: Vec<Pattern> = candidates
+                .pairs
+                .par_iter()
+                .map(|&(a, b)| pattern(comparisons, ds, a, b))
+                .collect();
+            self.model = Some(Model::train(
+                self.comparisons.clone(),
+                self.vetoes.clone(),
+                &self.ds,
+                &patterns,
+                self.settings.sample_pairs,
+                self.settings.seed,
+            ));
+        }
+        self.model
+            .as_ref()
+            .ok_or_else(|| Error::Settings("no model".into()))
+    }
+
     /// Blocks, compares, learns the model (unless one was set), scores and
     /// clusters; `progress` hears of each stage.
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Outcome, Error> {

@@ -47,7 +47,7 @@ pub use engine::{
     Decision, Deduper, Explanation, FieldExplanation, Outcome, Progress, ScoredPair, Stats,
 };
 pub use field::{guess_type, type_from_header, FieldSpec, FieldType};
-pub use matcher::{Key, Keyer, Matcher, RowKeys, Score};
+pub use matcher::{Key, Keyer, Matcher, Prepared, RowKeys, Score};
 pub use merge::{merge, Rule, Survivorship};
 pub use model::Model;
 pub use settings::Settings;

@@ -12,13 +12,20 @@ use std::hash::BuildHasher;
 use kehu_model::Customer;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
+use crate::dataset::value_hash;
 use crate::engine::{Decision, Deduper, Explanation};
 use crate::model::{pattern, Model};
+use crate::normalize::normalize;
 use crate::{dossier, BlockingRule, Comparison, Dataset, Error, FieldType, Settings};
 
-/// How many rows one key brings back at most (the most recent first): a key
-/// shared by thousands of records ("Wang", born 1980) says little.
+/// How many rows one key brings back at most (the most recent first).
 const PER_KEY: usize = 64;
+/// A key more rows share than this is skipped, as a dedupe skips a block
+/// this large: "Wang, born 1980" says little.
+const MAX_BLOCK: u32 = 1_000;
+/// How many candidates a record is scored against at most: those sharing
+/// the most keys with it (a true duplicate shares several).
+const MAX_SCORED: usize = 24;
 
 /// A blocking key, folded to 32 bits with the number of its rule. Two
 /// different keys share one in about one in four billion: a spurious
@@ -31,6 +38,8 @@ pub struct Keyer {
     rules: Vec<BlockingRule>,
     /// Per rule: whether a store indexes its key itself (e-mail, phone).
     indexed: Vec<bool>,
+    /// The type of each dossier field, in [`dossier::fields`] order.
+    kinds: Vec<FieldType>,
 }
 
 impl Default for Keyer {
@@ -53,7 +62,12 @@ impl Keyer {
                 rules.push(rule);
             }
         }
-        Self { rules, indexed }
+        let kinds = ds.fields().iter().map(|f| f.kind).collect();
+        Self {
+            rules,
+            indexed,
+            kinds,
+        }
     }
 
     /// The keyer every caller shares (the rules are the same for every book).
@@ -62,28 +76,46 @@ impl Keyer {
         KEYER.get_or_init(Keyer::new)
     }
 
-    /// A row's keys: every rule's (`all`), and those a store must keep for
-    /// it because it does not index them itself (`stored`: not e-mail or phone).
-    pub fn keys(&self, ds: &Dataset, row: u32) -> RowKeys {
-        let mut out = RowKeys::default();
+    /// A dossier made ready for the check: its fields' normal forms and
+    /// its keys. A pure function of the dossier, so the rows of a file are
+    /// prepared on all cores before they are checked one by one.
+    pub fn prepare(&self, c: &Customer) -> Prepared {
+        let normal: Vec<String> = dossier::values(c)
+            .iter()
+            .zip(&self.kinds)
+            .map(|(v, &kind)| normalize(kind, v))
+            .collect();
+        let hashes = normal.iter().map(|v| value_hash(v)).collect();
+        let mut keys = RowKeys::default();
         for (i, rule) in self.rules.iter().enumerate() {
-            if let Some(k) = rule.key(ds, row) {
+            if let Some(k) = rule.key_normal(&self.kinds, &normal) {
                 let key = fold(i, k);
-                out.all.push(key);
+                keys.all.push(key);
                 if !self.indexed[i] {
-                    out.stored.push(key);
+                    keys.stored.push(key);
                 }
             }
         }
-        out
+        Prepared {
+            normal,
+            hashes,
+            keys,
+        }
     }
 
     /// The keys a store keeps for one dossier.
     pub fn stored_keys(&self, c: &Customer) -> Vec<Key> {
-        let mut ds = Dataset::new(dossier::fields());
-        let row = dossier::push(&mut ds, c);
-        self.keys(&ds, row).stored
+        self.prepare(c).keys.stored
     }
+}
+
+/// A dossier's normal forms and keys, as [`Keyer::prepare`] makes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    normal: Vec<String>,
+    hashes: Vec<u64>,
+    /// Its blocking keys.
+    pub keys: RowKeys,
 }
 
 /// A row's blocking keys.
@@ -103,13 +135,14 @@ fn fold(rule: usize, key: u64) -> Key {
 /// The dossiers of a write and their candidates, keyed, indexed and scored.
 pub struct Matcher {
     ds: Dataset,
-    keyer: Keyer,
     comparisons: Vec<Comparison>,
     model: Model,
+    /// [`Matcher::bound`] of the model.
+    bound: Vec<(usize, f64)>,
     match_at: f64,
     review_at: f64,
-    /// Key → the latest row with it; `chain[row_entry]` the one before.
-    heads: FxHashMap<Key, u32>,
+    /// Key → the latest entry with it and how many rows have it.
+    heads: FxHashMap<Key, (u32, u32)>,
     entries: Vec<(u32, u32)>,
 }
 
@@ -147,8 +180,8 @@ impl Matcher {
         };
         Ok(Self {
             ds: Dataset::new(dossier::fields()),
-            keyer: Keyer::shared().clone(),
             comparisons,
+            bound: Self::bound(&model),
             model,
             match_at: settings.match_threshold,
             review_at: settings.review_threshold,
@@ -188,15 +221,16 @@ impl Matcher {
                 "the model was trained on other fields than dossiers have".into(),
             ));
         }
+        self.bound = Self::bound(&model);
         self.model = model;
         Ok(())
     }
 
-    /// Adds a dossier as a row (not yet indexed); `id` names it in explanations.
-    pub fn push(&mut self, id: &str, c: &Customer) -> u32 {
-        let values = dossier::values(c);
-        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-        self.ds.push(id, &refs);
+    /// Adds a prepared dossier as a row (not yet indexed: [`Matcher::index`]);
+    /// `id` names it in explanations.
+    pub fn push(&mut self, id: &str, prepared: &Prepared) -> u32 {
+        self.ds
+            .push_normalized(id, &prepared.normal, Some(&prepared.hashes));
         self.ds.len() as u32 - 1
     }
 
@@ -210,25 +244,26 @@ impl Matcher {
         self.ds.is_empty()
     }
 
-    /// A row's blocking keys.
-    pub fn keys(&self, row: u32) -> RowKeys {
-        self.keyer.keys(&self.ds, row)
-    }
-
     /// Indexes a row under its keys, so that later rows find it.
     pub fn index(&mut self, row: u32, keys: &[Key]) {
         for &k in keys {
-            let prev = self.heads.insert(k, self.entries.len() as u32);
-            self.entries.push((row, prev.unwrap_or(u32::MAX)));
+            let at = self.entries.len() as u32;
+            let head = self.heads.entry(k).or_insert((u32::MAX, 0));
+            self.entries.push((row, head.0));
+            *head = (at, head.1 + 1);
         }
     }
 
     /// The indexed rows that share a key with these keys, each once with how
-    /// many keys it shares, most shared first (at most [`PER_KEY`] rows a key).
+    /// many keys it shares, most shared first: the [`MAX_SCORED`] best, the
+    /// latest [`PER_KEY`] rows of a key, none of a key [`MAX_BLOCK`] rows share.
     pub fn candidates(&self, keys: &[Key]) -> Vec<(u32, u32)> {
         let mut found: FxHashMap<u32, u32> = HashMap::default();
         for k in keys {
-            let mut at = self.heads.get(k).copied().unwrap_or(u32::MAX);
+            let (mut at, count) = self.heads.get(k).copied().unwrap_or((u32::MAX, 0));
+            if count > MAX_BLOCK {
+                continue;
+            }
             let mut n = 0;
             while at != u32::MAX && n < PER_KEY {
                 let (row, prev) = self.entries[at as usize];
@@ -238,15 +273,63 @@ impl Matcher {
             }
         }
         let mut out: Vec<(u32, u32)> = found.into_iter().collect();
-        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+        out.truncate(MAX_SCORED);
         out
+    }
+
+    /// How two rows score, or none when they cannot reach the review
+    /// threshold: the comparisons are taken most telling first and given up
+    /// once even the best levels of those left would not lift the pair
+    /// (a bulk write lists only the pairs at or above it).
+    pub fn score_if_close(&self, a: u32, b: u32) -> Option<Score> {
+        if self.bound.is_empty() {
+            let s = self.score(a, b);
+            return (s.probability >= self.review_at).then_some(s);
+        }
+        if self.vetoed(a, b) {
+            return None;
+        }
+        let review_weight = (self.review_at / (1.0 - self.review_at)).log2();
+        let mut weight = self.model.prior_weight();
+        let mut p = 0u64;
+        for &(c, rest) in &self.bound {
+            let level = self.comparisons[c].level(&self.ds, a, b);
+            weight += self.model.weight(c, level);
+            p |= u64::from(level) << (crate::model::BITS as usize * c);
+            if weight + rest < review_weight {
+                return None;
+            }
+        }
+        // Summed again in the model's order: the same score to the last bit.
+        let weight = self.model.pair_weight(&self.ds, a, p);
+        Some(self.decide(self.model.probability(p, weight)))
     }
 
     /// How two rows score.
     pub fn score(&self, a: u32, b: u32) -> Score {
+        if self.vetoed(a, b) {
+            return self.decide(0.0);
+        }
         let p = pattern(&self.comparisons, &self.ds, a, b);
         let weight = self.model.pair_weight(&self.ds, a, p);
-        let probability = self.model.probability(p, weight);
+        self.decide(self.model.probability(p, weight))
+    }
+
+    /// Whether a veto group says two rows are different people: a different
+    /// given name and birth date whatever else agrees (a household), decided
+    /// on those fields alone.
+    fn vetoed(&self, a: u32, b: u32) -> bool {
+        self.model.vetoes.iter().any(|group| {
+            !group.is_empty()
+                && group.iter().all(|&c| {
+                    let cmp = &self.comparisons[c];
+                    cmp.level(&self.ds, a, b) as usize == cmp.levels().len() - 1
+                })
+        })
+    }
+
+    fn decide(&self, probability: f64) -> Score {
         Score {
             probability,
             decision: if probability >= self.match_at {
@@ -259,6 +342,31 @@ impl Matcher {
         }
     }
 
+    /// The comparisons in the order [`Matcher::score_if_close`] takes them
+    /// (widest range of weights first), each with the most the ones after
+    /// it can add; none when a comparison weighs term frequencies (its
+    /// weight is not one of its levels').
+    fn bound(model: &Model) -> Vec<(usize, f64)> {
+        if model.comparisons.iter().any(|c| c.term_frequency) {
+            return Vec::new();
+        }
+        let range = |c: usize| {
+            let levels = model.comparisons[c].levels().len() as u8;
+            let weights = (0..levels).map(|l| model.weight(c, l));
+            let (lo, hi) = weights.fold((0.0f64, 0.0f64), |(lo, hi), w| (lo.min(w), hi.max(w)));
+            (hi - lo, hi)
+        };
+        let mut order: Vec<usize> = (0..model.comparisons.len()).collect();
+        order.sort_by(|&x, &y| range(y).0.total_cmp(&range(x).0).then(x.cmp(&y)));
+        let mut out = vec![(0, 0.0); order.len()];
+        let mut rest = 0.0;
+        for (i, &c) in order.iter().enumerate().rev() {
+            out[i] = (c, rest);
+            rest += range(c).1;
+        }
+        out
+    }
+
     /// Why two rows score as they do, field by field.
     pub fn explain(&self, a: u32, b: u32) -> Explanation {
         crate::engine::explain_pair(&self.ds, &self.model, (self.match_at, self.review_at), a, b)
@@ -269,10 +377,7 @@ impl Matcher {
     pub fn learn(&self, rows: &[u32], settings: &Settings) -> Result<Model, Error> {
         let ds = self.ds.subset(rows);
         let mut dd = Deduper::new(ds, Self::dossier_settings(settings))?;
-        dd.run(&mut |_| {})?;
-        dd.model()
-            .cloned()
-            .ok_or_else(|| Error::Settings("no model was learned".into()))
+        Ok(dd.train()?.clone())
     }
 }
 
@@ -288,9 +393,10 @@ mod tests {
 
     #[test]
     fn a_copy_is_found_and_a_stranger_is_not() {
+        let keyer = Keyer::shared();
         let mut m = Matcher::new(None, &Settings::default()).unwrap();
-        let a = m.push("a", &wei());
-        let keys = m.keys(a);
+        let keys = keyer.prepare(&wei()).keys;
+        let a = m.push("a", &keyer.prepare(&wei()));
         assert!(
             keys.stored.len() < keys.all.len(),
             "the e-mail key is not stored"
@@ -298,13 +404,13 @@ mod tests {
         m.index(a, &keys.all);
         let mut copy = wei();
         copy.name.given = Some("Wie".into());
-        let b = m.push("b", &copy);
-        let found = m.candidates(&m.keys(b).all);
+        let b = m.push("b", &keyer.prepare(&copy));
+        let found = m.candidates(&keyer.prepare(&copy).keys.all);
         assert_eq!(found[0].0, a);
         assert_eq!(m.score(b, a).decision, Decision::Match);
         let stranger = Customer::person("Anna", "Schmidt").with_email("anna@example.de");
-        let c = m.push("c", &stranger);
-        assert!(m.candidates(&m.keys(c).all).is_empty());
+        let c = m.push("c", &keyer.prepare(&stranger));
+        assert!(m.candidates(&keyer.prepare(&stranger).keys.all).is_empty());
         assert!(m.score(c, a).probability < 0.5);
         let e = m.explain(b, a);
         assert!(e
@@ -314,10 +420,59 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_the_same_from_a_dossier_alone() {
-        let keyer = Keyer::new();
+    fn the_bounded_score_gives_up_only_below_the_review_threshold() {
+        let keyer = Keyer::shared();
         let mut m = Matcher::new(None, &Settings::default()).unwrap();
-        let row = m.push("a", &wei());
-        assert_eq!(keyer.stored_keys(&wei()), m.keys(row).stored);
+        let mut people = Vec::new();
+        for (i, given) in ["Wei", "Wie", "Li", "Bill", "William", ""]
+            .iter()
+            .enumerate()
+        {
+            for (j, family) in ["Zhang", "Zhong", "Smith"].iter().enumerate() {
+                let mut c = Customer::person(*given, *family);
+                if i % 2 == 0 {
+                    c = c.with_email(format!("{given}.{family}@example.com"));
+                }
+                if j != 1 {
+                    c.birth_date = chrono::NaiveDate::from_ymd_opt(1990, 5, 17 + i as u32);
+                }
+                people.push(m.push(&format!("{i}-{j}"), &keyer.prepare(&c)));
+            }
+        }
+        let (mut kept, mut dropped) = (0, 0);
+        for &a in &people {
+            for &b in &people {
+                let full = m.score(a, b);
+                match m.score_if_close(a, b) {
+                    Some(s) => {
+                        kept += 1;
+                        assert_eq!(s, full);
+                    }
+                    None => {
+                        dropped += 1;
+                        assert!(full.probability < m.review_at, "{a} {b}: {full:?}");
+                    }
+                }
+            }
+        }
+        assert!(kept > 0 && dropped > 0, "kept {kept}, dropped {dropped}");
+    }
+
+    #[test]
+    fn keys_are_the_same_from_a_dataset_and_from_normal_forms() {
+        let keyer = Keyer::shared();
+        let mut nick = wei();
+        nick.name.given = Some("Bill".into());
+        for c in [wei(), nick, Customer::person("Ann", "Lee")] {
+            let ds = dossier::dataset([&c]);
+            let prepared = keyer.prepare(&c);
+            let from_ds: Vec<Option<u64>> = keyer.rules.iter().map(|r| r.key(&ds, 0)).collect();
+            let from_normal: Vec<Option<u64>> = keyer
+                .rules
+                .iter()
+                .map(|r| r.key_normal(&keyer.kinds, &prepared.normal))
+                .collect();
+            assert_eq!(from_ds, from_normal);
+        }
     }
 }

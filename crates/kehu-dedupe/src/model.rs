@@ -17,7 +17,7 @@ use crate::compare::Comparison;
 use crate::dataset::Dataset;
 
 /// Bits per comparison in a packed pattern.
-const BITS: u32 = 4;
+pub(crate) const BITS: u32 = 4;
 /// The most comparisons a model holds.
 pub const MAX_COMPARISONS: usize = 16;
 

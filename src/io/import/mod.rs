@@ -1,7 +1,10 @@
-//! The import engine: rows are read, built, normalised and checked on one
-//! thread (`reader`) while committed in batches on the caller's (`writer`);
-//! rejected rows go to a rejects file (`rejects`).
+//! The import engine, three stages at once: rows are read, built,
+//! normalised and prepared for the duplicate check a block at a time on
+//! every core (`prepare`); checked for natural keys and duplicates row by
+//! row on one thread (`reader`); committed in batches on the caller's
+//! (`writer`). Rejected rows go to a rejects file (`rejects`).
 
+mod prepare;
 mod reader;
 mod rejects;
 mod writer;
@@ -127,10 +130,13 @@ impl Book {
         };
         let import_id = RecordId::new();
         let (tx, rx) = sync_channel::<Pending>(1);
+        let (blocks_tx, blocks) = sync_channel(2);
+        let (columns, encoding) = (source.columns.clone(), source.encoding);
         let actor = format!("{} (import {import_id})", self.actor);
         let checked =
             options.kind == ImportKind::Customers && options.on_duplicate != OnDuplicate::Allow;
-        let (read, written) = std::thread::scope(|scope| {
+        let (read, written, source) = std::thread::scope(|scope| {
+            let first = scope.spawn(move || prepare::read_blocks(source, self, options, blocks_tx));
             let handle = scope.spawn(move || -> Result<ReadResult, Error> {
                 let snapshot = self.store.snapshot()?;
                 let empty_book = snapshot.customer_count()? == 0;
@@ -147,7 +153,9 @@ impl Book {
                     book: self,
                     options,
                     snapshot,
-                    source,
+                    columns,
+                    encoding,
+                    position: 0,
                     rejects,
                     report: Counts::default(),
                     problems: Vec::new(),
@@ -163,7 +171,7 @@ impl Book {
                     learning,
                     written: HashMap::new(),
                 };
-                let outcome = reader.run(&tx);
+                let outcome = reader.run(blocks, &tx);
                 let model = match (&outcome, &reader.check, options.dry_run) {
                     (Ok(()), Some(check), false) => {
                         self.model_after_import(check, reader.learned)?
@@ -171,22 +179,13 @@ impl Book {
                     _ => None,
                 };
                 let RowReader {
-                    source,
                     rejects,
                     report,
                     problems,
                     duplicate_rows,
                     ..
                 } = reader;
-                Ok((
-                    source,
-                    rejects,
-                    report,
-                    problems,
-                    duplicate_rows,
-                    model,
-                    outcome,
-                ))
+                Ok((rejects, report, problems, duplicate_rows, model, outcome))
             });
             let written = self.commit_batches(
                 rx,
@@ -198,12 +197,13 @@ impl Book {
                 bytes_total,
                 progress,
             );
-            let read = handle
-                .join()
-                .map_err(|_| Error::Corrupt("the import's reading thread panicked".into()));
-            (read, written)
+            let panicked = |_| Error::Corrupt("the import's reading thread panicked".into());
+            let read = handle.join().map_err(panicked);
+            let source = first.join().map_err(panicked);
+            (read, written, source)
         });
-        let (source, rejects, counts, problems, duplicate_rows, model, outcome) = read??;
+        let (rejects, counts, problems, duplicate_rows, model, outcome) = read??;
+        let source = source?;
         written?;
         outcome?;
         if !options.dry_run && checked {

@@ -2,18 +2,17 @@
 //! against the rules and for duplicates, and handed to the writer in chunks.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 
-use kehu_dedupe::Key;
+use kehu_dedupe::{Key, Prepared};
 use kehu_model::catalogue::RelatedField;
 use kehu_model::{Customer, CustomerId, RecordId};
 use kehu_rules::{normalize_phone, PhoneOutcome, Report, Severity};
 use kehu_store::{IndexKey, Snapshot, Write};
-use kehu_table::cells::{
-    customer_from_cells, merge, related_from_cells, RelatedContext, RowCustomer,
-};
-use kehu_table::{RawRow, Row, Source, Target};
+use kehu_table::cells::{merge, related_from_cells, RelatedContext, RowCustomer};
+use kehu_table::{Columns, RawRow, Row, Target, TextEncoding};
 
+use super::prepare::{Block, Built};
 use super::rejects::RejectsFile;
 use super::{Counts, Pending, CHUNK_ROWS, LISTED_WARNINGS, QUOTE_CHARS};
 use crate::io::journal::{self, id_u128, instant, JournalBatch};
@@ -30,7 +29,11 @@ pub(super) struct RowReader<'b> {
     pub book: &'b Book,
     pub options: &'b ImportOptions,
     pub snapshot: Box<dyn Snapshot + 'b>,
-    pub source: Source,
+    /// The input's columns (a JSON Lines file names more as it goes).
+    pub columns: Columns,
+    pub encoding: TextEncoding,
+    /// How far the input has been read, in bytes.
+    pub position: u64,
     pub rejects: Option<RejectsFile>,
     pub report: Counts,
     pub problems: Vec<RowProblem>,
@@ -48,7 +51,7 @@ pub(super) struct RowReader<'b> {
     /// The duplicate check (none for related records and `on_duplicate = allow`).
     pub check: Option<Check<'b>>,
     /// Rows held back while the model they are checked with is learned.
-    pub learning: Option<Vec<(Row, Box<Customer>)>>,
+    pub learning: Option<Vec<(Row, Box<Customer>, Prepared)>>,
     /// Whether the model was learned from this import's rows.
     pub learned: bool,
     /// With `on_duplicate = merge`: the dossiers this import wrote, as it left them.
@@ -57,7 +60,6 @@ pub(super) struct RowReader<'b> {
 
 /// What the reading thread hands back.
 pub(super) type ReadResult = (
-    Source,
     Option<RejectsFile>,
     Counts,
     Vec<RowProblem>,
@@ -74,8 +76,8 @@ enum Outcome {
     Written(Write, Option<Write>),
     /// A new dossier, checked, with the keys it is found by.
     Created(Customer, Vec<Key>),
-    /// A new dossier, still to be checked for duplicates.
-    Checking(Box<Customer>),
+    /// A new dossier, still to be checked for duplicates, and its normal forms.
+    Checking(Box<Customer>, Prepared),
     Rejected(Vec<RowProblem>),
     /// Left alone; `true` when an earlier row had the same natural key.
     Skipped(RowProblem, bool),
@@ -108,32 +110,40 @@ impl Chunk {
 }
 
 impl RowReader<'_> {
-    pub fn run(&mut self, tx: &SyncSender<Pending>) -> Result<(), Error> {
+    /// Takes the blocks the first stage reads and builds, row by row, and
+    /// hands their writes to the writer in chunks.
+    pub fn run(
+        &mut self,
+        blocks: Receiver<Result<Block, Error>>,
+        tx: &SyncSender<Pending>,
+    ) -> Result<(), Error> {
         let mut chunk = Chunk::new(self.options.batch_size.clamp(1, CHUNK_ROWS));
-        loop {
-            let row = self.source.next_row().map_err(|e| Error::Input {
-                file: "input".into(),
-                message: format!("reading stopped at byte {}: {e}", self.source.position()),
-            })?;
-            let Some(row) = row else { break };
-            self.report.rows += 1;
-            let outcome = self.handle(&row);
-            if let Outcome::Checking(c) = outcome {
-                if let Some(held) = &mut self.learning {
-                    held.push((row, c));
-                    if held.len() >= LEARN_FROM && !self.learn(&mut chunk, tx)? {
-                        return Ok(());
-                    }
-                    continue;
-                }
-                let outcome = self.decide(&row, *c);
-                self.settle(&row, outcome, &mut chunk)?;
-            } else {
-                self.settle(&row, outcome, &mut chunk)?;
+        for block in blocks {
+            let block = block?;
+            if let Some(columns) = block.columns {
+                self.columns = columns;
             }
-            chunk.rows += 1;
-            if !self.send_if_full(&mut chunk, tx) {
-                return Ok(());
+            self.position = block.position;
+            for (row, built) in block.rows {
+                self.report.rows += 1;
+                let outcome = self.handle(&row, built);
+                if let Outcome::Checking(c, prepared) = outcome {
+                    if let Some(held) = &mut self.learning {
+                        held.push((row, c, prepared));
+                        if held.len() >= LEARN_FROM && !self.learn(&mut chunk, tx)? {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    let outcome = self.decide(&row, *c, prepared);
+                    self.settle(&row, outcome, &mut chunk)?;
+                } else {
+                    self.settle(&row, outcome, &mut chunk)?;
+                }
+                chunk.rows += 1;
+                if !self.send_if_full(&mut chunk, tx) {
+                    return Ok(());
+                }
             }
         }
         if self.learning.is_some() && !self.learn(&mut chunk, tx)? {
@@ -160,7 +170,7 @@ impl RowReader<'_> {
             journal: chunk.journal,
             keys: chunk.keys,
             counts: self.report,
-            bytes: self.source.position(),
+            bytes: self.position,
             last,
         }
     }
@@ -172,16 +182,13 @@ impl RowReader<'_> {
             return Ok(true);
         };
         if let Some(check) = &mut self.check {
-            let ds = kehu_dedupe::dossier::dataset(held.iter().map(|(_, c)| &**c));
+            let ds = kehu_dedupe::dossier::dataset(held.iter().map(|(_, c, _)| &**c));
             let settings = crate::duplicates::model::book_settings();
             let mut dd = kehu_dedupe::Deduper::new(ds, settings)?;
-            dd.run(&mut |_| {})?;
-            if let Some(model) = dd.model() {
-                check.set_model(model.clone())?;
-            }
+            check.set_model(dd.train()?.clone())?;
         }
-        for (row, c) in held {
-            let outcome = self.decide(&row, *c);
+        for (row, c, prepared) in held {
+            let outcome = self.decide(&row, *c, prepared);
             self.settle(&row, outcome, chunk)?;
             chunk.rows += 1;
             if !self.send_if_full(chunk, tx) {
@@ -242,14 +249,14 @@ impl RowReader<'_> {
                 chunk.writes.push(write);
                 chunk.writes.extend(keys);
             }
-            Outcome::Checking(c) => {
-                let outcome = self.decide(row, *c);
+            Outcome::Checking(c, prepared) => {
+                let outcome = self.decide(row, *c, prepared);
                 return self.settle(row, outcome, chunk);
             }
             Outcome::Rejected(problems) => {
                 self.report.rejected += 1;
                 if let Some(rejects) = &mut self.rejects {
-                    rejects.write(row, &problems, self.source.encoding)?;
+                    rejects.write(row, &problems, self.encoding)?;
                 }
                 self.problems.extend(problems);
             }
@@ -274,12 +281,11 @@ impl RowReader<'_> {
     }
 
     /// The duplicate check of a new dossier, and what the options make of it.
-    fn decide(&mut self, row: &Row, c: Customer) -> Outcome {
+    fn decide(&mut self, row: &Row, c: Customer, prepared: Prepared) -> Outcome {
         let Some(check) = &mut self.check else {
-            let keys = kehu_dedupe::Keyer::shared().stored_keys(&c);
-            return Outcome::Created(c, keys);
+            return Outcome::Created(c, prepared.keys.stored);
         };
-        let found = match check.check(&c, &[]) {
+        let found = match check.check_prepared(&c, prepared, &[], true) {
             Ok(f) => f,
             Err(e) => {
                 let problem = self.problem(row, None, "store", Severity::Error, e.to_string());
@@ -419,7 +425,7 @@ impl RowReader<'_> {
         }
     }
 
-    fn handle(&mut self, row: &Row) -> Outcome {
+    fn handle(&mut self, row: &Row, built: Option<Box<Built>>) -> Outcome {
         if let Some(issue) = &row.issue {
             let column = issue.column;
             return Outcome::Rejected(vec![self.problem(
@@ -430,33 +436,20 @@ impl RowReader<'_> {
                 issue.message.clone(),
             )]);
         }
-        match self.options.kind {
-            ImportKind::Customers => self.customer_row(row),
-            _ => self.related_row(row),
+        match built {
+            Some(built) => self.customer_row(row, *built),
+            None => self.related_row(row),
         }
     }
 
-    fn customer_row(&mut self, row: &Row) -> Outcome {
+    fn customer_row(&mut self, row: &Row, built: Built) -> Outcome {
         let book = self.book;
-        let now = book.now();
-        let mut built = match &row.dossier {
-            Some(c) => RowCustomer {
-                customer: (**c).clone(),
-                has_kehu_id: true,
-                present: Vec::new(),
-                sources: Vec::new(),
-                problems: Vec::new(),
-            },
-            None => customer_from_cells(
-                &row.cells,
-                &self.source.columns,
-                &|name| book.rules.custom_field(name).map(|f| f.kind),
-                now,
-            ),
-        };
-        // Normalises the row; its report decides only for a new dossier (an
-        // update is checked as merged with the dossier it changes).
-        let report = book.rules.check(&mut built.customer, now);
+        let Built {
+            row: built,
+            report,
+            now,
+            dedupe,
+        } = built;
         if !built.problems.is_empty() {
             let mut problems: Vec<RowProblem> = built
                 .problems
@@ -583,7 +576,8 @@ impl RowReader<'_> {
                 // Created and updated times come from the file when it has them (a restore), else now.
                 let mut c = built.customer;
                 c.version = 0;
-                Outcome::Checking(Box::new(c))
+                let prepared = dedupe.unwrap_or_else(|| kehu_dedupe::Keyer::shared().prepare(&c));
+                Outcome::Checking(Box::new(c), prepared)
             }
         }
     }
@@ -593,7 +587,7 @@ impl RowReader<'_> {
             .cells
             .iter()
             .find(|(c, _)| {
-                self.source.columns.target(*c) == Some(&Target::Related(RelatedField::Customer))
+                self.columns.target(*c) == Some(&Target::Related(RelatedField::Customer))
             })
             .map(|(c, t)| (*c, t.trim().to_string()))
         else {
@@ -622,7 +616,7 @@ impl RowReader<'_> {
             customer,
             currency: self.options.currency,
         };
-        let mut record = match related_from_cells(&row.cells, &self.source.columns, &ctx) {
+        let mut record = match related_from_cells(&row.cells, &self.columns, &ctx) {
             Ok(r) => r,
             Err(problems) => {
                 let problems = problems
@@ -653,9 +647,9 @@ impl RowReader<'_> {
             return Outcome::Rejected(problems);
         }
         let named = |field: Target| {
-            row.cells.iter().find(|(c, t)| {
-                self.source.columns.target(*c) == Some(&field) && !t.trim().is_empty()
-            })
+            row.cells
+                .iter()
+                .find(|(c, t)| self.columns.target(*c) == Some(&field) && !t.trim().is_empty())
         };
         let source_id = named(Target::Related(RelatedField::RecordId)).or_else(|| {
             (self.options.kind == ImportKind::Purchases)
@@ -849,7 +843,7 @@ impl RowReader<'_> {
         severity: Severity,
         message: String,
     ) -> RowProblem {
-        let columns = &self.source.columns;
+        let columns = &self.columns;
         let value = column.and_then(|c| {
             row.cells
                 .iter()
