@@ -512,7 +512,9 @@ pub struct Explanation {
     pub probability: f64,
     /// Match, review or non-match.
     pub decision: Decision,
-    /// The veto that held, if one did.
+    /// A rule that held against a match, if one did: a veto (a non-match),
+    /// or, for a write's check, no field that names one person agreeing
+    /// (a possible match at most).
     pub veto: Option<String>,
 }
 

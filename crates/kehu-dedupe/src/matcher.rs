@@ -14,7 +14,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::dataset::value_hash;
 use crate::engine::{Decision, Deduper, Explanation};
-use crate::model::{pattern, Model};
+use crate::model::{pattern, Model, Pattern};
 use crate::normalize::normalize;
 use crate::{dossier, BlockingRule, Comparison, Dataset, Error, FieldType, Settings};
 
@@ -139,11 +139,26 @@ pub struct Matcher {
     model: Model,
     /// [`Matcher::bound`] of the model.
     bound: Vec<(usize, f64)>,
+    /// [`Matcher::roles`] of the comparisons.
+    roles: Vec<Role>,
     match_at: f64,
     review_at: f64,
     /// Key → the latest entry with it and how many rows have it.
     heads: FxHashMap<Key, (u32, u32)>,
     entries: Vec<(u32, u32)>,
+}
+
+/// What a comparison tells of who a record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// An e-mail, phone or id: the same one names one person.
+    Contact,
+    /// An address.
+    Place,
+    /// A birth date.
+    Date,
+    /// A name, an organisation, a city: many share them.
+    Other,
 }
 
 /// What the check found for one pair.
@@ -180,6 +195,7 @@ impl Matcher {
         };
         Ok(Self {
             ds: Dataset::new(dossier::fields()),
+            roles: Self::roles(&comparisons),
             comparisons,
             bound: Self::bound(&model),
             model,
@@ -303,17 +319,17 @@ impl Matcher {
         }
         // Summed again in the model's order: the same score to the last bit.
         let weight = self.model.pair_weight(&self.ds, a, p);
-        Some(self.decide(self.model.probability(p, weight)))
+        Some(self.decide(self.model.probability(p, weight), p))
     }
 
     /// How two rows score.
     pub fn score(&self, a: u32, b: u32) -> Score {
         if self.vetoed(a, b) {
-            return self.decide(0.0);
+            return self.decide(0.0, 0);
         }
         let p = pattern(&self.comparisons, &self.ds, a, b);
         let weight = self.model.pair_weight(&self.ds, a, p);
-        self.decide(self.model.probability(p, weight))
+        self.decide(self.model.probability(p, weight), p)
     }
 
     /// Whether a veto group says two rows are different people: a different
@@ -329,10 +345,10 @@ impl Matcher {
         })
     }
 
-    fn decide(&self, probability: f64) -> Score {
+    fn decide(&self, probability: f64, p: Pattern) -> Score {
         Score {
             probability,
-            decision: if probability >= self.match_at {
+            decision: if probability >= self.match_at && self.identified(p) {
                 Decision::Match
             } else if probability >= self.review_at {
                 Decision::Review
@@ -340,6 +356,38 @@ impl Matcher {
                 Decision::NonMatch
             },
         }
+    }
+
+    /// Whether a pair agrees on what names one person: the same e-mail,
+    /// phone or id, the same address, or the same birth date at about the
+    /// same address. A write skips or merges a record only on such
+    /// evidence; the same name and a near date make a possible duplicate,
+    /// however sure a model learned from data without duplicates is.
+    fn identified(&self, p: Pattern) -> bool {
+        let at = |role: Role| {
+            self.roles
+                .iter()
+                .enumerate()
+                .filter(move |(_, r)| **r == role)
+                .map(move |(c, _)| crate::model::level_of(p, c))
+        };
+        at(Role::Contact).any(|l| l == 1)
+            || at(Role::Place).any(|l| l == 1)
+            || (at(Role::Date).any(|l| l == 1) && at(Role::Place).any(|l| l == 2))
+    }
+
+    /// What each comparison tells of identity.
+    fn roles(comparisons: &[Comparison]) -> Vec<Role> {
+        comparisons
+            .iter()
+            .map(|c| match c.kind {
+                _ if !c.group.is_empty() => Role::Place,
+                FieldType::Address => Role::Place,
+                FieldType::Email | FieldType::Phone | FieldType::Identifier => Role::Contact,
+                FieldType::Date => Role::Date,
+                _ => Role::Other,
+            })
+            .collect()
     }
 
     /// The comparisons in the order [`Matcher::score_if_close`] takes them
@@ -369,7 +417,17 @@ impl Matcher {
 
     /// Why two rows score as they do, field by field.
     pub fn explain(&self, a: u32, b: u32) -> Explanation {
-        crate::engine::explain_pair(&self.ds, &self.model, (self.match_at, self.review_at), a, b)
+        let thresholds = (self.match_at, self.review_at);
+        let mut e = crate::engine::explain_pair(&self.ds, &self.model, thresholds, a, b);
+        let p = pattern(&self.comparisons, &self.ds, a, b);
+        if e.decision == Decision::Match && !self.identified(p) {
+            e.decision = Decision::Review;
+            e.veto = Some(
+                "no e-mail, phone, id or address agrees, nor the birth date at about the same address: a possible match at most"
+                    .into(),
+            );
+        }
+        e
     }
 
     /// Learns a model from some of the rows (a sample of a large write): EM

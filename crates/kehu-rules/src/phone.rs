@@ -9,7 +9,7 @@ pub enum PhoneOutcome {
     Valid(String),
     /// The number could not be read as a valid number; the text is kept as given.
     Invalid {
-        /// Why, for a person to read.
+        /// Why, and what to do, as a sentence for a person to read.
         reason: String,
     },
 }
@@ -32,16 +32,16 @@ pub fn normalize_phone(text: &str, region: Option<&str>) -> PhoneOutcome {
         Ok(_) => PhoneOutcome::Invalid {
             reason: match region {
                 Some(r) if !text.starts_with('+') => {
-                    format!("not a valid phone number for region {r}")
+                    format!("it is not a valid number in region {r}; check its digits or write it with its country code (+86 …)")
                 }
-                _ => "not a valid phone number".into(),
+                _ => "it is not a valid phone number; check its digits".into(),
             },
         },
         Err(_) if region_code.is_none() && !candidate.starts_with('+') => PhoneOutcome::Invalid {
-            reason: "no country code, and the record implies no country".into(),
+            reason: "it has no country code and nothing in the record says which country: write it with one (+86 138 0013 8000) or set default_region in the rules".into(),
         },
         Err(e) => PhoneOutcome::Invalid {
-            reason: format!("cannot be read as a phone number ({e})"),
+            reason: format!("it cannot be read as a phone number ({e})"),
         },
     }
 }

@@ -449,7 +449,7 @@ impl Rules {
                     format!("phones[{i}].number"),
                     "format.phone",
                     "builtin.phone",
-                    format!("the number is {reason}; kept as entered"),
+                    format!("kept as entered: {reason}"),
                 );
             }
         }
