@@ -21,6 +21,36 @@ pub(crate) struct ProjectionCache {
 
 use crate::{Book, Error};
 
+/// A dossier as it was at `t`: none when it was created after `t`; else
+/// the current one, rolled back through every update its change log
+/// records after `t` (only a dossier updated since has any).
+fn as_of_instant(
+    snap: &dyn kehu_store::Snapshot,
+    current: Customer,
+    t: Timestamp,
+) -> Result<Option<Customer>, Error> {
+    if current.created_at > t {
+        return Ok(None);
+    }
+    if current.updated_at <= t {
+        return Ok(Some(current));
+    }
+    let history = snap.history(current.id)?;
+    let mut c = current;
+    for change in history.iter().rev() {
+        if change.at <= t {
+            // The latest change by then is when it was last updated.
+            c.updated_at = change.at;
+            return Ok(Some(c));
+        }
+        if change.op == kehu_store::ChangeOp::Updated {
+            c = kehu_model::undo(&c, &change.fields).map_err(|e| Error::Corrupt(e.to_string()))?;
+        }
+    }
+    c.updated_at = c.created_at;
+    Ok(Some(c))
+}
+
 impl Book {
     /// The fields this book's segments can name: the standard ones and the
     /// custom fields its rules declare.
@@ -59,13 +89,17 @@ impl Book {
             }))
     }
 
-    /// The members of a segment, in id order, as of `as_of` (now when none).
+    /// The members of a segment, in id order, as of `as_of` (now when
+    /// none): then, each dossier as it was at that instant.
     pub fn segment_members(
         &self,
         segment: &Segment,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<Customer>, Error> {
-        let ids = self.segment_ids(segment, as_of)?;
+        if let Some(t) = as_of {
+            return self.members_as_of(segment, t);
+        }
+        let ids = self.segment_ids(segment, None)?;
         let snap = self.store.snapshot()?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -88,13 +122,18 @@ impl Book {
     /// The members' ids, in id order, from the book's columnar projection:
     /// built on first use (and again when a segment needs columns it lacks),
     /// then kept current by the book's writes, whose customers are evaluated
-    /// one by one until so many changed that a rebuild is cheaper.
+    /// one by one until so many changed that a rebuild is cheaper. As of an
+    /// instant, from the dossiers as they were then ([`Book::customer_as_of`]).
     pub fn segment_ids(
         &self,
         segment: &Segment,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<CustomerId>, Error> {
-        let now = as_of.unwrap_or_else(|| self.now());
+        if let Some(t) = as_of {
+            let members = self.members_as_of(segment, t)?;
+            return Ok(members.into_iter().map(|c| c.id).collect());
+        }
+        let now = self.now();
         if segment.needs_consents() {
             // Consent is decided by each customer's latest consent event as of
             // `now`: read row by row, so a withdrawal counts at once.
@@ -197,7 +236,8 @@ impl Book {
         }
     }
 
-    /// Why a customer is in a segment or not, as of `as_of` (now when none).
+    /// Why a customer is in a segment or not, as of `as_of` (now when
+    /// none; then, the dossier as it was at that instant).
     pub fn explain_segment(
         &self,
         segment: &Segment,
@@ -206,9 +246,51 @@ impl Book {
     ) -> Result<Explanation, Error> {
         let now = as_of.unwrap_or_else(|| self.now());
         let snap = self.store.snapshot()?;
-        let c = snap.customer(id)?.ok_or(Error::NotFound(id))?;
+        let mut c = snap.customer(id)?.ok_or(Error::NotFound(id))?;
+        if let Some(t) = as_of {
+            c = as_of_instant(&*snap, c, t)?.ok_or_else(|| {
+                Error::Usage(format!(
+                    "customer {id} was created after {}: the book did not hold it then",
+                    t.to_rfc3339()
+                ))
+            })?;
+        }
         let related = snap.related(id, None)?;
         Ok(segment.explain(&c, &related, now))
+    }
+
+    /// A dossier as it was at an instant (see [`Book::segment_members`]):
+    /// none when it was created after it or is gone now (an erased customer
+    /// stays erased; one merged away lives on in its survivor).
+    pub fn customer_as_of(&self, id: CustomerId, t: Timestamp) -> Result<Option<Customer>, Error> {
+        let snap = self.store.snapshot()?;
+        match snap.customer(id)? {
+            Some(c) => as_of_instant(&*snap, c, t),
+            None => Ok(None),
+        }
+    }
+
+    /// The members of a segment as of an instant: every dossier as it was
+    /// then, evaluated with the records it had then.
+    fn members_as_of(&self, segment: &Segment, t: Timestamp) -> Result<Vec<Customer>, Error> {
+        let snap = self.store.snapshot()?;
+        let related = segment.needs_related() || segment.needs_consents();
+        let mut out = Vec::new();
+        for c in snap.customers()? {
+            let Some(c) = as_of_instant(&*snap, c?, t)? else {
+                continue;
+            };
+            let records = if related {
+                snap.related(c.id, None)?
+            } else {
+                Vec::new()
+            };
+            if segment.matches(&c, &records, t) {
+                out.push(c);
+            }
+        }
+        out.sort_by_key(|c| c.id);
+        Ok(out)
     }
 }
 

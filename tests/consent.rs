@@ -93,7 +93,14 @@ fn the_latest_event_decides_per_purpose_and_channel() {
 
 #[test]
 fn segments_ask_about_consent() {
-    let book = Book::in_memory();
+    // The customers came in 40 days ago (as of 20 days ago, they were in the book).
+    let joined = std::sync::Arc::new(std::sync::Mutex::new(Some(
+        Utc::now() - TimeDelta::days(40),
+    )));
+    let clock = joined.clone();
+    let book = Book::in_memory().with_clock(std::sync::Arc::new(move || {
+        clock.lock().unwrap().unwrap_or_else(Utc::now)
+    }));
     let a = book
         .add(Customer::person("An", "Bai").with_email("an.bai@example.cn"))
         .unwrap()
@@ -104,6 +111,7 @@ fn segments_ask_about_consent() {
         .unwrap()
         .customer
         .id;
+    *joined.lock().unwrap() = None;
     book.relate(consent(a, 30, "marketing", None, ConsentStatus::Granted))
         .unwrap();
     book.relate(consent(

@@ -195,6 +195,13 @@ impl Book {
         self.with(|b| Ok(b.get(id)?.into()))
     }
 
+    /// A dossier as it was at an instant (from its change log); none when it
+    /// was created after it, or is gone.
+    pub fn customer_as_of(&self, id: String, at: SystemTime) -> Result<Option<Customer>> {
+        let id = customer_id("id", &id)?;
+        self.with(|b| Ok(b.customer_as_of(id, instant(at))?.map(Into::into)))
+    }
+
     /// Removes a dossier and its related records (kept in its history).
     pub fn remove(&self, id: String) -> Result<()> {
         let id = customer_id("id", &id)?;

@@ -11,8 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::convert::{
-    customer_id, encode, instant, key_provider, open_options, parse, parse_options, record_id,
-    report_progress, settings_of,
+    customer_id, encode, instant, instant_named, key_provider, open_options, parse, parse_options,
+    record_id, report_progress, settings_of,
 };
 use crate::errors::{run, Failure, Res};
 
@@ -293,6 +293,17 @@ impl NativeBook {
     /// One dossier by id.
     fn get(&self, py: Python<'_>, id: String) -> PyResult<String> {
         self.with(py, move |b| encode(&b.get(customer_id(&id)?)?))
+    }
+
+    /// One dossier as it was at an instant (RFC 3339), as JSON; none when it
+    /// was created after it, or is gone.
+    fn customer_as_of(&self, py: Python<'_>, id: String, at: String) -> PyResult<Option<String>> {
+        self.with(py, move |b| {
+            let at = instant_named("at", &at)?;
+            b.customer_as_of(customer_id(&id)?, at)?
+                .map(|c| encode(&c))
+                .transpose()
+        })
     }
 
     /// Removes a dossier and its related records.

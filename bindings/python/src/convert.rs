@@ -63,12 +63,14 @@ pub(crate) fn record_id(text: &str) -> Res<RecordId> {
 
 /// An instant from its ISO 8601 text.
 pub(crate) fn instant(text: Option<&str>) -> Res<Option<Timestamp>> {
-    text.map(|t| {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .map_err(|e| Failure::Type(format!("as_of: not an ISO 8601 instant ({t:?}): {e}")))
-    })
-    .transpose()
+    text.map(|t| instant_named("as_of", t)).transpose()
+}
+
+/// An RFC 3339 instant; `what` names the argument in the error.
+pub(crate) fn instant_named(what: &str, text: &str) -> Res<Timestamp> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| Failure::Type(format!("{what}: not an ISO 8601 instant ({text:?}): {e}")))
 }
 
 /// Calls a Python progress callback; its exceptions go to `sys.unraisablehook`

@@ -90,3 +90,35 @@ def test_to_pandas(book: kehu.Book) -> None:
     df = book.to_pandas()
     assert isinstance(df, pd.DataFrame) and len(df) == 1
     assert df.loc[0, "emails"] == "anna@weber.de" and df.loc[0, "given_name"] == "Anna"
+
+
+def _people(n: int, upper: bool = False) -> List[dict]:
+    rows = []
+    for i in range(n):
+        email = f"person{i}@example.cn"
+        rows.append({
+            "姓名": f"客户{i:04d}",
+            "邮箱": email.upper() if upper else email,
+            "手机": f"+86 139 {1000 + i:04d} {2000 + i:04d}" if not upper else f"139-{1000 + i:04d}-{2000 + i:04d}",
+            "生日": dt.date(1960 + i % 40, 1 + i % 12, 1 + i % 28),
+        })
+    return rows
+
+
+def test_add_many_checks_every_row_for_duplicates(book: kehu.Book) -> None:
+    first = book.add_many(_people(200))
+    assert first.imported == 200 and first.duplicates == 0
+    again = book.add_many(_people(200, upper=True))
+    assert (again.imported, again.duplicates, again.skipped) == (0, 200, 200)
+    assert len(again.duplicate_rows) == 200
+    row = again.duplicate_rows[0]
+    assert row.outcome == "skipped" and row.candidates[0].action == "block"
+    assert row.candidates[0].id == book.find_by_email("person0@example.cn")[0].id
+    assert any(p.code == "duplicate" and "sure duplicate" in p.message for p in again.problems)
+    merged = book.add_many([dict(r, 公司="Acme") for r in _people(10, upper=True)], on_duplicate="merge")
+    assert merged.merged == 10 and book.count() == 200
+    assert book.find_by_email("person3@example.cn")[0].company == "Acme"
+    allowed = book.add_many(_people(5, upper=True), on_duplicate="allow")
+    assert allowed.imported == 5 and book.count() == 205
+    with pytest.raises(kehu.UsageError, match="duplicate policy"):
+        book.add_many(_people(1), on_duplicate="ignore")

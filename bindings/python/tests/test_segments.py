@@ -85,3 +85,28 @@ def test_classify_report_stats_and_tier_tag(shop: kehu.Book) -> None:
         shop.classify(currency="EUR", as_of=dt.datetime(2026, 1, 1))  # naive: refused
     with pytest.raises(kehu.UsageError, match="currency"):
         shop.classify(currency="EURO")
+
+
+def test_as_of_sees_each_dossier_as_it_was(book: kehu.Book) -> None:
+    import time
+
+    wei = book.add(kehu.Customer.person("Wei", "Zhang", emails=[kehu.Email("wei@example.cn")],
+                                        addresses=[kehu.Address(city="上海")])).customer
+    time.sleep(0.01)
+    before = dt.datetime.now(dt.timezone.utc)
+    time.sleep(0.01)
+    wei.addresses[0].city = "北京"
+    wei.tags.append("VIP")
+    book.update(wei)
+    later = book.add(kehu.Customer.person("Na", "Li", emails=[kehu.Email("na@example.cn")],
+                                          addresses=[kehu.Address(city="上海")])).customer
+    cond = 'city = "上海"'
+    assert book.segment_ids(cond) == [later.id]
+    assert book.segment_ids(cond, as_of=before) == [wei.id]  # Na Li came later
+    assert book.segment_count('has tag "VIP"', as_of=before) == 0
+    then = book.customer_as_of(wei, before)
+    assert then is not None and then.addresses[0].city == "上海" and then.tags == []
+    assert book.customer_as_of(later, before) is None
+    assert book.explain_segment(cond, wei, as_of=before).member
+    with pytest.raises(kehu.UsageError, match="created after"):
+        book.explain_segment(cond, later, as_of=before)

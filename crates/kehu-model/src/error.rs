@@ -24,4 +24,12 @@ pub enum Error {
         /// The text that failed.
         value: String,
     },
+    /// A change of the change log does not fit the dossier it is undone on.
+    #[error("the change log cannot be replayed at {path}: {message}")]
+    History {
+        /// The field path of the change.
+        path: String,
+        /// What did not fit.
+        message: String,
+    },
 }

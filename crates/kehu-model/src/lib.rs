@@ -19,7 +19,7 @@ pub use customer::{
     Address, CustomType, CustomValue, Customer, Email, Kind, LifecycleStage, Organization,
     PersonName, Phone,
 };
-pub use diff::{diff, FieldChange};
+pub use diff::{diff, undo, FieldChange};
 pub use error::Error;
 pub use ids::{CustomerId, RecordId};
 pub use money::{Currency, Money};

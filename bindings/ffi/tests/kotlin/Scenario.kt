@@ -91,6 +91,20 @@ fun scenario(dir: File) {
     check(restored.map { it.id }.toSet() == setOf(c.id, second.id) && book.count() == 2uL) { "unmerge" }
     check(book.mergeReceipt(merged.receipt!!.id).unmerged) { "receipt unmerged" }
 
+    // Every write is checked: a batch of copies is skipped row by row, and
+    // the first copy is what the second duplicates when both are new.
+    val count = book.count()
+    val copies = book.addMany(listOf(wei(), wei()))
+    check(copies.all { it.status == WriteStatus.SKIPPED } && copies[0].duplicates.isNotEmpty()) { "addMany $copies" }
+    check(book.count() == count) { "nothing added" }
+    val allowed = book.addManyWith(listOf(wei()), BatchOptions(onDuplicate = OnDuplicate.ALLOW))
+    check(allowed[0].status == WriteStatus.ADDED && book.count() == count + 1uL) { "allow" }
+    check(book.addManyIds(listOf(wei())) == listOf("")) { "addManyIds skips a copy" }
+
+    // A dossier as of an instant: none before it was created.
+    check(book.customerAsOf(c.id, Instant.EPOCH) == null) { "as of the epoch" }
+    check(book.customerAsOf(c.id, Instant.now())?.id == c.id) { "as of now" }
+
     // History and audit.
     check(book.history(c.id).first().op == "created") { "history" }
     check(book.verifyAudit().intact) { "audit" }

@@ -368,6 +368,12 @@ class Book:
         """The dossier with this id (``NotFoundError`` if none)."""
         return _codec.decode(Customer, json.loads(self._native.get(_id(id))))
 
+    def customer_as_of(self, id: Union[str, Customer], at: _dt.datetime) -> Optional[Customer]:
+        """The dossier as it was at ``at`` (from its change log); ``None`` when
+        it was created after it, or is gone (an erased customer stays erased)."""
+        raw = self._native.customer_as_of(_id(id), _codec.format_instant(at, "at"))
+        return None if raw is None else _codec.decode(Customer, json.loads(raw))
+
     def remove(self, id: Union[str, Customer]) -> None:
         """Removes a dossier and its related records."""
         self._native.remove(_id(id))
