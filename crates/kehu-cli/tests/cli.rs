@@ -855,3 +855,54 @@ fn the_rules_saved_in_a_book_apply_without_rules_on_the_command_line() {
     let problem = &report["problems"][0];
     assert_eq!(problem["column"], "member_level", "{report}");
 }
+
+#[test]
+fn importing_a_file_twice_adds_nothing_and_says_why_row_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.csv");
+    let mut text = String::from("名,姓,邮箱,手机\n");
+    for i in 0..40 {
+        text.push_str(&format!(
+            "Given{i},Family{},user{i}@example.cn,+86 139 {:04} {:04}\n",
+            i % 7,
+            3000 + i * 37,
+            5000 + i * 91
+        ));
+    }
+    fs::write(&file, text).unwrap();
+    let book = dir.path().join("b.kehu");
+    let (book, file) = (book.to_str().unwrap(), file.to_str().unwrap());
+    let first = json(&kehu(&["import", book, file, "--json", "-q"]));
+    assert_eq!(first["imported"], 40);
+    let second = kehu(&["import", book, file, "-q"]);
+    let said = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        said.contains("0 imported") && said.contains("40 duplicates"),
+        "{said}"
+    );
+    assert!(
+        said.contains("line 2: a sure duplicate of customer"),
+        "{said}"
+    );
+    let third = json(&kehu(&["import", book, file, "--json", "-q"]));
+    assert_eq!(
+        (third["imported"].as_u64(), third["duplicates"].as_u64()),
+        (Some(0), Some(40))
+    );
+    let rows = third["duplicate_rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 40);
+    assert!(rows
+        .iter()
+        .all(|r| r["outcome"] == "skipped" && r["candidates"][0]["action"] == "block"));
+    // --on-duplicate allow writes them anyway.
+    let allowed = json(&kehu(&[
+        "import",
+        book,
+        file,
+        "--json",
+        "-q",
+        "--on-duplicate",
+        "allow",
+    ]));
+    assert_eq!(allowed["imported"], 40);
+}

@@ -291,3 +291,35 @@ fn a_book_dedupe_merge_and_unmerge() {
     let out = kehu(&["merge", book, "C1"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn a_unique_id_column_names_the_records_without_a_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for header in ["unique_id", "UID", "record_id", "row_id"] {
+        let file = dir.path().join(format!("{header}.csv"));
+        fs::write(
+            &file,
+            format!(
+                "{header},first_name,surname,email,date_of_birth\n\
+                 p-17,Anna,Weber,anna.weber@example.de,1984-03-02\n\
+                 p-42,Ana,Weber,anna.weber@example.de,1984-03-02\n\
+                 p-99,Paul,Koch,paul.koch@example.de,1971-11-30\n"
+            ),
+        )
+        .unwrap();
+        let pairs_out = dir.path().join(format!("{header}.pairs.csv"));
+        let out = kehu(&[
+            "dedupe",
+            file.to_str().unwrap(),
+            "-q",
+            "--pairs-out",
+            pairs_out.to_str().unwrap(),
+        ]);
+        ok(&out);
+        let found = pairs(&pairs_out);
+        assert!(
+            found.contains(&("p-17".to_string(), "p-42".to_string())),
+            "{header}: {found:?}"
+        );
+    }
+}
