@@ -4,9 +4,11 @@
 //! row on one thread (`reader`); committed in batches on the caller's
 //! (`writer`). Rejected rows go to a rejects file (`rejects`).
 
+mod decide;
 mod prepare;
 mod reader;
 mod rejects;
+mod rows;
 mod writer;
 
 use std::collections::{HashMap, HashSet};
