@@ -12,7 +12,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 mkdir -p benches/data
 act=benches/data/act_${n}
 [ -f "$data" ] && [ -f "$act/purchases.csv" ] || \
-    .venv/bin/python ../shared/tools/gen_customers.py "$n" "$data" --seed 42 --activity "$act"
+    .venv/bin/python benches/gen_customers.py "$n" "$data" --seed 42 --activity "$act"
 cargo bench --bench foundation --no-run
 for phase in validate load get; do
     cargo bench --quiet --bench foundation -- --csv "$data" --phase "$phase" --runs 5

@@ -13,6 +13,6 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 if [ ! -x benches/.splink-venv/bin/python ]; then python3 -m venv benches/.splink-venv; fi
 benches/.splink-venv/bin/pip install --quiet splink==5.0.0
 mkdir -p benches/data
-[ -f "$data" ] || .venv/bin/python ../shared/tools/gen_customers.py "$n" "$data" --seed 42
+[ -f "$data" ] || .venv/bin/python benches/gen_customers.py "$n" "$data" --seed 42
 cargo build --release -p kehu-cli
 python3 benches/dedupe/compare.py "$data" --runs "$runs"

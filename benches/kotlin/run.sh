@@ -15,7 +15,7 @@ kotlinc=target/tools/kotlin/node_modules/kotlin-compiler/bin/kotlinc
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install --quiet --disable-pip-version-check faker==40.54.0
 mkdir -p benches/data
-[ -f "$data" ] || .venv/bin/python ../shared/tools/gen_customers.py "$n" "$data" --seed 42
+[ -f "$data" ] || .venv/bin/python benches/gen_customers.py "$n" "$data" --seed 42
 python3 benches/kotlin/to_tsv.py "$data" "$tsv"
 if [ ! -x "$kotlinc" ]; then
     npm install --silent --no-audit --no-fund --prefix target/tools/kotlin kotlin-compiler@2.4.20

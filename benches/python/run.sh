@@ -15,7 +15,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 if [ ! -x benches/.splink-venv/bin/python ]; then python3 -m venv benches/.splink-venv; fi
 benches/.splink-venv/bin/pip install --quiet --disable-pip-version-check splink==5.0.0
 mkdir -p benches/data
-[ -f "$data" ] || .venv/bin/python ../shared/tools/gen_customers.py "$n" "$data" --seed 42
+[ -f "$data" ] || .venv/bin/python benches/gen_customers.py "$n" "$data" --seed 42
 VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin develop --release --quiet -m bindings/python/Cargo.toml
 cargo build --release -p kehu-cli
 cargo bench --no-run --bench foundation 2>/dev/null

@@ -250,7 +250,7 @@ impl Dataset {
     }
 
     /// Adds a record given as its normal forms, one per field in order (as
-    /// [`normalize`] makes them), and their [`value_hash`]es when known.
+    /// [`normalize()`] makes them), and their value hashes when known.
     pub fn push_normalized(&mut self, id: &str, normal: &[String], hashes: Option<&[u64]>) {
         self.push_normal(id, 0, normal, hashes);
     }

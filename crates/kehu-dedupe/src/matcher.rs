@@ -271,8 +271,8 @@ impl Matcher {
     }
 
     /// The indexed rows that share a key with these keys, each once with how
-    /// many keys it shares, most shared first: the [`MAX_SCORED`] best, the
-    /// latest [`PER_KEY`] rows of a key, none of a key [`MAX_BLOCK`] rows share.
+    /// many keys it shares, most shared first: the 24 best, the latest 64 rows
+    /// of a key, none of a key more than 1,000 rows share.
     pub fn candidates(&self, keys: &[Key]) -> Vec<(u32, u32)> {
         let mut found: FxHashMap<u32, u32> = HashMap::default();
         for k in keys {
