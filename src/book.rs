@@ -9,6 +9,7 @@ use kehu_model::{
 use kehu_rules::{normalize_phone, PhoneOutcome, Report, Rules};
 use kehu_store::{Batch, Change, IndexKey, Snapshot, Store, Write};
 
+use crate::policy::{Operation, Policy, Principal};
 use crate::Error;
 
 /// A source of "now", so that tests and audits can fix the time.
@@ -16,19 +17,26 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// A customer book: the one entry point. Every write is normalised and
 /// checked against the rules first, and commits whole or not at all.
+///
+/// A book opened for a principal ([`Book::as_principal`]) is the same book
+/// (the same store and caches) with the access policy as one stage of every
+/// read and write path: see [`crate::policy`].
 pub struct Book {
-    pub(crate) store: Box<dyn Store>,
-    pub(crate) rules: Rules,
+    pub(crate) store: Arc<Box<dyn Store>>,
+    pub(crate) rules: Arc<Rules>,
     pub(crate) actor: String,
     clock: Clock,
     /// Dynamic saved segments' members and their listeners, once asked for.
-    pub(crate) live: std::sync::Mutex<crate::saved::Live>,
+    pub(crate) live: Arc<std::sync::Mutex<crate::saved::Live>>,
     /// The columnar projection segments are counted on, once asked for.
-    pub(crate) projection: std::sync::Mutex<Option<crate::segments::ProjectionCache>>,
+    pub(crate) projection: Arc<std::sync::Mutex<Option<crate::segments::ProjectionCache>>>,
     /// The model duplicates are scored with, once asked for.
-    pub(crate) dedupe_model: std::sync::Mutex<Option<Arc<crate::duplicates::model::BookModel>>>,
+    pub(crate) dedupe_model:
+        Arc<std::sync::Mutex<Option<Arc<crate::duplicates::model::BookModel>>>>,
     /// The book's file, when it was opened from one (its erasure ledger lives beside it).
     pub(crate) path: Option<std::path::PathBuf>,
+    /// Who reads and writes, under which policy; none for the book's owner.
+    pub(crate) viewer: Option<Arc<crate::policy::Viewer>>,
 }
 
 impl std::fmt::Debug for Book {
@@ -49,16 +57,43 @@ impl Book {
     /// A book over any store, checked by these rules (not saved in it: see
     /// [`Book::from_store`] for the open path that applies the saved rules).
     pub fn with_store(store: Box<dyn Store>, rules: Rules) -> Self {
+        Self::shared(Arc::new(store), rules)
+    }
+
+    fn shared(store: Arc<Box<dyn Store>>, rules: Rules) -> Self {
         Self {
             store,
-            rules,
+            rules: Arc::new(rules),
             actor: "kehu".into(),
             clock: Arc::new(Utc::now),
             live: Default::default(),
             projection: Default::default(),
             dedupe_model: Default::default(),
             path: None,
+            viewer: None,
         }
+    }
+
+    /// The same book (store, caches, rules and clock shared) seen and changed
+    /// by `principal` under `policy`: every read and write of the handle goes
+    /// through the policy stage. Roles the policy does not know grant nothing.
+    pub fn as_principal(&self, principal: Principal, policy: &Policy) -> Book {
+        Book {
+            store: Arc::clone(&self.store),
+            rules: Arc::clone(&self.rules),
+            actor: principal.user.clone(),
+            clock: Arc::clone(&self.clock),
+            live: Arc::clone(&self.live),
+            projection: Arc::clone(&self.projection),
+            dedupe_model: Arc::clone(&self.dedupe_model),
+            path: self.path.clone(),
+            viewer: Some(Arc::new(crate::policy::Viewer::new(principal, policy))),
+        }
+    }
+
+    /// The principal this handle reads and writes as, if any.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.viewer.as_deref().map(|v| v.principal())
     }
 
     /// The same book, writing as `actor` (recorded in the change log).
@@ -81,26 +116,36 @@ impl Book {
     /// The same book checked against other rules (its store, actor, clock and
     /// file kept; the rules are not saved in it).
     pub fn with_rules(self, rules: Rules) -> Self {
-        let (actor, clock, path) = (self.actor, self.clock, self.path);
-        let mut book = Self::with_store(self.store, rules);
+        let (actor, clock, path, viewer) = (self.actor, self.clock, self.path, self.viewer);
+        let mut book = Self::shared(self.store, rules);
         book.actor = actor;
         book.clock = clock;
         book.path = path;
+        book.viewer = viewer;
         book
     }
 
-    /// Gives back the store, to reopen the book with other rules ([`Book::with_store`]).
-    pub fn into_store(self) -> Box<dyn Store> {
-        self.store
+    /// Gives back the store, to reopen the book with other rules
+    /// ([`Book::with_store`]); refused while a principal's handle on the
+    /// same store ([`Book::as_principal`]) lives.
+    pub fn into_store(self) -> Result<Box<dyn Store>, Error> {
+        Arc::try_unwrap(self.store).map_err(|_| {
+            Error::Usage("the store is still in use by another handle of the book".into())
+        })
     }
 
-    /// The store underneath, for engines that keep their own indexes.
-    pub fn store(&self) -> &dyn Store {
-        &*self.store
+    /// The store underneath, for engines that keep their own indexes: the
+    /// owner's alone (a principal's handle is refused, as the store is not
+    /// behind the policy).
+    pub fn store(&self) -> Result<&dyn Store, Error> {
+        self.owner_only("the raw store")?;
+        Ok(&**self.store)
     }
 
-    /// A consistent read view, for scans, exports and backups.
+    /// A consistent read view of the store, for scans, exports and backups:
+    /// the owner's alone, like [`Book::store`].
     pub fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, Error> {
+        self.owner_only("a raw snapshot")?;
         Ok(self.store.snapshot()?)
     }
 
@@ -118,8 +163,14 @@ impl Book {
         self.rules.check(&mut copy, self.now())
     }
 
-    /// The dossier with this id.
+    /// The dossier with this id (for a principal: in its scope, masked).
     pub fn get(&self, id: CustomerId) -> Result<Customer, Error> {
+        let c = self.reach(Operation::Read, id)?;
+        self.shown(c).ok_or(Error::NotFound(id))
+    }
+
+    /// The stored dossier, as it is (the write paths' view).
+    pub(crate) fn stored(&self, id: CustomerId) -> Result<Customer, Error> {
         self.store
             .snapshot()?
             .customer(id)?
@@ -128,7 +179,7 @@ impl Book {
 
     /// Removes a dossier with its related records; its history stays.
     pub fn remove(&self, id: CustomerId) -> Result<(), Error> {
-        let current = self.get(id)?;
+        let current = self.reach(Operation::Delete, id)?;
         self.commit(self.batch().with(Write::Delete {
             id,
             expected: current.version,
@@ -142,6 +193,7 @@ impl Book {
         after: Option<CustomerId>,
         limit: usize,
     ) -> Result<Vec<Customer>, Error> {
+        self.allow(Operation::Read, None)?;
         let snap = self.store.snapshot()?;
         let mut out = Vec::new();
         for c in snap.customers()? {
@@ -150,24 +202,37 @@ impl Book {
             }
             let c = c?;
             if after.is_none_or(|a| c.id > a) {
-                out.push(c);
+                out.extend(self.shown(c));
             }
         }
         Ok(out)
     }
 
-    /// How many dossiers the book holds.
+    /// How many dossiers the book holds (for a principal: in its scope).
     pub fn count(&self) -> Result<u64, Error> {
-        Ok(self.store.snapshot()?.customer_count()?)
+        self.allow(Operation::Read, None)?;
+        let snap = self.store.snapshot()?;
+        if self.viewer().is_none_or(|v| v.reaches_all()) {
+            return Ok(snap.customer_count()?);
+        }
+        let mut n = 0;
+        for c in snap.customers()? {
+            n += u64::from(self.reaches(&c?));
+        }
+        Ok(n)
     }
 
-    fn find(&self, key: IndexKey) -> Result<Vec<Customer>, Error> {
+    /// The dossiers an index entry names, as the handle may see them; a
+    /// principal must be allowed to filter on `field`.
+    fn find(&self, field: &str, key: IndexKey) -> Result<Vec<Customer>, Error> {
+        self.allow(Operation::Read, None)?;
+        self.filter_on([field])?;
         let snap = self.store.snapshot()?;
         let ids = snap.lookup(&key)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(c) = snap.customer(id)? {
-                out.push(c);
+                out.extend(self.shown(c));
             }
         }
         Ok(out)
@@ -176,7 +241,7 @@ impl Book {
     /// The dossiers with this e-mail address (compared without case).
     pub fn find_by_email(&self, address: &str) -> Result<Vec<Customer>, Error> {
         let clean = kehu_rules::clean_text(address).unwrap_or_else(|| address.to_string());
-        self.find(IndexKey::email(&clean))
+        self.find("emails", IndexKey::email(&clean))
     }
 
     /// The dossiers with this phone number, written in any format; a number
@@ -188,23 +253,27 @@ impl Book {
             PhoneOutcome::Valid(e164) => e164,
             PhoneOutcome::Invalid { .. } => clean,
         };
-        self.find(IndexKey::Phone(key))
+        self.find("phones", IndexKey::Phone(key))
     }
 
     /// The dossiers with this id in the source system.
     pub fn find_by_external_id(&self, external_id: &str) -> Result<Vec<Customer>, Error> {
-        self.find(IndexKey::ExternalId(external_id.trim().to_string()))
+        self.find(
+            "external_id",
+            IndexKey::ExternalId(external_id.trim().to_string()),
+        )
     }
 
     /// The dossiers with this tag.
     pub fn find_by_tag(&self, tag: &str) -> Result<Vec<Customer>, Error> {
-        self.find(IndexKey::Tag(tag.trim().to_string()))
+        self.find("tags", IndexKey::Tag(tag.trim().to_string()))
     }
 
     /// Adds a related record (purchase, interaction, feedback, consent, note)
     /// after normalising and checking it; the customer must exist.
     pub fn relate(&self, record: impl Into<Related>) -> Result<Related, Error> {
         let mut record = record.into();
+        self.reach_id(Operation::Update, record.customer_id())?;
         let report = self.rules.check_related(&mut record, self.now());
         if !report.is_ok() {
             return Err(Error::Invalid {
@@ -218,7 +287,12 @@ impl Book {
 
     /// Every related record of a customer, oldest first.
     pub fn related(&self, id: CustomerId) -> Result<Vec<Related>, Error> {
-        Ok(self.store.snapshot()?.related(id, None)?)
+        self.reach_id(Operation::Read, id)?;
+        let records = self.store.snapshot()?.related(id, None)?;
+        Ok(match self.viewer() {
+            Some(v) => v.related(records),
+            None => records,
+        })
     }
 
     fn related_of<T: TryFrom<Related>>(
@@ -226,7 +300,11 @@ impl Book {
         id: CustomerId,
         kind: RelatedKind,
     ) -> Result<Vec<T>, Error> {
-        let records = self.store.snapshot()?.related(id, Some(kind))?;
+        self.reach_id(Operation::Read, id)?;
+        let mut records = self.store.snapshot()?.related(id, Some(kind))?;
+        if let Some(v) = self.viewer() {
+            records = v.related(records);
+        }
         Ok(records
             .into_iter()
             .filter_map(|r| T::try_from(r).ok())
@@ -260,7 +338,12 @@ impl Book {
 
     /// A dossier's story: every change, who made it, when, to which fields.
     pub fn history(&self, id: CustomerId) -> Result<Vec<Change>, Error> {
-        Ok(self.store.snapshot()?.history(id)?)
+        self.reach_id(Operation::Read, id)?;
+        let changes = self.store.snapshot()?.history(id)?;
+        Ok(match self.viewer() {
+            Some(v) => v.history(changes),
+            None => changes,
+        })
     }
 
     /// Marks a dossier as confirmed correct now.
@@ -273,13 +356,14 @@ impl Book {
     /// The review queue: dossiers not verified within `older_than` (never
     /// verified ones count from their creation), the longest-unverified first.
     pub fn stale(&self, older_than: TimeDelta) -> Result<Vec<Customer>, Error> {
+        self.allow(Operation::Read, None)?;
         let cutoff = self.now() - older_than;
         let snap = self.store.snapshot()?;
         let mut out = Vec::new();
         for customer in snap.customers()? {
             let customer = customer?;
             if customer.verified_at.unwrap_or(customer.created_at) < cutoff {
-                out.push(customer);
+                out.extend(self.shown(customer));
             }
         }
         out.sort_by_key(|c| (c.verified_at.unwrap_or(c.created_at), c.id));

@@ -15,26 +15,26 @@
 
 #![warn(missing_docs)]
 
-mod access;
 mod book;
 mod duplicates;
 mod error;
 pub mod io;
 mod open;
 mod options;
+pub mod policy;
 mod privacy;
 mod reports;
 mod saved;
 mod segments;
 mod write;
 
-pub use access::{FieldAccess, Guarded, Operation, Policy, Principal, Role, Scope};
 pub use book::{Book, Clock};
 pub use duplicates::{
     BookDedupe, BookPair, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged, DEDUPE_INDEX,
 };
 pub use error::Error;
 pub use options::OpenOptions;
+pub use policy::{FieldAccess, Operation, Policy, Principal, Role, Scope};
 pub use write::{BatchOptions, OnDuplicate, Saved, WriteStatus};
 
 pub use kehu_crypt::{KeyFile, KeyProvider, Passphrase, RawKey};

@@ -79,6 +79,18 @@ impl Book {
         rules: Option<Rules>,
         options: &OpenOptions,
     ) -> Result<Self, Error> {
+        let book = Self::owned(store, rules, options)?;
+        Ok(match (&options.principal, &options.policy) {
+            (Some(p), Some(policy)) => book.as_principal(p.clone(), policy),
+            _ => book,
+        })
+    }
+
+    fn owned(
+        store: Box<dyn Store>,
+        rules: Option<Rules>,
+        options: &OpenOptions,
+    ) -> Result<Self, Error> {
         let mut book = Self::with_store(store, Rules::standard());
         if let Some(actor) = &options.actor {
             book = book.as_actor(actor.trim());

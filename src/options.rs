@@ -34,6 +34,11 @@ pub struct OpenOptions {
     pub cache_mb: Option<u32>,
     /// Who writes, as recorded in the change log and the audit trail (default `kehu`).
     pub actor: Option<String>,
+    /// Open the book for this principal: every read and write of the book
+    /// goes through the access [`policy`](Self::policy) (see [`crate::policy`]).
+    pub principal: Option<crate::Principal>,
+    /// The access policy a principal reads and writes under.
+    pub policy: Option<crate::Policy>,
 }
 
 impl OpenOptions {
@@ -49,6 +54,24 @@ impl OpenOptions {
         }
         if self.actor.as_deref().is_some_and(|a| a.trim().is_empty()) {
             return Err(Error::option("actor", "the actor is empty"));
+        }
+        match (&self.principal, &self.policy) {
+            (Some(_), None) => {
+                return Err(Error::option(
+                    "principal",
+                    "a principal needs the policy it reads and writes under",
+                ))
+            }
+            (Some(_), Some(_)) if self.rules.is_some() => {
+                return Err(Error::option(
+                    "rules",
+                    "a principal cannot set the book's rules; open it as its owner to save rules",
+                ))
+            }
+            (_, Some(p)) => {
+                p.clone().checked()?;
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -73,6 +73,7 @@ impl Book {
     /// pages of the file, copies of the file) no longer open. The erasure
     /// ledger keeps the id, the time and the actor — nothing personal.
     pub fn forget(&self, id: CustomerId) -> Result<Erasure, Error> {
+        self.reach_id(crate::Operation::Forget, id)?;
         let batch = self.batch();
         let entry = Erasure {
             id,
@@ -100,6 +101,7 @@ impl Book {
     /// in a blake3 checksum keyed by the book key when it is encrypted. The
     /// book stays in use meanwhile.
     pub fn backup(&self, path: impl AsRef<Path>) -> Result<kehu_store::BackupSummary, Error> {
+        self.owner_only("backups")?;
         let summary = self.store.backup(path.as_ref())?;
         self.record_audit("backup", None, Some(format!("{} entries", summary.entries)))?;
         Ok(summary)
@@ -188,6 +190,7 @@ impl Book {
 
     /// The erasure ledger, in id order.
     pub fn erasures(&self) -> Result<Vec<Erasure>, Error> {
+        self.allow(crate::Operation::Read, None)?;
         self.store
             .snapshot()?
             .docs(ERASED, &[])?
@@ -218,6 +221,7 @@ impl Book {
     /// merge, export and erasure — actor, time, operation, customer and the
     /// fields touched, never their values.
     pub fn audit_trail(&self, from: u64) -> Result<Vec<kehu_store::AuditEntry>, Error> {
+        self.whole_book(crate::Operation::Read, "read the audit trail")?;
         Ok(self.store.snapshot()?.audit(from.max(1))?)
     }
 
@@ -334,6 +338,7 @@ impl Book {
     /// Everything the book holds about one customer, as one document (serialise
     /// it with serde_json). The export is recorded in the audit trail.
     pub fn subject_export(&self, id: CustomerId) -> Result<SubjectExport, Error> {
+        self.reach(crate::Operation::Export, id)?;
         let customer = self.get(id)?;
         let related = self.related(id)?;
         let consents = related
@@ -344,7 +349,9 @@ impl Book {
             })
             .collect();
         let audit = self
-            .audit_trail(1)?
+            .store
+            .snapshot()?
+            .audit(1)?
             .into_iter()
             .filter(|e| e.target == Some(id))
             .collect();

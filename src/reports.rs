@@ -55,8 +55,9 @@ impl Book {
     /// Counts of the dossiers by kind, stage, source and tag, and the rows
     /// imported per month.
     pub fn stats(&self) -> Result<BookStats, Error> {
+        self.whole_book(crate::Operation::Read, "book statistics")?;
         let mut s = BookStats::default();
-        let snap = self.snapshot()?;
+        let snap = self.store.snapshot()?;
         for c in snap.customers()? {
             let c = c?;
             s.customers += 1;
@@ -87,6 +88,7 @@ impl Book {
     /// RFM groups and grid, value tiers, lifecycle stages, new customers per
     /// month and the members of each saved segment.
     pub fn report(&self, options: &ClassifyOptions) -> Result<BookReport, Error> {
+        self.whole_book(crate::Operation::Read, "the book report")?;
         let (currency, classes) = self.classify(options)?;
         let mut r = BookReport {
             currency: currency.code().to_string(),
@@ -111,7 +113,7 @@ impl Book {
             let n = self.saved_segment_members(&saved.name)?.len() as u64;
             r.saved_segments.insert(saved.name, n);
         }
-        for customer in self.snapshot()?.customers()? {
+        for customer in self.store.snapshot()?.customers()? {
             *r.new_per_month
                 .entry(month(customer?.created_at))
                 .or_default() += 1;

@@ -73,11 +73,9 @@ impl Book {
         // saved segments back to this one is found.
         let schema = self.schema_with_saved()?.with_segment(name, condition);
         let segment = Segment::parse_named(Some(name), condition, &schema)?;
-        let members: Vec<CustomerId> = self
-            .segment_members(&segment, None)?
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
+        self.may_ask(&segment)?;
+        self.allow(crate::Operation::Update, None)?;
+        let members: Vec<CustomerId> = self.member_ids(&segment)?;
         let saved = SavedSegment {
             name: name.to_string(),
             condition: condition.to_string(),
@@ -127,6 +125,7 @@ impl Book {
 
     /// Deletes a saved segment.
     pub fn delete_segment(&self, name: &str) -> Result<(), Error> {
+        self.allow(crate::Operation::Update, None)?;
         self.saved_segment(name)?;
         self.store.commit(
             Batch::new(self.actor.clone(), self.now()).with(Write::DeleteDoc {
@@ -142,6 +141,15 @@ impl Book {
     /// one's as of now (kept current once loaded).
     pub fn saved_segment_members(&self, name: &str) -> Result<Vec<CustomerId>, Error> {
         let saved = self.saved_segment(name)?;
+        if self.viewer().is_some() {
+            self.may_ask(&self.segment(&saved.condition)?)?;
+            let ids = self.saved_members(saved)?;
+            return self.reached_ids(ids);
+        }
+        self.saved_members(saved)
+    }
+
+    fn saved_members(&self, saved: SavedSegment) -> Result<Vec<CustomerId>, Error> {
         if !saved.dynamic {
             return Ok(saved.members);
         }
@@ -162,6 +170,7 @@ impl Book {
     /// import, revert). Relative dates move with time, not with writes:
     /// `refresh_segments` re-evaluates everyone.
     pub fn on_segment_change(&self, listener: Listener) -> Result<(), Error> {
+        self.owner_only("segment listeners")?;
         self.load_live()?;
         self.live().listeners.push(listener);
         Ok(())
@@ -195,11 +204,7 @@ impl Book {
         let mut segments = Vec::new();
         for saved in self.saved_segments()?.into_iter().filter(|s| s.dynamic) {
             let segment = self.segment(&saved.condition)?;
-            let members = self
-                .segment_members(&segment, None)?
-                .into_iter()
-                .map(|c| c.id)
-                .collect();
+            let members = self.member_ids(&segment)?.into_iter().collect();
             segments.push((saved.name, segment, members));
         }
         let mut live = self.live();

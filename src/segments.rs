@@ -96,15 +96,38 @@ impl Book {
         segment: &Segment,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<Customer>, Error> {
+        self.may_ask(segment)?;
         if let Some(t) = as_of {
-            return self.members_as_of(segment, t);
+            return Ok(self.shown_all(self.members_as_of(segment, t)?));
         }
-        let ids = self.segment_ids(segment, None)?;
+        let ids = self.member_ids(segment)?;
         let snap = self.store.snapshot()?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(c) = snap.customer(id)? {
-                out.push(c);
+                out.extend(self.shown(c));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fails unless the handle may ask the segment: read, and filter on every
+    /// field it tests.
+    pub(crate) fn may_ask(&self, segment: &Segment) -> Result<(), Error> {
+        self.allow(crate::Operation::Read, None)?;
+        self.filter_on(segment.fields().iter().map(String::as_str))
+    }
+
+    /// Of these ids, those whose dossiers the handle reaches.
+    pub(crate) fn reached_ids(&self, ids: Vec<CustomerId>) -> Result<Vec<CustomerId>, Error> {
+        if self.viewer().is_none_or(|v| v.reaches_all()) {
+            return Ok(ids);
+        }
+        let snap = self.store.snapshot()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if snap.customer(id)?.is_some_and(|c| self.reaches(&c)) {
+                out.push(id);
             }
         }
         Ok(out)
@@ -119,20 +142,32 @@ impl Book {
         Ok(self.segment_ids(segment, as_of)?.len())
     }
 
-    /// The members' ids, in id order, from the book's columnar projection:
-    /// built on first use (and again when a segment needs columns it lacks),
-    /// then kept current by the book's writes, whose customers are evaluated
-    /// one by one until so many changed that a rebuild is cheaper. As of an
-    /// instant, from the dossiers as they were then ([`Book::customer_as_of`]).
+    /// The members' ids (for a principal: those it reaches, the segment
+    /// checked as [`Book::segment_members`] checks it).
     pub fn segment_ids(
         &self,
         segment: &Segment,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<CustomerId>, Error> {
-        if let Some(t) = as_of {
-            let members = self.members_as_of(segment, t)?;
-            return Ok(members.into_iter().map(|c| c.id).collect());
-        }
+        self.may_ask(segment)?;
+        let ids = match as_of {
+            Some(t) => self
+                .members_as_of(segment, t)?
+                .into_iter()
+                .map(|c| c.id)
+                .collect(),
+            None => self.member_ids(segment)?,
+        };
+        self.reached_ids(ids)
+    }
+
+    /// The members' ids, in id order, from the book's columnar projection:
+    /// built on first use (and again when a segment needs columns it lacks),
+    /// then kept current by the book's writes, whose customers are evaluated
+    /// one by one until so many changed that a rebuild is cheaper. As of an
+    /// instant, from the dossiers as they were then ([`Book::customer_as_of`]).
+    /// The whole book's: no policy.
+    pub(crate) fn member_ids(&self, segment: &Segment) -> Result<Vec<CustomerId>, Error> {
         let now = self.now();
         if segment.needs_consents() {
             // Consent is decided by each customer's latest consent event as of
@@ -244,6 +279,8 @@ impl Book {
         id: CustomerId,
         as_of: Option<Timestamp>,
     ) -> Result<Explanation, Error> {
+        self.may_ask(segment)?;
+        self.reach(crate::Operation::Read, id)?;
         let now = as_of.unwrap_or_else(|| self.now());
         let snap = self.store.snapshot()?;
         let mut c = snap.customer(id)?.ok_or(Error::NotFound(id))?;
@@ -256,17 +293,28 @@ impl Book {
             })?;
         }
         let related = snap.related(id, None)?;
-        Ok(segment.explain(&c, &related, now))
+        let e = segment.explain(&c, &related, now);
+        Ok(match self.viewer() {
+            Some(v) => v.explanation(e),
+            None => e,
+        })
     }
 
     /// A dossier as it was at an instant (see [`Book::segment_members`]):
     /// none when it was created after it or is gone now (an erased customer
     /// stays erased; one merged away lives on in its survivor).
     pub fn customer_as_of(&self, id: CustomerId, t: Timestamp) -> Result<Option<Customer>, Error> {
+        self.allow(crate::Operation::Read, Some(id))?;
         let snap = self.store.snapshot()?;
         match snap.customer(id)? {
-            Some(c) => as_of_instant(&*snap, c, t),
-            None => Ok(None),
+            Some(c) if self.reaches(&c) => Ok(as_of_instant(&*snap, c, t)?.map(|c| {
+                // The dossier as it was, masked as it is now.
+                match self.viewer() {
+                    Some(v) => v.customer(c),
+                    None => c,
+                }
+            })),
+            _ => Ok(None),
         }
     }
 
@@ -370,6 +418,7 @@ impl Book {
     ) -> Result<(kehu_model::Currency, Vec<Classes>), Error> {
         use kehu_segment::classify::{lifecycle, rfm, value_tiers, Activity};
         options.check()?;
+        self.allow(crate::Operation::Read, None)?;
         let now = options.as_of.unwrap_or_else(|| self.now());
         let snap = self.store.snapshot()?;
         let mut customers = Vec::new();
@@ -419,7 +468,18 @@ impl Book {
                 tier,
                 stage: lifecycle(a, *explicit, now, &options.lifecycle),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // Scores are relative to the whole book; a principal sees its own.
+        let reached = self.reached_ids(classes.iter().map(|k| k.id).collect())?;
+        let classes = if reached.len() == classes.len() {
+            classes
+        } else {
+            let keep: std::collections::HashSet<CustomerId> = reached.into_iter().collect();
+            classes
+                .into_iter()
+                .filter(|k| keep.contains(&k.id))
+                .collect()
+        };
         Ok((currency, classes))
     }
 }
@@ -437,6 +497,7 @@ impl Book {
         if tag.is_empty() {
             return Err(Error::Usage("the tag to apply is empty".into()));
         }
+        self.whole_book(crate::Operation::Update, "tag the book by value tier")?;
         let (_, classes) = self.classify(options)?;
         let (mut added, mut removed) = (0, 0);
         for k in classes {

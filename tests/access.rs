@@ -109,14 +109,17 @@ fn a_sales_rep_sees_own_dossiers_masked_on_every_read_path() {
         "outside the scope: not there"
     );
 
-    assert!(g.find_by_email("liu.fang@qq.com").unwrap().is_empty());
-    assert_eq!(
-        g.find_by_email("zhang.wei@163.com").unwrap()[0].emails[0].address,
-        "z***@163.com"
-    );
-    assert!(g.find_by_phone("+86 139 5555 1234").unwrap().is_empty());
+    // A find is a condition: on a masked field it would read the field one
+    // guess at a time, so it is refused.
+    for found in [
+        g.find_by_email("zhang.wei@163.com"),
+        g.find_by_phone("+86 138 1234 8001"),
+    ] {
+        assert!(matches!(found, Err(Error::Denied { .. })), "{found:?}");
+    }
+    assert!(g.find_by_tag("nobody").unwrap().is_empty());
 
-    let seg = s.book.segment("phone starts_with \"+86\"").unwrap();
+    let seg = s.book.segment("family_name = \"Zhang\"").unwrap();
     let members = g.segment_members(&seg, None).unwrap();
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].phones[0].number, "138****8001");
@@ -168,7 +171,37 @@ fn a_sales_rep_sees_own_dossiers_masked_on_every_read_path() {
         .into_iter()
         .filter(|e| e.op == "denied")
         .count();
-    assert_eq!(denied, 1);
+    assert_eq!(denied, 3, "two finds and the export");
+}
+
+#[test]
+fn a_role_may_be_granted_filtering_on_a_masked_field() {
+    let s = shop();
+    let p = Policy::from_toml(&POLICY.replace(
+        "related = \"masked\" }",
+        "related = \"masked\" }\nfilter_masked = [\"邮箱\", \"phones\"]",
+    ))
+    .unwrap();
+    let g = s.book.as_principal(who("li", &["sales"]), &p);
+    assert!(
+        g.find_by_email("liu.fang@qq.com").unwrap().is_empty(),
+        "not in scope"
+    );
+    assert_eq!(
+        g.find_by_email("zhang.wei@163.com").unwrap()[0].emails[0].address,
+        "z***@163.com"
+    );
+    let seg = s.book.segment("phone starts_with \"+86\"").unwrap();
+    let members = g.segment_members(&seg, None).unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].phones[0].number, "138****8001");
+    let why = format!("{:?}", g.explain_segment(&seg, s.li.id, None).unwrap());
+    assert!(!why.contains("13812348001"), "{why}");
+    let hidden = s.book.segment("birthday < 1995-01-01").unwrap();
+    assert!(matches!(
+        g.segment_count(&hidden, None),
+        Err(Error::Denied { .. })
+    ));
 }
 
 #[test]
@@ -283,15 +316,115 @@ fn explanations_mask_a_field_whatever_name_the_condition_gives_it() {
         "date_of_birth < 1995-01-01",
     ] {
         let segment = s.book.segment(condition).unwrap();
-        let e = g.explain_segment(&segment, s.li.id, None).unwrap();
-        let seen = format!("{:?}", e.tests);
-        for planted in [
-            "zhang.wei@163.com",
-            "8613812348001",
-            "1990-05-01",
-            "1990, 5",
+        // Every way of asking is refused, under every name of the field.
+        for answer in [
+            g.explain_segment(&segment, s.li.id, None)
+                .map(|e| format!("{e:?}")),
+            g.segment_members(&segment, None).map(|m| format!("{m:?}")),
+            g.segment_count(&segment, None).map(|n| n.to_string()),
+            g.segment_ids(&segment, None).map(|m| format!("{m:?}")),
         ] {
-            assert!(!seen.contains(planted), "{condition}: {seen}");
+            match answer {
+                Err(Error::Denied { operation, .. }) => {
+                    assert!(operation.starts_with("filter on "), "{operation}")
+                }
+                other => panic!("{condition}: {other:?}"),
+            }
         }
     }
+}
+
+#[test]
+fn an_update_keeps_what_the_principal_cannot_see() {
+    let s = shop();
+    let mut c = s.book.get(s.li.id).unwrap();
+    c.tags = vec!["VIP".into()];
+    c.custom.insert(
+        "secret_note".into(),
+        kehu::CustomValue::Text("owes 5000".into()),
+    );
+    let rules =
+        kehu::RuleSet::from_toml("[[custom]]\nname = \"secret_note\"\ntype = \"text\"\n").unwrap();
+    let book = s.book.with_rules(kehu::Rules::new(rules).unwrap());
+    book.update(c).unwrap();
+    let p = Policy::from_toml(&POLICY.replace(
+        "related = \"masked\" }",
+        "related = \"masked\", tags = \"hidden\", \"custom.secret_note\" = \"hidden\" }",
+    ))
+    .unwrap();
+    let g = book.as_principal(who("li", &["sales"]), &p);
+    let mut seen = g.get(s.li.id).unwrap();
+    assert!(seen.tags.is_empty() && seen.custom.is_empty() && seen.birth_date.is_none());
+    seen.job_title = Some("Head of purchasing".into());
+    seen.emails.push(kehu::Email::new("wei.zhang@work.cn"));
+    g.update(seen.clone()).unwrap();
+    let stored = book.get(s.li.id).unwrap();
+    assert_eq!(stored.job_title.as_deref(), Some("Head of purchasing"));
+    assert_eq!(stored.tags, vec!["VIP".to_string()], "hidden tags kept");
+    assert_eq!(
+        stored.custom.get("secret_note"),
+        Some(&kehu::CustomValue::Text("owes 5000".into())),
+        "hidden custom field kept"
+    );
+    assert_eq!(stored.birth_date, NaiveDate::from_ymd_opt(1990, 5, 1));
+    assert_eq!(
+        stored.emails[0].address, "zhang.wei@163.com",
+        "masked e-mail kept"
+    );
+    assert_eq!(
+        stored.emails[1].address, "wei.zhang@work.cn",
+        "new e-mail added"
+    );
+    // Setting a hidden field is refused, and names it.
+    let mut sneaky = g.get(s.li.id).unwrap();
+    sneaky.birth_date = NaiveDate::from_ymd_opt(2000, 1, 1);
+    match g.update(sneaky) {
+        Err(Error::Denied { operation, .. }) => assert!(operation.contains("birth_date")),
+        other => panic!("{other:?}"),
+    }
+    let mut draft = Customer::person("Hidden", "Birthday");
+    draft.birth_date = NaiveDate::from_ymd_opt(1985, 3, 12);
+    assert!(matches!(g.add(draft), Err(Error::Denied { .. })));
+}
+
+#[test]
+fn a_duplicate_answer_carries_no_value_the_principal_cannot_see() {
+    let s = shop();
+    let p = policy();
+    let g = s.book.as_principal(who("li", &["sales"]), &p);
+    // Another owner's customer, typed again by li.
+    let draft = Customer::person("Fang", "Liu").with_email("liu.fang@qq.com");
+    let text = match g.add(draft) {
+        Err(Error::Duplicate { candidates }) => format!("{candidates:?}"),
+        Ok(saved) => format!("{:?}", saved.duplicates),
+        Err(e) => panic!("{e}"),
+    };
+    assert!(
+        text.contains(&s.wang.id.to_string()),
+        "the duplicate is named: {text}"
+    );
+    for secret in ["1990", "5555", "13955551234"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    let right: Vec<String> = match g.check_duplicates(&Customer::person("Fang", "Liu")) {
+        Ok(c) => c
+            .iter()
+            .flat_map(|c| c.explanation.fields.iter().map(|f| f.right.clone()))
+            .collect(),
+        Err(e) => panic!("{e}"),
+    };
+    assert!(right.iter().all(String::is_empty), "{right:?}");
+}
+
+#[test]
+fn the_owner_only_paths_refuse_a_principal() {
+    let s = shop();
+    let p = policy();
+    let g = s.book.as_principal(who("zhao", &["manager"]), &p);
+    assert!(matches!(g.store(), Err(Error::Denied { .. })));
+    assert!(matches!(g.snapshot(), Err(Error::Denied { .. })));
+    assert!(matches!(g.audit_trail(1), Err(Error::Denied { .. })));
+    assert!(matches!(g.stats(), Err(Error::Denied { .. })));
+    assert_eq!(g.count().unwrap(), 2, "the team's dossiers");
+    assert_eq!(g.customers(None, 10).unwrap().len(), 2);
 }

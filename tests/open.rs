@@ -73,7 +73,7 @@ fn a_store_opened_by_hand_gets_its_saved_rules_too() {
     let book = Book::with_store(Box::new(store), kehu::Rules::standard());
     book.save_rules(&RuleSet::from_toml(RULES).unwrap())
         .unwrap();
-    let book = Book::from_store(book.into_store(), &OpenOptions::default()).unwrap();
+    let book = Book::from_store(book.into_store().unwrap(), &OpenOptions::default()).unwrap();
     assert!(book.validate(&gold()).is_clean());
 }
 

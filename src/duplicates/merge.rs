@@ -23,6 +23,26 @@ impl Book {
         policy: &Survivorship,
         dry_run: bool,
     ) -> Result<Merged, Error> {
+        for &id in ids {
+            self.reach_id(crate::Operation::Merge, id)?;
+        }
+        let merged = self.merge_stored(ids, policy, dry_run)?;
+        Ok(match self.viewer() {
+            None => merged,
+            Some(v) => Merged {
+                customer: v.customer(merged.customer),
+                receipt: merged.receipt.and_then(|r| self.shown_receipt(r)),
+                duplicates: self.shown_candidates(merged.duplicates),
+            },
+        })
+    }
+
+    fn merge_stored(
+        &self,
+        ids: &[CustomerId],
+        policy: &Survivorship,
+        dry_run: bool,
+    ) -> Result<Merged, Error> {
         let mut unique = ids.to_vec();
         unique.dedup();
         if unique.len() < 2
@@ -130,6 +150,16 @@ impl Book {
 
     /// The merge receipts of this book, oldest first.
     pub fn merges(&self) -> Result<Vec<MergeReceipt>, Error> {
+        self.allow(crate::Operation::Read, None)?;
+        Ok(self
+            .stored_merges()?
+            .into_iter()
+            .filter_map(|r| self.shown_receipt(r))
+            .collect())
+    }
+
+    /// Every receipt as stored.
+    pub(crate) fn stored_merges(&self) -> Result<Vec<MergeReceipt>, Error> {
         let snap = self.store.snapshot()?;
         let mut out = Vec::new();
         for d in snap.docs(MERGES, &[])? {
@@ -138,8 +168,14 @@ impl Book {
         Ok(out)
     }
 
-    /// One merge receipt.
+    /// One merge receipt (for a principal: of a survivor in its scope, masked).
     pub fn merge_receipt(&self, id: RecordId) -> Result<MergeReceipt, Error> {
+        self.allow(crate::Operation::Read, None)?;
+        self.shown_receipt(self.stored_receipt(id)?)
+            .ok_or(Error::MergeNotFound(id))
+    }
+
+    fn stored_receipt(&self, id: RecordId) -> Result<MergeReceipt, Error> {
         let doc = self
             .store
             .snapshot()?
@@ -148,12 +184,30 @@ impl Book {
         serde_json::from_slice(&doc.value).map_err(|e| Error::Corrupt(e.to_string()))
     }
 
+    /// A receipt as the handle may see it: none when its survivor is outside
+    /// the scope; the dossiers before the merge masked.
+    pub(crate) fn shown_receipt(&self, mut r: MergeReceipt) -> Option<MergeReceipt> {
+        let Some(v) = self.viewer() else {
+            return Some(r);
+        };
+        let survivor = r.before.first()?;
+        if !v.in_scope(survivor) {
+            return None;
+        }
+        r.before = r.before.into_iter().map(|c| v.customer(c)).collect();
+        Some(r)
+    }
+
     /// Undoes a merge: the dossiers come back as they were (their fields,
     /// ids and creation times; versions move on), the moved records go
     /// back, in one transaction. Refused whole when the survivor changed
     /// since the merge or a merged-away id is in use again.
     pub fn unmerge(&self, receipt: RecordId) -> Result<Vec<Customer>, Error> {
-        let mut r = self.merge_receipt(receipt)?;
+        self.allow(crate::Operation::Merge, None)?;
+        let mut r = self.stored_receipt(receipt)?;
+        if self.viewer().is_some() && self.shown_receipt(r.clone()).is_none() {
+            return Err(Error::MergeNotFound(receipt));
+        }
         if r.unmerged {
             return Err(Error::AlreadyUnmerged(receipt));
         }

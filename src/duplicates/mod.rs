@@ -129,6 +129,11 @@ impl Book {
         settings: &Settings,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<BookDedupe, Error> {
+        // A principal's dedupe compares every matched field: it must be
+        // allowed to filter on each, and sees the pairs it reaches.
+        self.allow(crate::Operation::Read, None)?;
+        let names: Vec<String> = dossier::fields().into_iter().map(|f| f.name).collect();
+        self.filter_on(names.iter().map(String::as_str))?;
         let mut settings = settings.clone();
         settings.fields = Vec::new();
         settings.term_frequency = false;
@@ -149,10 +154,24 @@ impl Book {
         let mut clusters: Vec<Vec<CustomerId>> =
             groups.into_values().filter(|g| g.len() > 1).collect();
         clusters.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+        let reached: std::collections::HashSet<CustomerId> =
+            self.reached_ids(ids.clone())?.into_iter().collect();
+        let whole = reached.len() == ids.len();
+        if !whole {
+            for c in &mut clusters {
+                c.retain(|id| reached.contains(id));
+            }
+            clusters.retain(|c| c.len() > 1);
+        }
         Ok(BookDedupe {
             pairs: out
                 .pairs
                 .iter()
+                .filter(|p| {
+                    whole
+                        || (reached.contains(&ids[p.a as usize])
+                            && reached.contains(&ids[p.b as usize]))
+                })
                 .map(|p| BookPair {
                     id_l: ids[p.a as usize],
                     id_r: ids[p.b as usize],
@@ -169,10 +188,23 @@ impl Book {
 
     /// Why two dossiers of the book score as they do.
     pub fn explain_duplicate(&self, a: CustomerId, b: CustomerId) -> Result<Explanation, Error> {
-        let (ca, cb) = (self.get(a)?, self.get(b)?);
+        let ca = self.reach(crate::Operation::Read, a)?;
+        let cb = self.reach(crate::Operation::Read, b)?;
         let book_model = self.duplicate_model()?;
         let mut dd = Deduper::new(dossier::dataset([&ca, &cb]), book_model.settings.clone())?;
         dd.set_model(book_model.model.clone())?;
-        Ok(dd.explain_rows(0, 1))
+        let mut e = dd.explain_rows(0, 1);
+        if let Some(v) = self.viewer() {
+            e.fields.retain_mut(|f| {
+                match (v.value(&f.field, &f.left), v.value(&f.field, &f.right)) {
+                    (Some(l), Some(r)) => {
+                        (f.left, f.right) = (l, r);
+                        true
+                    }
+                    _ => false,
+                }
+            });
+        }
+        Ok(e)
     }
 }

@@ -144,8 +144,11 @@ impl Book {
     /// e-mail and phone (primary first) and the primary address; labels, raw
     /// values and further addresses are JSON Lines only. Importing either into
     /// an empty book and exporting again gives the same file.
+    /// For a principal: the dossiers in its scope, masked; its filters are
+    /// conditions like any other (refused on a field it may not filter on).
     pub fn export(&self, out: &mut dyn Write, options: &ExportOptions) -> Result<u64, Error> {
-        self.export_with(out, options, &mut Some)
+        self.allow(crate::Operation::Export, None)?;
+        self.export_with(out, options)
     }
 
     /// [`Book::export`] into a file (created or replaced). Returns how many were written.
@@ -154,31 +157,17 @@ impl Book {
         path: impl AsRef<std::path::Path>,
         options: &ExportOptions,
     ) -> Result<u64, Error> {
-        self.export_file_with(path.as_ref(), options, &mut Some)
-    }
-
-    /// [`Book::export_with`] into a file.
-    pub(crate) fn export_file_with(
-        &self,
-        path: &std::path::Path,
-        options: &ExportOptions,
-        keep: &mut dyn FnMut(Customer) -> Option<Customer>,
-    ) -> Result<u64, Error> {
+        self.allow(crate::Operation::Export, None)?;
+        let path = path.as_ref();
         let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
         let mut out = std::io::BufWriter::new(file);
-        let n = self.export_with(&mut out, options, keep)?;
+        let n = self.export_with(&mut out, options)?;
         out.flush().map_err(|e| Error::io(path, e))?;
         Ok(n)
     }
 
-    /// [`Book::export`] of the dossiers `keep` lets through, as it returns them
-    /// (masked, for a principal).
-    pub(crate) fn export_with(
-        &self,
-        out: &mut dyn Write,
-        options: &ExportOptions,
-        keep: &mut dyn FnMut(Customer) -> Option<Customer>,
-    ) -> Result<u64, Error> {
+    /// [`Book::export`] of the dossiers the handle reaches, as it may see them.
+    fn export_with(&self, out: &mut dyn Write, options: &ExportOptions) -> Result<u64, Error> {
         let io = |e: std::io::Error| Error::Io {
             path: "export output".into(),
             source: e,
@@ -191,6 +180,7 @@ impl Book {
         let now = self.now();
         let customers = self
             .export_set(&options.filter)?
+            .filter_map(|c| c.map(|c| self.shown(c)).transpose())
             .filter_map(move |c| match (c, &consent) {
                 (Ok(c), Some((purpose, channel))) => match self.consents(c.id) {
                     Ok(events) => {
@@ -200,8 +190,7 @@ impl Book {
                     Err(e) => Some(Err(e)),
                 },
                 (c, _) => Some(c),
-            })
-            .filter_map(|c| c.map(&mut *keep).transpose());
+            });
         let mut n = 0u64;
         match options.format {
             Format::Jsonl => {
@@ -293,6 +282,9 @@ impl Book {
                 let shown = c.custom.iter().filter(|(_, v)| !custom_text(v).is_empty());
                 names.extend(shown.map(|(k, _)| k.clone()));
             }
+        }
+        if let Some(v) = self.viewer() {
+            names.retain(|n| v.access(&format!("custom.{n}")) != crate::FieldAccess::Hidden);
         }
         Ok(names.into_iter().collect())
     }

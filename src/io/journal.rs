@@ -164,6 +164,7 @@ pub(crate) fn from_instant(secs: i64, nanos: u32) -> Result<Timestamp, Error> {
 impl crate::Book {
     /// Every import this book remembers, oldest first.
     pub fn imports(&self) -> Result<Vec<ImportSummary>, Error> {
+        self.allow(crate::Operation::Read, None)?;
         let snap = self.store.snapshot()?;
         snap.docs(SUMMARIES, b"")?
             .iter()
@@ -173,6 +174,7 @@ impl crate::Book {
 
     /// One import's summary.
     pub fn import_summary(&self, id: RecordId) -> Result<ImportSummary, Error> {
+        self.allow(crate::Operation::Read, None)?;
         let snap = self.store.snapshot()?;
         let doc = snap
             .doc(SUMMARIES, &id.to_bytes())?
@@ -185,6 +187,7 @@ impl crate::Book {
     /// are put back as they were, the related records it added are removed.
     /// Refused, with nothing changed, when any of those dossiers changed since.
     pub fn revert_import(&self, id: RecordId) -> Result<RevertReport, Error> {
+        self.whole_book(crate::Operation::Import, "revert an import")?;
         let snap = self.store.snapshot()?;
         let mut summary = read_summary(
             &snap
@@ -328,6 +331,7 @@ impl crate::Book {
     /// Saves a rule set in the book, so that tools opening it later check by
     /// the same rules; a rule set that does not compile is refused.
     pub fn save_rules(&self, rules: &kehu_rules::RuleSet) -> Result<(), Error> {
+        self.owner_only("the book's rules")?;
         kehu_rules::Rules::new(rules.clone())?;
         let value = serde_json::to_vec(rules).map_err(|e| Error::Corrupt(e.to_string()))?;
         let batch = kehu_store::Batch::new(self.actor.clone(), self.now()).with(Write::PutDoc {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use check::{Check, RowOf};
 
 use crate::duplicates::keys::{self, Runs};
+use crate::policy::Operation;
 use crate::{Book, DuplicateAction, DuplicateCandidate, Error};
 
 /// A write of more dossiers than this keeps their keys as a run (see `dedupe::keys`).
@@ -185,17 +186,24 @@ impl Book {
     /// each with a probability, an action and an explanation. Writes nothing
     /// (the first check in a book learns its model, and keeps it).
     pub fn check_duplicates(&self, draft: &Customer) -> Result<Vec<DuplicateCandidate>, Error> {
-        let mut draft = draft.clone();
+        self.allow(Operation::Read, None)?;
+        let mut draft = self.drafted(draft.clone())?;
         self.rules.check(&mut draft, self.now());
         let mut check = self.duplicate_check()?;
         let found = check.check(&draft, &[])?;
-        Ok(check.explained(&found))
+        Ok(self.shown_candidates(check.explained(&found)))
     }
 
     /// Adds a dossier unless it duplicates one in the book: a match at the
     /// block threshold is refused with [`Error::Duplicate`]; possible
     /// duplicates are added and listed in [`Saved::duplicates`].
     pub fn add(&self, customer: Customer) -> Result<Saved, Error> {
+        self.allow(Operation::Add, None)?;
+        let customer = self.drafted(customer)?;
+        self.shown_saved(self.add_checked(customer))
+    }
+
+    fn add_checked(&self, customer: Customer) -> Result<Saved, Error> {
         let (customer, report) = self.prepare(customer, None)?;
         let mut check = self.duplicate_check()?;
         let found = check.check(&customer, &[])?;
@@ -222,17 +230,19 @@ impl Book {
     /// is normalised and checked first; on any error nothing is written and
     /// the report says why.
     pub fn add_allowing_duplicates(&self, customer: Customer) -> Result<Saved, Error> {
+        self.allow(Operation::Add, None)?;
+        let customer = self.drafted(customer)?;
         let (customer, report) = self.prepare(customer, None)?;
         let batch = self.batch();
         let (write, customer) = creation(customer, batch.at);
         self.commit(batch.with(write))?;
-        Ok(Saved {
+        self.shown_saved(Ok(Saved {
             customer,
             report,
             duplicates: Vec::new(),
             status: WriteStatus::Added,
             merged_into: None,
-        })
+        }))
     }
 
     /// Adds many new dossiers in one transaction, each checked for
@@ -257,6 +267,10 @@ impl Book {
         options: &BatchOptions,
     ) -> Result<Vec<Saved>, Error> {
         options.survivorship.clone().checked()?;
+        self.allow(Operation::Add, None)?;
+        if options.on_duplicate == OnDuplicate::Merge {
+            self.allow(Operation::Merge, None)?;
+        }
         let mut batch = self.batch();
         let now = batch.at;
         let mut check = match options.on_duplicate {
@@ -268,6 +282,7 @@ impl Book {
         let mut pending: HashMap<CustomerId, usize> = HashMap::new();
         let mut keyed: Vec<(kehu_dedupe::Key, CustomerId)> = Vec::new();
         for (i, customer) in customers.into_iter().enumerate() {
+            let customer = self.drafted(customer)?;
             let (customer, report) = self.prepare(customer, Some(i))?;
             let found = match &mut check {
                 Some(c) => Some(c.check(&customer, &[])?),
@@ -278,6 +293,22 @@ impl Book {
                 _ => Vec::new(),
             };
             let sure = found.as_ref().and_then(|f| f.sure().copied());
+            if let Some(t) = sure {
+                // A principal merges only into dossiers it reaches; a sure
+                // match outside its scope is skipped as under `report`.
+                let reached = pending.contains_key(&t.id())
+                    || self.stored(t.id()).is_ok_and(|c| self.reaches(&c));
+                if !reached && options.on_duplicate == OnDuplicate::Merge {
+                    saved.push(Saved {
+                        customer,
+                        report,
+                        duplicates,
+                        status: WriteStatus::Skipped,
+                        merged_into: None,
+                    });
+                    continue;
+                }
+            }
             let skip = match options.on_duplicate {
                 OnDuplicate::Report => sure.is_some(),
                 OnDuplicate::Skip => !duplicates.is_empty(),
@@ -346,7 +377,7 @@ impl Book {
         } else {
             self.commit(batch)?;
         }
-        Ok(saved)
+        saved.into_iter().map(|s| self.shown_saved(Ok(s))).collect()
     }
 
     /// Merges a record into the dossier `into` (in the book, or written
@@ -370,7 +401,7 @@ impl Book {
                 }
             },
             None => {
-                let c = self.get(into)?;
+                let c = self.stored(into)?;
                 let v = c.version;
                 (c, v, None)
             }
@@ -399,8 +430,13 @@ impl Book {
     /// change to what dossiers are matched on is checked for duplicates: the
     /// dossiers it may now duplicate are listed in [`Saved::duplicates`]
     /// (the update is made; merge them if they are one customer).
-    pub fn update(&self, mut customer: Customer) -> Result<Saved, Error> {
-        let current = self.get(customer.id)?;
+    pub fn update(&self, customer: Customer) -> Result<Saved, Error> {
+        let current = self.reach(Operation::Update, customer.id)?;
+        let customer = self.kept(&current, customer)?;
+        self.shown_saved(self.update_checked(current, customer))
+    }
+
+    fn update_checked(&self, current: Customer, mut customer: Customer) -> Result<Saved, Error> {
         for e in &mut customer.emails {
             let stored = current
                 .emails

@@ -1,5 +1,5 @@
 //! `GuardedBook`: a book seen by one principal under a role policy —
-//! scope, masks and rights applied by the core (`kehu::Guarded`).
+//! scope, masks and rights applied by the core (`kehu::Book::as_principal`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -65,7 +65,7 @@ impl GuardedBook {
     }
 
     /// Runs `f` with the book and the principal's view of it.
-    fn with<T>(&self, f: impl FnOnce(&kehu::Book, &kehu::Guarded<'_>) -> Result<T>) -> Result<T> {
+    fn with<T>(&self, f: impl FnOnce(&kehu::Book, &kehu::Book) -> Result<T>) -> Result<T> {
         self.book
             .with(|b| f(b, &b.as_principal(self.principal.clone(), &self.policy)))
     }

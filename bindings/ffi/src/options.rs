@@ -94,6 +94,7 @@ impl OpenOptions {
             rules,
             cache_mb: Some(self.cache_mb),
             actor: self.actor.clone(),
+            ..kehu::OpenOptions::default()
         })
     }
 

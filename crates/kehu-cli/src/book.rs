@@ -28,6 +28,8 @@ pub(crate) fn open_book(path: &Path, rules_file: Option<&Path>) -> Result<Book, 
             .map(|f| Book::load_rules(f).map(|r| r.rule_set().clone()))
             .transpose()?,
         actor: Some(actor()),
+        principal: crate::principal().map(|(p, _)| p.clone()),
+        policy: crate::principal().map(|(_, policy)| policy.clone()),
         ..OpenOptions::default()
     };
     let key = if path.exists() && Book::is_encrypted(path)? {

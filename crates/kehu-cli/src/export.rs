@@ -10,7 +10,6 @@ use kehu::io::{ConsentFilter, ExportFilter, ExportOptions, Format};
 use kehu::{CustomerId, Error};
 
 use crate::book::existing_book;
-use crate::guarded;
 use crate::Done;
 
 #[derive(Args)]
@@ -54,19 +53,13 @@ pub(crate) fn export(args: ExportArgs) -> Result<Done, Error> {
     };
     match &args.output {
         Some(path) => {
-            let n = match guarded(&book) {
-                Some(g) => g.export_file(path, &opts)?,
-                None => book.export_file(path, &opts)?,
-            };
+            let n = book.export_file(path, &opts)?;
             eprintln!("{n} dossiers written to {}", path.display());
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            match guarded(&book) {
-                Some(g) => g.export(&mut out, &opts)?,
-                None => book.export(&mut out, &opts)?,
-            };
+            book.export(&mut out, &opts)?;
         }
     }
     Ok(Done::Ok)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kehu::{Book, Error};
+use kehu::Error;
 
 mod book;
 mod classify;
@@ -29,9 +29,10 @@ struct Cli {
     /// passphrase in KEHU_PASSPHRASE or asked on the terminal).
     #[arg(long, global = true, value_name = "FILE")]
     key_file: Option<PathBuf>,
-    /// Act as this user, under --policy (get, find, export, segment read
-    /// through it: rows outside the user's scope left out, fields masked by
-    /// role; import checks the user may import).
+    /// Act as this user, under --policy: every command reads and writes
+    /// through the access policy (dossiers outside the user's scope left out,
+    /// fields masked or hidden by role, conditions on fields the user may not
+    /// filter on refused, operations checked).
     #[arg(long = "as", global = true, value_name = "USER")]
     as_user: Option<String>,
     /// The user's roles, comma-separated (with --as).
@@ -64,10 +65,10 @@ fn set_principal(user: String, roles: Vec<String>, policy: Option<PathBuf>) -> R
     Ok(())
 }
 
-/// The book as the `--as` user sees it, if one was given.
-pub(crate) fn guarded(book: &Book) -> Option<kehu::Guarded<'_>> {
+/// The principal and policy of `--as`, if given: every book the command
+/// opens is opened for it.
+pub(crate) fn principal() -> Option<&'static (kehu::Principal, kehu::Policy)> {
     AS.get()
-        .map(|(p, policy)| book.as_principal(p.clone(), policy))
 }
 
 #[derive(Subcommand)]

@@ -10,7 +10,7 @@ use kehu::Error;
 use crate::book::{existing_book, lookup};
 use crate::output::{print_json, stdout_error};
 use crate::show::print_customers;
-use crate::{guarded, Done};
+use crate::Done;
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -187,13 +187,14 @@ fn saved_segment(action: SavedAction) -> Result<Done, Error> {
             json,
         } => {
             let book = existing_book(&book)?;
-            let snap = book.snapshot()?;
             let mut members = Vec::new();
             let ids = book.saved_segment_members(&name)?;
             let page = ids.iter().skip(offset).take(limit.unwrap_or(usize::MAX));
             for &id in page {
-                if let Some(c) = snap.customer(id)? {
-                    members.push(c);
+                match book.get(id) {
+                    Ok(c) => members.push(c),
+                    Err(Error::NotFound(_)) => {} // erased since the segment was saved
+                    Err(e) => return Err(e),
                 }
             }
             print_customers(&members, json)?;
@@ -239,16 +240,7 @@ pub(crate) fn segment(args: SegmentArgs) -> Result<Done, Error> {
     let as_of = as_of(args.as_of.as_deref())?;
     if let Some(who) = &args.explain {
         let customer = lookup(&book, who)?;
-        let (customer, e) = match guarded(&book) {
-            Some(g) => (
-                g.get(customer.id)?,
-                g.explain_segment(&segment, customer.id, as_of)?,
-            ),
-            None => {
-                let e = book.explain_segment(&segment, customer.id, as_of)?;
-                (customer, e)
-            }
-        };
+        let e = book.explain_segment(&segment, customer.id, as_of)?;
         if args.json {
             let tests: Vec<serde_json::Value> = e
                 .tests
@@ -293,10 +285,7 @@ pub(crate) fn segment(args: SegmentArgs) -> Result<Done, Error> {
         }
         return Ok(Done::Ok);
     }
-    let members = match guarded(&book) {
-        Some(g) => g.segment_members(&segment, as_of)?,
-        None => book.segment_members(&segment, as_of)?,
-    };
+    let members = book.segment_members(&segment, as_of)?;
     if args.count {
         if args.json {
             print_json(&serde_json::json!({ "count": members.len() }))?;
@@ -325,10 +314,7 @@ pub(crate) fn segment(args: SegmentArgs) -> Result<Done, Error> {
         if !members.is_empty() {
             let stdout = std::io::stdout();
             let mut w = BufWriter::new(stdout.lock());
-            match guarded(&book) {
-                Some(g) => g.export(&mut w, &opts)?,
-                None => book.export(&mut w, &opts)?,
-            };
+            book.export(&mut w, &opts)?;
         }
     } else {
         print_customers(&members, args.json)?;

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use chrono::TimeDelta;
 use clap::Args;
-use kehu::{Customer, CustomerId, Error, Related};
+use kehu::{Customer, Error, Related};
 use serde::Serialize;
 
 use crate::book::{existing_book, lookup};
 use crate::output::{print_json, stdout_error};
-use crate::{guarded, Done};
+use crate::Done;
 
 #[derive(Args)]
 pub(crate) struct BookArgs {
@@ -77,32 +77,11 @@ struct Dossier {
 
 pub(crate) fn get(args: GetArgs) -> Result<Done, Error> {
     let book = existing_book(&args.book)?;
-    let dossier = match guarded(&book) {
-        Some(g) => {
-            let id = match args.id.parse::<CustomerId>() {
-                Ok(id) => id,
-                Err(_) => g
-                    .find_by_external_id(&args.id)?
-                    .first()
-                    .map(|c| c.id)
-                    .ok_or_else(|| {
-                        Error::Usage(format!("no customer {:?} you may see", args.id))
-                    })?,
-            };
-            Dossier {
-                customer: g.get(id)?,
-                related: g.related(id)?,
-                history: g.history(id)?,
-            }
-        }
-        None => {
-            let customer = lookup(&book, &args.id)?;
-            Dossier {
-                related: book.related(customer.id)?,
-                history: book.history(customer.id)?,
-                customer,
-            }
-        }
+    let customer = lookup(&book, &args.id)?;
+    let dossier = Dossier {
+        related: book.related(customer.id)?,
+        history: book.history(customer.id)?,
+        customer,
     };
     if args.json {
         print_json(&dossier)?;
@@ -289,19 +268,7 @@ pub(crate) fn find(args: FindArgs) -> Result<Done, Error> {
         ));
     }
     let book = existing_book(&args.book)?;
-    let found = if let Some(g) = guarded(&book) {
-        if let Some(e) = &args.email {
-            g.find_by_email(e)?
-        } else if let Some(p) = &args.phone {
-            g.find_by_phone(p)?
-        } else if let Some(x) = &args.external_id {
-            g.find_by_external_id(x)?
-        } else if let Some(t) = &args.tag {
-            g.find_by_tag(t)?
-        } else {
-            Vec::new()
-        }
-    } else if let Some(e) = &args.email {
+    let found = if let Some(e) = &args.email {
         book.find_by_email(e)?
     } else if let Some(p) = &args.phone {
         book.find_by_phone(p)?

@@ -187,12 +187,42 @@ fn reading_as_a_user_masks_and_limits() {
     ));
     assert!(!found.contains("Fang"));
     let members = ok(&kehu(
-        &[&["segment", b, "phone starts_with \"+86\""][..], &as_li[..]].concat(),
+        &[&["segment", b, "kind = person"][..], &as_li[..]].concat(),
         &[],
     ));
     assert!(
         members.contains("Wei") && !members.contains("Fang"),
         "{members}"
+    );
+    // A condition on a masked field, under any of its names, is refused
+    // (it would read the field one answer at a time), as is an explanation.
+    for condition in [
+        "phone starts_with \"+86\"",
+        "邮箱 contains \"163\"",
+        "手机 contains \"138\"",
+    ] {
+        for extra in [&[][..], &["--explain", "C1"][..], &["--count"][..]] {
+            let out = kehu(
+                &[&["segment", b, condition][..], extra, &as_li[..]].concat(),
+                &[],
+            );
+            let said = text(&out);
+            assert_eq!(out.status.code(), Some(1), "{condition}: {said}");
+            assert!(said.contains("may not filter on"), "{said}");
+            assert!(!said.contains("zhang.wei@163.com") && !said.contains("8613812348000"));
+        }
+    }
+    // Every command reads through the policy: the book's statistics are
+    // the whole book's, so a user who reaches only their own is refused.
+    let stats = kehu(&[&["stats", b][..], &as_li[..]].concat(), &[]);
+    assert_eq!(stats.status.code(), Some(1), "{}", text(&stats));
+    let stale = ok(&kehu(
+        &[&["stale", b, "--days", "0"][..], &as_li[..]].concat(),
+        &[],
+    ));
+    assert!(
+        !stale.contains("Fang") && !stale.contains("8613812348000"),
+        "{stale}"
     );
     let export = kehu(&[&["export", b][..], &as_li[..]].concat(), &[]);
     assert_eq!(export.status.code(), Some(1));

@@ -134,6 +134,32 @@ impl Segment {
         walk(&self.expr)
     }
 
+    /// The dossier fields the condition tests, by their catalogue names
+    /// (`emails`, `birth_date`, `custom.level`), those of the saved segments
+    /// it refers to included; each once, in the order first tested.
+    pub fn fields(&self) -> Vec<String> {
+        fn walk(e: &Expr, out: &mut Vec<String>) {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Not(a) => walk(a, out),
+                Expr::Segment(_, inner, _, _) => walk(inner, out),
+                Expr::Test(p, _, _) => {
+                    if let Some(name) = field_of(p).and_then(Field::named).map(|n| n.name()) {
+                        if !out.contains(&name) {
+                            out.push(name);
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.expr, &mut out);
+        out
+    }
+
     /// Whether the condition asks about consent (evaluated on each customer's
     /// consent events, not on the columnar projection).
     pub fn needs_consents(&self) -> bool {

@@ -55,6 +55,7 @@ impl Book {
         options: &ImportOptions,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport, Error> {
+        self.allow(crate::Operation::Import, None)?;
         let path = path.as_ref();
         let io = |e: std::io::Error| Error::Io {
             path: path.display().to_string(),
@@ -78,6 +79,18 @@ impl Book {
     ) -> Result<ImportReport, Error> {
         let started_at = self.now();
         options.check()?;
+        self.allow(crate::Operation::Import, None)?;
+        let creates_only = options.kind == ImportKind::Customers
+            && options.mode == crate::io::Mode::Create
+            && options.on_duplicate != OnDuplicate::Merge;
+        if !creates_only {
+            // Related records, updates and merges reach dossiers by key: a
+            // principal must reach them all.
+            self.whole_book(
+                crate::Operation::Import,
+                "import updates, merges or related records",
+            )?;
+        }
         let explicit = options
             .mapping
             .iter()
@@ -211,7 +224,7 @@ impl Book {
         if !options.dry_run && checked {
             if let Some(model) = model {
                 let mut model = model;
-                model.trained_on = self.count()?;
+                model.trained_on = self.store.snapshot()?.customer_count()?;
                 self.keep_model(&model)?;
             }
             self.compact_runs()?;

@@ -38,6 +38,10 @@ impl RowReader<'_> {
             problems.extend(self.violations(row, &built, &report, Severity::Error));
             return Outcome::Rejected(problems);
         }
+        if let Some(message) = book.row_refused(&mut built.customer.clone(), false) {
+            let problem = self.problem(row, None, "denied", Severity::Error, message);
+            return Outcome::Rejected(vec![problem]);
+        }
         let keys = self.key_values(&built);
         let earlier = keys
             .iter()
@@ -97,6 +101,16 @@ impl RowReader<'_> {
                     false,
                 )
             }
+            (_, Some((existing, _))) if !book.reaches(&existing) => {
+                let message = "the customer this row names is outside your scope".to_string();
+                Outcome::Rejected(vec![self.problem(
+                    row,
+                    None,
+                    "denied",
+                    Severity::Error,
+                    message,
+                )])
+            }
             (_, Some((existing, key))) => {
                 if !self.touched.insert(existing.id) {
                     let message =
@@ -112,7 +126,21 @@ impl RowReader<'_> {
                         let mut c = built.customer.clone();
                         c.id = existing.id;
                         c.created_at = existing.created_at;
-                        c
+                        // A whole dossier from a principal is a write like any
+                        // other: what it cannot see keeps its stored value.
+                        match book.kept(&existing, c) {
+                            Ok(c) => c,
+                            Err(e) => {
+                                let problem = self.problem(
+                                    row,
+                                    None,
+                                    "denied",
+                                    Severity::Error,
+                                    e.to_string(),
+                                );
+                                return Outcome::Rejected(vec![problem]);
+                            }
+                        }
                     }
                     None => merge(&existing, &built),
                 };
@@ -151,6 +179,10 @@ impl RowReader<'_> {
                 self.note_warnings(row, &built, &report);
                 // Created and updated times come from the file when it has them (a restore), else now.
                 let mut c = built.customer;
+                if let Some(message) = book.row_refused(&mut c, true) {
+                    let problem = self.problem(row, None, "denied", Severity::Error, message);
+                    return Outcome::Rejected(vec![problem]);
+                }
                 c.version = 0;
                 let prepared = dedupe.unwrap_or_else(|| kehu_dedupe::Keyer::shared().prepare(&c));
                 Outcome::Checking(Box::new(c), prepared)

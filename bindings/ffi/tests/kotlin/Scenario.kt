@@ -181,6 +181,9 @@ fun encrypted(dir: File) {
     val sales = book.asPrincipal(Principal("ann", listOf("sales"), null), policy)
     val seen = sales.get(c.id)
     check(seen.phones[0].number == "138****5678" && seen.birthDate == null) { "masking $seen" }
+    val filtered = expect<KehuException.Denied>("a condition on a masked field") { sales.segmentMembers("手机 starts_with \"+86\"", null) }
+    check(filtered.path?.contains("filter on phones") == true) { "denial ${filtered.path}" }
+    check(sales.segmentMembers("kind = person", null).all { it.birthDate == null }) { "members masked" }
     val denied = expect<KehuException.Denied>("export without the right") { sales.exportText(ExportOptions()) }
     check(denied.code == "denied") { denied.code }
     check(book.forget(c.id).id == c.id) { "forget" }
