@@ -71,7 +71,8 @@ impl Book {
     /// keys, index entries and the documents it owns go, and in an encrypted
     /// book its data key is destroyed, so copies of its sealed values (old
     /// pages of the file, copies of the file) no longer open. The erasure
-    /// ledger keeps the id, the time and the actor — nothing personal.
+    /// ledger keeps the id, the time and the actor — nothing personal. A
+    /// customer merged into another is erased from the merge's receipt too.
     pub fn forget(&self, id: CustomerId) -> Result<Erasure, Error> {
         self.reach_id(crate::Operation::Forget, id)?;
         let batch = self.batch();
@@ -81,7 +82,8 @@ impl Book {
             actor: batch.actor.clone(),
         };
         let value = serde_json::to_vec(&entry).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let scrub = self.scrub_runs(id)?;
+        let mut scrub = self.scrub_runs(id)?;
+        scrub.extend(self.scrub_receipts(id)?);
         let mut batch = batch.with(Write::Forget { id }).with(Write::PutDoc {
             space: ERASED.into(),
             key: id.to_bytes().to_vec(),

@@ -339,3 +339,41 @@ fn imported_dossiers_are_keyed_at_the_next_check() {
         assert_eq!(book.index_duplicates().unwrap(), 250);
     }
 }
+
+#[test]
+fn forgetting_a_merged_away_customer_erases_it_from_the_receipt() {
+    let book = Book::in_memory();
+    let survivor = book
+        .add_allowing_duplicates(Customer::person("Wei", "Zhang").with_email("wei@example.cn"))
+        .unwrap()
+        .customer;
+    let canary = "canary.7f3a@example.cn";
+    let gone = book
+        .add_allowing_duplicates(
+            Customer::person("Wei", "Zhang")
+                .with_email(canary)
+                .with_phone("+86 139 0000 7777"),
+        )
+        .unwrap()
+        .customer;
+    let merged = book
+        .merge(&[survivor.id, gone.id], &Survivorship::default(), false)
+        .unwrap();
+    let receipt = merged.receipt.unwrap();
+    assert!(format!("{:?}", book.merge_receipt(receipt.id).unwrap()).contains(canary));
+    book.forget(gone.id).unwrap();
+    let receipt_now = book.merge_receipt(receipt.id).unwrap();
+    assert!(receipt_now.before.iter().all(|c| c.id != gone.id));
+    for answer in [
+        format!("{:?}", book.merges().unwrap()),
+        format!("{receipt_now:?}"),
+    ] {
+        assert!(!answer.contains("canary.7f3a"), "{answer}");
+        assert!(!answer.contains("8613900007777"), "{answer}");
+    }
+    // The merge's own e-mails stay with the survivor (the merged dossier is
+    // the survivor's now); an unmerge cannot bring the erased one back.
+    let back = book.unmerge(receipt.id).unwrap();
+    assert!(back.iter().all(|c| c.id != gone.id));
+    assert!(matches!(book.get(gone.id), Err(kehu::Error::NotFound(_))));
+}

@@ -158,6 +158,29 @@ impl Book {
             .collect())
     }
 
+    /// The writes that take an erased customer out of the merge receipts that
+    /// keep its dossier from before a merge into another (a receipt of its own
+    /// survivorship goes with the customer's documents): the dossier and its
+    /// moved-record entries leave the receipt, so nothing personal of it stays
+    /// and an unmerge cannot bring it back.
+    pub(crate) fn scrub_receipts(&self, id: CustomerId) -> Result<Vec<Write>, Error> {
+        let mut writes = Vec::new();
+        for mut r in self.stored_merges()? {
+            if r.survivor == id || !r.before.iter().any(|c| c.id == id) {
+                continue;
+            }
+            r.before.retain(|c| c.id != id);
+            r.moved.retain(|(_, from)| *from != id);
+            writes.push(Write::PutDoc {
+                space: MERGES.into(),
+                key: r.id.to_bytes().to_vec(),
+                owner: Some(r.survivor),
+                value: json(&r)?,
+            });
+        }
+        Ok(writes)
+    }
+
     /// Every receipt as stored.
     pub(crate) fn stored_merges(&self) -> Result<Vec<MergeReceipt>, Error> {
         let snap = self.store.snapshot()?;
