@@ -213,12 +213,16 @@ impl Book {
         let Some(v) = self.viewer() else {
             return Some(r);
         };
-        let survivor = r.before.first()?;
-        if !v.in_scope(survivor) {
+        if !self.reaches_receipt(&r) {
             return None;
         }
         r.before = r.before.into_iter().map(|c| v.customer(c)).collect();
         Some(r)
+    }
+
+    /// Whether the receipt's survivor (as it was merged) is one the handle reaches.
+    fn reaches_receipt(&self, r: &MergeReceipt) -> bool {
+        self.viewer().is_none() || r.before.first().is_some_and(|s| self.reaches(s))
     }
 
     /// Undoes a merge: the dossiers come back as they were (their fields,
@@ -228,7 +232,7 @@ impl Book {
     pub fn unmerge(&self, receipt: RecordId) -> Result<Vec<Customer>, Error> {
         self.allow(crate::Operation::Merge, None)?;
         let mut r = self.stored_receipt(receipt)?;
-        if self.viewer().is_some() && self.shown_receipt(r.clone()).is_none() {
+        if !self.reaches_receipt(&r) {
             return Err(Error::MergeNotFound(receipt));
         }
         if r.unmerged {

@@ -206,27 +206,24 @@ impl Book {
     }
 
     /// Why a principal's imported row may not be written: it sets a field
-    /// hidden from the principal, or (`new`) would create a dossier outside
-    /// its scope. A new dossier naming no owner becomes the principal's.
-    pub(crate) fn row_refused(&self, c: &mut Customer, new: bool) -> Option<String> {
+    /// hidden from the principal.
+    pub(crate) fn row_refused(&self, c: &Customer) -> Option<String> {
         let v = self.viewer()?;
-        if let Err(field) = v.may_set(c) {
-            return Some(format!(
-                "{field} is hidden from {}: the row may not set it",
-                v.principal().user
-            ));
+        let field = v.may_set(c).err()?;
+        Some(format!(
+            "{field} is hidden from {}: the row may not set it",
+            v.principal().user
+        ))
+    }
+
+    /// Why a principal's imported row may not create a dossier: it would be
+    /// outside its scope. A new dossier naming no owner becomes the principal's.
+    pub(crate) fn new_row_refused(&self, c: &mut Customer) -> Option<String> {
+        let v = self.viewer()?;
+        if c.owner.is_none() {
+            c.owner = Some(v.principal().user.clone());
         }
-        if new {
-            if c.owner.is_none() {
-                c.owner = Some(v.principal().user.clone());
-            }
-            if !v.in_scope(c) {
-                return Some(format!(
-                    "the row's owner is outside {}'s scope",
-                    v.principal().user
-                ));
-            }
-        }
-        None
+        (!v.in_scope(c))
+            .then(|| format!("the row's owner is outside {}'s scope", v.principal().user))
     }
 }

@@ -21,6 +21,9 @@ pub struct Viewer {
     fields: BTreeMap<String, FieldAccess>,
     filter_masked: BTreeSet<String>,
     team: Vec<String>,
+    /// [`Viewer::access`] of each of [`GROUPS`] and of `related`, worked out
+    /// once: masking a dossier asks for them all.
+    groups: Vec<(&'static str, FieldAccess)>,
 }
 
 /// The top-level fields the policy masks or hides (custom fields and the
@@ -52,6 +55,7 @@ impl Viewer {
             fields: BTreeMap::new(),
             filter_masked: BTreeSet::new(),
             team: Vec::new(),
+            groups: Vec::new(),
         };
         let mut any = false;
         for role in v.principal.roles.iter().filter_map(|r| policy.roles.get(r)) {
@@ -88,7 +92,20 @@ impl Viewer {
                 v.team.push(v.principal.user.clone());
             }
         }
+        v.groups = GROUPS
+            .iter()
+            .chain(&["related"])
+            .map(|g| (*g, v.access(g)))
+            .collect();
         v
+    }
+
+    /// How a top-level field (one of [`GROUPS`], or `related`) shows.
+    fn group(&self, name: &str) -> FieldAccess {
+        self.groups
+            .iter()
+            .find(|(g, _)| *g == name)
+            .map_or_else(|| self.access(name), |(_, a)| *a)
     }
 
     /// The principal.
@@ -167,7 +184,7 @@ impl Viewer {
 
     /// A dossier as the principal may see it (scope aside).
     pub fn customer(&self, mut c: Customer) -> Customer {
-        match self.access("name") {
+        match self.group("name") {
             FieldAccess::Visible => {}
             FieldAccess::Masked => {
                 for n in [&mut c.name.given, &mut c.name.family, &mut c.name.full] {
@@ -176,18 +193,18 @@ impl Viewer {
             }
             FieldAccess::Hidden => c.name = Default::default(),
         }
-        text(self.access("company"), &mut c.company);
-        text(self.access("job_title"), &mut c.job_title);
-        text(self.access("source"), &mut c.source);
-        match self.access("external_id") {
+        text(self.group("company"), &mut c.company);
+        text(self.group("job_title"), &mut c.job_title);
+        text(self.group("source"), &mut c.source);
+        match self.group("external_id") {
             FieldAccess::Visible => {}
             FieldAccess::Masked => c.external_id = c.external_id.as_deref().map(mask_tail),
             FieldAccess::Hidden => c.external_id = None,
         }
-        if self.access("birth_date") != FieldAccess::Visible {
+        if self.group("birth_date") != FieldAccess::Visible {
             c.birth_date = None;
         }
-        match self.access("emails") {
+        match self.group("emails") {
             FieldAccess::Visible => {}
             FieldAccess::Masked => {
                 for e in &mut c.emails {
@@ -197,7 +214,7 @@ impl Viewer {
             }
             FieldAccess::Hidden => c.emails.clear(),
         }
-        match self.access("phones") {
+        match self.group("phones") {
             FieldAccess::Visible => {}
             FieldAccess::Masked => {
                 for p in &mut c.phones {
@@ -207,7 +224,7 @@ impl Viewer {
             }
             FieldAccess::Hidden => c.phones.clear(),
         }
-        match self.access("addresses") {
+        match self.group("addresses") {
             FieldAccess::Visible => {}
             FieldAccess::Masked => {
                 for a in &mut c.addresses {
@@ -218,7 +235,7 @@ impl Viewer {
             }
             FieldAccess::Hidden => c.addresses.clear(),
         }
-        match self.access("organization") {
+        match self.group("organization") {
             FieldAccess::Visible => {}
             FieldAccess::Masked => {
                 if let Some(o) = &mut c.organization {
@@ -227,7 +244,7 @@ impl Viewer {
             }
             FieldAccess::Hidden => c.organization = None,
         }
-        if self.access("tags") != FieldAccess::Visible {
+        if self.group("tags") != FieldAccess::Visible {
             c.tags.clear();
         }
         let names: Vec<String> = c.custom.keys().cloned().collect();
@@ -274,7 +291,7 @@ impl Viewer {
 
     /// Related records as they may show: their free text by the `related` field.
     pub fn related(&self, mut records: Vec<Related>) -> Vec<Related> {
-        let access = self.access("related");
+        let access = self.group("related");
         if access == FieldAccess::Visible {
             return records;
         }

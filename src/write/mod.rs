@@ -293,26 +293,17 @@ impl Book {
                 _ => Vec::new(),
             };
             let sure = found.as_ref().and_then(|f| f.sure().copied());
-            if let Some(t) = sure {
-                // A principal merges only into dossiers it reaches; a sure
-                // match outside its scope is skipped as under `report`.
-                let reached = pending.contains_key(&t.id())
-                    || self.stored(t.id()).is_ok_and(|c| self.reaches(&c));
-                if !reached && options.on_duplicate == OnDuplicate::Merge {
-                    saved.push(Saved {
-                        customer,
-                        report,
-                        duplicates,
-                        status: WriteStatus::Skipped,
-                        merged_into: None,
-                    });
-                    continue;
-                }
-            }
             let skip = match options.on_duplicate {
                 OnDuplicate::Report => sure.is_some(),
                 OnDuplicate::Skip => !duplicates.is_empty(),
-                OnDuplicate::Merge | OnDuplicate::Allow => false,
+                // A principal merges only into dossiers it reaches; a sure
+                // match outside its scope is skipped as under `report`.
+                OnDuplicate::Merge => sure.is_some_and(|t| {
+                    self.viewer().is_some()
+                        && !pending.contains_key(&t.id())
+                        && !self.stored(t.id()).is_ok_and(|c| self.reaches(&c))
+                }),
+                OnDuplicate::Allow => false,
             };
             if skip {
                 saved.push(Saved {

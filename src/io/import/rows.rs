@@ -38,7 +38,7 @@ impl RowReader<'_> {
             problems.extend(self.violations(row, &built, &report, Severity::Error));
             return Outcome::Rejected(problems);
         }
-        if let Some(message) = book.row_refused(&mut built.customer.clone(), false) {
+        if let Some(message) = book.row_refused(&built.customer) {
             let problem = self.problem(row, None, "denied", Severity::Error, message);
             return Outcome::Rejected(vec![problem]);
         }
@@ -179,7 +179,7 @@ impl RowReader<'_> {
                 self.note_warnings(row, &built, &report);
                 // Created and updated times come from the file when it has them (a restore), else now.
                 let mut c = built.customer;
-                if let Some(message) = book.row_refused(&mut c, true) {
+                if let Some(message) = book.new_row_refused(&mut c) {
                     let problem = self.problem(row, None, "denied", Severity::Error, message);
                     return Outcome::Rejected(vec![problem]);
                 }
