@@ -77,8 +77,12 @@ impl Book {
     /// The same book (store, caches, rules and clock shared) seen and changed
     /// by `principal` under `policy`: every read and write of the handle goes
     /// through the policy stage. Roles the policy does not know grant nothing.
-    pub fn as_principal(&self, principal: Principal, policy: &Policy) -> Book {
-        Book {
+    /// Only the owner's book hands out principals' books: asked of a
+    /// principal's book it is denied (a handle given to a principal cannot
+    /// grant itself other roles).
+    pub fn as_principal(&self, principal: Principal, policy: &Policy) -> Result<Book, Error> {
+        self.owner_only("as_principal")?;
+        Ok(Book {
             store: Arc::clone(&self.store),
             rules: Arc::clone(&self.rules),
             actor: principal.user.clone(),
@@ -88,7 +92,7 @@ impl Book {
             dedupe_model: Arc::clone(&self.dedupe_model),
             path: self.path.clone(),
             viewer: Some(Arc::new(crate::policy::Viewer::new(principal, policy))),
-        }
+        })
     }
 
     /// The principal this handle reads and writes as, if any.

@@ -81,7 +81,7 @@ impl Book {
     ) -> Result<Self, Error> {
         let book = Self::owned(store, rules, options)?;
         Ok(match (&options.principal, &options.policy) {
-            (Some(p), Some(policy)) => book.as_principal(p.clone(), policy),
+            (Some(p), Some(policy)) => book.as_principal(p.clone(), policy)?,
             _ => book,
         })
     }

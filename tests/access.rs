@@ -93,7 +93,7 @@ fn policy() -> Policy {
 fn a_sales_rep_sees_own_dossiers_masked_on_every_read_path() {
     let s = shop();
     let p = policy();
-    let g = s.book.as_principal(who("li", &["sales"]), &p);
+    let g = s.book.as_principal(who("li", &["sales"]), &p).unwrap();
 
     let own = g.get(s.li.id).unwrap();
     assert_eq!(own.phones[0].number, "138****8001");
@@ -182,7 +182,7 @@ fn a_role_may_be_granted_filtering_on_a_masked_field() {
         "related = \"masked\" }\nfilter_masked = [\"邮箱\", \"phones\"]",
     ))
     .unwrap();
-    let g = s.book.as_principal(who("li", &["sales"]), &p);
+    let g = s.book.as_principal(who("li", &["sales"]), &p).unwrap();
     assert!(
         g.find_by_email("liu.fang@qq.com").unwrap().is_empty(),
         "not in scope"
@@ -208,7 +208,7 @@ fn a_role_may_be_granted_filtering_on_a_masked_field() {
 fn a_manager_exports_the_team_masked() {
     let s = shop();
     let p = policy();
-    let g = s.book.as_principal(who("zhao", &["manager"]), &p);
+    let g = s.book.as_principal(who("zhao", &["manager"]), &p).unwrap();
     let mut out = Vec::new();
     let options = ExportOptions {
         format: Format::Jsonl,
@@ -242,7 +242,7 @@ fn a_principal_without_rights_is_denied_everywhere() {
     let s = shop();
     let p = policy();
     for roles in [&["intern"][..], &["no-such-role"][..], &[][..]] {
-        let g = s.book.as_principal(who("li", roles), &p);
+        let g = s.book.as_principal(who("li", roles), &p).unwrap();
         let seg = s.book.segment("phone starts_with \"+86\"").unwrap();
         let denied =
             |r: Result<(), Error>| assert!(matches!(r, Err(Error::Denied { .. })), "{r:?}");
@@ -276,7 +276,7 @@ fn a_principal_without_rights_is_denied_everywhere() {
 fn writes_respect_scope_and_what_the_principal_cannot_see() {
     let s = shop();
     let p = policy();
-    let g = s.book.as_principal(who("li", &["sales"]), &p);
+    let g = s.book.as_principal(who("li", &["sales"]), &p).unwrap();
     let mut own = g.get(s.li.id).unwrap();
     own.job_title = Some("Buyer".into());
     g.update(own).unwrap();
@@ -304,7 +304,7 @@ fn writes_respect_scope_and_what_the_principal_cannot_see() {
 fn explanations_mask_a_field_whatever_name_the_condition_gives_it() {
     let s = shop();
     let policy = Policy::from_toml(POLICY).unwrap();
-    let g = s.book.as_principal(who("li", &["sales"]), &policy);
+    let g = s.book.as_principal(who("li", &["sales"]), &policy).unwrap();
     for condition in [
         r#"邮箱 contains "163""#,
         r#"email contains "163""#,
@@ -352,7 +352,7 @@ fn an_update_keeps_what_the_principal_cannot_see() {
         "related = \"masked\", tags = \"hidden\", \"custom.secret_note\" = \"hidden\" }",
     ))
     .unwrap();
-    let g = book.as_principal(who("li", &["sales"]), &p);
+    let g = book.as_principal(who("li", &["sales"]), &p).unwrap();
     let mut seen = g.get(s.li.id).unwrap();
     assert!(seen.tags.is_empty() && seen.custom.is_empty() && seen.birth_date.is_none());
     seen.job_title = Some("Head of purchasing".into());
@@ -391,7 +391,7 @@ fn an_update_keeps_what_the_principal_cannot_see() {
 fn a_duplicate_answer_carries_no_value_the_principal_cannot_see() {
     let s = shop();
     let p = policy();
-    let g = s.book.as_principal(who("li", &["sales"]), &p);
+    let g = s.book.as_principal(who("li", &["sales"]), &p).unwrap();
     // Another owner's customer, typed again by li.
     let draft = Customer::person("Fang", "Liu").with_email("liu.fang@qq.com");
     let text = match g.add(draft) {
@@ -420,11 +420,34 @@ fn a_duplicate_answer_carries_no_value_the_principal_cannot_see() {
 fn the_owner_only_paths_refuse_a_principal() {
     let s = shop();
     let p = policy();
-    let g = s.book.as_principal(who("zhao", &["manager"]), &p);
+    let g = s.book.as_principal(who("zhao", &["manager"]), &p).unwrap();
     assert!(matches!(g.store(), Err(Error::Denied { .. })));
     assert!(matches!(g.snapshot(), Err(Error::Denied { .. })));
     assert!(matches!(g.audit_trail(1), Err(Error::Denied { .. })));
     assert!(matches!(g.stats(), Err(Error::Denied { .. })));
     assert_eq!(g.count().unwrap(), 2, "the team's dossiers");
     assert_eq!(g.customers(None, 10).unwrap().len(), 2);
+}
+
+#[test]
+fn a_principals_book_cannot_hand_out_other_principals() {
+    let s = shop();
+    let p = policy();
+    let sales = s.book.as_principal(who("li", &["sales"]), &p).unwrap();
+    let admin =
+        Policy::from_toml("[roles.admin]\noperations = [\"read\", \"export\"]\nscope = \"all\"\n")
+            .unwrap();
+    match sales.as_principal(who("li", &["admin"]), &admin) {
+        Err(Error::Denied { user, operation }) => {
+            assert_eq!(user, "li");
+            assert!(operation.contains("as_principal"), "{operation}");
+        }
+        other => panic!(
+            "escalation allowed: {:?}",
+            other.map(|b| b.principal().cloned())
+        ),
+    }
+    // The owner's book still can.
+    let admin_book = s.book.as_principal(who("li", &["admin"]), &admin).unwrap();
+    assert!(admin_book.get(s.wang.id).is_ok());
 }

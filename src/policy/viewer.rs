@@ -17,13 +17,34 @@ pub struct Viewer {
     principal: Principal,
     operations: BTreeSet<Operation>,
     scope: Scope,
-    default: FieldAccess,
-    fields: BTreeMap<String, FieldAccess>,
+    /// Each role's field access (its default and the fields it names).
+    grants: Vec<Grant>,
     filter_masked: BTreeSet<String>,
     team: Vec<String>,
-    /// [`Viewer::access`] of each of [`GROUPS`] and of `related`, worked out
-    /// once: masking a dossier asks for them all.
-    groups: Vec<(&'static str, FieldAccess)>,
+    /// [`Viewer::access`] of each dossier field of [`GROUPS`] (the groups
+    /// and their parts) and of `related`, worked out once: masking a
+    /// dossier asks for them all.
+    known: Vec<(&'static str, FieldAccess)>,
+}
+
+/// One role's field access.
+#[derive(Debug, Clone)]
+struct Grant {
+    default: FieldAccess,
+    fields: BTreeMap<String, FieldAccess>,
+}
+
+impl Grant {
+    /// How `field` shows by this role: by its own name, else by the
+    /// top-level field it is part of (`city` → `addresses`), else `custom`
+    /// for a custom field, else the role's default.
+    fn access(&self, own: &str, wider: Option<&str>) -> FieldAccess {
+        self.fields
+            .get(own)
+            .or_else(|| wider.and_then(|w| self.fields.get(w)))
+            .copied()
+            .unwrap_or(self.default)
+    }
 }
 
 /// The top-level fields the policy masks or hides (custom fields and the
@@ -45,39 +66,35 @@ pub(crate) const GROUPS: &[&str] = &[
 
 impl Viewer {
     /// The grants of `principal`'s roles under `policy`, together: the union
-    /// of their operations, the widest scope, the most open access per field.
+    /// of their operations, the widest scope, and for each field the most
+    /// open access any of the roles gives it.
     pub fn new(principal: Principal, policy: &Policy) -> Self {
         let mut v = Viewer {
             principal,
             operations: BTreeSet::new(),
             scope: Scope::Own,
-            default: FieldAccess::Hidden,
-            fields: BTreeMap::new(),
+            grants: Vec::new(),
             filter_masked: BTreeSet::new(),
             team: Vec::new(),
-            groups: Vec::new(),
+            known: Vec::new(),
         };
-        let mut any = false;
         for role in v.principal.roles.iter().filter_map(|r| policy.roles.get(r)) {
             v.operations.extend(role.operations.iter().copied());
-            v.scope = if any {
-                v.scope.max(role.scope)
-            } else {
+            v.scope = if v.grants.is_empty() {
                 role.scope
-            };
-            v.default = if any {
-                v.default.max(role.default)
             } else {
-                role.default
+                v.scope.max(role.scope)
             };
-            for (f, a) in &role.fields {
-                let key = canonical(f);
-                let e = v.fields.entry(key).or_insert(*a);
-                *e = (*e).max(*a);
-            }
+            v.grants.push(Grant {
+                default: role.default,
+                fields: role
+                    .fields
+                    .iter()
+                    .map(|(f, a)| (canonical(f), *a))
+                    .collect(),
+            });
             v.filter_masked
                 .extend(role.filter_masked.iter().map(|f| canonical(f)));
-            any = true;
         }
         let team = v.principal.team.clone().or_else(|| {
             policy
@@ -92,17 +109,19 @@ impl Viewer {
                 v.team.push(v.principal.user.clone());
             }
         }
-        v.groups = GROUPS
-            .iter()
-            .chain(&["related"])
-            .map(|g| (*g, v.access(g)))
+        v.known = catalogue::Field::all()
+            .filter(|f| GROUPS.contains(&f.group().name()))
+            .map(|f| f.name())
+            .chain(["related"])
+            .map(|name| (name, v.access(name)))
             .collect();
         v
     }
 
-    /// How a top-level field (one of [`GROUPS`], or `related`) shows.
+    /// How a dossier field of the catalogue (by its canonical name), or
+    /// `related`, shows.
     fn group(&self, name: &str) -> FieldAccess {
-        self.groups
+        self.known
             .iter()
             .find(|(g, _)| *g == name)
             .map_or_else(|| self.access(name), |(_, a)| *a)
@@ -135,10 +154,11 @@ impl Viewer {
         }
     }
 
-    /// How a field shows: by its own name in the policy, else by the
-    /// top-level field it is part of (`city` → `addresses`), else `custom`
-    /// for a custom field, else the roles' default. Any name the catalogue
-    /// knows for a field works: `邮箱`, `email`, `emails`.
+    /// How a field shows: the most open access any role gives it (by its
+    /// own name in the role, else by the top-level field it is part of —
+    /// `city` → `addresses` —, else `custom` for a custom field, else the
+    /// role's default); hidden without roles. Any name the catalogue knows
+    /// for a field works: `邮箱`, `email`, `emails`.
     pub fn access(&self, field: &str) -> FieldAccess {
         let named = catalogue::resolve(field);
         if let Some(Named::Field(f)) = &named {
@@ -150,18 +170,16 @@ impl Viewer {
         let own = named
             .as_ref()
             .map_or_else(|| field.to_string(), Named::name);
-        if let Some(a) = self.fields.get(&own) {
-            return *a;
-        }
         let wider = match &named {
             Some(Named::Field(f)) => Some(f.group().name()),
             Some(Named::Custom(_)) => Some("custom"),
             None => None,
         };
-        wider
-            .and_then(|w| self.fields.get(w))
-            .copied()
-            .unwrap_or(self.default)
+        self.grants
+            .iter()
+            .map(|g| g.access(&own, wider))
+            .max()
+            .unwrap_or(FieldAccess::Hidden)
     }
 
     /// Whether a condition may test the field: when it is visible, or masked
@@ -182,17 +200,13 @@ impl Viewer {
         }
     }
 
-    /// A dossier as the principal may see it (scope aside).
+    /// A dossier as the principal may see it (scope aside): each field by
+    /// its own access (`given_name`, `city`, `industry` as a policy names
+    /// them, else as their group does).
     pub fn customer(&self, mut c: Customer) -> Customer {
-        match self.group("name") {
-            FieldAccess::Visible => {}
-            FieldAccess::Masked => {
-                for n in [&mut c.name.given, &mut c.name.family, &mut c.name.full] {
-                    *n = n.as_deref().map(mask_name);
-                }
-            }
-            FieldAccess::Hidden => c.name = Default::default(),
-        }
+        text(self.group("given_name"), &mut c.name.given);
+        text(self.group("family_name"), &mut c.name.family);
+        text(self.group("full_name"), &mut c.name.full);
         text(self.group("company"), &mut c.company);
         text(self.group("job_title"), &mut c.job_title);
         text(self.group("source"), &mut c.source);
@@ -224,25 +238,41 @@ impl Viewer {
             }
             FieldAccess::Hidden => c.phones.clear(),
         }
-        match self.group("addresses") {
-            FieldAccess::Visible => {}
-            FieldAccess::Masked => {
-                for a in &mut c.addresses {
-                    a.street = a.street.as_ref().map(|_| "***".into());
-                    a.postcode = None;
-                    a.raw = None;
-                }
-            }
-            FieldAccess::Hidden => c.addresses.clear(),
+        if self.group("addresses") == FieldAccess::Hidden {
+            c.addresses.clear();
         }
-        match self.group("organization") {
-            FieldAccess::Visible => {}
-            FieldAccess::Masked => {
-                if let Some(o) = &mut c.organization {
-                    o.name = o.name.as_deref().map(mask_name);
-                }
+        let parts = ["street", "city", "region", "postcode", "country"].map(|f| self.group(f));
+        for a in &mut c.addresses {
+            if parts[0] == FieldAccess::Masked {
+                a.street = a.street.as_ref().map(|_| "***".into());
+            } else if parts[0] == FieldAccess::Hidden {
+                a.street = None;
             }
-            FieldAccess::Hidden => c.organization = None,
+            text(parts[1], &mut a.city);
+            text(parts[2], &mut a.region);
+            if parts[3] != FieldAccess::Visible {
+                a.postcode = None;
+            }
+            // A country is the coarsest part of an address: masked, it shows.
+            if parts[4] == FieldAccess::Hidden {
+                a.country = None;
+            }
+            if parts.iter().any(|p| *p != FieldAccess::Visible) {
+                a.raw = None;
+            }
+        }
+        if let Some(o) = &mut c.organization {
+            text(self.group("organization"), &mut o.name);
+            text(self.group("industry"), &mut o.industry);
+            if self.group("org_size") != FieldAccess::Visible {
+                o.size = None;
+            }
+            if self.group("organization") == FieldAccess::Hidden
+                && o.industry.is_none()
+                && o.size.is_none()
+            {
+                c.organization = None;
+            }
         }
         if self.group("tags") != FieldAccess::Visible {
             c.tags.clear();
@@ -276,7 +306,7 @@ impl Viewer {
             .split('+')
             .map(|part| self.access(part))
             .min()
-            .unwrap_or(self.default);
+            .unwrap_or(FieldAccess::Hidden);
         let first = field.split('+').next().unwrap_or(field);
         match access {
             FieldAccess::Visible => Some(value.to_string()),
@@ -304,10 +334,24 @@ impl Viewer {
         };
         for r in &mut records {
             match r {
-                Related::Interaction(i) => fix(&mut i.summary),
+                Related::Interaction(i) => {
+                    fix(&mut i.summary);
+                    if let Some(o) = &mut i.outcome {
+                        fix(o);
+                    }
+                }
                 Related::Feedback(f) => fix(&mut f.comment),
                 Related::Note(n) => fix(&mut n.text),
-                _ => {}
+                Related::Consent(c) => {
+                    if let Some(e) = &mut c.evidence {
+                        fix(e);
+                    }
+                }
+                Related::Purchase(p) => {
+                    if let Some(r) = &mut p.reference {
+                        fix(r);
+                    }
+                }
             }
         }
         records
@@ -401,14 +445,31 @@ impl Viewer {
     /// is the error).
     pub fn kept(&self, stored: &Customer, mut sent: Customer) -> Result<Customer, String> {
         let shown = self.customer(stored.clone());
-        keep(self, "name", &stored.name, &shown.name, &mut sent.name)?;
+        let (n, m) = (&stored.name, &shown.name);
+        keep(self, "given_name", &n.given, &m.given, &mut sent.name.given)?;
         keep(
             self,
-            "organization",
-            &stored.organization,
-            &shown.organization,
-            &mut sent.organization,
+            "family_name",
+            &n.family,
+            &m.family,
+            &mut sent.name.family,
         )?;
+        keep(self, "full_name", &n.full, &m.full, &mut sent.name.full)?;
+        let (o, m) = (
+            stored.organization.clone().unwrap_or_default(),
+            shown.organization.clone().unwrap_or_default(),
+        );
+        let mut org = sent.organization.take().unwrap_or_default();
+        keep(self, "organization", &o.name, &m.name, &mut org.name)?;
+        keep(
+            self,
+            "industry",
+            &o.industry,
+            &m.industry,
+            &mut org.industry,
+        )?;
+        keep(self, "org_size", &o.size, &m.size, &mut org.size)?;
+        sent.organization = (org != Default::default()).then_some(org);
         keep(
             self,
             "company",
@@ -445,33 +506,27 @@ impl Viewer {
             &mut sent.birth_date,
         )?;
         keep(self, "tags", &stored.tags, &shown.tags, &mut sent.tags)?;
-        if keep(
+        entries(
             self,
             "emails",
             &stored.emails,
             &shown.emails,
             &mut sent.emails,
-        )? {
-            entries(&stored.emails, &shown.emails, &mut sent.emails);
-        }
-        if keep(
+        )?;
+        entries(
             self,
             "phones",
             &stored.phones,
             &shown.phones,
             &mut sent.phones,
-        )? {
-            entries(&stored.phones, &shown.phones, &mut sent.phones);
-        }
-        if keep(
+        )?;
+        entries(
             self,
             "addresses",
             &stored.addresses,
             &shown.addresses,
             &mut sent.addresses,
-        )? {
-            entries(&stored.addresses, &shown.addresses, &mut sent.addresses);
-        }
+        )?;
         let names: BTreeSet<String> = stored
             .custom
             .keys()
@@ -533,7 +588,8 @@ fn text(access: FieldAccess, v: &mut Option<String>) {
 
 /// One field of [`Viewer::kept`]: sent back as shown keeps the stored value
 /// (false); a change (true) is refused on a field the principal does not see
-/// at all (hidden, or masked where a mask shows nothing: birth dates, tags).
+/// at all (hidden, or masked where a mask shows nothing: birth dates, tags,
+/// sizes, postcodes).
 fn keep<T: PartialEq + Clone>(
     v: &Viewer,
     field: &str,
@@ -547,7 +603,7 @@ fn keep<T: PartialEq + Clone>(
     }
     let unseen = match v.access(field) {
         FieldAccess::Hidden => true,
-        FieldAccess::Masked => matches!(field, "birth_date" | "tags"),
+        FieldAccess::Masked => matches!(field, "birth_date" | "tags" | "org_size" | "postcode"),
         FieldAccess::Visible => false,
     };
     if unseen {
@@ -556,15 +612,211 @@ fn keep<T: PartialEq + Clone>(
     Ok(true)
 }
 
-/// The entries of a changed list that were sent back as shown take their
-/// stored values (a masked e-mail kept, a new one added beside it).
-fn entries<T: PartialEq + Clone>(stored: &[T], shown: &[T], sent: &mut [T]) {
-    if stored == shown {
-        return;
+/// A list of [`Viewer::kept`] (`emails`, `phones`, `addresses`): sent back
+/// as shown keeps the stored list; a change to a hidden list is refused.
+/// Otherwise each entry sent is paired with the entry shown that it equals,
+/// else with the one shown at its place (an edited entry), and keeps the
+/// stored value of every part it sent back as shown: the masked street of
+/// an address whose city changed stays, a new e-mail is added beside a
+/// masked one. A new entry may not set a part hidden from the principal.
+fn entries<T: Entry>(
+    v: &Viewer,
+    field: &str,
+    stored: &[T],
+    shown: &[T],
+    sent: &mut [T],
+) -> Result<(), String> {
+    let mut whole = sent.to_vec();
+    if !keep(v, field, &stored.to_vec(), &shown.to_vec(), &mut whole)? {
+        sent.clone_from_slice(&whole);
+        return Ok(());
     }
-    for entry in sent.iter_mut() {
-        if let Some(i) = shown.iter().position(|s| s == entry) {
-            *entry = stored[i].clone();
+    let exact: Vec<Option<usize>> = sent
+        .iter()
+        .map(|e| shown.iter().position(|s| s == e))
+        .collect();
+    let mut taken: Vec<bool> = (0..shown.len()).map(|j| exact.contains(&Some(j))).collect();
+    for (i, entry) in sent.iter_mut().enumerate() {
+        // An edited entry: the free entry shown that agrees with it on most
+        // parts (the nearest of those), if it agrees on any.
+        let pair = exact[i].or_else(|| {
+            (0..shown.len())
+                .filter(|&j| !taken[j])
+                .map(|j| {
+                    (
+                        entry.agreement(&shown[j]),
+                        std::cmp::Reverse(j.abs_diff(i)),
+                        j,
+                    )
+                })
+                .filter(|(n, _, _)| *n > 0)
+                .max()
+                .map(|(_, _, j)| j)
+        });
+        match pair {
+            Some(j) => {
+                taken[j] = true;
+                entry.keep_parts(v, &stored[j], &shown[j])?;
+            }
+            None => entry.keep_parts(v, &T::default(), &T::default())?,
         }
+    }
+    Ok(())
+}
+
+/// An entry of a dossier's list, kept part by part.
+trait Entry: PartialEq + Clone + Default {
+    /// Each part sent back as shown takes its stored value; a changed part
+    /// hidden from the principal is refused.
+    fn keep_parts(&mut self, v: &Viewer, stored: &Self, shown: &Self) -> Result<(), String>;
+    /// How many of the parts that identify it are set and equal in both.
+    fn agreement(&self, other: &Self) -> usize;
+}
+
+fn same<T: PartialEq + Default>(a: &T, b: &T) -> usize {
+    usize::from(a == b && *a != T::default())
+}
+
+impl Entry for kehu_model::Email {
+    fn keep_parts(&mut self, v: &Viewer, stored: &Self, shown: &Self) -> Result<(), String> {
+        keep(
+            v,
+            "emails",
+            &stored.address,
+            &shown.address,
+            &mut self.address,
+        )?;
+        keep(v, "emails", &stored.raw, &shown.raw, &mut self.raw)?;
+        keep(v, "emails", &stored.label, &shown.label, &mut self.label)?;
+        Ok(())
+    }
+    fn agreement(&self, other: &Self) -> usize {
+        same(&self.address, &other.address) + same(&self.label, &other.label)
+    }
+}
+
+impl Entry for kehu_model::Phone {
+    fn keep_parts(&mut self, v: &Viewer, stored: &Self, shown: &Self) -> Result<(), String> {
+        keep(v, "phones", &stored.number, &shown.number, &mut self.number)?;
+        keep(v, "phones", &stored.raw, &shown.raw, &mut self.raw)?;
+        keep(v, "phones", &stored.label, &shown.label, &mut self.label)?;
+        Ok(())
+    }
+    fn agreement(&self, other: &Self) -> usize {
+        same(&self.number, &other.number) + same(&self.label, &other.label)
+    }
+}
+
+impl Entry for kehu_model::Address {
+    fn keep_parts(&mut self, v: &Viewer, stored: &Self, shown: &Self) -> Result<(), String> {
+        keep(v, "street", &stored.street, &shown.street, &mut self.street)?;
+        keep(v, "city", &stored.city, &shown.city, &mut self.city)?;
+        keep(v, "region", &stored.region, &shown.region, &mut self.region)?;
+        keep(
+            v,
+            "postcode",
+            &stored.postcode,
+            &shown.postcode,
+            &mut self.postcode,
+        )?;
+        keep(
+            v,
+            "country",
+            &stored.country,
+            &shown.country,
+            &mut self.country,
+        )?;
+        keep(v, "street", &stored.raw, &shown.raw, &mut self.raw)?;
+        keep(v, "addresses", &stored.label, &shown.label, &mut self.label)?;
+        Ok(())
+    }
+    fn agreement(&self, other: &Self) -> usize {
+        same(&self.street, &other.street)
+            + same(&self.city, &other.city)
+            + same(&self.postcode, &other.postcode)
+            + same(&self.label, &other.label)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kehu_model::{Address, Email};
+
+    fn viewer(toml: &str, roles: &[&str]) -> Viewer {
+        let policy = Policy::from_toml(toml).unwrap();
+        let who = Principal {
+            user: "li".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            team: None,
+        };
+        Viewer::new(who, &policy)
+    }
+
+    fn dossier() -> Customer {
+        let mut c = Customer::person("Wei", "Zhang").with_email("zhang.wei@163.com");
+        c.addresses.push(Address {
+            street: Some("88 Nanjing Road".into()),
+            city: Some("Shanghai".into()),
+            postcode: Some("200001".into()),
+            country: Some("CN".into()),
+            ..Default::default()
+        });
+        c
+    }
+
+    #[test]
+    fn roles_together_grant_each_field_its_most_open_access() {
+        let v = viewer(
+            "[roles.a]\nfields = { emails = \"hidden\" }\n[roles.b]\ndefault = \"visible\"\n",
+            &["a", "b"],
+        );
+        assert_eq!(v.access("email"), FieldAccess::Visible);
+        assert_eq!(viewer("", &[]).access("emails"), FieldAccess::Hidden);
+    }
+
+    #[test]
+    fn a_part_named_by_the_policy_shows_by_its_own_access() {
+        let v = viewer(
+            "[roles.a]\ndefault = \"visible\"\nfields = { city = \"hidden\", given_name = \"masked\" }\n",
+            &["a"],
+        );
+        let seen = v.customer(dossier());
+        assert_eq!(seen.addresses[0].city, None);
+        assert_eq!(seen.addresses[0].street.as_deref(), Some("88 Nanjing Road"));
+        assert_eq!(seen.name.given.as_deref(), Some("W**"));
+        assert_eq!(seen.name.family.as_deref(), Some("Zhang"));
+        assert!(!v.may_filter("城市"));
+    }
+
+    #[test]
+    fn an_edited_entry_keeps_its_masked_parts() {
+        let v = viewer(
+            "[roles.a]\ndefault = \"visible\"\nfields = { street = \"masked\", emails = \"masked\" }\n",
+            &["a"],
+        );
+        let stored = dossier();
+        let mut sent = v.customer(stored.clone());
+        sent.addresses[0].city = Some("Suzhou".into());
+        sent.emails[0].label = Some("work".into());
+        sent.emails.insert(0, Email::new("wei@work.cn"));
+        let kept = v.kept(&stored, sent).unwrap();
+        assert_eq!(kept.addresses[0].street.as_deref(), Some("88 Nanjing Road"));
+        assert_eq!(kept.addresses[0].city.as_deref(), Some("Suzhou"));
+        assert_eq!(kept.emails[0].address, "wei@work.cn");
+        assert_eq!(kept.emails[1].address, "zhang.wei@163.com");
+        assert_eq!(kept.emails[1].label.as_deref(), Some("work"));
+        // A part hidden from the principal cannot be set on a new entry.
+        let v = viewer(
+            "[roles.a]\ndefault = \"visible\"\nfields = { postcode = \"hidden\" }\n",
+            &["a"],
+        );
+        let mut sent = v.customer(stored.clone());
+        sent.addresses.push(Address {
+            city: Some("Beijing".into()),
+            postcode: Some("100000".into()),
+            ..Default::default()
+        });
+        assert_eq!(v.kept(&stored, sent).unwrap_err(), "postcode");
     }
 }

@@ -1,6 +1,7 @@
 //! The `Book` object: a thread-safe handle on a kehu book.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
@@ -36,21 +37,35 @@ pub trait SegmentListener: Send + Sync {
 /// in flight; later calls fail with `KehuError.Closed`.
 #[derive(uniffi::Object)]
 pub struct Book {
-    inner: RwLock<Option<kehu::Book>>,
+    /// The open book, shared with the books of its principals.
+    inner: Arc<RwLock<Option<kehu::Book>>>,
+    /// The principal this handle answers for, under its policy; none for the owner.
+    principal: Option<(kehu::Principal, kehu::Policy)>,
+    /// A principal's handle closed by itself (the owner's book stays open).
+    detached: AtomicBool,
 }
 
 impl Book {
     fn new(book: kehu::Book) -> Arc<Self> {
         Arc::new(Self {
-            inner: RwLock::new(Some(book)),
+            inner: Arc::new(RwLock::new(Some(book))),
+            principal: None,
+            detached: AtomicBool::new(false),
         })
     }
 
-    /// Runs `f` on the open book; a panic becomes `KehuError.Internal`.
+    /// Runs `f` on the open book (as this handle's principal sees it); a
+    /// panic becomes `KehuError.Internal`.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&kehu::Book) -> Result<T>) -> Result<T> {
         let guard = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let book = guard.as_ref().ok_or_else(KehuError::closed)?;
-        guarded(|| f(book))
+        if self.detached.load(Ordering::Acquire) {
+            return Err(KehuError::closed());
+        }
+        guarded(|| match &self.principal {
+            Some((p, policy)) => f(&book.as_principal(p.clone(), policy)?),
+            None => f(book),
+        })
     }
 }
 
@@ -102,22 +117,28 @@ impl Book {
         })
     }
 
-    /// Closes the book file for every holder of this handle and its guarded
-    /// views (waits for calls in flight); later calls fail with
-    /// `KehuError.Closed`. Closing twice is harmless. (Kotlin's `close()` /
-    /// `use {}` only releases this handle; Swift and Python release it when
-    /// the object goes.)
+    /// Closes the book file for every holder of this handle and the books of
+    /// its principals (waits for calls in flight); later calls fail with
+    /// `KehuError.Closed`. On a principal's book it closes that book only.
+    /// Closing twice is harmless. (Kotlin's `close()` / `use {}` only
+    /// releases this handle; Swift and Python release it when the object goes.)
     pub fn close_book(&self) {
+        if self.principal.is_some() {
+            self.detached.store(true, Ordering::Release);
+            return;
+        }
         let mut guard = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         guard.take();
     }
 
-    /// Whether `close_book()` was called.
+    /// Whether `close_book()` was called (on this book, or on the owner's book of a principal's).
     pub fn is_closed(&self) -> bool {
-        self.inner
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_none()
+        self.detached.load(Ordering::Acquire)
+            || self
+                .inner
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_none()
     }
 
     // --- dossiers ---
@@ -651,13 +672,40 @@ impl Book {
         self.with(|b| Ok(b.backup(&path)?.into()))
     }
 
-    /// The same book seen by a principal under a role policy (TOML or JSON text).
-    pub fn as_principal(
-        self: Arc<Self>,
-        principal: Principal,
-        policy: String,
-    ) -> Result<Arc<crate::guarded::GuardedBook>> {
-        crate::guarded::GuardedBook::new(self, principal, &policy)
+    /// The same book seen by a principal under a role policy (TOML or JSON text):
+    /// a `Book` whose every call goes through the core's policy stage (scope,
+    /// masks, filter rights, operations; denials are `KehuError.Denied`). It
+    /// shares this book's store; closing one does not close the other.
+    pub fn as_principal(&self, principal: Principal, policy: String) -> Result<Arc<Book>> {
+        let principal = principal.core()?;
+        let policy = if policy.trim_start().starts_with('{') {
+            kehu::Policy::from_json(&policy)
+        } else {
+            kehu::Policy::from_toml(&policy)
+        }
+        .map_err(|e| KehuError::argument("policy", e.to_string()))?;
+        // Refused here, not at the first call: a closed book, or a principal's
+        // (the core denies it; a principal cannot grant itself other roles).
+        self.with(|b| {
+            b.as_principal(principal.clone(), &policy)
+                .map(drop)
+                .map_err(Into::into)
+        })?;
+        Ok(Arc::new(Self {
+            inner: Arc::clone(&self.inner),
+            principal: Some((principal, policy)),
+            detached: AtomicBool::new(false),
+        }))
+    }
+
+    /// The principal this book answers for, or none for the owner.
+    pub fn principal(&self) -> Result<Option<Principal>> {
+        self.with(|b| Ok(b.principal().cloned().map(Into::into)))
+    }
+
+    /// Fails with `KehuError.Denied` unless the principal may do `operation`.
+    pub fn check(&self, operation: Operation) -> Result<()> {
+        self.with(|b| Ok(b.check(operation.into())?))
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! A thin layer: records and enums that Kotlin and Swift handle natively
 //! (`dossier`, `related`, `answers`, `options`), converted to and from the
-//! core types; the `Book` and `GuardedBook` objects that call the core; one
+//! core types; the `Book` object that calls the core (a principal's book is one too); one
 //! error enum (`KehuError`) mapped in one place. No logic of its own.
 //!
 //! Generate the bindings with the workspace's `uniffi-bindgen` in library
@@ -14,7 +14,6 @@ mod answers;
 mod book;
 mod dossier;
 mod error;
-mod guarded;
 mod options;
 mod related;
 
@@ -27,10 +26,9 @@ pub use dossier::{
     Kind, LifecycleStage, Organization, PersonName, Phone,
 };
 pub use error::KehuError;
-pub use guarded::{GuardedBook, Operation};
 pub use options::{
     ClassifyOptions, ExportFormat, ExportOptions, ImportKind, ImportMode, ImportOptions, Key,
-    NaturalKey, OpenOptions, Principal,
+    NaturalKey, OpenOptions, Operation, Principal,
 };
 pub use related::{
     Consent, ConsentStatus, Direction, Feedback, FeedbackKind, FeedbackStatus, Interaction,

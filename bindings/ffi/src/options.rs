@@ -495,3 +495,63 @@ pub struct Principal {
     #[uniffi(default)]
     pub team: Option<String>,
 }
+
+impl Principal {
+    /// The core's principal; the user may not be empty.
+    pub(crate) fn core(self) -> Result<kehu::Principal> {
+        if self.user.trim().is_empty() {
+            return Err(KehuError::argument("principal.user", "the user is empty"));
+        }
+        Ok(kehu::Principal {
+            user: self.user,
+            roles: self.roles,
+            team: self.team,
+        })
+    }
+}
+
+impl From<kehu::Principal> for Principal {
+    fn from(p: kehu::Principal) -> Self {
+        Self {
+            user: p.user,
+            roles: p.roles,
+            team: p.team,
+        }
+    }
+}
+
+/// What a principal may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Operation {
+    /// Read dossiers.
+    Read,
+    /// Add dossiers.
+    Add,
+    /// Change dossiers.
+    Update,
+    /// Remove dossiers.
+    Delete,
+    /// Merge dossiers.
+    Merge,
+    /// Import files.
+    Import,
+    /// Export dossiers.
+    Export,
+    /// Erase customers.
+    Forget,
+}
+
+impl From<Operation> for kehu::Operation {
+    fn from(o: Operation) -> Self {
+        match o {
+            Operation::Read => Self::Read,
+            Operation::Add => Self::Add,
+            Operation::Update => Self::Update,
+            Operation::Delete => Self::Delete,
+            Operation::Merge => Self::Merge,
+            Operation::Import => Self::Import,
+            Operation::Export => Self::Export,
+            Operation::Forget => Self::Forget,
+        }
+    }
+}

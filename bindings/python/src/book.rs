@@ -3,7 +3,8 @@
 //! book with the GIL released, and encodes the answer; it decides nothing.
 
 use std::path::PathBuf;
-use std::sync::{PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use kehu::io::{ExportOptions, ImportOptions, Progress};
 use kehu::{Book, ClassifyOptions, Customer, Related, RelatedKind, RuleSet};
@@ -20,17 +21,24 @@ use crate::errors::{run, Failure, Res};
 /// `kehu.Book`; every method releases the GIL while it works.
 #[pyclass(frozen, module = "kehu._kehu")]
 pub(crate) struct NativeBook {
-    book: RwLock<Option<Book>>,
+    /// The open book, shared with the books of its principals.
+    book: Arc<RwLock<Option<Book>>>,
+    /// The principal this handle answers for, under its policy; none for the owner.
+    principal: Option<(kehu::Principal, kehu::Policy)>,
+    /// A principal's handle closed by itself (the owner's book stays open).
+    detached: AtomicBool,
 }
 
 impl NativeBook {
     pub(crate) fn new(book: Book) -> Self {
         Self {
-            book: RwLock::new(Some(book)),
+            book: Arc::new(RwLock::new(Some(book))),
+            principal: None,
+            detached: AtomicBool::new(false),
         }
     }
 
-    /// Runs `f` on the open book, with the GIL released.
+    /// Runs `f` on the open book (as this handle's principal sees it), with the GIL released.
     pub(crate) fn with<T: Send>(
         &self,
         py: Python<'_>,
@@ -39,7 +47,13 @@ impl NativeBook {
         run(py, || {
             let guard = self.book.read().unwrap_or_else(PoisonError::into_inner);
             let book = guard.as_ref().ok_or(Failure::Closed)?;
-            f(book)
+            if self.detached.load(Ordering::Acquire) {
+                return Err(Failure::Closed);
+            }
+            match &self.principal {
+                Some((p, policy)) => f(&book.as_principal(p.clone(), policy)?),
+                None => f(book),
+            }
         })
     }
 }
@@ -74,8 +88,14 @@ impl NativeBook {
         })
     }
 
-    /// Closes the book (waiting for calls in flight); later calls raise.
+    /// Closes the book (waiting for calls in flight) for every holder and the
+    /// books of its principals; later calls raise. On a principal's book it
+    /// closes that book only.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if self.principal.is_some() {
+            self.detached.store(true, Ordering::Release);
+            return Ok(());
+        }
         run(py, || {
             let book = self
                 .book
@@ -90,10 +110,12 @@ impl NativeBook {
     /// Whether the book was closed.
     #[getter]
     fn closed(&self) -> bool {
-        self.book
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_none()
+        self.detached.load(Ordering::Acquire)
+            || self
+                .book
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_none()
     }
 
     /// Erases a customer (see `Book::forget`): the ledger entry, as JSON.
@@ -142,18 +164,38 @@ impl NativeBook {
         self.with(py, move |b| encode(&b.subject_export(customer_id(&id)?)?))
     }
 
-    /// One call made as a principal under a policy (see `Book::as_principal`):
-    /// `method` names the guarded method, `args` its arguments (JSON object).
-    fn as_principal(
-        &self,
-        py: Python<'_>,
-        principal: String,
-        policy: String,
-        method: String,
-        args: String,
-    ) -> PyResult<String> {
+    /// This book as a principal sees it under a policy (see `Book::as_principal`;
+    /// principal and policy as JSON): a book whose every call goes through the
+    /// core's policy stage, sharing this one's store.
+    fn as_principal(&self, py: Python<'_>, principal: String, policy: String) -> PyResult<Self> {
+        let (principal, policy) = self.with(py, move |b| {
+            let principal: kehu::Principal = parse("principal", &principal)?;
+            let policy = kehu::Policy::from_json(&policy)?;
+            // Refused here, not at the first call: a closed book, or a
+            // principal's (the core denies it).
+            b.as_principal(principal.clone(), &policy)?;
+            Ok((principal, policy))
+        })?;
+        Ok(Self {
+            book: Arc::clone(&self.book),
+            principal: Some((principal, policy)),
+            detached: AtomicBool::new(false),
+        })
+    }
+
+    /// The principal this book answers for (JSON), or None for the owner.
+    fn principal(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        self.with(py, |b| b.principal().map(encode).transpose())
+    }
+
+    /// Fails with a denial unless the principal may do `operation` (its name, as in a policy).
+    fn check(&self, py: Python<'_>, operation: String) -> PyResult<()> {
         self.with(py, move |b| {
-            crate::guarded::call(b, &principal, &policy, &method, &args)
+            let op: kehu::Operation = parse_options(
+                "operation",
+                &serde_json::Value::String(operation).to_string(),
+            )?;
+            Ok(b.check(op)?)
         })
     }
 

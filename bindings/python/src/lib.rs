@@ -18,7 +18,6 @@ mod book;
 mod convert;
 mod dedupe;
 mod errors;
-mod guarded;
 
 use convert::{encode, key_provider};
 use errors::run;

@@ -81,3 +81,32 @@ def test_manager_export_and_no_rights(shop: kehu.Book) -> None:
         with pytest.raises(kehu.PermissionDeniedError):
             call()
     assert shop.count() == 3
+
+
+def test_a_principals_book_is_a_book(shop: kehu.Book) -> None:
+    g = shop.as_principal("li", ["sales"], POLICY)
+    assert isinstance(g, kehu.Book)
+    assert shop.principal is None
+    assert g.principal == {"user": "li", "roles": ["sales"], "team": None}
+    g.check("read")
+    with pytest.raises(kehu.PermissionDeniedError):
+        g.check("export")
+    with pytest.raises(kehu.UsageError):
+        g.check("fly")
+    # Every method of the book goes through the policy: whole-book answers need scope all,
+    # the owner's paths are refused, a principal cannot hand itself other roles.
+    for call in (g.stats, lambda: g.audit_trail(), lambda: g.backup("x.bak"),
+                 lambda: g.as_principal("li", ["manager"], POLICY)):
+        with pytest.raises(kehu.PermissionDeniedError):
+            call()
+    assert [c.id for c in g.customers()] == [c.id for c in shop.customers() if c.owner == "li"]
+    # Closing the principal's book leaves the owner's open; closing the owner's closes both.
+    g.close()
+    assert g.closed and not shop.closed
+    with pytest.raises(kehu.BookClosedError):
+        g.count()
+    h = shop.as_principal("zhao", ["manager"], POLICY)
+    shop.close()
+    assert h.closed
+    with pytest.raises(kehu.BookClosedError):
+        h.count()

@@ -186,6 +186,13 @@ fun encrypted(dir: File) {
     check(sales.segmentMembers("kind = person", null).all { it.birthDate == null }) { "members masked" }
     val denied = expect<KehuException.Denied>("export without the right") { sales.exportText(ExportOptions()) }
     check(denied.code == "denied") { denied.code }
+    check(sales.principal()?.user == "ann" && book.principal() == null) { "the principal's book" }
+    sales.check(Operation.READ)
+    expect<KehuException.Denied>("a principal hands itself other roles") {
+        sales.asPrincipal(Principal("ann", listOf("admin"), null), policy)
+    }
+    sales.closeBook()
+    check(sales.isClosed() && !book.isClosed()) { "closing a principal's book leaves the owner's open" }
     check(book.forget(c.id).id == c.id) { "forget" }
     book.closeBook()
 }

@@ -186,6 +186,13 @@ fields = { phones = "masked", emails = "masked", birth_date = "hidden" }
     with pytest.raises(k.KehuError.Denied) as e:
         sales.export_text(k.ExportOptions())
     assert e.value.code == "denied"
+    # The principal's book is a Book: every method through the policy stage.
+    assert sales.principal() == k.Principal(user="ann", roles=["sales"], team=None) and book.principal() is None
+    sales.check(k.Operation.READ)
+    for denied in (lambda: sales.check(k.Operation.FORGET), lambda: sales.backup(path + ".bak"),
+                   lambda: sales.as_principal(k.Principal(user="ann", roles=["admin"]), policy)):
+        with pytest.raises(k.KehuError.Denied):
+            denied()
     erased = book.forget(c.id)
     assert erased.id == c.id and [x.id for x in book.erasures()] == [c.id]
     d = book.add(wei()).customer

@@ -14,7 +14,6 @@ and DataFrames without a book.
     '+8613812345678'
 """
 
-from ._access import GuardedBook
 from ._book import Book, BookDedupe, Classification
 from ._dedupe import DedupeResult, dedupe, dedupe_frame
 from ._errors import (
@@ -87,7 +86,7 @@ __all__ = [
     "Address", "AuditCheck", "AuditEntry", "AuditProblem", "BackupSummary", "Book", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
     "Classes", "Classification", "ColumnUse", "ConflictError", "Consent", "Customer", "CustomValue",
     "DedupeResult", "DuplicateCandidate", "DuplicateError", "Email", "EncryptionError", "Erasure", "Feedback", "FieldChange",
-    "FieldMatch", "FilterSyntaxError", "GuardedBook", "PermissionDeniedError", "ImportReport", "ImportSummary", "InputError", "InternalError",
+    "FieldMatch", "FilterSyntaxError", "PermissionDeniedError", "ImportReport", "ImportSummary", "InputError", "InternalError",
     "Interaction", "KehuError", "MatchExplanation", "MergeReceipt", "Merged", "Money", "Note",
     "NotFoundError", "Organization", "Pair", "PersonName", "Phone", "Purchase", "Record",
     "RelatedRecord", "Report", "RevertReport", "Rfm", "RowDuplicate", "RowMatch", "RowProblem", "RulesError", "Saved",

@@ -17,7 +17,6 @@ from typing import (
     NamedTuple,
     Optional,
     Sequence,
-    TYPE_CHECKING,
     Tuple,
     Union,
 )
@@ -59,9 +58,6 @@ from ._types import (
     decode_segment_explanation,
     related_kind,
 )
-
-if TYPE_CHECKING:
-    from ._access import GuardedBook
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: A rule set: the path of a TOML or JSON file, or the rule set as a dict.
@@ -459,13 +455,27 @@ class Book:
         policy: Union[Mapping[str, Any], PathLike],
         *,
         team: Optional[str] = None,
-    ) -> "GuardedBook":
+    ) -> "Book":
         """This book as ``user`` with ``roles`` sees it under ``policy`` (a dict or a JSON/TOML file):
-        reads limited to the role's scope and masked, operations checked (``PermissionDeniedError``)."""
-        from ._access import GuardedBook, policy_json
+        a ``Book`` whose every method goes through the core's policy stage — reads limited to the
+        roles' scope and masked, conditions on fields it may not filter on refused, operations
+        checked (``PermissionDeniedError``, recorded in the audit trail), updates keeping what it
+        cannot see. It shares this book's file; closing one does not close the other."""
+        from ._access import policy_json
 
-        principal = {"user": user, "roles": list(roles), "team": team}
-        return GuardedBook(self._native, principal, policy_json(policy))
+        principal = _json({"user": user, "roles": list(roles), "team": team})
+        return Book(self._native.as_principal(principal, policy_json(policy)), self._where)
+
+    @property
+    def principal(self) -> Optional[Dict[str, Any]]:
+        """The principal this book answers for (``user``, ``roles``, ``team``), or None for the owner."""
+        text = self._native.principal()
+        return None if text is None else json.loads(text)
+
+    def check(self, operation: str) -> None:
+        """Raises ``PermissionDeniedError`` unless the principal may do ``operation``
+        (``read``, ``add``, ``update``, ``delete``, ``merge``, ``import``, ``export``, ``forget``)."""
+        self._native.check(operation)
 
     def has_consent(self, id: Union[str, Customer], purpose: str, channel: Optional[str] = None) -> bool:
         """Whether the customer's consent to ``purpose`` (on ``channel``) holds now: the latest event about it grants it and has not lapsed."""
