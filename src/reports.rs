@@ -53,10 +53,18 @@ pub struct BookReport {
 
 impl Book {
     /// Counts of the dossiers by kind, stage, source and tag, and the rows
-    /// imported per month.
+    /// imported per month. A principal gets the counts by source and by tag
+    /// only when it sees those fields in full.
     pub fn stats(&self) -> Result<BookStats, Error> {
         self.whole_book(crate::Operation::Read, "book statistics")?;
         let mut s = BookStats::default();
+        // A count by value shows the values: for a principal, by the fields
+        // it sees in full only (the others' maps stay empty).
+        let by = |field: &str| {
+            self.viewer()
+                .is_none_or(|v| v.access(field) == crate::FieldAccess::Visible)
+        };
+        let (by_source, by_tag) = (by("source"), by("tags"));
         let snap = self.store.snapshot()?;
         for c in snap.customers()? {
             let c = c?;
@@ -68,11 +76,15 @@ impl Book {
                 .lifecycle_stage
                 .map_or("(none)".to_string(), |x| x.to_string());
             *s.by_stage.entry(stage).or_default() += 1;
-            *s.by_source
-                .entry(c.source.unwrap_or_else(|| "(none)".into()))
-                .or_default() += 1;
-            for t in c.tags {
-                *s.by_tag.entry(t).or_default() += 1;
+            if by_source {
+                *s.by_source
+                    .entry(c.source.unwrap_or_else(|| "(none)".into()))
+                    .or_default() += 1;
+            }
+            if by_tag {
+                for t in c.tags {
+                    *s.by_tag.entry(t).or_default() += 1;
+                }
             }
         }
         for i in self.imports()? {

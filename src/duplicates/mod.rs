@@ -133,7 +133,11 @@ impl Book {
         // allowed to filter on each, and sees the pairs it reaches.
         self.allow(crate::Operation::Read, None)?;
         let names: Vec<String> = dossier::fields().into_iter().map(|f| f.name).collect();
-        self.filter_on(names.iter().map(String::as_str))?;
+        self.filter_on(
+            names
+                .iter()
+                .flat_map(|n| crate::policy::viewer::compared(n)),
+        )?;
         let mut settings = settings.clone();
         settings.fields = Vec::new();
         settings.term_frequency = false;

@@ -13,7 +13,7 @@
 
 mod masks;
 mod stage;
-mod viewer;
+pub(crate) mod viewer;
 
 use std::collections::BTreeMap;
 

@@ -182,9 +182,37 @@ impl Viewer {
             .unwrap_or(FieldAccess::Hidden)
     }
 
+    /// How a value holding `field` whole shows: a group's value (an
+    /// address, a name, an organisation) holds its parts, and shows as the
+    /// most restricted of them allows.
+    fn holding(&self, field: &str) -> FieldAccess {
+        match catalogue::field(field) {
+            // The display name of an organisation is its name.
+            Some(Field::Name) => ["given_name", "family_name", "full_name", "organization"]
+                .map(|p| self.group(p))
+                .into_iter()
+                .min()
+                .unwrap_or(FieldAccess::Hidden),
+            Some(f) if f.group() == f => catalogue::Field::all()
+                .filter(|p| p.group() == f)
+                .map(|p| self.group(p.name()))
+                .min()
+                .unwrap_or(FieldAccess::Hidden),
+            _ => self.access(field),
+        }
+    }
+
     /// Whether a condition may test the field: when it is visible, or masked
     /// and named in a role's `filter_masked`.
     pub fn may_filter(&self, field: &str) -> bool {
+        if let Some(Named::Field(Field::Name)) = catalogue::resolve(field) {
+            // The display name reads the given, family and full names, and
+            // an organisation's name.
+            let parts = ["full_name", "given_name", "family_name", "organization"];
+            if !parts.iter().all(|p| self.may_filter(p)) {
+                return false;
+            }
+        }
         match self.access(field) {
             FieldAccess::Visible => true,
             FieldAccess::Hidden => false,
@@ -206,7 +234,13 @@ impl Viewer {
     pub fn customer(&self, mut c: Customer) -> Customer {
         text(self.group("given_name"), &mut c.name.given);
         text(self.group("family_name"), &mut c.name.family);
-        text(self.group("full_name"), &mut c.name.full);
+        // A full name holds the given and family names: it shows as the most
+        // restricted of the three allows.
+        let full = ["full_name", "given_name", "family_name"].map(|f| self.group(f));
+        text(
+            full.into_iter().min().unwrap_or(FieldAccess::Hidden),
+            &mut c.name.full,
+        );
         text(self.group("company"), &mut c.company);
         text(self.group("job_title"), &mut c.job_title);
         text(self.group("source"), &mut c.source);
@@ -304,7 +338,8 @@ impl Viewer {
     pub fn value(&self, field: &str, value: &str) -> Option<String> {
         let access = field
             .split('+')
-            .map(|part| self.access(part))
+            .flat_map(compared)
+            .map(|part| self.holding(part))
             .min()
             .unwrap_or(FieldAccess::Hidden);
         let first = field.split('+').next().unwrap_or(field);
@@ -368,7 +403,7 @@ impl Viewer {
                 let access = if related {
                     self.access("related")
                 } else {
-                    self.access(&field)
+                    self.holding(&field)
                 };
                 match access {
                     FieldAccess::Visible => true,
@@ -390,7 +425,7 @@ impl Viewer {
             let Some(field) = t.field.clone() else {
                 continue;
             };
-            let access = self.access(&field);
+            let access = self.holding(&field);
             if access == FieldAccess::Visible {
                 continue;
             }
@@ -423,6 +458,7 @@ impl Viewer {
                 let hidden = f
                     .field
                     .split('+')
+                    .flat_map(compared)
                     .any(|p| self.access(p) == FieldAccess::Hidden);
                 if hidden {
                     return false;
@@ -570,6 +606,18 @@ impl Viewer {
     }
 }
 
+/// The dossier fields a duplicate comparison of `field` reads: an
+/// organisation's name is a person's company where it has none, given and
+/// family names come from the full name when only it is held.
+pub(crate) fn compared(field: &str) -> impl Iterator<Item = &str> {
+    let extra = match catalogue::field(field) {
+        Some(Field::Organization) => Some("company"),
+        Some(Field::GivenName | Field::FamilyName) => Some("full_name"),
+        _ => None,
+    };
+    std::iter::once(field).chain(extra)
+}
+
 /// A policy's name for a field: the catalogue's canonical one where it knows it.
 fn canonical(name: &str) -> String {
     match name {
@@ -624,11 +672,9 @@ fn entries<T: Entry>(
     field: &str,
     stored: &[T],
     shown: &[T],
-    sent: &mut [T],
+    sent: &mut Vec<T>,
 ) -> Result<(), String> {
-    let mut whole = sent.to_vec();
-    if !keep(v, field, &stored.to_vec(), &shown.to_vec(), &mut whole)? {
-        sent.clone_from_slice(&whole);
+    if !keep(v, field, &stored.to_vec(), &shown.to_vec(), sent)? {
         return Ok(());
     }
     let exact: Vec<Option<usize>> = sent
@@ -636,28 +682,40 @@ fn entries<T: Entry>(
         .map(|e| shown.iter().position(|s| s == e))
         .collect();
     let mut taken: Vec<bool> = (0..shown.len()).map(|j| exact.contains(&Some(j))).collect();
-    for (i, entry) in sent.iter_mut().enumerate() {
-        // An edited entry: the free entry shown that agrees with it on most
-        // parts (the nearest of those), if it agrees on any.
-        let pair = exact[i].or_else(|| {
-            (0..shown.len())
-                .filter(|&j| !taken[j])
-                .map(|j| {
-                    (
-                        entry.agreement(&shown[j]),
-                        std::cmp::Reverse(j.abs_diff(i)),
-                        j,
-                    )
-                })
-                .filter(|(n, _, _)| *n > 0)
-                .max()
-                .map(|(_, _, j)| j)
-        });
+    let mut pairs = exact.clone();
+    // An edited entry: the free entry shown that agrees with it on most
+    // parts (the nearest of those); then, for the rest, the free one at its
+    // place.
+    for (i, entry) in sent.iter().enumerate() {
+        if pairs[i].is_some() {
+            continue;
+        }
+        let best = (0..shown.len())
+            .filter(|&j| !taken[j])
+            .map(|j| {
+                (
+                    entry.agreement(&shown[j]),
+                    std::cmp::Reverse(j.abs_diff(i)),
+                    j,
+                )
+            })
+            .filter(|(n, _, _)| *n > 0)
+            .max()
+            .map(|(_, _, j)| j);
+        if let Some(j) = best {
+            taken[j] = true;
+            pairs[i] = Some(j);
+        }
+    }
+    for (i, pair) in pairs.iter_mut().enumerate() {
+        if pair.is_none() && i < shown.len() && !taken[i] {
+            taken[i] = true;
+            *pair = Some(i);
+        }
+    }
+    for (entry, pair) in sent.iter_mut().zip(pairs) {
         match pair {
-            Some(j) => {
-                taken[j] = true;
-                entry.keep_parts(v, &stored[j], &shown[j])?;
-            }
+            Some(j) => entry.keep_parts(v, &stored[j], &shown[j])?,
             None => entry.keep_parts(v, &T::default(), &T::default())?,
         }
     }
@@ -733,6 +791,7 @@ impl Entry for kehu_model::Address {
     fn agreement(&self, other: &Self) -> usize {
         same(&self.street, &other.street)
             + same(&self.city, &other.city)
+            + same(&self.region, &other.region)
             + same(&self.postcode, &other.postcode)
             + same(&self.label, &other.label)
     }
