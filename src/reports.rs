@@ -56,7 +56,7 @@ impl Book {
     /// imported per month. A principal gets the counts by source and by tag
     /// only when it sees those fields in full.
     pub fn stats(&self) -> Result<BookStats, Error> {
-        self.whole_book(crate::Operation::Read, "book statistics")?;
+        self.whole_book(crate::Operation::Read, "read the book statistics")?;
         let mut s = BookStats::default();
         // A count by value shows the values: for a principal, by the fields
         // it sees in full only (the others' maps stay empty).
@@ -100,7 +100,7 @@ impl Book {
     /// RFM groups and grid, value tiers, lifecycle stages, new customers per
     /// month and the members of each saved segment.
     pub fn report(&self, options: &ClassifyOptions) -> Result<BookReport, Error> {
-        self.whole_book(crate::Operation::Read, "the book report")?;
+        self.whole_book(crate::Operation::Read, "read the book report")?;
         let (currency, classes) = self.classify(options)?;
         let mut r = BookReport {
             currency: currency.code().to_string(),
