@@ -1,0 +1,244 @@
+"""The access policy from Python and the CLI's JSON, randomised: canaries planted in every
+field of the dossiers and in their related records' text; random policies (field access named
+in English and Chinese, scope, filter_masked) and principals; every read path of the Python
+book, and `kehu --as … --json` reads of the same file when the CLI is built. An answer must carry
+no canary of a field the principal does not see in full or of a dossier outside its scope, and a
+condition on a field it may not filter on must be refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import pytest
+
+import kehu
+
+ROOT = Path(__file__).resolve().parents[3]
+CLI = Path(os.environ.get("KEHU_CLI", ROOT / "target" / "debug" / "kehu"))
+
+# (a name a policy or condition may use, the canonical field, its group)
+NAMES: List[Tuple[str, str, str]] = [
+    ("given_name", "given_name", "name"), ("名", "given_name", "name"),
+    ("family_name", "family_name", "name"), ("姓", "family_name", "name"),
+    ("company", "company", "company"), ("公司", "company", "company"),
+    ("job_title", "job_title", "job_title"), ("职位", "job_title", "job_title"),
+    ("birth_date", "birth_date", "birth_date"), ("生日", "birth_date", "birth_date"),
+    ("emails", "emails", "emails"), ("邮箱", "emails", "emails"),
+    ("phones", "phones", "phones"), ("手机", "phones", "phones"),
+    ("street", "street", "addresses"), ("地址", "street", "addresses"),
+    ("city", "city", "addresses"), ("城市", "city", "addresses"),
+    ("tags", "tags", "tags"), ("标签", "tags", "tags"),
+    ("source", "source", "source"), ("来源", "source", "source"),
+    ("name", "name", "name"), ("addresses", "addresses", "addresses"),
+    ("organization", "organization", "organization"),
+    ("related", "related", "related"),
+]
+GROUP = {c: g for _, c, g in NAMES}
+RANK = {"hidden": 0, "masked": 1, "visible": 2}
+OWNERS = ["li", "wang", "zhao", None]
+TEAMS = {"east": ["li", "zhao"], "west": ["wang"]}
+
+
+def token(rng: random.Random) -> str:
+    return "zq" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))
+
+
+def plant(book: kehu.Book, rng: random.Random) -> List[Tuple[str, Dict[str, List[str]], Optional[str]]]:
+    """Four dossiers full of canaries: (id, field → canaries, owner)."""
+    out = []
+    for i, owner in enumerate(OWNERS):
+        k: Dict[str, List[str]] = {}
+
+        def tok(field: str) -> str:
+            t = token(rng)
+            k.setdefault(field, []).append(t)
+            return t
+
+        national = "139" + "".join(rng.choice("0123456789") for _ in range(8))
+        k["phones"] = [national]
+        born = dt.date(1921 + 5 * i, 1 + i, 11 + i)
+        k["birth_date"] = [born.isoformat(), born.strftime("%Y%m%d")]
+        c = kehu.Customer.person(
+            tok("given_name").capitalize(), tok("family_name").capitalize(),
+            emails=[kehu.Email(f"a{tok('emails')}@example.com")], phones=[kehu.Phone(f"+86 {national}")],
+            owner=owner, birth_date=born, company=tok("company").capitalize(), job_title=tok("job_title"),
+            source=tok("source"), tags=[tok("tags")],
+            addresses=[kehu.Address(street=f"{tok('street').capitalize()} Road 8", city=tok("city").capitalize(), country="CN")],
+        )
+        saved = book.add(c, allow_duplicates=True).customer
+        assert saved.id is not None
+        now = dt.datetime.now(dt.timezone.utc)
+        book.relate(kehu.Note(customer_id=saved.id, at=now, text=f"N {tok('related')}"))
+        book.relate(kehu.Interaction(customer_id=saved.id, at=now, channel="phone", direction="inbound",
+                                     summary=f"S {tok('related')}", outcome=f"O {tok('related')}"))
+        out.append((saved.id, k, owner))
+    return out
+
+
+class Model:
+    """The principal's grants, from the README's rules (not from the library)."""
+
+    def __init__(self, user: str, roles: List[Dict[str, Any]]) -> None:
+        self.user, self.roles = user, roles
+
+    def access(self, field: str) -> int:
+        def one(r: Dict[str, Any]) -> int:
+            named = {canon(n): a for n, a in r["fields"].items()}
+            return RANK[named.get(field, named.get(GROUP.get(field, field), r["default"]))]
+        return max(one(r) for r in self.roles)
+
+    def may_filter(self, field: str) -> bool:
+        if field == "name" and not all(self.may_filter(f) for f in ("given_name", "family_name", "organization")):
+            return False
+        a = self.access(field)
+        if a != 1:
+            return a == 2
+        return any(canon(n) in (field, GROUP.get(field)) for r in self.roles for n in r["filter_masked"])
+
+    def reaches(self, owner: Optional[str]) -> bool:
+        scopes = {r["scope"] for r in self.roles}
+        if "all" in scopes:
+            return True
+        if "team" in scopes:
+            team = next((u for u in TEAMS.values() if self.user in u), [])
+            return owner is not None and (owner == self.user or owner in team)
+        return owner == self.user
+
+
+def canon(name: str) -> str:
+    return next(c for n, c, _ in NAMES if n == name)
+
+
+def random_roles(rng: random.Random) -> List[Dict[str, Any]]:
+    roles = []
+    for _ in range(rng.choice([1, 1, 2])):
+        fields: Dict[str, str] = {}
+        for n, c, _ in rng.sample(NAMES, rng.randrange(0, 7)):
+            if c not in {canon(x) for x in fields}:
+                fields[n] = rng.choice(["visible", "masked", "hidden"])
+        roles.append({
+            "operations": ["read", "export"] if rng.random() < 0.7 else ["read"],
+            "scope": rng.choice(["own", "team", "all"]),
+            "default": rng.choice(["visible", "masked", "hidden"]),
+            "fields": fields,
+            "filter_masked": [n for n, _, _ in rng.sample(NAMES, rng.randrange(0, 3))],
+        })
+    return roles
+
+
+def leaks(answer: str, planted: List[Tuple[str, Dict[str, List[str]], Optional[str]]], model: Model,
+          typed: List[str]) -> List[str]:
+    text = answer.lower()
+    digits = "".join(ch for ch in answer if ch.isdigit())
+    found = []
+    for i, (_, k, owner) in enumerate(planted):
+        reach = model.reaches(owner)
+        for field, canaries in k.items():
+            if reach and model.access(field) == 2:
+                continue
+            for c in canaries:
+                if c in typed:
+                    continue
+                if (c in digits) if field == "phones" else (c in text):
+                    found.append(f"dossier {i}'s {field} {c}")
+    return found
+
+
+def condition(name: str, k: Dict[str, List[str]]) -> Optional[Tuple[str, List[str]]]:
+    field = canon(name)
+    if field in ("addresses", "related", "organization"):
+        return None
+    if field == "birth_date":
+        return f"{name} < 1940-01-01", []
+    if field == "tags":
+        return f"has tag {json.dumps(k['tags'][0])}", k["tags"]
+    if field == "name":
+        return f"{name} contains {json.dumps(k['family_name'][0])}", k["family_name"]
+    return f"{name} contains {json.dumps(k[field][0])}", k[field]
+
+
+def policy_of(roles: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {"roles": {f"r{i}": r for i, r in enumerate(roles)}, "teams": TEAMS}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_no_answer_carries_what_the_principal_cannot_see(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    path = tmp_path / "canaries.kehu"
+    owner_book = kehu.Book.open(path)
+    planted = plant(owner_book, rng)
+    roles = random_roles(rng)
+    user = rng.choice(["li", "wang", "zhao", "sun"])
+    model = Model(user, roles)
+    policy = policy_of(roles)
+    g = owner_book.as_principal(user, [f"r{i}" for i in range(len(roles))], policy)
+
+    def expect(what: str, call: Callable[[], Any], typed: List[str], field: Optional[str] = None) -> None:
+        try:
+            answer = repr(call())
+            refused = None
+        except kehu.KehuError as e:
+            answer, refused = repr(e) + str(e), e
+        found = leaks(answer, planted, model, typed)
+        assert not found, f"{what}: {found}\npolicy {policy}\n{answer}"
+        if field is not None and not model.may_filter(field):
+            assert isinstance(refused, kehu.PermissionDeniedError), f"{what}: a condition on {field} answered"
+
+    for i, (cid, k, _) in enumerate(planted):
+        expect(f"get {i}", lambda: g.get(cid), [])
+        expect(f"history {i}", lambda: g.history(cid), [])
+        expect(f"related {i}", lambda: g.related(cid), [])
+        email = f"a{k['emails'][0]}@example.com"
+        expect(f"find_by_email {i}", lambda: g.find_by_email(email), k["emails"], "emails")
+        expect(f"find_by_tag {i}", lambda: g.find_by_tag(k["tags"][0]), k["tags"], "tags")
+        draft = {"name": {"given": k["given_name"][0], "family": k["family_name"][0]}, "emails": [email]}
+        expect(f"check_duplicates {i}", lambda: g.check_duplicates(draft),
+               k["given_name"] + k["family_name"] + k["emails"])
+        for name, _, _ in rng.sample(NAMES, 4):
+            made = condition(name, k)
+            if made is None:
+                continue
+            cond, typed = made
+            expect(f"segment {cond}", lambda: g.segment_members(cond), typed, canon(name))
+            expect(f"explain {cond}", lambda: g.explain_segment(cond, cid), typed, canon(name))
+    expect("customers", g.customers, [])
+    expect("export", lambda: g.export_text(format="jsonl"), [])
+    expect("stats", g.stats, [])
+    expect("subject export", lambda: g.subject_export(planted[0][0]), [])
+    owner_book.close()
+
+    # The same principal through the CLI's JSON output, on the same file.
+    if not CLI.exists():
+        return
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(json.dumps(policy), encoding="utf-8")
+    who = ["--as", user, "--roles", ",".join(f"r{i}" for i in range(len(roles))), "--policy", str(policy_file)]
+
+    def cli(what: str, args: List[str], typed: List[str], field: Optional[str] = None) -> None:
+        run = subprocess.run([str(CLI), *args, *who], capture_output=True, text=True, check=False)
+        said = run.stdout + run.stderr
+        found = leaks(said, planted, model, typed)
+        assert not found, f"kehu {what}: {found}\npolicy {policy}\n{said}"
+        if field is not None and not model.may_filter(field):
+            # Refused: denied, or (an explanation of a dossier outside the scope) not found first.
+            assert run.returncode == 1 and ("may not" in said or "no customer" in said), \
+                f"kehu {what}: a condition on {field} answered\n{said}"
+
+    p = str(path)
+    for i, (cid, k, _) in enumerate(planted):
+        cli(f"get {i}", ["get", p, cid, "--json"], [])
+        name = rng.choice(NAMES)[0]
+        made = condition(name, k)
+        if made is not None:
+            cond, typed = made
+            cli(f"segment {cond}", ["segment", p, cond, "--json"], typed, canon(name))
+            cli(f"explain {cond}", ["segment", p, cond, "--explain", cid, "--json"], typed, canon(name))
+        cli(f"find {i}", ["find", p, "--email", f"a{k['emails'][0]}@example.com", "--json"], k["emails"], "emails")
+    cli("export", ["export", p, "--format", "jsonl"], [])
+    cli("stale", ["stale", p, "--days", "0", "--json"], [])
