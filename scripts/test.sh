@@ -31,16 +31,18 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 export KEHU_PYTHON="$PWD/.venv/bin/python" KEHU_REQUIRE_DUCKDB=1
 echo "== cargo test"
 cargo test --workspace --all-features
+echo "== the uniffi layer generated: Kotlin, Swift and Python (the policy's randomised pytest drives it too)"
+bash bindings/ffi/generate.sh target/uniffi
 echo "== the Python module: built by maturin into .venv, its pytest suite, mypy --strict, stubtest, examples"
 VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin develop --quiet -m bindings/python/Cargo.toml
-.venv/bin/python -m pytest -q bindings/python/tests
+# The randomised policy test drives Python, the CLI built by cargo test, and the uniffi module.
+KEHU_REQUIRE_SURFACES=1 .venv/bin/python -m pytest -q bindings/python/tests
 .venv/bin/python -m mypy --strict examples/python bindings/python/python/kehu
 .venv/bin/python -m mypy.stubtest kehu._kehu
 for example in examples/python/*.py; do
     .venv/bin/python "$example" >/dev/null
 done
-echo "== the uniffi layer: Kotlin, Swift and Python generated; uniffi-Python pytest; the Swift header; Kotlin on the JVM"
-bash bindings/ffi/generate.sh target/uniffi
+echo "== the uniffi layer: uniffi-Python pytest; the Swift header; Kotlin on the JVM"
 .venv/bin/python -m pytest -q bindings/ffi/tests/python
 python3 bindings/ffi/tests/swift/check_header.py target/uniffi/swift target/debug/libkehu_ffi.so
 # The Kotlin test needs a JDK and JNA (Debian packages) and kotlinc (npm).

@@ -1,17 +1,20 @@
 """The access policy from Python and the CLI's JSON, randomised: canaries planted in every
 field of the dossiers and in their related records' text; random policies (field access named
 in English and Chinese, scope, filter_masked) and principals; every read path of the Python
-book, and `kehu --as … --json` reads of the same file when the CLI is built. An answer must carry
+book, then the same principal through the CLI's `--as … --json` reads and through the
+uniffi-generated module (the FFI that Kotlin and Swift call) on the same file. An answer must carry
 no canary of a field the principal does not see in full or of a dossier outside its scope, and a
 condition on a field it may not filter on must be refused."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import os
 import random
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -21,6 +24,22 @@ import kehu
 
 ROOT = Path(__file__).resolve().parents[3]
 CLI = Path(os.environ.get("KEHU_CLI", ROOT / "target" / "debug" / "kehu"))
+FFI = Path(os.environ.get("KEHU_FFI_PYTHON", ROOT / "target" / "uniffi" / "python"))
+# The test command sets this: there, a surface that is not built fails the test instead of
+# leaving its leg out.
+REQUIRE_ALL = os.environ.get("KEHU_REQUIRE_SURFACES") == "1"
+
+
+def ffi_module() -> Any:
+    """The uniffi-generated module, or None when it has not been generated."""
+    if not (FFI / "kehu_ffi.py").exists():
+        assert not REQUIRE_ALL, f"the uniffi module is not generated in {FFI}"
+        return None
+    sys.path.insert(0, str(FFI))
+    try:
+        return importlib.import_module("kehu_ffi")
+    finally:
+        sys.path.remove(str(FFI))
 
 # (a name a policy or condition may use, the canonical field, its group)
 NAMES: List[Tuple[str, str, str]] = [
@@ -49,7 +68,7 @@ def token(rng: random.Random) -> str:
     return "zq" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))
 
 
-def plant(book: kehu.Book, rng: random.Random) -> List[Tuple[str, Dict[str, List[str]], Optional[str]]]:
+def plant(book: kehu.Book, rng: random.Random) -> "Planted":
     """Four dossiers full of canaries: (id, field → canaries, owner)."""
     out = []
     for i, owner in enumerate(OWNERS):
@@ -63,7 +82,8 @@ def plant(book: kehu.Book, rng: random.Random) -> List[Tuple[str, Dict[str, List
         national = "139" + "".join(rng.choice("0123456789") for _ in range(8))
         k["phones"] = [national]
         born = dt.date(1921 + 5 * i, 1 + i, 11 + i)
-        k["birth_date"] = [born.isoformat(), born.strftime("%Y%m%d")]
+        # Every form a date takes in an answer: ISO text, compact digits, Python's repr.
+        k["birth_date"] = [born.isoformat(), born.strftime("%Y%m%d"), repr(born).lower()]
         c = kehu.Customer.person(
             tok("given_name").capitalize(), tok("family_name").capitalize(),
             emails=[kehu.Email(f"a{tok('emails')}@example.com")], phones=[kehu.Phone(f"+86 {national}")],
@@ -213,12 +233,70 @@ def test_no_answer_carries_what_the_principal_cannot_see(tmp_path: Path, seed: i
     expect("subject export", lambda: g.subject_export(planted[0][0]), [])
     owner_book.close()
 
-    # The same principal through the CLI's JSON output, on the same file.
+    ffi_leg(path, planted, model, policy, user, len(roles), rng)
+    cli_leg(path, tmp_path, planted, model, policy, user, len(roles), rng)
+
+
+Planted = List[Tuple[str, Dict[str, List[str]], Optional[str]]]
+
+
+def ffi_leg(path: Path, planted: Planted, model: Model, policy: Dict[str, Any], user: str,
+            roles: int, rng: random.Random) -> None:
+    """The same principal through the FFI, on the same file."""
+    k = ffi_module()
+    if k is None:
+        return
+    owner_book = k.Book.open(str(path), k.OpenOptions())
+    g = owner_book.as_principal(k.Principal(user=user, roles=[f"r{i}" for i in range(roles)]), json.dumps(policy))
+
+    def expect(what: str, call: Callable[[], Any], typed: List[str], field: Optional[str] = None) -> None:
+        try:
+            answer = str(call())
+            refused = None
+        except k.KehuError as e:
+            answer, refused = repr(e), e
+        found = leaks(answer, planted, model, typed)
+        assert not found, f"ffi {what}: {found}\npolicy {policy}\n{answer}"
+        if field is not None and not model.may_filter(field):
+            assert isinstance(refused, k.KehuError.Denied), f"ffi {what}: a condition on {field} answered"
+
+    try:
+        for i, (cid, c, _) in enumerate(planted):
+            expect(f"get {i}", lambda: g.get(cid), [])
+            expect(f"history {i}", lambda: g.history(cid), [])
+            expect(f"related {i}", lambda: g.related(cid), [])
+            email = f"a{c['emails'][0]}@example.com"
+            expect(f"find_by_email {i}", lambda: g.find_by_email(email), c["emails"], "emails")
+            expect(f"find_by_tag {i}", lambda: g.find_by_tag(c["tags"][0]), c["tags"], "tags")
+            draft = k.new_person(c["given_name"][0], c["family_name"][0])
+            draft.emails = [k.new_email(email)]
+            expect(f"check_duplicates {i}", lambda: g.check_duplicates(draft),
+                   c["given_name"] + c["family_name"] + c["emails"])
+            for name, _, _ in rng.sample(NAMES, 3):
+                made = condition(name, c)
+                if made is None:
+                    continue
+                cond, typed = made
+                expect(f"segment {cond}", lambda: g.segment_members(cond, None), typed, canon(name))
+                expect(f"explain {cond}", lambda: g.explain_segment(cond, cid, None), typed, canon(name))
+        expect("customers", lambda: g.customers(None, 100), [])
+        expect("export", lambda: g.export_text(k.ExportOptions(format=k.ExportFormat.JSONL)), [])
+        expect("stale", lambda: g.stale(0), [])
+        expect("stats", g.stats, [])
+        expect("subject export", lambda: g.subject_export(planted[0][0]), [])
+    finally:
+        owner_book.close_book()
+
+
+def cli_leg(path: Path, tmp_path: Path, planted: Planted, model: Model, policy: Dict[str, Any],
+            user: str, roles: int, rng: random.Random) -> None:
+    """The same principal through the CLI's JSON output, on the same file."""
     if not CLI.exists():
+        assert not REQUIRE_ALL, f"the CLI is not built at {CLI}"
         return
     policy_file = tmp_path / "policy.json"
     policy_file.write_text(json.dumps(policy), encoding="utf-8")
-    who = ["--as", user, "--roles", ",".join(f"r{i}" for i in range(len(roles))), "--policy", str(policy_file)]
+    who = ["--as", user, "--roles", ",".join(f"r{i}" for i in range(roles)), "--policy", str(policy_file)]
 
     def cli(what: str, args: List[str], typed: List[str], field: Optional[str] = None) -> None:
         run = subprocess.run([str(CLI), *args, *who], capture_output=True, text=True, check=False)

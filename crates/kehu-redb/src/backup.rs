@@ -52,7 +52,7 @@ fn hasher(key: Option<[u8; 32]>) -> blake3::Hasher {
 
 /// The tables, numbered in the file.
 #[derive(Clone, Copy)]
-enum T {
+pub(crate) enum T {
     Meta = 1,
     Customers,
     Index,
@@ -64,7 +64,7 @@ enum T {
     Audit,
 }
 
-const ALL: [T; 9] = [
+pub(crate) const ALL: [T; 9] = [
     T::Meta,
     T::Customers,
     T::Index,
@@ -94,7 +94,7 @@ impl RedbStore {
             hash: hasher(key),
             bytes: 0,
         };
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.db().begin_read().map_err(backend)?;
         let header = {
             let meta = txn.open_table(META).map_err(backend)?;
             let h = meta.get(SEAL_HEADER).map_err(backend)?;
@@ -108,8 +108,9 @@ impl RedbStore {
             .map_err(&err)?;
         w.write_all(&header).map_err(&err)?;
         let mut entries = 0u64;
+        let mut sink = |t: T, k: &[u8], v: &[u8]| record(&mut w, t, k, v).map_err(DumpError::Io);
         for t in ALL {
-            entries += dump(&txn, t, &mut w).map_err(|e| match e {
+            entries += dump(&txn, t, &mut sink).map_err(|e| match e {
                 DumpError::Io(e) => err(e),
                 DumpError::Db(e) => e,
             })?;
@@ -246,7 +247,8 @@ fn read_block(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
     Ok(v)
 }
 
-enum DumpError {
+/// Why a dump stopped: the sink's I/O or the database.
+pub(crate) enum DumpError {
     Io(std::io::Error),
     Db(Error),
 }
@@ -257,10 +259,11 @@ impl From<std::io::Error> for DumpError {
     }
 }
 
-fn dump(
+/// Hands every entry of table `t` to `sink` (table number, key, value), as stored.
+pub(crate) fn dump(
     txn: &redb::ReadTransaction,
     t: T,
-    w: &mut impl Write,
+    sink: &mut impl FnMut(T, &[u8], &[u8]) -> std::result::Result<(), DumpError>,
 ) -> std::result::Result<u64, DumpError> {
     let db = |e: redb::Error| DumpError::Db(backend(e));
     let mut n = 0u64;
@@ -278,7 +281,7 @@ fn dump(
                 let (k, v) = entry.map_err(|e| db(e.into()))?;
                 let key = $key(k.value());
                 let value: Vec<u8> = $val(v.value());
-                record(w, t, &key, &value)?;
+                sink(t, &key, &value)?;
                 n += 1;
             }
         }};
@@ -300,7 +303,8 @@ fn dump(
 /// The index table read with empty values (its value type is the unit).
 const INDEX_VALUES: TableDefinition<&[u8], ()> = INDEX;
 
-struct Tables<'t> {
+/// Every table of a book, open for writing.
+pub(crate) struct Tables<'t> {
     meta: redb::Table<'t, &'static str, &'static [u8]>,
     customers: redb::Table<'t, u128, &'static [u8]>,
     index: redb::Table<'t, &'static [u8], ()>,
@@ -320,7 +324,7 @@ fn u128_key(k: &[u8]) -> Result<u128> {
 }
 
 impl<'t> Tables<'t> {
-    fn open(txn: &'t redb::WriteTransaction) -> Result<Self> {
+    pub(crate) fn open(txn: &'t redb::WriteTransaction) -> Result<Self> {
         Ok(Self {
             meta: txn.open_table(META).map_err(backend)?,
             customers: txn.open_table(CUSTOMERS).map_err(backend)?,
@@ -334,7 +338,8 @@ impl<'t> Tables<'t> {
         })
     }
 
-    fn insert(&mut self, t: u8, k: &[u8], v: &[u8]) -> Result<()> {
+    /// Inserts one entry of table number `t`, as stored.
+    pub(crate) fn insert(&mut self, t: u8, k: &[u8], v: &[u8]) -> Result<()> {
         let r = match t {
             1 => {
                 let k = std::str::from_utf8(k)

@@ -8,13 +8,14 @@
 #![warn(missing_docs)]
 
 mod backup;
+mod compact;
 mod encoding;
 mod sealer;
 mod tables;
 
 use std::cell::OnceCell;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use kehu_model::{Customer, CustomerId, RecordId, Related, RelatedKind, Timestamp};
 use kehu_store::{
@@ -61,7 +62,11 @@ impl std::fmt::Debug for RedbOptions {
 
 /// A store kept in one redb file.
 pub struct RedbStore {
-    db: Database,
+    /// The open file; swapped for a fresh one by [`Store::compact`], which
+    /// holds the lock for writing while every commit holds it for reading.
+    db: RwLock<Arc<Database>>,
+    path: PathBuf,
+    cache_bytes: usize,
     codec: Arc<dyn FieldCodec>,
     keys: KeyCache,
 }
@@ -93,8 +98,14 @@ impl RedbStore {
         })
     }
 
+    /// The open database (a poisoned lock still holds a whole database: a
+    /// compaction swaps it in one step, after the fresh file is complete).
+    fn db(&self) -> RwLockReadGuard<'_, Arc<Database>> {
+        self.db.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn check_or_init_format(&self) -> Result<()> {
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db().begin_write().map_err(backend)?;
         let found = {
             let has_tables = txn.list_tables().map_err(backend)?.next().is_some();
             let meta = txn.open_table(META).map_err(backend)?;
@@ -168,7 +179,7 @@ impl RedbStore {
             }
             let (codec, header_out) = make(header.as_deref())?;
             if new {
-                let txn = store.db.begin_write().map_err(backend)?;
+                let txn = store.db().begin_write().map_err(backend)?;
                 {
                     let mut meta = txn.open_table(META).map_err(backend)?;
                     meta.insert(SEAL_HEADER, header_out.as_slice())
@@ -190,7 +201,9 @@ impl RedbStore {
                 .create(path)
                 .map_err(tables::open_error)?;
             let store = Self {
-                db,
+                db: RwLock::new(Arc::new(db)),
+                path: path.to_path_buf(),
+                cache_bytes,
                 codec: Arc::new(PlainCodec),
                 keys: KeyCache::default(),
             };
@@ -204,14 +217,14 @@ impl RedbStore {
     }
 
     fn meta_value(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.db().begin_read().map_err(backend)?;
         let meta = txn.open_table(META).map_err(backend)?;
         let value = meta.get(name).map_err(backend)?;
         Ok(value.map(|v| v.value().to_vec()))
     }
 
     fn has_customers(&self) -> Result<bool> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.db().begin_read().map_err(backend)?;
         let table = txn.open_table(CUSTOMERS).map_err(backend)?;
         Ok(!table.is_empty().map_err(backend)?)
     }
@@ -237,7 +250,7 @@ impl RedbStore {
             if store.meta_value(SEAL_HEADER)?.is_none() {
                 return Err(Error::Codec("the book is not encrypted".into()));
             }
-            let txn = store.db.begin_write().map_err(backend)?;
+            let txn = store.db().begin_write().map_err(backend)?;
             let mut n = 0u64;
             {
                 let mut keys = txn.open_table(KEYS).map_err(backend)?;
@@ -280,7 +293,8 @@ const SEAL_HEADER: &str = "seal";
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         guard(|| {
-            let txn = Arc::new(self.db.begin_read().map_err(backend)?);
+            let db = Arc::clone(&self.db());
+            let txn = Arc::new(db.begin_read().map_err(backend)?);
             // Opened on the first key the shared cache lacks.
             let keys = self
                 .codec
@@ -291,6 +305,7 @@ impl Store for RedbStore {
                 sealer: Sealer::new(&*self.codec, keys).with_cache(&self.keys),
                 customers: OnceCell::new(),
                 index: OnceCell::new(),
+                _db: db,
             }) as Box<dyn Snapshot>)
         })
     }
@@ -302,11 +317,18 @@ impl Store for RedbStore {
     fn backup(&self, path: &Path) -> Result<kehu_store::BackupSummary> {
         guard(|| self.write_backup(path))
     }
+
+    fn compact(&self) -> Result<kehu_store::CompactSummary> {
+        guard(|| self.rewrite())
+    }
 }
 
 impl RedbStore {
     fn commit_unguarded(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
-        let mut txn = self.db.begin_write().map_err(backend)?;
+        // Held to the end of the commit, so a compaction never copies a file
+        // that a commit is still changing.
+        let db = self.db();
+        let mut txn = db.begin_write().map_err(backend)?;
         let (outcome, keys) = {
             let mut tx = RedbTx::new(&txn, &*self.codec, &self.keys)?;
             let outcome =
@@ -351,6 +373,9 @@ struct RedbSnapshot<'s> {
     sealer: Sealer<'s>,
     customers: OnceCell<ReadOnlyTable<u128, &'static [u8]>>,
     index: OnceCell<ReadOnlyTable<&'static [u8], ()>>,
+    /// The database read, kept open past a compaction that swaps it out
+    /// (dropped last, after the transaction and its tables).
+    _db: Arc<Database>,
 }
 
 impl RedbSnapshot<'_> {
@@ -792,12 +817,32 @@ impl WriteTx for RedbTx<'_> {
 mod tests {
     use super::*;
 
+    /// A store in a temporary directory that lives as long as the store
+    /// (compaction writes a fresh file beside the book).
+    struct TempStore {
+        store: RedbStore,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Store for TempStore {
+        fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
+            self.store.snapshot()
+        }
+        fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
+            self.store.commit_all(batches)
+        }
+        fn backup(&self, path: &Path) -> Result<kehu_store::BackupSummary> {
+            self.store.backup(path)
+        }
+        fn compact(&self) -> Result<kehu_store::CompactSummary> {
+            self.store.compact()
+        }
+    }
+
     fn temp_store() -> Box<dyn Store> {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = RedbStore::open(dir.path().join("t.kehu")).expect("open");
-        // The file stays open (and usable) after its directory entry is gone.
-        drop(dir);
-        Box::new(store)
+        Box::new(TempStore { store, _dir: dir })
     }
 
     kehu_store::conformance_tests!(temp_store);
@@ -818,8 +863,7 @@ mod tests {
         fn temp_sealed() -> Box<dyn Store> {
             let dir = tempfile::tempdir().expect("tempdir");
             let store = open_sealed(&dir.path().join("s.kehu"));
-            drop(dir);
-            Box::new(store)
+            Box::new(TempStore { store, _dir: dir })
         }
 
         kehu_store::conformance_tests!(temp_sealed);

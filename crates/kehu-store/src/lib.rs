@@ -53,6 +53,25 @@ pub trait Store: Send + Sync {
     fn backup(&self, _path: &std::path::Path) -> Result<BackupSummary> {
         Err(Error::Backend("this store does not make backups".into()))
     }
+
+    /// Rewrites the store so that it keeps only what is live: no freed page,
+    /// no old copy of a value that was changed or erased, is left in its file.
+    /// Readers and writers wait while it runs. A store with no file to
+    /// compact answers at once.
+    fn compact(&self) -> Result<CompactSummary> {
+        Ok(CompactSummary::default())
+    }
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CompactSummary {
+    /// The file's size before, in bytes (0: the store keeps no file).
+    pub bytes_before: u64,
+    /// The file's size after, in bytes.
+    pub bytes_after: u64,
+    /// Entries copied, over every table.
+    pub entries: u64,
 }
 
 /// What a backup holds.
