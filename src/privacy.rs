@@ -73,6 +73,7 @@ impl Book {
     /// pages of the file, copies of the file) no longer open. The erasure
     /// ledger keeps the id, the time and the actor — nothing personal. A
     /// customer merged into another is erased from the merge's receipt too.
+    /// The file's freed pages still hold old bytes until [`Book::compact`].
     pub fn forget(&self, id: CustomerId) -> Result<Erasure, Error> {
         self.reach_id(crate::Operation::Forget, id)?;
         let batch = self.batch();
@@ -96,6 +97,27 @@ impl Book {
             append_ledger_file(path, &entry)?;
         }
         Ok(entry)
+    }
+
+    /// Rewrites the book's file so that it holds only what is live: the freed
+    /// pages where earlier versions of changed dossiers and forgotten
+    /// customers (values, index entries, wrapped keys) stayed — the storage
+    /// engine reuses pages but never wipes them — are gone from the file.
+    /// Run it after [`Book::forget`] to make an erasure complete on disk; it
+    /// also shrinks a file that imports and deletions left with free space.
+    /// Writes and new reads wait while it runs; the book's owner alone may.
+    pub fn compact(&self) -> Result<kehu_store::CompactSummary, Error> {
+        self.owner_only("compaction")?;
+        let summary = self.store.compact()?;
+        self.record_audit(
+            "compact",
+            None,
+            Some(format!(
+                "{} entries; {} bytes before, {} after",
+                summary.entries, summary.bytes_before, summary.bytes_after
+            )),
+        )?;
+        Ok(summary)
     }
 
     /// Writes a backup of the book to `path`: a consistent snapshot of

@@ -402,3 +402,102 @@ fn rotating_the_key_keeps_everything_readable_under_the_new_key_only() {
         Err(Error::Key(_))
     ));
 }
+
+#[test]
+fn forgetting_a_merged_away_customer_then_compacting_leaves_its_values_nowhere_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("merged.kehu");
+    let book = Book::open(&path).unwrap();
+    let (a, _) = known(21);
+    let (b, forms) = known(22);
+    let a = book.add(a).unwrap().customer.id;
+    let b = book.add_allowing_duplicates(b).unwrap().customer.id;
+    book.merge(&[a, b], &Default::default(), false).unwrap();
+    book.forget(b).unwrap();
+    // What the survivor legitimately holds now (values the merge gave it are
+    // the survivor's own); every other form of the merged-away dossier must go.
+    let survivor = format!("{:?}", book.subject_export(a).unwrap()).to_lowercase();
+    let foreign: Vec<&String> = forms
+        .iter()
+        .filter(|f| !survivor.contains(&f.to_lowercase()))
+        .filter(|f| f.as_str() != "Guilinshi")
+        .collect();
+    // The test bites: before compaction, freed pages still hold some of them.
+    assert!(
+        foreign.iter().any(|f| file_holds(&path, f)),
+        "freed pages should still hold a value of the erased dossier: {foreign:?}"
+    );
+    let summary = book.compact().unwrap();
+    assert!(summary.bytes_after > 0 && summary.entries > 0);
+    for f in &foreign {
+        assert!(!file_holds(&path, f), "the compacted file holds {f:?}");
+    }
+    // The book reads and writes on, and reopens.
+    assert!(book.get(a).is_ok());
+    book.add(known(23).0).unwrap();
+    drop(book);
+    assert_eq!(Book::open(&path).unwrap().count().unwrap(), 2);
+}
+
+#[test]
+fn compacting_an_encrypted_book_drops_an_erased_customers_wrapped_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sealed.kehu");
+    let book = Book::open_encrypted(&path, &key()).unwrap();
+    book.add(known(31).0).unwrap();
+    let gone = book
+        .add_allowing_duplicates(known(32).0)
+        .unwrap()
+        .customer
+        .id;
+    drop(book);
+    let wrapped = raw_key(&path, gone);
+    let book = Book::open_encrypted(&path, &key()).unwrap();
+    book.forget(gone).unwrap();
+    drop(book);
+    let holds = |p: &Path| {
+        let bytes = std::fs::read(p).unwrap();
+        bytes
+            .windows(wrapped.len())
+            .any(|w| w == wrapped.as_slice())
+    };
+    assert!(
+        holds(&path),
+        "the test bites: the freed page keeps the wrapped key"
+    );
+    let book = Book::open_encrypted(&path, &key()).unwrap();
+    book.compact().unwrap();
+    assert!(
+        !holds(&path),
+        "the compacted file keeps the erased customer's wrapped key"
+    );
+    assert_eq!(book.count().unwrap(), 1);
+    // A principal may not compact (the owner's alone).
+    let policy = kehu::Policy::from_toml(
+        "[roles.admin]\noperations = [\"read\", \"forget\"]\nscope = \"all\"\n",
+    )
+    .unwrap();
+    let admin = kehu::Principal {
+        user: "li".into(),
+        roles: vec!["admin".into()],
+        team: None,
+    };
+    let p = book.as_principal(admin, &policy).unwrap();
+    assert!(matches!(p.compact(), Err(Error::Denied { .. })));
+}
+
+/// A customer's wrapped data key, read from the raw table.
+fn raw_key(path: &Path, id: kehu::CustomerId) -> Vec<u8> {
+    use redb::{ReadableDatabase, TableDefinition};
+    const KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("kehu_keys");
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let table = txn.open_table(KEYS).unwrap();
+    let v = table
+        .get(u128::from_be_bytes(id.to_bytes()))
+        .unwrap()
+        .expect("the customer has a wrapped key")
+        .value()
+        .to_vec();
+    v
+}

@@ -515,6 +515,27 @@ pub struct AuditCheck {
     pub problem: Option<String>,
 }
 
+/// What a compaction did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CompactSummary {
+    /// The file's size before, in bytes.
+    pub bytes_before: u64,
+    /// The file's size after, in bytes.
+    pub bytes_after: u64,
+    /// Entries rewritten.
+    pub entries: u64,
+}
+
+impl From<kehu::store::CompactSummary> for CompactSummary {
+    fn from(s: kehu::store::CompactSummary) -> Self {
+        Self {
+            bytes_before: s.bytes_before,
+            bytes_after: s.bytes_after,
+            entries: s.entries,
+        }
+    }
+}
+
 /// What a backup holds.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct BackupSummary {

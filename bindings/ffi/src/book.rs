@@ -667,6 +667,13 @@ impl Book {
         self.with(|b| Ok(b.record_audit(&op, target, note)?))
     }
 
+    /// Rewrites the book's file to hold only live data, so no freed page keeps
+    /// the values of a changed dossier or a forgotten customer (run it after
+    /// `forget`). Writes wait meanwhile; the book's owner alone may.
+    pub fn compact(&self) -> Result<CompactSummary> {
+        self.with(|b| Ok(b.compact()?.into()))
+    }
+
     /// Writes a consistent backup of the book to `path`.
     pub fn backup(&self, path: String) -> Result<BackupSummary> {
         self.with(|b| Ok(b.backup(&path)?.into()))

@@ -133,6 +133,11 @@ impl NativeBook {
         self.with(py, |b| encode(&b.verify_audit()?))
     }
 
+    /// Compacts the book's file (see `Book::compact`): its summary, as JSON.
+    fn compact(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |b| encode(&b.compact()?))
+    }
+
     /// Writes a backup to `path`: its summary, as JSON.
     fn backup(&self, py: Python<'_>, path: PathBuf) -> PyResult<String> {
         self.with(py, move |b| encode(&b.backup(&path)?))

@@ -146,3 +146,19 @@ def test_consent_ledger(book: kehu.Book) -> None:
     assert book.segment_count('has consent "marketing" via "email"') == 1
     assert book.segment_count('has consent "marketing" via "sms"') == 0
     assert book.export_text(consent="marketing:sms").count("\n") == 1  # the header only
+
+
+def test_forget_with_compaction_leaves_nothing_of_the_customer_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "compact.kehu"
+    book = kehu.Book.open(path)
+    keep = book.add(kehu.Customer.person("Kept", "Person", emails=[kehu.Email("kept.zq@example.com")])).customer
+    gone = book.add(kehu.Customer.person("Zqgone", "Canary", emails=[kehu.Email("zqgone.canary@example.com")])).customer
+    assert keep.id and gone.id
+    book.forget(gone.id)
+    assert b"zqgone.canary" in path.read_bytes(), "the test bites: freed pages keep the value"
+    book.forget(gone.id, compact=True)
+    assert b"zqgone.canary" not in path.read_bytes()
+    summary = book.compact()
+    assert isinstance(summary, kehu.CompactSummary) and summary.entries > 0 and summary.bytes_after > 0
+    assert book.get(keep.id).emails[0].address == "kept.zq@example.com"
+    book.close()

@@ -162,7 +162,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  kehu forget book.kehu C00071      (a kehu id or an external id)"
     )]
-    Forget(privacy::ForgetArgs),
+    Forget(privacy::EraseArgs),
     /// Everything the book holds about one customer, as one JSON document (subject access request).
     #[command(
         name = "subject-export",
@@ -181,6 +181,9 @@ enum Command {
     /// Restore a backup as a book (checked whole first; erasures since the backup are re-applied).
     #[command(after_help = "Example:\n  kehu restore book-2026-11-24.bak book.kehu")]
     Restore(privacy::RestoreArgs),
+    /// Rewrite a book into a fresh file that keeps only live data (no freed page of an erased customer).
+    #[command(after_help = "Example:\n  kehu compact book.kehu")]
+    Compact(privacy::CompactArgs),
     /// The audit trail: `verify` checks its hash chain, `list` prints it (no personal values).
     #[command(
         after_help = "Examples:\n  kehu audit verify book.kehu\n  kehu audit list book.kehu --json"
@@ -252,6 +255,7 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Forget(args) => privacy::forget(args),
         Command::Audit { action } => privacy::audit(action),
         Command::Backup(args) => privacy::backup(args),
+        Command::Compact(args) => privacy::compact(args),
         Command::RotateKey(args) => privacy::rotate_key(args),
         Command::SubjectExport(args) => privacy::subject_export(args),
         Command::Restore(args) => privacy::restore(args),

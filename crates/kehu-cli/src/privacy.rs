@@ -32,6 +32,21 @@ pub(crate) struct ForgetArgs {
     id: String,
 }
 
+#[derive(Args)]
+pub(crate) struct EraseArgs {
+    #[command(flatten)]
+    who: ForgetArgs,
+    /// Then compact the book, so its file keeps no freed page with the customer's data.
+    #[arg(long)]
+    compact: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct CompactArgs {
+    /// The book.
+    book: PathBuf,
+}
+
 pub(crate) fn init(args: InitArgs) -> Result<Done, Error> {
     if args.book.exists() {
         return Err(Error::Usage(format!(
@@ -59,18 +74,37 @@ pub(crate) fn init(args: InitArgs) -> Result<Done, Error> {
     Ok(Done::Ok)
 }
 
-pub(crate) fn forget(args: ForgetArgs) -> Result<Done, Error> {
-    let book = existing_book(&args.book)?;
-    let id = match args.id.parse::<CustomerId>() {
+pub(crate) fn forget(args: EraseArgs) -> Result<Done, Error> {
+    let book = existing_book(&args.who.book)?;
+    let id = match args.who.id.parse::<CustomerId>() {
         Ok(id) => id,
-        Err(_) => lookup(&book, &args.id)?.id,
+        Err(_) => lookup(&book, &args.who.id)?.id,
     };
     let e = book.forget(id)?;
     println!(
         "erased customer {} (the erasure ledger keeps its id and time)",
         e.id
     );
+    if args.compact {
+        print_compacted(&args.who.book, &book.compact()?);
+    }
     Ok(Done::Ok)
+}
+
+pub(crate) fn compact(args: CompactArgs) -> Result<Done, Error> {
+    let s = existing_book(&args.book)?.compact()?;
+    print_compacted(&args.book, &s);
+    Ok(Done::Ok)
+}
+
+fn print_compacted(book: &std::path::Path, s: &kehu::store::CompactSummary) {
+    println!(
+        "compacted {}: {} entries rewritten into a fresh file, {} bytes before, {} after",
+        book.display(),
+        s.entries,
+        s.bytes_before,
+        s.bytes_after
+    );
 }
 
 #[derive(Args)]

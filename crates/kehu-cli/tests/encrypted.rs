@@ -232,3 +232,30 @@ fn reading_as_a_user_masks_and_limits() {
         text(&export)
     );
 }
+
+#[test]
+fn forget_with_compact_leaves_the_customer_nowhere_in_a_plain_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("p.kehu");
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, CSV).unwrap();
+    let (b, c) = (book.to_str().unwrap(), csv.to_str().unwrap());
+    ok(&kehu(&["import", b, c], &[]));
+    ok(&kehu(&["forget", b, "C1"], &[]));
+    assert!(
+        holds(&book, "yuting.shangguan@example.cn"),
+        "the test bites: freed pages keep the erased value"
+    );
+    let said = ok(&kehu(&["compact", b], &[]));
+    assert!(
+        said.contains("compacted") && said.contains("entries"),
+        "{said}"
+    );
+    for needle in ["Yuting", "Shangguan", "yuting.shangguan@example.cn"] {
+        assert!(!holds(&book, needle), "{needle:?} is in the compacted file");
+    }
+    assert!(ok(&kehu(&["get", b, "C2"], &[])).contains("Haoran"));
+    // `forget --compact` does both in one step.
+    assert!(ok(&kehu(&["forget", b, "C2", "--compact"], &[])).contains("compacted"));
+    assert!(!holds(&book, "haoran.ouyangfeng@example.cn"));
+}

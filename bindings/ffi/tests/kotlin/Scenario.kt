@@ -194,6 +194,7 @@ fun encrypted(dir: File) {
     sales.closeBook()
     check(sales.isClosed() && !book.isClosed()) { "closing a principal's book leaves the owner's open" }
     check(book.forget(c.id).id == c.id) { "forget" }
+    check(book.compact().entries > 0uL) { "compact after forget" }
     book.closeBook()
 }
 

@@ -189,12 +189,14 @@ fields = { phones = "masked", emails = "masked", birth_date = "hidden" }
     # The principal's book is a Book: every method through the policy stage.
     assert sales.principal() == k.Principal(user="ann", roles=["sales"], team=None) and book.principal() is None
     sales.check(k.Operation.READ)
-    for denied in (lambda: sales.check(k.Operation.FORGET), lambda: sales.backup(path + ".bak"),
+    for denied in (lambda: sales.check(k.Operation.FORGET), lambda: sales.backup(path + ".bak"), sales.compact,
                    lambda: sales.as_principal(k.Principal(user="ann", roles=["admin"]), policy)):
         with pytest.raises(k.KehuError.Denied):
             denied()
     erased = book.forget(c.id)
     assert erased.id == c.id and [x.id for x in book.erasures()] == [c.id]
+    compacted = book.compact()
+    assert compacted.entries > 0 and compacted.bytes_after > 0
     d = book.add(wei()).customer
     book.close_book()
 

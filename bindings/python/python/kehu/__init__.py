@@ -39,6 +39,7 @@ from ._types import (
     AuditEntry,
     AuditProblem,
     BackupSummary,
+    CompactSummary,
     BookReport,
     BookStats,
     Change,
@@ -83,7 +84,7 @@ from ._types import (
 )
 
 __all__ = [
-    "Address", "AuditCheck", "AuditEntry", "AuditProblem", "BackupSummary", "Book", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
+    "Address", "AuditCheck", "AuditEntry", "AuditProblem", "BackupSummary", "Book", "CompactSummary", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
     "Classes", "Classification", "ColumnUse", "ConflictError", "Consent", "Customer", "CustomValue",
     "DedupeResult", "DuplicateCandidate", "DuplicateError", "Email", "EncryptionError", "Erasure", "Feedback", "FieldChange",
     "FieldMatch", "FilterSyntaxError", "PermissionDeniedError", "ImportReport", "ImportSummary", "InputError", "InternalError",

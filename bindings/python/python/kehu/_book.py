@@ -27,6 +27,7 @@ from ._types import (
     AuditCheck,
     AuditEntry,
     BackupSummary,
+    CompactSummary,
     BookReport,
     BookStats,
     Change,
@@ -403,13 +404,27 @@ class Book:
             raise TypeError(f"{by}: expected str, got {_codec.type_name(value)}")
         return _codec.decode_list(Customer, json.loads(self._native.find(by, value)))
 
-    def forget(self, id: Union[str, Customer]) -> Erasure:
+    def forget(self, id: Union[str, Customer], *, compact: bool = False) -> Erasure:
         """Erases a customer: dossier, related records, history, documents, duplicate keys and (encrypted book) its key.
 
         Copies of its sealed values (old pages, copies of the file) no longer
         open. The erasure ledger (``erasures()``) keeps the id, time and actor.
+        ``compact=True`` then compacts the book (``compact()``), so the file's
+        freed pages keep nothing of the customer either.
         """
-        return _codec.decode(Erasure, json.loads(self._native.forget(_id(id))))
+        erased = _codec.decode(Erasure, json.loads(self._native.forget(_id(id))))
+        if compact:
+            self.compact()
+        return erased
+
+    def compact(self) -> CompactSummary:
+        """Rewrites the book's file to hold only live data: no freed page keeps old or erased values.
+
+        The storage engine reuses freed pages but never wipes them; a fresh
+        file holds only what is live and takes the book's place atomically.
+        Writes and new reads wait meanwhile. The book's owner alone may.
+        """
+        return _codec.decode(CompactSummary, json.loads(self._native.compact()))
 
     def audit_trail(self, start: int = 1) -> List[AuditEntry]:
         """The audit trail from entry ``start`` on: every write, import, merge, export and erasure, without values."""

@@ -860,6 +860,15 @@ class AuditCheck(Record):
 
 
 @dataclass
+class CompactSummary(Record):
+    """What a compaction did: entries rewritten, the file's bytes before and after."""
+
+    bytes_before: int
+    bytes_after: int
+    entries: int
+
+
+@dataclass
 class BackupSummary(Record):
     """What a backup holds: entries, bytes, and whether its checksum is keyed by the book key."""
 
