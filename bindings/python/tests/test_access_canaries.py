@@ -64,11 +64,15 @@ OWNERS = ["li", "wang", "zhao", None]
 TEAMS = {"east": ["li", "zhao"], "west": ["wang"]}
 
 
+# The planted dossiers: (id, field → its canaries, owner).
+Planted = List[Tuple[str, Dict[str, List[str]], Optional[str]]]
+
+
 def token(rng: random.Random) -> str:
     return "zq" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))
 
 
-def plant(book: kehu.Book, rng: random.Random) -> "Planted":
+def plant(book: kehu.Book, rng: random.Random) -> Planted:
     """Four dossiers full of canaries: (id, field → canaries, owner)."""
     out = []
     for i, owner in enumerate(OWNERS):
@@ -152,7 +156,7 @@ def random_roles(rng: random.Random) -> List[Dict[str, Any]]:
     return roles
 
 
-def leaks(answer: str, planted: List[Tuple[str, Dict[str, List[str]], Optional[str]]], model: Model,
+def leaks(answer: str, planted: Planted, model: Model,
           typed: List[str]) -> List[str]:
     text = answer.lower()
     digits = "".join(ch for ch in answer if ch.isdigit())
@@ -199,34 +203,11 @@ def test_no_answer_carries_what_the_principal_cannot_see(tmp_path: Path, seed: i
     policy = policy_of(roles)
     g = owner_book.as_principal(user, [f"r{i}" for i in range(len(roles))], policy)
 
-    def expect(what: str, call: Callable[[], Any], typed: List[str], field: Optional[str] = None) -> None:
-        try:
-            answer = repr(call())
-            refused = None
-        except kehu.KehuError as e:
-            answer, refused = repr(e) + str(e), e
-        found = leaks(answer, planted, model, typed)
-        assert not found, f"{what}: {found}\npolicy {policy}\n{answer}"
-        if field is not None and not model.may_filter(field):
-            assert isinstance(refused, kehu.PermissionDeniedError), f"{what}: a condition on {field} answered"
-
-    for i, (cid, k, _) in enumerate(planted):
-        expect(f"get {i}", lambda: g.get(cid), [])
-        expect(f"history {i}", lambda: g.history(cid), [])
-        expect(f"related {i}", lambda: g.related(cid), [])
-        email = f"a{k['emails'][0]}@example.com"
-        expect(f"find_by_email {i}", lambda: g.find_by_email(email), k["emails"], "emails")
-        expect(f"find_by_tag {i}", lambda: g.find_by_tag(k["tags"][0]), k["tags"], "tags")
-        draft = {"name": {"given": k["given_name"][0], "family": k["family_name"][0]}, "emails": [email]}
-        expect(f"check_duplicates {i}", lambda: g.check_duplicates(draft),
-               k["given_name"] + k["family_name"] + k["emails"])
-        for name, _, _ in rng.sample(NAMES, 4):
-            made = condition(name, k)
-            if made is None:
-                continue
-            cond, typed = made
-            expect(f"segment {cond}", lambda: g.segment_members(cond), typed, canon(name))
-            expect(f"explain {cond}", lambda: g.explain_segment(cond, cid), typed, canon(name))
+    expect = checker("", planted, model, policy, repr, lambda e: repr(e) + str(e),
+                     kehu.KehuError, kehu.PermissionDeniedError)
+    dossier_reads(expect, g, planted, rng, 4,
+                  draft=lambda given, family, email: {"name": {"given": given, "family": family}, "emails": [email]},
+                  members=g.segment_members, explain=g.explain_segment)
     expect("customers", g.customers, [])
     expect("export", lambda: g.export_text(format="jsonl"), [])
     expect("stats", g.stats, [])
@@ -237,7 +218,49 @@ def test_no_answer_carries_what_the_principal_cannot_see(tmp_path: Path, seed: i
     cli_leg(path, tmp_path, planted, model, policy, user, len(roles), rng)
 
 
-Planted = List[Tuple[str, Dict[str, List[str]], Optional[str]]]
+Expect = Callable[..., None]
+
+
+def checker(label: str, planted: Planted, model: Model, policy: Dict[str, Any], show: Callable[[Any], str],
+            show_error: Callable[[Exception], str], error: type, denied: type) -> Expect:
+    """`expect(what, call, typed, field)` for one surface: the call's answer (or error) carries no
+    canary the principal may not see, and a condition on `field` it may not filter on is denied."""
+
+    def expect(what: str, call: Callable[[], Any], typed: List[str], field: Optional[str] = None) -> None:
+        try:
+            answer = show(call())
+            refused = None
+        except error as e:
+            answer, refused = show_error(e), e
+        found = leaks(answer, planted, model, typed)
+        assert not found, f"{label}{what}: {found}\npolicy {policy}\n{answer}"
+        if field is not None and not model.may_filter(field):
+            assert isinstance(refused, denied), f"{label}{what}: a condition on {field} answered"
+
+    return expect
+
+
+def dossier_reads(expect: Expect, g: Any, planted: Planted, rng: random.Random, samples: int, *,
+                  draft: Callable[[str, str, str], Any], members: Callable[[str], Any],
+                  explain: Callable[[str, str], Any]) -> None:
+    """Every per-dossier read of a surface's book `g`, with `samples` random segment conditions each."""
+    for i, (cid, c, _) in enumerate(planted):
+        expect(f"get {i}", lambda: g.get(cid), [])
+        expect(f"history {i}", lambda: g.history(cid), [])
+        expect(f"related {i}", lambda: g.related(cid), [])
+        email = f"a{c['emails'][0]}@example.com"
+        expect(f"find_by_email {i}", lambda: g.find_by_email(email), c["emails"], "emails")
+        expect(f"find_by_tag {i}", lambda: g.find_by_tag(c["tags"][0]), c["tags"], "tags")
+        person = draft(c["given_name"][0], c["family_name"][0], email)
+        expect(f"check_duplicates {i}", lambda: g.check_duplicates(person),
+               c["given_name"] + c["family_name"] + c["emails"])
+        for name, _, _ in rng.sample(NAMES, samples):
+            made = condition(name, c)
+            if made is None:
+                continue
+            cond, typed = made
+            expect(f"segment {cond}", lambda: members(cond), typed, canon(name))
+            expect(f"explain {cond}", lambda: explain(cond, cid), typed, canon(name))
 
 
 def ffi_leg(path: Path, planted: Planted, model: Model, policy: Dict[str, Any], user: str,
@@ -249,36 +272,17 @@ def ffi_leg(path: Path, planted: Planted, model: Model, policy: Dict[str, Any], 
     owner_book = k.Book.open(str(path), k.OpenOptions())
     g = owner_book.as_principal(k.Principal(user=user, roles=[f"r{i}" for i in range(roles)]), json.dumps(policy))
 
-    def expect(what: str, call: Callable[[], Any], typed: List[str], field: Optional[str] = None) -> None:
-        try:
-            answer = str(call())
-            refused = None
-        except k.KehuError as e:
-            answer, refused = repr(e), e
-        found = leaks(answer, planted, model, typed)
-        assert not found, f"ffi {what}: {found}\npolicy {policy}\n{answer}"
-        if field is not None and not model.may_filter(field):
-            assert isinstance(refused, k.KehuError.Denied), f"ffi {what}: a condition on {field} answered"
+    expect = checker("ffi ", planted, model, policy, str, repr, k.KehuError, k.KehuError.Denied)
+
+    def draft(given: str, family: str, email: str) -> Any:
+        d = k.new_person(given, family)
+        d.emails = [k.new_email(email)]
+        return d
 
     try:
-        for i, (cid, c, _) in enumerate(planted):
-            expect(f"get {i}", lambda: g.get(cid), [])
-            expect(f"history {i}", lambda: g.history(cid), [])
-            expect(f"related {i}", lambda: g.related(cid), [])
-            email = f"a{c['emails'][0]}@example.com"
-            expect(f"find_by_email {i}", lambda: g.find_by_email(email), c["emails"], "emails")
-            expect(f"find_by_tag {i}", lambda: g.find_by_tag(c["tags"][0]), c["tags"], "tags")
-            draft = k.new_person(c["given_name"][0], c["family_name"][0])
-            draft.emails = [k.new_email(email)]
-            expect(f"check_duplicates {i}", lambda: g.check_duplicates(draft),
-                   c["given_name"] + c["family_name"] + c["emails"])
-            for name, _, _ in rng.sample(NAMES, 3):
-                made = condition(name, c)
-                if made is None:
-                    continue
-                cond, typed = made
-                expect(f"segment {cond}", lambda: g.segment_members(cond, None), typed, canon(name))
-                expect(f"explain {cond}", lambda: g.explain_segment(cond, cid, None), typed, canon(name))
+        dossier_reads(expect, g, planted, rng, 3, draft=draft,
+                      members=lambda cond: g.segment_members(cond, None),
+                      explain=lambda cond, cid: g.explain_segment(cond, cid, None))
         expect("customers", lambda: g.customers(None, 100), [])
         expect("export", lambda: g.export_text(k.ExportOptions(format=k.ExportFormat.JSONL)), [])
         expect("stale", lambda: g.stale(0), [])

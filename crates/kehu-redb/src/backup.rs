@@ -20,7 +20,8 @@ use crate::{MakeCodec, RedbStore, SEAL_HEADER};
 const MAGIC: &[u8; 12] = b"KEHU-BACKUP\n";
 const VERSION: u8 = 1;
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+/// Maps an I/O error on `path` to a backend error naming the file.
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::Backend(format!("{}: {e}", path.display()))
 }
 
@@ -110,10 +111,7 @@ impl RedbStore {
         let mut entries = 0u64;
         let mut sink = |t: T, k: &[u8], v: &[u8]| record(&mut w, t, k, v).map_err(DumpError::Io);
         for t in ALL {
-            entries += dump(&txn, t, &mut sink).map_err(|e| match e {
-                DumpError::Io(e) => err(e),
-                DumpError::Db(e) => e,
-            })?;
+            entries += dump(&txn, t, &mut sink).map_err(|e| e.on(path))?;
         }
         w.write_all(&[0]).map_err(&err)?;
         let sum = *w.hash.finalize().as_bytes();
@@ -251,6 +249,16 @@ fn read_block(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
 pub(crate) enum DumpError {
     Io(std::io::Error),
     Db(Error),
+}
+
+impl DumpError {
+    /// The store error, an I/O failure naming the file written.
+    pub(crate) fn on(self, path: &Path) -> Error {
+        match self {
+            Self::Io(e) => io(path)(e),
+            Self::Db(e) => e,
+        }
+    }
 }
 
 impl From<std::io::Error> for DumpError {

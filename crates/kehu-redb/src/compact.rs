@@ -13,16 +13,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::PoisonError;
 
-use kehu_store::{CompactSummary, Error, Result};
+use kehu_store::{CompactSummary, Result};
 use redb::ReadableDatabase;
 
-use crate::backup::{dump, DumpError, Tables, ALL, T};
+use crate::backup::{dump, io, DumpError, Tables, ALL, T};
 use crate::tables::backend;
 use crate::RedbStore;
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Backend(format!("{}: {e}", path.display()))
-}
 
 /// The file the fresh copy is written to, beside the book.
 fn sibling(path: &Path) -> PathBuf {
@@ -56,10 +52,7 @@ impl RedbStore {
                 let mut sink =
                     |t: T, k: &[u8], v: &[u8]| tables.insert(t as u8, k, v).map_err(DumpError::Db);
                 for t in ALL {
-                    entries += dump(&from, t, &mut sink).map_err(|e| match e {
-                        DumpError::Db(e) => e,
-                        DumpError::Io(e) => io(&tmp)(e),
-                    })?;
+                    entries += dump(&from, t, &mut sink).map_err(|e| e.on(&tmp))?;
                 }
             }
             txn.commit().map_err(backend)?;

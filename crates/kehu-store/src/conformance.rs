@@ -739,20 +739,7 @@ pub fn compaction_keeps_everything(make: Make) {
     let before = everything(&*store, &ids);
     store.compact().expect("compact");
     assert_eq!(everything(&*store, &ids), before);
-    let mut changed = c.clone();
-    changed.owner = Some("alice".into());
-    store
-        .commit(batch(Write::Put {
-            expected: 1,
-            customer: changed,
-        }))
-        .expect("update after compaction");
-    let history = store
-        .snapshot()
-        .expect("snapshot")
-        .history(c.id)
-        .expect("history");
-    assert!(history.windows(2).all(|w| w[0].seq < w[1].seq));
+    update_with_rising_sequence(&*store, &c);
     let after_update = everything(&*store, &ids);
     store.compact().expect("compact again");
     assert_eq!(everything(&*store, &ids), after_update);
@@ -873,6 +860,11 @@ pub fn reopen_keeps_everything(open: Open) {
     assert_eq!(snap.history(c.id).expect("history").len(), 2);
     drop(snap);
     // Sequence numbers go on increasing after a reopen.
+    update_with_rising_sequence(&*store, &c);
+}
+
+/// Updates `c` (at version 1) and checks that its history's sequence numbers rise.
+fn update_with_rising_sequence(store: &dyn Store, c: &Customer) {
     let mut changed = c.clone();
     changed.owner = Some("alice".into());
     store
@@ -880,7 +872,7 @@ pub fn reopen_keeps_everything(open: Open) {
             expected: 1,
             customer: changed,
         }))
-        .expect("update after reopen");
+        .expect("update");
     let history = store
         .snapshot()
         .expect("snapshot")
