@@ -131,23 +131,14 @@ fn a_sales_rep_sees_own_dossiers_masked_on_every_read_path() {
         Err(Error::NotFound(_))
     ));
 
-    // A duplicate of someone else's customer: it exists, its values are masked.
+    // Someone else's customer typed again: li's check looks at li's
+    // dossiers only (the owner's dedupe finds the pair), so nothing of it
+    // is said, not even that it is there.
     let draft = Customer::person("Fang", "Liu")
         .with_email("liu.fang@qq.com")
         .with_phone("+86 139 5555 1234");
-    let cands = g.check_duplicates(&draft).unwrap();
-    assert_eq!(cands[0].id, s.wang.id);
-    // The left side is the draft the principal typed; the right side is the stored dossier.
-    let shown: Vec<&str> = cands[0]
-        .explanation
-        .fields
-        .iter()
-        .map(|f| f.right.as_str())
-        .collect();
-    let shown = shown.join(" ");
-    for secret in ["liu.fang@qq.com", "555551234", "fang"] {
-        assert!(!shown.contains(secret), "{secret} in {shown}");
-    }
+    assert!(g.check_duplicates(&draft).unwrap().is_empty());
+    assert_eq!(s.book.check_duplicates(&draft).unwrap()[0].id, s.wang.id);
 
     let history = g.history(s.li.id).unwrap();
     let text = format!("{history:?}");
@@ -235,6 +226,47 @@ fn a_manager_exports_the_team_masked() {
     assert!(!String::from_utf8(csv)
         .unwrap()
         .contains("zhang.wei@163.com"));
+}
+
+#[test]
+fn a_principals_import_keys_rows_only_on_what_it_may_test() {
+    let s = shop();
+    let p = Policy::from_toml(&POLICY.replace(
+        r#"operations = ["read", "add", "update"]"#,
+        r#"operations = ["read", "add", "update", "import"]"#,
+    ))
+    .unwrap();
+    let g = s.book.as_principal(who("li", &["sales"]), &p).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.csv");
+    std::fs::write(
+        &path,
+        "external_id,邮箱,姓名\nW-7,liu.fang@qq.com,刘芳\nN-1,new@example.cn,王五\n",
+    )
+    .unwrap();
+    // A key on the masked e-mail would find customers by it: refused.
+    let by_email = kehu::io::ImportOptions {
+        keys: vec![kehu::io::NaturalKey::Email],
+        ..Default::default()
+    };
+    match g.import_file(&path, &by_email) {
+        Err(Error::Denied { operation, .. }) => {
+            assert!(operation.contains("emails"), "{operation}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The external id (visible) of another owner's customer: the row is
+    // refused without naming it; the other row is imported.
+    let mut wang = s.book.get(s.wang.id).unwrap();
+    wang.external_id = Some("W-7".into());
+    s.book.update(wang).unwrap();
+    let report = g.import_file(&path, &Default::default()).unwrap();
+    assert_eq!((report.imported, report.rejected), (1, 1), "{report:?}");
+    let text = format!("{report:?}");
+    for secret in [s.wang.id.to_string(), "Liu".to_string()] {
+        assert!(!text.contains(&secret), "{secret} in {text}");
+    }
+    assert_eq!(s.book.get(s.wang.id).unwrap().version, s.wang.version + 1);
 }
 
 #[test]
@@ -392,28 +424,64 @@ fn a_duplicate_answer_carries_no_value_the_principal_cannot_see() {
     let s = shop();
     let p = policy();
     let g = s.book.as_principal(who("li", &["sales"]), &p).unwrap();
-    // Another owner's customer, typed again by li.
+    // Another owner's customer, typed again by li: added, nothing of the
+    // other dossier said (the check keeps to li's scope).
     let draft = Customer::person("Fang", "Liu").with_email("liu.fang@qq.com");
-    let text = match g.add(draft) {
-        Err(Error::Duplicate { candidates }) => format!("{candidates:?}"),
-        Ok(saved) => format!("{:?}", saved.duplicates),
-        Err(e) => panic!("{e}"),
+    let saved = g.add(draft).unwrap();
+    let text = format!("{:?}", saved.duplicates);
+    assert!(saved.duplicates.is_empty(), "{text}");
+
+    // li's own customer, with guesses at the masked e-mail and phone (the
+    // hidden birth date it may not even type): the answer is the same
+    // whether the guesses are right or wrong, and compares neither field.
+    let shanghai = || kehu::Address {
+        city: Some("上海".into()),
+        postcode: Some("200000".into()),
+        ..Default::default()
     };
-    assert!(
-        text.contains(&s.wang.id.to_string()),
-        "the duplicate is named: {text}"
-    );
-    for secret in ["1990", "5555", "13955551234"] {
-        assert!(!text.contains(secret), "{secret} in {text}");
-    }
-    let right: Vec<String> = match g.check_duplicates(&Customer::person("Fang", "Liu")) {
-        Ok(c) => c
+    let mut at = s.book.get(s.li.id).unwrap();
+    at.addresses.push(shanghai());
+    s.book.update(at).unwrap();
+    let guess = |email: &str, phone: &str| {
+        Customer::person("Wei", "Zhang")
+            .with_email(email)
+            .with_phone(phone)
+            .with_address(shanghai())
+    };
+    let answer = |c: &Customer| {
+        let found = g.check_duplicates(c).unwrap();
+        found
             .iter()
-            .flat_map(|c| c.explanation.fields.iter().map(|f| f.right.clone()))
-            .collect(),
-        Err(e) => panic!("{e}"),
+            .map(|d| {
+                let fields: Vec<_> = d
+                    .explanation
+                    .fields
+                    .iter()
+                    .map(|f| (f.field.clone(), f.level.clone(), f.right.clone()))
+                    .collect();
+                (d.id, d.probability, d.action, fields)
+            })
+            .collect::<Vec<_>>()
     };
-    assert!(right.iter().all(String::is_empty), "{right:?}");
+    let right = answer(&guess("zhang.wei@163.com", "+86 138 1234 8001"));
+    let wrong = answer(&guess("wei.z@qq.com", "+86 135 0000 0000"));
+    assert_eq!(right, wrong);
+    assert_eq!(
+        right[0].0, s.li.id,
+        "li's customer is found by name and postcode"
+    );
+    for (_, _, _, fields) in &right {
+        for (field, _, shown) in fields {
+            assert!(!["emails", "phones", "birth_date"].contains(&field.as_str()));
+            assert!(!shown.contains("1990"), "{shown}");
+        }
+    }
+    // The owner's check weighs both.
+    let owner = |c: &Customer| s.book.check_duplicates(c).unwrap()[0].probability;
+    assert!(
+        owner(&guess("zhang.wei@163.com", "+86 138 1234 8001"))
+            > owner(&guess("wei.z@qq.com", "+86 135 0000 0000"))
+    );
 }
 
 #[test]

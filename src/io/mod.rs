@@ -67,6 +67,18 @@ pub enum NaturalKey {
     Phone,
 }
 
+impl NaturalKey {
+    /// The catalogue field it reads, none for the kehu id.
+    pub fn field(self) -> Option<&'static str> {
+        match self {
+            Self::Id => None,
+            Self::ExternalId => Some("external_id"),
+            Self::Email => Some("emails"),
+            Self::Phone => Some("phones"),
+        }
+    }
+}
+
 impl FromStr for NaturalKey {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {

@@ -136,9 +136,7 @@ impl Book {
     ) -> Vec<DuplicateCandidate> {
         match self.viewer() {
             None => found,
-            Some(v) => v.candidates(found, |c| {
-                self.stored(c.id).map(|s| v.in_scope(&s)).unwrap_or(false)
-            }),
+            Some(v) => v.candidates(found),
         }
     }
 

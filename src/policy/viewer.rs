@@ -228,6 +228,18 @@ impl Viewer {
         }
     }
 
+    /// Which columns of a duplicate comparison ([`kehu_dedupe::dossier::fields`],
+    /// in order) the principal may compare: those whose every compared
+    /// field ([`compared`]) it may filter on. Its duplicate checks look the
+    /// book up and score by these alone, so no answer moves with a value it
+    /// cannot test.
+    pub fn compared_columns(&self) -> Vec<bool> {
+        kehu_dedupe::dossier::fields()
+            .iter()
+            .map(|f| compared(&f.name).all(|p| self.may_filter(p)))
+            .collect()
+    }
+
     /// A dossier as the principal may see it (scope aside): each field by
     /// its own access (`given_name`, `city`, `industry` as a policy names
     /// them, else as their group does).
@@ -444,30 +456,22 @@ impl Viewer {
         e
     }
 
-    /// Duplicate candidates as they may show: a candidate in scope with its
-    /// values masked by field access, one outside the scope with none of its
-    /// values; comparisons of hidden fields are left out of both.
-    pub fn candidates(
-        &self,
-        mut candidates: Vec<DuplicateCandidate>,
-        in_scope: impl Fn(&DuplicateCandidate) -> bool,
-    ) -> Vec<DuplicateCandidate> {
+    /// Duplicate candidates as they may show (a principal's check finds
+    /// only dossiers in its scope): the comparisons of fields it may not
+    /// filter on left out (they were not scored), the values of the rest
+    /// masked by field access.
+    pub fn candidates(&self, mut candidates: Vec<DuplicateCandidate>) -> Vec<DuplicateCandidate> {
         for cand in &mut candidates {
-            let reach = in_scope(cand);
             cand.explanation.fields.retain_mut(|f| {
-                let hidden = f
+                if !f
                     .field
                     .split('+')
                     .flat_map(compared)
-                    .any(|p| self.access(p) == FieldAccess::Hidden);
-                if hidden {
+                    .all(|p| self.may_filter(p))
+                {
                     return false;
                 }
-                f.right = if reach {
-                    self.value(&f.field, &f.right).unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                f.right = self.value(&f.field, &f.right).unwrap_or_default();
                 true
             });
         }

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use rustc_hash::FxHashMap;
 
 use kehu_dedupe::{Decision, Key, Keyer, Matcher, Prepared, RowKeys};
+use kehu_model::catalogue::Field;
 use kehu_model::{Customer, CustomerId};
 use kehu_store::{IndexKey, Snapshot};
 
 use crate::duplicates::keys::{index_key, Runs};
+use crate::policy::viewer::Viewer;
 use crate::{Book, DuplicateAction, DuplicateCandidate, Error};
 
 /// The most dossiers of the book one record is scored against.
@@ -52,6 +54,9 @@ pub(crate) struct Found {
     /// Every candidate scored, most likely first (those below the review
     /// threshold as `Allow`).
     pub candidates: Vec<Candidate>,
+    /// For a principal's check, the keys of what it may compare: the row is
+    /// indexed under these, not under `keys` (which the store keeps).
+    seen_keys: Option<Vec<Key>>,
 }
 
 impl Found {
@@ -70,9 +75,14 @@ impl Found {
     }
 }
 
-/// A write's duplicate check.
+/// A write's duplicate check. A principal's sees the book as the principal
+/// does: the dossiers in its scope, compared on the fields it may filter on
+/// ([`Viewer::compared_columns`]) — what it learns of a check never depends
+/// on a value it could not test in a condition.
 pub(crate) struct Check<'b> {
     snap: Box<dyn Snapshot + 'b>,
+    /// The principal's view: who it reaches and the columns it compares.
+    viewer: Option<(&'b Viewer, Vec<bool>)>,
     matcher: Matcher,
     runs: Runs,
     rows: Vec<RowOf>,
@@ -103,6 +113,7 @@ impl<'b> Check<'b> {
         };
         Ok(Self {
             snap,
+            viewer: book.viewer().map(|v| (v, v.compared_columns())),
             matcher,
             runs,
             rows: Vec::new(),
@@ -140,10 +151,15 @@ impl<'b> Check<'b> {
         exclude: &[CustomerId],
         first_sure: bool,
     ) -> Result<Found, Error> {
-        let row = self.push_row(c.id, &prepared);
+        let seen = self
+            .viewer
+            .as_ref()
+            .map(|(_, cols)| Keyer::shared().prepare_seen(c, cols));
+        let probe = seen.as_ref().unwrap_or(&prepared);
+        let row = self.push_row(c.id, probe);
         let mut book = Vec::new();
         if self.book_has_dossiers {
-            for (id, n) in self.book_candidates(c, &prepared.keys.stored)? {
+            for (id, n) in self.book_candidates(c, &probe.keys.stored)? {
                 if exclude.contains(&id) {
                     continue;
                 }
@@ -156,7 +172,7 @@ impl<'b> Check<'b> {
             &self.matcher,
             &self.rows,
             row,
-            self.matcher.candidates(&prepared.keys.all),
+            self.matcher.candidates(&probe.keys.all),
             book,
             exclude,
             first_sure,
@@ -166,6 +182,7 @@ impl<'b> Check<'b> {
             row,
             keys: prepared.keys,
             candidates,
+            seen_keys: seen.map(|p| p.keys.all),
         })
     }
 
@@ -183,7 +200,8 @@ impl<'b> Check<'b> {
     /// record at `index` of the write.
     pub fn admit(&mut self, found: &Found, index: usize, id: CustomerId) {
         self.rows[found.row as usize] = RowOf::Batch { index, id };
-        self.matcher.index(found.row, &found.keys.all);
+        let keys = found.seen_keys.as_ref().unwrap_or(&found.keys.all);
+        self.matcher.index(found.row, keys);
     }
 
     /// The rows of the records this write admitted.
@@ -234,18 +252,22 @@ impl<'b> Check<'b> {
     ) -> Result<Vec<(CustomerId, u32)>, Error> {
         let mut hits: HashMap<CustomerId, u32> = HashMap::new();
         let mut lookups: Vec<IndexKey> = Vec::new();
-        lookups.extend(
-            c.emails
-                .iter()
-                .filter(|e| !e.address.is_empty())
-                .map(|e| IndexKey::email(&e.address)),
-        );
-        lookups.extend(
-            c.phones
-                .iter()
-                .filter(|p| !p.number.is_empty())
-                .map(|p| IndexKey::Phone(p.number.clone())),
-        );
+        if self.compares(Field::Emails) {
+            lookups.extend(
+                c.emails
+                    .iter()
+                    .filter(|e| !e.address.is_empty())
+                    .map(|e| IndexKey::email(&e.address)),
+            );
+        }
+        if self.compares(Field::Phones) {
+            lookups.extend(
+                c.phones
+                    .iter()
+                    .filter(|p| !p.number.is_empty())
+                    .map(|p| IndexKey::Phone(p.number.clone())),
+            );
+        }
         lookups.extend(stored.iter().map(|&k| index_key(k)));
         let mut ids = Vec::new();
         for key in &lookups {
@@ -269,7 +291,17 @@ impl<'b> Check<'b> {
         Ok(out)
     }
 
-    /// The row of a book dossier, pushed on first use; none when it is gone.
+    /// Whether the check compares a field (a principal's only those it may).
+    fn compares(&self, field: Field) -> bool {
+        self.viewer.as_ref().is_none_or(|(_, cols)| {
+            kehu_dedupe::dossier::matched_fields()
+                .zip(cols)
+                .any(|(f, &seen)| seen && f == field)
+        })
+    }
+
+    /// The row of a book dossier, pushed on first use; none when it is gone
+    /// or outside a principal's scope.
     fn book_row(&mut self, id: CustomerId) -> Result<Option<u32>, Error> {
         if let Some(&r) = self.book_rows.get(&id) {
             return Ok(Some(r));
@@ -277,9 +309,12 @@ impl<'b> Check<'b> {
         let Some(c) = self.snap.customer(id)? else {
             return Ok(None);
         };
-        let r = self
-            .matcher
-            .push(&id.to_string(), &Keyer::shared().prepare(&c));
+        let prepared = match &self.viewer {
+            None => Keyer::shared().prepare(&c),
+            Some((v, _)) if !v.in_scope(&c) => return Ok(None),
+            Some((_, cols)) => Keyer::shared().prepare_seen(&c, cols),
+        };
+        let r = self.matcher.push(&id.to_string(), &prepared);
         self.rows.push(RowOf::Book(id));
         self.book_rows.insert(id, r);
         Ok(Some(r))

@@ -296,14 +296,9 @@ impl Book {
             let skip = match options.on_duplicate {
                 OnDuplicate::Report => sure.is_some(),
                 OnDuplicate::Skip => !duplicates.is_empty(),
-                // A principal merges only into dossiers it reaches; a sure
-                // match outside its scope is skipped as under `report`.
-                OnDuplicate::Merge => sure.is_some_and(|t| {
-                    self.viewer().is_some()
-                        && !pending.contains_key(&t.id())
-                        && !self.stored(t.id()).is_ok_and(|c| self.reaches(&c))
-                }),
-                OnDuplicate::Allow => false,
+                // A principal's check finds only dossiers it reaches: each
+                // sure match is one it may merge into.
+                OnDuplicate::Merge | OnDuplicate::Allow => false,
             };
             if skip {
                 saved.push(Saved {

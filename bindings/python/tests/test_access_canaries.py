@@ -2,9 +2,11 @@
 field of the dossiers and in their related records' text; random policies (field access named
 in English and Chinese, scope, filter_masked) and principals; every read path of the Python
 book, then the same principal through the CLI's `--as … --json` reads and through the
-uniffi-generated module (the FFI that Kotlin and Swift call) on the same file. An answer must carry
-no canary of a field the principal does not see in full or of a dossier outside its scope, and a
-condition on a field it may not filter on must be refused."""
+uniffi-generated module (the FFI that Kotlin and Swift call) on the same file; then each surface's
+writes (an update of what it was shown, a change of one field, a new dossier with a guessed e-mail,
+an import). An answer must carry no canary of a field the principal does not see in full or of a
+dossier outside its scope, a condition on a field it may not filter on must be refused, and after
+the writes the owner must find every value the principal could not see where it was."""
 
 from __future__ import annotations
 
@@ -147,7 +149,7 @@ def random_roles(rng: random.Random) -> List[Dict[str, Any]]:
             if c not in {canon(x) for x in fields}:
                 fields[n] = rng.choice(["visible", "masked", "hidden"])
         roles.append({
-            "operations": ["read", "export"] if rng.random() < 0.7 else ["read"],
+            "operations": ["read"] + [op for op in ("export", "add", "update", "import") if rng.random() < 0.6],
             "scope": rng.choice(["own", "team", "all"]),
             "default": rng.choice(["visible", "masked", "hidden"]),
             "fields": fields,
@@ -203,7 +205,9 @@ def test_no_answer_carries_what_the_principal_cannot_see(tmp_path: Path, seed: i
     policy = policy_of(roles)
     g = owner_book.as_principal(user, [f"r{i}" for i in range(len(roles))], policy)
 
-    expect = checker("", planted, model, policy, repr, lambda e: repr(e) + str(e),
+    # Canaries the principal typed in a write: it knows them, and a dossier it wrote may hold them.
+    known: List[str] = []
+    expect = checker("", planted, model, policy, known, repr, lambda e: repr(e) + str(e),
                      kehu.KehuError, kehu.PermissionDeniedError)
     dossier_reads(expect, g, planted, rng, 4,
                   draft=lambda given, family, email: {"name": {"given": given, "family": family}, "emails": [email]},
@@ -212,16 +216,22 @@ def test_no_answer_carries_what_the_principal_cannot_see(tmp_path: Path, seed: i
     expect("export", lambda: g.export_text(format="jsonl"), [])
     expect("stats", g.stats, [])
     expect("subject export", lambda: g.subject_export(planted[0][0]), [])
+    dossier_writes(expect, known, g, planted, "python", lambda email: {"name": {"given": "Ann", "family": "Lee"},
+                                                                "emails": [email]})
     owner_book.close()
+    nothing_unseen_lost("python", path, planted, model)
 
-    ffi_leg(path, planted, model, policy, user, len(roles), rng)
-    cli_leg(path, tmp_path, planted, model, policy, user, len(roles), rng)
+    ffi_leg(path, planted, model, policy, known, user, len(roles), rng)
+    nothing_unseen_lost("ffi", path, planted, model)
+    cli_leg(path, tmp_path, planted, model, policy, known, user, len(roles), rng)
+    nothing_unseen_lost("cli", path, planted, model)
 
 
 Expect = Callable[..., None]
 
 
-def checker(label: str, planted: Planted, model: Model, policy: Dict[str, Any], show: Callable[[Any], str],
+def checker(label: str, planted: Planted, model: Model, policy: Dict[str, Any], known: List[str],
+            show: Callable[[Any], str],
             show_error: Callable[[Exception], str], error: type, denied: type) -> Expect:
     """`expect(what, call, typed, field)` for one surface: the call's answer (or error) carries no
     canary the principal may not see, and a condition on `field` it may not filter on is denied."""
@@ -232,7 +242,7 @@ def checker(label: str, planted: Planted, model: Model, policy: Dict[str, Any], 
             refused = None
         except error as e:
             answer, refused = show_error(e), e
-        found = leaks(answer, planted, model, typed)
+        found = leaks(answer, planted, model, typed + known)
         assert not found, f"{label}{what}: {found}\npolicy {policy}\n{answer}"
         if field is not None and not model.may_filter(field):
             assert isinstance(refused, denied), f"{label}{what}: a condition on {field} answered"
@@ -263,7 +273,51 @@ def dossier_reads(expect: Expect, g: Any, planted: Planted, rng: random.Random, 
             expect(f"explain {cond}", lambda: explain(cond, cid), typed, canon(name))
 
 
-def ffi_leg(path: Path, planted: Planted, model: Model, policy: Dict[str, Any], user: str,
+WRITTEN = "zzwritten"
+
+
+def dossier_writes(expect: Expect, known: List[str], g: Any, planted: Planted, label: str, draft: Callable[[str], Any]) -> None:
+    """A surface's writes through its book `g`: each dossier it was shown sent back as it was, then
+    with a new job title; a new dossier with another's e-mail guessed. The job title is the one
+    field a write sets (`nothing_unseen_lost` lets it change where the principal sees it)."""
+    for i, (cid, c, _) in enumerate(planted):
+        expect(f"update {i} as shown", lambda: g.update(g.get(cid)), [])
+
+        def retitled() -> Any:
+            shown = g.get(cid)
+            shown.job_title = f"{WRITTEN} {label}"
+            return g.update(shown)
+
+        expect(f"update {i} job title", retitled, [])
+        email = f"a{c['emails'][0]}@example.com"
+        expect(f"add with {i}'s e-mail", lambda: g.add(draft(email)), c["emails"])
+        known.extend(c["emails"])
+
+
+def nothing_unseen_lost(label: str, path: Path, planted: Planted, model: Model) -> None:
+    """The owner finds every canary where it was planted after a surface's writes: all of a dossier
+    outside the scope, and of one inside all but a job title the principal sees (masked or not)."""
+    book = kehu.Book.open(path)
+    try:
+        for i, (cid, k, owner) in enumerate(planted):
+            now = (repr(book.get(cid)) + repr(book.related(cid))).lower()
+            digits = "".join(ch for ch in now if ch.isdigit())
+            for field, canaries in k.items():
+                if field == "job_title" and model.reaches(owner) and model.access(field) > 0:
+                    continue
+                if field == "birth_date":
+                    assert any(c in now for c in canaries), f"{label}: dossier {i} lost its birth date\n{now}"
+                    continue
+                for c in canaries:
+                    held = c in digits if field == "phones" else c in now
+                    assert held, f"{label}: dossier {i} lost {field} {c} (access {model.access(field)})\n{now}"
+            if not model.reaches(owner):
+                assert WRITTEN not in now, f"{label}: dossier {i} outside the scope was written"
+    finally:
+        book.close()
+
+
+def ffi_leg(path: Path, planted: Planted, model: Model, policy: Dict[str, Any], known: List[str], user: str,
             roles: int, rng: random.Random) -> None:
     """The same principal through the FFI, on the same file."""
     k = ffi_module()
@@ -272,7 +326,7 @@ def ffi_leg(path: Path, planted: Planted, model: Model, policy: Dict[str, Any], 
     owner_book = k.Book.open(str(path), k.OpenOptions())
     g = owner_book.as_principal(k.Principal(user=user, roles=[f"r{i}" for i in range(roles)]), json.dumps(policy))
 
-    expect = checker("ffi ", planted, model, policy, str, repr, k.KehuError, k.KehuError.Denied)
+    expect = checker("ffi ", planted, model, policy, known, str, repr, k.KehuError, k.KehuError.Denied)
 
     def draft(given: str, family: str, email: str) -> Any:
         d = k.new_person(given, family)
@@ -288,12 +342,13 @@ def ffi_leg(path: Path, planted: Planted, model: Model, policy: Dict[str, Any], 
         expect("stale", lambda: g.stale(0), [])
         expect("stats", g.stats, [])
         expect("subject export", lambda: g.subject_export(planted[0][0]), [])
+        dossier_writes(expect, known, g, planted, "ffi", lambda email: draft("Ann", "Lee", email))
     finally:
         owner_book.close_book()
 
 
 def cli_leg(path: Path, tmp_path: Path, planted: Planted, model: Model, policy: Dict[str, Any],
-            user: str, roles: int, rng: random.Random) -> None:
+            known: List[str], user: str, roles: int, rng: random.Random) -> None:
     """The same principal through the CLI's JSON output, on the same file."""
     if not CLI.exists():
         assert not REQUIRE_ALL, f"the CLI is not built at {CLI}"
@@ -305,7 +360,7 @@ def cli_leg(path: Path, tmp_path: Path, planted: Planted, model: Model, policy: 
     def cli(what: str, args: List[str], typed: List[str], field: Optional[str] = None) -> None:
         run = subprocess.run([str(CLI), *args, *who], capture_output=True, text=True, check=False)
         said = run.stdout + run.stderr
-        found = leaks(said, planted, model, typed)
+        found = leaks(said, planted, model, typed + known)
         assert not found, f"kehu {what}: {found}\npolicy {policy}\n{said}"
         if field is not None and not model.may_filter(field):
             # Refused: denied, or (an explanation of a dossier outside the scope) not found first.
@@ -324,3 +379,12 @@ def cli_leg(path: Path, tmp_path: Path, planted: Planted, model: Model, policy: 
         cli(f"find {i}", ["find", p, "--email", f"a{k['emails'][0]}@example.com", "--json"], k["emails"], "emails")
     cli("export", ["export", p, "--format", "jsonl"], [])
     cli("stale", ["stale", p, "--days", "0", "--json"], [])
+    # Writes: an upsert of every dossier's job title by its kehu id (a principal needs scope all),
+    # then new rows with the planted e-mails guessed.
+    titles = tmp_path / "titles.csv"
+    titles.write_text("kehu_id,职位\n" + "".join(f"{cid},{WRITTEN} cli\n" for cid, _, _ in planted), encoding="utf-8")
+    cli("import upsert", ["import", p, str(titles), "--mode", "upsert", "--json"], [])
+    guesses = tmp_path / "guesses.csv"
+    guesses.write_text("姓名,邮箱\n" + "".join(f"李{i}华,a{k['emails'][0]}@example.com\n"
+                                                for i, (_, k, _) in enumerate(planted)), encoding="utf-8")
+    cli("import guesses", ["import", p, str(guesses), "--json"], [c for _, k, _ in planted for c in k["emails"]])

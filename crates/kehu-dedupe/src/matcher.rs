@@ -80,10 +80,22 @@ impl Keyer {
     /// its keys. A pure function of the dossier, so the rows of a file are
     /// prepared on all cores before they are checked one by one.
     pub fn prepare(&self, c: &Customer) -> Prepared {
+        self.prepare_seen(c, &[])
+    }
+
+    /// [`Keyer::prepare`] of the dossier as one who may compare only some
+    /// of its fields sees it: a column whose entry in `seen` (in
+    /// [`dossier::fields`] order) is false is left blank, so it neither
+    /// finds candidates nor weighs in a score. An empty `seen` sees all.
+    pub fn prepare_seen(&self, c: &Customer, seen: &[bool]) -> Prepared {
         let normal: Vec<String> = dossier::values(c)
             .iter()
             .zip(&self.kinds)
-            .map(|(v, &kind)| normalize(kind, v))
+            .enumerate()
+            .map(|(i, (v, &kind))| match seen.get(i) {
+                Some(false) => String::new(),
+                _ => normalize(kind, v),
+            })
             .collect();
         let hashes = normal.iter().map(|v| value_hash(v)).collect();
         let mut keys = RowKeys::default();
@@ -477,6 +489,39 @@ mod tests {
             .any(|f| f.field == "emails" && f.level == "exact"));
     }
 
+    #[test]
+    fn a_field_not_seen_neither_finds_nor_scores() {
+        let keyer = Keyer::shared();
+        let mut m = Matcher::new(None, &Settings::default()).unwrap();
+        let email = dossier::fields()
+            .iter()
+            .position(|f| f.name == "emails")
+            .unwrap();
+        let mut seen = vec![true; dossier::fields().len()];
+        seen[email] = false;
+        // The e-mail and birth date are shared, the name is not: only the
+        // e-mail's blocking rule finds the pair.
+        let mut guess = Customer::person("Anna", "Schmidt").with_email("wei.zhang@example.com");
+        guess.birth_date = wei().birth_date;
+        let full = keyer.prepare(&wei());
+        let a = m.push("a", &full);
+        m.index(a, &full.keys.all);
+        assert!(!m.candidates(&keyer.prepare(&guess).keys.all).is_empty());
+        let blind = keyer.prepare_seen(&guess, &seen);
+        assert!(m.candidates(&blind.keys.all).is_empty());
+        // Scored anyway, the guessed address weighs nothing: a wrong one scores the same.
+        let right = m.push("b", &blind);
+        let mut wrong = guess.clone();
+        wrong.emails[0].address = "someone.else@example.com".into();
+        let wrong = m.push("c", &keyer.prepare_seen(&wrong, &seen));
+        let seen_a = m.push("a'", &keyer.prepare_seen(&wei(), &seen));
+        assert_eq!(
+            m.score(right, seen_a).probability,
+            m.score(wrong, seen_a).probability
+        );
+        let seeing = m.push("d", &keyer.prepare(&guess));
+        assert!(m.score(right, a).probability < m.score(seeing, a).probability);
+    }
     #[test]
     fn the_bounded_score_gives_up_only_below_the_review_threshold() {
         let keyer = Keyer::shared();

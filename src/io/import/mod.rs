@@ -80,6 +80,8 @@ impl Book {
         let started_at = self.now();
         options.check()?;
         self.allow(crate::Operation::Import, None)?;
+        // A key finds a row's customer by its value: a condition on the field.
+        self.filter_on(options.keys.iter().filter_map(|k| k.field()))?;
         let creates_only = options.kind == ImportKind::Customers
             && options.mode == crate::io::Mode::Create
             && options.on_duplicate != OnDuplicate::Merge;

@@ -75,6 +75,18 @@ impl RowReader<'_> {
             }
         };
         match (self.options.mode, existing) {
+            // A key is one customer's: a principal's row with the key of a
+            // dossier it does not reach is refused, naming nothing of it.
+            (_, Some((existing, _))) if !book.reaches(&existing) => {
+                let message = "the customer this row names is outside your scope".to_string();
+                Outcome::Rejected(vec![self.problem(
+                    row,
+                    None,
+                    "denied",
+                    Severity::Error,
+                    message,
+                )])
+            }
             (Mode::Create, Some((existing, key))) => {
                 remember(&mut self.seen);
                 let message = format!(
@@ -100,16 +112,6 @@ impl RowReader<'_> {
                     self.problem(row, None, "not_found", Severity::Warning, message),
                     false,
                 )
-            }
-            (_, Some((existing, _))) if !book.reaches(&existing) => {
-                let message = "the customer this row names is outside your scope".to_string();
-                Outcome::Rejected(vec![self.problem(
-                    row,
-                    None,
-                    "denied",
-                    Severity::Error,
-                    message,
-                )])
             }
             (_, Some((existing, key))) => {
                 if !self.touched.insert(existing.id) {
