@@ -230,7 +230,7 @@ impl Viewer {
 
     /// Which columns of a duplicate comparison ([`kehu_dedupe::dossier::fields`],
     /// in order) the principal may compare: those whose every compared
-    /// field ([`compared`]) it may filter on. Its duplicate checks look the
+    /// field (an organisation's name reads a person's company too) it may filter on. Its duplicate checks look the
     /// book up and score by these alone, so no answer moves with a value it
     /// cannot test.
     pub fn compared_columns(&self) -> Vec<bool> {
