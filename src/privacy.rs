@@ -71,30 +71,57 @@ impl Book {
     /// keys, index entries and the documents it owns go, and in an encrypted
     /// book its data key is destroyed, so copies of its sealed values (old
     /// pages of the file, copies of the file) no longer open. The erasure
-    /// ledger keeps the id, the time and the actor — nothing personal. A
-    /// customer merged into another is erased from the merge's receipt too.
-    /// The file's freed pages still hold old bytes until [`Book::compact`].
+    /// ledger keeps the id, the time and the actor — nothing personal.
+    /// Erasure follows merges: the customers merged into this one (their
+    /// dossiers before the merge, their history, their keys) are erased with
+    /// it, each in the ledger; an id merged into another is refused, naming
+    /// the survivor (its values and records live on there: forget the
+    /// survivor, or unmerge first). The file's freed pages still hold old
+    /// bytes until [`Book::compact`].
     pub fn forget(&self, id: CustomerId) -> Result<Erasure, Error> {
         self.reach_id(crate::Operation::Forget, id)?;
+        if let Some(r) = self.merged_into(id)? {
+            return Err(Error::Usage(format!(
+                "customer {id} was merged into {} (merge {}): its values and records live on \
+                 there; forget {} to erase the customer, or unmerge {} to forget {id} alone",
+                r.survivor, r.id, r.survivor, r.id
+            )));
+        }
+        self.erase(id)
+    }
+
+    /// [`Book::forget`] without the refusal of a merged-away id: a restore
+    /// erases again whatever the ledger names.
+    fn erase(&self, id: CustomerId) -> Result<Erasure, Error> {
         let batch = self.batch();
         let entry = Erasure {
             id,
             at: batch.at,
             actor: batch.actor.clone(),
         };
-        let value = serde_json::to_vec(&entry).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let mut scrub = self.scrub_runs(id)?;
-        scrub.extend(self.scrub_receipts(id)?);
-        let mut batch = batch.with(Write::Forget { id }).with(Write::PutDoc {
-            space: ERASED.into(),
-            key: id.to_bytes().to_vec(),
-            owner: None,
-            value,
-        });
-        batch.writes.extend(scrub);
+        let mut erased = vec![entry.clone()];
+        erased.extend(self.merged_away(id)?.into_iter().map(|id| Erasure {
+            id,
+            ..entry.clone()
+        }));
+        let mut batch = batch;
+        for e in &erased {
+            let value = serde_json::to_vec(e).map_err(|e| Error::Corrupt(e.to_string()))?;
+            batch = batch.with(Write::Forget { id: e.id }).with(Write::PutDoc {
+                space: ERASED.into(),
+                key: e.id.to_bytes().to_vec(),
+                owner: None,
+                value,
+            });
+            batch.writes.extend(self.scrub_runs(e.id)?);
+        }
+        let ids: Vec<CustomerId> = erased.iter().map(|e| e.id).collect();
+        batch.writes.extend(self.scrub_receipts(&ids)?);
         self.commit(batch)?;
         if let Some(path) = &self.path {
-            append_ledger_file(path, &entry)?;
+            for e in &erased {
+                append_ledger_file(path, e)?;
+            }
         }
         Ok(entry)
     }
@@ -194,7 +221,7 @@ impl Book {
                 book.erasures()?.into_iter().map(|e| e.id).collect();
             let again: Vec<CustomerId> = erased.difference(&already).copied().collect();
             for id in &again {
-                book.forget(*id)?;
+                book.erase(*id)?;
             }
             book.record_audit(
                 "restore",

@@ -341,7 +341,7 @@ fn imported_dossiers_are_keyed_at_the_next_check() {
 }
 
 #[test]
-fn forgetting_a_merged_away_customer_erases_it_from_the_receipt() {
+fn erasure_follows_merges() {
     let book = Book::in_memory();
     let survivor = book
         .add_allowing_duplicates(Customer::person("Wei", "Zhang").with_email("wei@example.cn"))
@@ -356,24 +356,65 @@ fn forgetting_a_merged_away_customer_erases_it_from_the_receipt() {
         )
         .unwrap()
         .customer;
+    let other = book
+        .add_allowing_duplicates(Customer::person("Li", "Na").with_email("li.na@example.cn"))
+        .unwrap()
+        .customer;
     let merged = book
         .merge(&[survivor.id, gone.id], &Survivorship::default(), false)
         .unwrap();
     let receipt = merged.receipt.unwrap();
     assert!(format!("{:?}", book.merge_receipt(receipt.id).unwrap()).contains(canary));
-    book.forget(gone.id).unwrap();
-    let receipt_now = book.merge_receipt(receipt.id).unwrap();
-    assert!(receipt_now.before.iter().all(|c| c.id != gone.id));
-    for answer in [
-        format!("{:?}", book.merges().unwrap()),
-        format!("{receipt_now:?}"),
-    ] {
-        assert!(!answer.contains("canary.7f3a"), "{answer}");
-        assert!(!answer.contains("8613900007777"), "{answer}");
+    // The merged-away id lives on in the survivor: refused, naming it.
+    match book.forget(gone.id) {
+        Err(kehu::Error::Usage(m)) => {
+            assert!(m.contains(&survivor.id.to_string()), "{m}")
+        }
+        other => panic!("{other:?}"),
     }
-    // The merge's own e-mails stay with the survivor (the merged dossier is
-    // the survivor's now); an unmerge cannot bring the erased one back.
-    let back = book.unmerge(receipt.id).unwrap();
-    assert!(back.iter().all(|c| c.id != gone.id));
-    assert!(matches!(book.get(gone.id), Err(kehu::Error::NotFound(_))));
+    assert!(book
+        .get(survivor.id)
+        .unwrap()
+        .emails
+        .iter()
+        .any(|e| e.address == canary));
+    // Forgetting the survivor erases what was merged into it, history and all.
+    book.forget(survivor.id).unwrap();
+    let erased: Vec<_> = book.erasures().unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(erased, vec![survivor.id, gone.id]);
+    assert!(book.history(gone.id).unwrap().is_empty());
+    assert!(matches!(
+        book.merge_receipt(receipt.id),
+        Err(kehu::Error::MergeNotFound(_))
+    ));
+    let left = format!(
+        "{:?} {:?}",
+        book.merges().unwrap(),
+        book.customers(None, 10).unwrap()
+    );
+    assert!(
+        !left.contains("canary.7f3a") && !left.contains("8613900007777"),
+        "{left}"
+    );
+    assert!(book.get(other.id).is_ok());
+
+    // After an unmerge, the merged-away dossier is its own again: forgotten alone.
+    let a = book
+        .add_allowing_duplicates(Customer::person("Fang", "Liu").with_email("f1@example.cn"))
+        .unwrap()
+        .customer;
+    let b = book
+        .add_allowing_duplicates(Customer::person("Fang", "Liu").with_email("f2@example.cn"))
+        .unwrap()
+        .customer;
+    let r = book
+        .merge(&[a.id, b.id], &Survivorship::default(), false)
+        .unwrap()
+        .receipt
+        .unwrap();
+    book.unmerge(r.id).unwrap();
+    book.forget(b.id).unwrap();
+    assert!(book.get(a.id).is_ok());
+    let receipt = format!("{:?}", book.merge_receipt(r.id).unwrap());
+    assert!(!receipt.contains("f2@example.cn"), "{receipt}");
 }

@@ -404,37 +404,46 @@ fn rotating_the_key_keeps_everything_readable_under_the_new_key_only() {
 }
 
 #[test]
-fn forgetting_a_merged_away_customer_then_compacting_leaves_its_values_nowhere_in_the_file() {
+fn erasure_follows_merges_and_compaction_leaves_no_value_of_either_in_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("merged.kehu");
     let book = Book::open(&path).unwrap();
-    let (a, _) = known(21);
-    let (b, forms) = known(22);
+    let (a, a_forms) = known(21);
+    let (b, b_forms) = known(22);
     let a = book.add(a).unwrap().customer.id;
     let b = book.add_allowing_duplicates(b).unwrap().customer.id;
+    book.relate(kehu::Note::new(b, chrono::Utc::now(), "b's note Qinshi22"))
+        .unwrap();
+    let kept = book.add(known(23).0).unwrap().customer.id;
     book.merge(&[a, b], &Default::default(), false).unwrap();
-    book.forget(b).unwrap();
-    // What the survivor legitimately holds now (values the merge gave it are
-    // the survivor's own); every other form of the merged-away dossier must go.
-    let survivor = format!("{:?}", book.subject_export(a).unwrap()).to_lowercase();
-    let foreign: Vec<&String> = forms
+    // The merged-away id: refused, naming the survivor (its values and its
+    // note live on there).
+    match book.forget(b) {
+        Err(Error::Usage(m)) => assert!(m.contains(&a.to_string()), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // Forgetting the survivor erases both.
+    book.forget(a).unwrap();
+    let erased: Vec<_> = book.erasures().unwrap().into_iter().map(|e| e.id).collect();
+    assert!(erased.contains(&a) && erased.contains(&b), "{erased:?}");
+    let forms: Vec<&String> = a_forms
         .iter()
-        .filter(|f| !survivor.contains(&f.to_lowercase()))
+        .chain(&b_forms)
         .filter(|f| f.as_str() != "Guilinshi")
         .collect();
     // The test bites: before compaction, freed pages still hold some of them.
     assert!(
-        foreign.iter().any(|f| file_holds(&path, f)),
-        "freed pages should still hold a value of the erased dossier: {foreign:?}"
+        forms.iter().any(|f| file_holds(&path, f)),
+        "freed pages should still hold a value of the erased dossiers"
     );
     let summary = book.compact().unwrap();
     assert!(summary.bytes_after > 0 && summary.entries > 0);
-    for f in &foreign {
+    for f in &forms {
         assert!(!file_holds(&path, f), "the compacted file holds {f:?}");
     }
     // The book reads and writes on, and reopens.
-    assert!(book.get(a).is_ok());
-    book.add(known(23).0).unwrap();
+    assert!(book.get(kept).is_ok());
+    book.add(known(24).0).unwrap();
     drop(book);
     assert_eq!(Book::open(&path).unwrap().count().unwrap(), 2);
 }

@@ -158,19 +158,19 @@ impl Book {
             .collect())
     }
 
-    /// The writes that take an erased customer out of the merge receipts that
-    /// keep its dossier from before a merge into another (a receipt of its own
-    /// survivorship goes with the customer's documents): the dossier and its
-    /// moved-record entries leave the receipt, so nothing personal of it stays
-    /// and an unmerge cannot bring it back.
-    pub(crate) fn scrub_receipts(&self, id: CustomerId) -> Result<Vec<Write>, Error> {
+    /// The writes that take erased customers out of the merge receipts that
+    /// keep their dossiers from before a merge into another (a receipt of an
+    /// erased survivor goes with its documents): the dossiers and their
+    /// moved-record entries leave the receipt, so nothing personal of them
+    /// stays and an unmerge cannot bring them back.
+    pub(crate) fn scrub_receipts(&self, ids: &[CustomerId]) -> Result<Vec<Write>, Error> {
         let mut writes = Vec::new();
         for mut r in self.stored_merges()? {
-            if r.survivor == id || !r.before.iter().any(|c| c.id == id) {
+            if ids.contains(&r.survivor) || !r.before.iter().any(|c| ids.contains(&c.id)) {
                 continue;
             }
-            r.before.retain(|c| c.id != id);
-            r.moved.retain(|(_, from)| *from != id);
+            r.before.retain(|c| !ids.contains(&c.id));
+            r.moved.retain(|(_, from)| !ids.contains(from));
             writes.push(Write::PutDoc {
                 space: MERGES.into(),
                 key: r.id.to_bytes().to_vec(),
@@ -179,6 +179,40 @@ impl Book {
             });
         }
         Ok(writes)
+    }
+
+    /// The merge (not undone) that took `id` into a survivor, when `id` has
+    /// no dossier of its own now.
+    pub(crate) fn merged_into(&self, id: CustomerId) -> Result<Option<MergeReceipt>, Error> {
+        if self.store.snapshot()?.customer(id)?.is_some() {
+            return Ok(None);
+        }
+        Ok(self
+            .stored_merges()?
+            .into_iter()
+            .find(|r| !r.unmerged && r.before.iter().skip(1).any(|c| c.id == id)))
+    }
+
+    /// Every customer merged (by merges not undone) into `id`, or into one
+    /// of those, that has no dossier of its own now.
+    pub(crate) fn merged_away(&self, id: CustomerId) -> Result<Vec<CustomerId>, Error> {
+        let receipts = self.stored_merges()?;
+        let snap = self.store.snapshot()?;
+        let (mut out, mut next) = (Vec::new(), vec![id]);
+        while let Some(survivor) = next.pop() {
+            for r in receipts
+                .iter()
+                .filter(|r| !r.unmerged && r.survivor == survivor)
+            {
+                for c in r.before.iter().skip(1) {
+                    if c.id != id && !out.contains(&c.id) && snap.customer(c.id)?.is_none() {
+                        out.push(c.id);
+                        next.push(c.id);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every receipt as stored.

@@ -626,6 +626,7 @@ impl Book {
     // --- privacy ---
 
     /// Erases a customer: dossier, related records, history and key; only the id stays.
+    /// The customers merged into it go with it; an id merged away is refused, naming the survivor.
     pub fn forget(&self, id: String) -> Result<Erasure> {
         let id = customer_id("id", &id)?;
         self.with(|b| Ok(b.forget(id)?.into()))

@@ -162,3 +162,20 @@ def test_forget_with_compaction_leaves_nothing_of_the_customer_in_the_file(tmp_p
     assert isinstance(summary, kehu.CompactSummary) and summary.entries > 0 and summary.bytes_after > 0
     assert book.get(keep.id).emails[0].address == "kept.zq@example.com"
     book.close()
+
+
+def test_forget_follows_merges(tmp_path: Path) -> None:
+    path = tmp_path / "merged.kehu"
+    book = kehu.Book.open(path)
+    a = book.add(kehu.Customer.person("Zqa", "Canary", emails=[kehu.Email("zqa.canary@example.com")])).customer
+    b = book.add(kehu.Customer.person("Zqb", "Canary", emails=[kehu.Email("zqb.canary@example.com")]),
+                 allow_duplicates=True).customer
+    assert a.id and b.id
+    book.merge([a.id, b.id])
+    with pytest.raises(kehu.UsageError, match=a.id):
+        book.forget(b.id)
+    book.forget(a.id, compact=True)
+    assert {e.id for e in book.erasures()} == {a.id, b.id}
+    data = path.read_bytes()
+    assert b"zqa.canary" not in data and b"zqb.canary" not in data
+    book.close()

@@ -158,7 +158,7 @@ enum Command {
   KEHU_PASSPHRASE=... kehu init book.kehu --encrypt
   kehu init book.kehu --encrypt --key-file book.key   (writes a new key file if there is none)")]
     Init(privacy::InitArgs),
-    /// Erase a customer: dossier, related records, history and (encrypted books) its key.
+    /// Erase a customer: dossier, related records, history and (encrypted books) its key; the customers merged into it go too.
     #[command(
         after_help = "Example:\n  kehu forget book.kehu C00071      (a kehu id or an external id)"
     )]

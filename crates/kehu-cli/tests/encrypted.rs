@@ -259,3 +259,31 @@ fn forget_with_compact_leaves_the_customer_nowhere_in_a_plain_file() {
     assert!(ok(&kehu(&["forget", b, "C2", "--compact"], &[])).contains("compacted"));
     assert!(!holds(&book, "haoran.ouyangfeng@example.cn"));
 }
+
+#[test]
+fn forget_follows_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("m.kehu");
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, CSV).unwrap();
+    let (b, c) = (book.to_str().unwrap(), csv.to_str().unwrap());
+    ok(&kehu(&["import", b, c], &[]));
+    let got: serde_json::Value =
+        serde_json::from_str(&ok(&kehu(&["get", b, "C2", "--json"], &[]))).unwrap();
+    let c2 = got["customer"]["id"].as_str().unwrap().to_string();
+    ok(&kehu(&["merge", b, "C1", "C2"], &[]));
+    // The merged-away id is refused, naming the survivor.
+    let refused = kehu(&["forget", b, &c2], &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("merged into"), "{}", text(&refused));
+    // Forgetting the survivor erases both, and compaction wipes them.
+    ok(&kehu(&["forget", b, "C1", "--compact"], &[]));
+    for needle in [
+        "Yuting",
+        "Haoran",
+        "haoran.ouyangfeng@example.cn",
+        "yuting.shangguan",
+    ] {
+        assert!(!holds(&book, needle), "{needle:?} is in the compacted file");
+    }
+}

@@ -409,6 +409,8 @@ class Book:
 
         Copies of its sealed values (old pages, copies of the file) no longer
         open. The erasure ledger (``erasures()``) keeps the id, time and actor.
+        The customers merged into it are erased with it; an id merged into
+        another raises ``UsageError`` naming the survivor (forget that one).
         ``compact=True`` then compacts the book (``compact()``), so the file's
         freed pages keep nothing of the customer either.
         """
