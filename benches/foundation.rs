@@ -110,8 +110,13 @@ fn rules() -> Rules {
 }
 
 fn rules_with_region(region: Option<&str>) -> Rules {
+    rules_with(region, kehu::InferRegion::default())
+}
+
+fn rules_with(region: Option<&str>, infer: kehu::InferRegion) -> Rules {
     let mut set = RuleSet::standard();
     set.default_region = region.map(str::to_string);
+    set.infer_region = infer;
     Rules::new(set).expect("rules")
 }
 
@@ -145,12 +150,24 @@ fn summary(label: &str, n: usize, times: &mut [Duration]) {
 }
 
 fn phase_validate(rows: &[Row], runs: usize) {
+    let off = kehu::InferRegion {
+        address_country: false,
+        place: false,
+        postcode: false,
+        email: false,
+        number: false,
+    };
     for region in [Some("CN"), None] {
-        let label = region.map_or("standard rules, no default region".to_string(), |r| {
-            format!("standard rules, default_region {r}")
-        });
-        println!("{label}:");
-        validate_with(rows, runs, &rules_with_region(region));
+        for (infer, how) in [
+            (off.clone(), "no inference"),
+            (Default::default(), "inference on"),
+        ] {
+            let label = region.map_or("standard rules, no default region".to_string(), |r| {
+                format!("standard rules, default_region {r}")
+            });
+            println!("{label}, {how}:");
+            validate_with(rows, runs, &rules_with(region, infer));
+        }
     }
 }
 

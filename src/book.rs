@@ -252,8 +252,10 @@ impl Book {
     /// without a country code is read with the rule set's default region.
     pub fn find_by_phone(&self, number: &str) -> Result<Vec<Customer>, Error> {
         let clean = kehu_rules::clean_text(number).unwrap_or_else(|| number.to_string());
-        let region = self.rules.rule_set().default_region.as_deref();
-        let key = match normalize_phone(&clean, region) {
+        // The region the rules would read this number in as a dossier's only value.
+        let alone = Customer::person("", "").with_phone(clean.as_str());
+        let region = self.rules.implied_region(&alone).map(|r| r.region);
+        let key = match normalize_phone(&clean, region.as_deref()) {
             PhoneOutcome::Valid(e164) => e164,
             PhoneOutcome::Invalid { .. } => clean,
         };

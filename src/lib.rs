@@ -47,7 +47,9 @@ pub use kehu_model::{
     Related, RelatedKind, Score, ScoreScale, Timestamp,
 };
 pub use kehu_redb::{RedbOptions, RedbStore};
-pub use kehu_rules::{Report, RuleSet, Rules, Severity, Violation};
+pub use kehu_rules::{
+    Clue, ImpliedRegion, InferRegion, Report, RuleSet, Rules, Severity, Violation,
+};
 pub use kehu_store::{AuditEntry, AuditProblem};
 pub use kehu_store::{Change, ChangeOp, IndexKey, MemoryStore, Snapshot, Store};
 pub use privacy::{AuditCheck, Erasure, SubjectExport};

@@ -194,3 +194,87 @@ fn a_key_shared_by_two_customers_is_ambiguous() {
     assert_eq!(r.rejected, 1);
     assert_eq!(r.problems[0].code, "key.ambiguous");
 }
+
+/// The export a Chinese CRM writes: Chinese headers, no country column.
+const CHINESE_CRM: &str = "姓名,手机,城市,邮编,生日,邮箱\n\
+张伟,13800138000,北京,100000,1985-03-12,zhang.wei@163.com\n\
+李娜,139-1234-5678,上海市,200000,1990-07-01,lina@example.com\n\
+王芳,150 1234 5678,,,1988-01-02,\n\
+Hans Müller,030 901820,Berlin,10115,1970-05-05,hans@example.de\n\
+Anna Smith,020 7946 0018,London,SW1A 1AA,1980-01-01,anna@example.com\n\
+Kenji Sato,03-1234-5678,,,1975-02-02,kenji@example.jp\n";
+
+#[test]
+fn a_chinese_crm_export_gets_every_number_in_its_own_region_without_configuration() {
+    let book = Book::in_memory();
+    let report = import(
+        &book,
+        CHINESE_CRM.as_bytes(),
+        "crm.csv",
+        &ImportOptions::default(),
+    );
+    assert_eq!((report.imported, report.rejected), (6, 0), "{report:?}");
+    let by_name = |name: &str| {
+        let all = book.customers(None, 100).unwrap();
+        all.into_iter()
+            .find(|c| c.name.full.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    for (name, e164) in [
+        ("张伟", "+8613800138000"),
+        ("李娜", "+8613912345678"),
+        ("王芳", "+8615012345678"),
+        ("Hans Müller", "+4930901820"),
+        ("Anna Smith", "+442079460018"),
+        ("Kenji Sato", "+81312345678"),
+    ] {
+        assert_eq!(by_name(name).phones[0].number, e164, "{name}");
+    }
+    assert!(
+        report.problems.iter().all(|p| p.code != "format.phone"),
+        "{:?}",
+        report.problems
+    );
+    // A lookup by the number as typed finds it (the same inference).
+    assert_eq!(book.find_by_phone("138 0013 8000").unwrap().len(), 1);
+    // What decided is in the report of a write.
+    let saved = book
+        .add_allowing_duplicates(
+            Customer::person("Li", "Lei")
+                .with_phone("021 6888 8888")
+                .with_address(kehu::Address {
+                    city: Some("上海".into()),
+                    ..Default::default()
+                }),
+        )
+        .unwrap();
+    let region = saved.report.region.unwrap();
+    assert_eq!(
+        (region.region.as_str(), region.clue),
+        ("CN", kehu::Clue::City)
+    );
+    assert_eq!(saved.customer.phones[0].number, "+862168888888");
+    // Each clue can be turned off: without them the numbers stay as typed.
+    let mut set = RuleSet::standard();
+    set.infer_region = kehu::InferRegion {
+        address_country: false,
+        place: false,
+        postcode: false,
+        email: false,
+        number: false,
+    };
+    let plain = Book::with_store(Box::new(MemoryStore::new()), Rules::new(set).unwrap());
+    let report = import(
+        &plain,
+        CHINESE_CRM.as_bytes(),
+        "crm.csv",
+        &ImportOptions::default(),
+    );
+    let kept: Vec<_> = plain
+        .customers(None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|c| !c.phones[0].number.starts_with('+'))
+        .collect();
+    assert_eq!(kept.len(), 6, "{report:?}");
+}

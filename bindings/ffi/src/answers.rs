@@ -33,6 +33,16 @@ pub struct Violation {
     pub message: String,
 }
 
+/// The region a record's phone numbers without a country code were read in.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ImpliedRegion {
+    /// ISO 3166-1 alpha-2.
+    pub region: String,
+    /// What decided it: `address_country`, `city`, `province`, `street`,
+    /// `postcode`, `email_domain`, `mail_provider`, `number` or `default`.
+    pub clue: String,
+}
+
 /// What the rules say of a record.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Report {
@@ -40,6 +50,8 @@ pub struct Report {
     pub ok: bool,
     /// Every violation, errors and warnings.
     pub violations: Vec<Violation>,
+    /// The region numbers without a country code were read in, when one was needed.
+    pub region: Option<ImpliedRegion>,
 }
 
 /// A saved dossier and what the rules and the duplicate check said.
@@ -50,6 +62,8 @@ pub struct Saved {
     pub customer: Customer,
     /// Warnings, if any.
     pub violations: Vec<Violation>,
+    /// The region its numbers without a country code were read in, when one was needed.
+    pub region: Option<ImpliedRegion>,
     /// Dossiers (or earlier records of the same call) it may duplicate.
     pub duplicates: Vec<DuplicateCandidate>,
     /// What the write did with it.
@@ -601,6 +615,16 @@ impl From<kehu::Report> for Report {
         Self {
             ok: r.is_ok(),
             violations: r.violations.into_iter().map(Into::into).collect(),
+            region: r.region.map(Into::into),
+        }
+    }
+}
+
+impl From<kehu::ImpliedRegion> for ImpliedRegion {
+    fn from(r: kehu::ImpliedRegion) -> Self {
+        Self {
+            region: r.region,
+            clue: r.clue.code().to_string(),
         }
     }
 }
@@ -610,6 +634,7 @@ impl From<kehu::Saved> for Saved {
         Self {
             customer: s.customer.into(),
             violations: s.report.violations.into_iter().map(Into::into).collect(),
+            region: s.report.region.map(Into::into),
             duplicates: s.duplicates.into_iter().map(Into::into).collect(),
             status: s.status.into(),
             merged_into: s.merged_into.map(|i| i.to_string()),

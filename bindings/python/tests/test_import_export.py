@@ -122,3 +122,18 @@ def test_add_many_checks_every_row_for_duplicates(book: kehu.Book) -> None:
     assert allowed.imported == 5 and book.count() == 205
     with pytest.raises(kehu.UsageError, match="duplicate policy"):
         book.add_many(_people(1), on_duplicate="ignore")
+
+
+def test_a_chinese_crm_file_needs_no_region_set(tmp_path: Path) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_text("姓名,手机,城市,邮箱\n张伟,13800138000,北京,zhang.wei@163.com\n"
+                    "Hans Müller,030 901820,Berlin,hans@example.de\n", encoding="utf-8")
+    book = kehu.Book.open(tmp_path / "crm.kehu")
+    report = book.import_file(path)
+    assert report.imported == 2
+    numbers = sorted(p.number for c in book.customers() for p in c.phones)
+    assert numbers == ["+4930901820", "+8613800138000"]
+    saved = book.add({"name": {"full": "李娜"}, "phones": ["139-1234-5678"]})
+    assert saved.report.region == kehu.ImpliedRegion(region="CN", clue="number")
+    assert book.validate({"name": {"full": "A"}, "phones": ["+86 139 1234 5678"]}).region is None
+    book.close()

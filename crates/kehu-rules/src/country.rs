@@ -76,6 +76,20 @@ pub fn country_code(name: &str) -> Option<&'static str> {
     ALIASES.iter().find(|(n, _)| *n == key).map(|(_, c)| *c)
 }
 
+/// The alpha-2 code written in any case (`de`, `De`), without allocating:
+/// REGIONS is sorted, so a binary search finds it.
+pub(crate) fn alpha2(code: &str) -> Option<&'static str> {
+    let b = code.as_bytes();
+    if b.len() != 2 {
+        return None;
+    }
+    let key = [b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()];
+    REGIONS
+        .binary_search_by(|r| r.as_bytes().cmp(&key[..]))
+        .ok()
+        .map(|i| REGIONS[i])
+}
+
 /// ISO 3166-1 alpha-2 codes of the countries and territories with phone numbering plans.
 const REGIONS: &[&str] = &[
     "AC", "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
@@ -107,5 +121,9 @@ mod tests {
         assert_eq!(country_code("de"), Some("DE"));
         assert_eq!(country_code("ZZ"), None);
         assert_eq!(country_code("Atlantis"), None);
+        assert!(REGIONS.windows(2).all(|w| w[0] < w[1]), "sorted for alpha2");
+        assert_eq!(alpha2("de"), Some("DE"));
+        assert_eq!(alpha2("Cn"), Some("CN"));
+        assert_eq!(alpha2("zz"), None);
     }
 }

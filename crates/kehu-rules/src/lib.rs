@@ -24,7 +24,9 @@ mod error;
 mod normalize;
 mod path;
 mod phone;
+mod places;
 mod postcode;
+mod region;
 mod report;
 mod rules;
 mod ruleset;
@@ -38,6 +40,7 @@ pub use normalize::{clean_block, clean_text};
 pub use path::FieldPath;
 pub use phone::{normalize_phone, PhoneOutcome};
 pub use postcode::{normalize_postcode, postcode_pattern};
+pub use region::{Clue, ImpliedRegion, InferRegion};
 pub use report::{Report, Severity, Violation};
 pub use rules::Rules;
 pub use ruleset::{

@@ -53,6 +53,10 @@ impl fmt::Display for Violation {
 pub struct Report {
     /// The violations, in the order the checks found them.
     pub violations: Vec<Violation>,
+    /// The region phone numbers written without a country code were read
+    /// in, and the clue that decided it; none when no number needed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<crate::ImpliedRegion>,
 }
 
 impl Report {
@@ -106,6 +110,9 @@ impl fmt::Display for Report {
         let errors = self.errors().count();
         let warnings = self.warnings().count();
         write!(f, "{errors} error(s), {warnings} warning(s)")?;
+        if let Some(r) = &self.region {
+            write!(f, " ({r})")?;
+        }
         for v in &self.violations {
             write!(f, "; {v}")?;
         }

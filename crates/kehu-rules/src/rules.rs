@@ -9,19 +9,15 @@ use regex::Regex;
 
 use crate::normalize::{tidy, tidy_opt};
 use crate::path::Found;
+use crate::region::lacks_country_code;
 use crate::{
     clean_block, clean_text, country_code, is_valid_email, normalize_phone, normalize_postcode,
-    postcode_pattern, Condition, CustomType, Error, FieldPath, FieldRule, PhoneOutcome, Report,
-    RuleSet, Severity,
+    postcode_pattern, Clue, Condition, CustomType, Error, FieldPath, FieldRule, ImpliedRegion,
+    PhoneOutcome, Report, RuleSet, Severity,
 };
 
 /// The largest related record's text accepted, in bytes.
 const MAX_RELATED_TEXT: usize = 64 << 10;
-
-/// Country-code top-level domains used as generic ones: they imply no country.
-const GENERIC_CCTLDS: &[&str] = &[
-    "io", "co", "me", "tv", "ai", "ly", "fm", "gg", "cc", "to", "ws",
-];
 
 struct CompiledCondition {
     source: Condition,
@@ -260,8 +256,10 @@ impl Rules {
     /// Normalises the dossier in place, then checks it. `now` fixes "today"
     /// for date rules, so results are reproducible.
     pub fn check(&self, c: &mut Customer, now: Timestamp) -> Report {
-        let phones = self.normalize(c);
-        self.validate_with(c, now, Some(&phones))
+        let (phones, region) = self.normalize(c);
+        let mut report = self.validate_with(c, now, Some(&phones));
+        report.region = region;
+        report
     }
 
     /// Checks a dossier as it is, without normalising it.
@@ -269,34 +267,24 @@ impl Rules {
         self.validate_with(c, now, None)
     }
 
-    /// The region a phone number written without a country code belongs to:
-    /// the record's address country, else its e-mail's country domain, else the default.
-    pub fn implied_region(&self, c: &Customer) -> Option<&str> {
-        let from_address = c
-            .primary_address()
-            .and_then(|a| a.country.as_deref())
-            .or_else(|| c.addresses.iter().find_map(|a| a.country.as_deref()))
-            .and_then(country_code);
-        let from_email = || {
-            c.emails.iter().find_map(|e| {
-                let tld = e.address.rsplit('.').next()?;
-                if tld.len() != 2 || GENERIC_CCTLDS.iter().any(|g| g.eq_ignore_ascii_case(tld)) {
-                    return None;
-                }
-                country_code(if tld.eq_ignore_ascii_case("uk") {
-                    "gb"
-                } else {
-                    tld
-                })
-            })
-        };
-        from_address
-            .or_else(from_email)
-            .or(self.default_region.as_deref())
+    /// The region a phone number written without a country code belongs to,
+    /// and the clue that decided it: by the rule set's `infer_region` clues
+    /// in turn (address country, place name, city with postcode, e-mail
+    /// domain, a number only one region holds), else `default_region`.
+    pub fn implied_region(&self, c: &Customer) -> Option<ImpliedRegion> {
+        self.region_of(c).map(|(region, clue)| ImpliedRegion {
+            region: region.to_string(),
+            clue,
+        })
     }
 
-    /// Normalises a dossier in place and returns what became of each phone.
-    fn normalize(&self, c: &mut Customer) -> Vec<PhoneOutcome> {
+    fn region_of(&self, c: &Customer) -> Option<(&str, Clue)> {
+        crate::region::infer(c, &self.set.infer_region, self.default_region.as_deref())
+    }
+
+    /// Normalises a dossier in place and returns what became of each phone,
+    /// and the region its numbers without a country code were read in.
+    fn normalize(&self, c: &mut Customer) -> (Vec<PhoneOutcome>, Option<ImpliedRegion>) {
         for s in [
             &mut c.external_id,
             &mut c.name.given,
@@ -364,7 +352,9 @@ impl Rules {
         one_primary(c.emails.iter_mut().map(|e| &mut e.primary));
         one_primary(c.phones.iter_mut().map(|p| &mut p.primary));
         one_primary(c.addresses.iter_mut().map(|a| &mut a.primary));
-        let region = self.implied_region(c);
+        let needs = c.phones.iter().any(|p| lacks_country_code(&p.number));
+        let implied = if needs { self.region_of(c) } else { None };
+        let region = implied.map(|(r, _)| r);
         let outcomes = c
             .phones
             .iter_mut()
@@ -389,7 +379,11 @@ impl Rules {
                 _ => {}
             }
         }
-        outcomes
+        let implied = implied.map(|(region, clue)| ImpliedRegion {
+            region: region.to_string(),
+            clue,
+        });
+        (outcomes, implied)
     }
 
     fn validate_with(
@@ -429,11 +423,13 @@ impl Rules {
                 );
             }
         }
-        let region = if phones.is_none() {
-            self.implied_region(c)
-        } else {
-            None
-        };
+        let needs = phones.is_none() && c.phones.iter().any(|p| lacks_country_code(&p.number));
+        let implied = if needs { self.region_of(c) } else { None };
+        let region = implied.map(|(r, _)| r);
+        report.region = implied.map(|(region, clue)| ImpliedRegion {
+            region: region.to_string(),
+            clue,
+        });
         for (i, p) in c.phones.iter().enumerate() {
             let computed;
             let outcome = match phones.and_then(|o| o.get(i)) {

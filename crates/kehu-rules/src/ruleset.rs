@@ -15,8 +15,11 @@ pub struct RuleSet {
     /// A name for people to read.
     pub name: Option<String>,
     /// The region (ISO 3166-1 alpha-2) of phone numbers written without a country
-    /// code when the record implies none (no address country, no country e-mail domain).
+    /// code when the record implies none (see `infer_region`).
     pub default_region: Option<String>,
+    /// Which clues of a record imply the region of its numbers written
+    /// without a country code, before `default_region` (all on by default).
+    pub infer_region: crate::InferRegion,
     /// The largest dossier accepted, in bytes of text.
     pub max_record_bytes: usize,
     /// How much each built-in check matters.
@@ -38,6 +41,7 @@ impl Default for RuleSet {
         Self {
             name: None,
             default_region: None,
+            infer_region: crate::InferRegion::default(),
             max_record_bytes: 1 << 20,
             severity: BuiltinSeverities::default(),
             birth_date: BirthDateRule::default(),

@@ -41,7 +41,12 @@ fun scenario(dir: File) {
     val book = Book.open(File(dir, "phone.kehu").path, OpenOptions(actor = "rep-7"))
 
     // Add a customer.
-    val c = book.add(wei()).customer
+    val added = book.add(wei())
+    val c = added.customer
+    check(added.region == null) { "a number with its country code needs no region" }
+    val lei = newPerson("Lei", "Li")
+    lei.phones = listOf(newPhone("13800138000"))
+    check(book.validate(lei).region == ImpliedRegion("CN", "number")) { "region from the number" }
     check(c.version == 1uL) { "version ${c.version}" }
     check(c.phones[0].number == "+8613812345678") { c.phones[0].number }
     check(c.emails[0].address == "Wei.Zhang@example.com") { c.emails[0].address }

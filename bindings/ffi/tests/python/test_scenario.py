@@ -35,6 +35,12 @@ def test_scenario(book: k.Book, tmp_path: Path) -> None:
     assert c.phones[0].number == "+8613812345678" and c.birth_date == dt.date(1990, 5, 17)
     assert book.get(c.id) == c and book.count() == 1
     assert isinstance(c.created_at, dt.datetime) and c.created_at.tzinfo is not None
+    assert saved.region is None, "a number with its country code needs no region"
+    shanghai = k.new_person("Lei", "Li")
+    shanghai.phones = [k.new_phone("021 6888 8888")]
+    shanghai.addresses = [k.Address(city="上海")]
+    inferred = book.validate(shanghai)
+    assert inferred.region == k.ImpliedRegion(region="CN", clue="city"), inferred
 
     # Every violation at once, with field paths; nothing written.
     bad = k.new_person("", "")

@@ -434,10 +434,22 @@ class Violation(Record):
 
 
 @dataclass
+class ImpliedRegion(Record):
+    """The region a record's phone numbers without a country code were read in, and the clue
+    that decided it: ``address_country``, ``city``, ``province``, ``street``, ``postcode``,
+    ``email_domain``, ``mail_provider``, ``number`` or ``default``."""
+
+    region: str
+    clue: str
+
+
+@dataclass
 class Report(Record):
-    """Every violation a check found; ``ok`` when none blocks the write."""
+    """Every violation a check found; ``ok`` when none blocks the write. ``region``: the region
+    numbers without a country code were read in, when one was needed."""
 
     violations: List[Violation] = field(default_factory=list)
+    region: Optional[ImpliedRegion] = None
 
     @property
     def ok(self) -> bool:
