@@ -43,8 +43,8 @@ pub use kehu_model::Feedback;
 pub use kehu_model::{
     Address, Consent, ConsentStatus, Currency, CustomValue, Customer, CustomerId, Decimal,
     Direction, Email, FeedbackKind, FeedbackStatus, FieldChange, Interaction, InteractionChannel,
-    Kind, LifecycleStage, Money, Note, Organization, PersonName, Phone, Purchase, RecordId,
-    Related, RelatedKind, Score, ScoreScale, Timestamp,
+    Kind, LifecycleStage, Money, NameSplit, Note, Organization, PersonName, Phone, Purchase,
+    RecordId, Related, RelatedKind, Score, ScoreScale, Timestamp,
 };
 pub use kehu_redb::{RedbOptions, RedbStore};
 pub use kehu_rules::{

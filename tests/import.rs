@@ -202,7 +202,8 @@ const CHINESE_CRM: &str = "姓名,手机,城市,邮编,生日,邮箱\n\
 王芳,150 1234 5678,,,1988-01-02,\n\
 Hans Müller,030 901820,Berlin,10115,1970-05-05,hans@example.de\n\
 Anna Smith,020 7946 0018,London,SW1A 1AA,1980-01-01,anna@example.com\n\
-Kenji Sato,03-1234-5678,,,1975-02-02,kenji@example.jp\n";
+Kenji Sato,03-1234-5678,,,1975-02-02,kenji@example.jp\n\
+欧阳娜娜,186 1234 5678,深圳,518000,2000-06-15,\n";
 
 #[test]
 fn a_chinese_crm_export_gets_every_number_in_its_own_region_without_configuration() {
@@ -213,7 +214,7 @@ fn a_chinese_crm_export_gets_every_number_in_its_own_region_without_configuratio
         "crm.csv",
         &ImportOptions::default(),
     );
-    assert_eq!((report.imported, report.rejected), (6, 0), "{report:?}");
+    assert_eq!((report.imported, report.rejected), (7, 0), "{report:?}");
     let by_name = |name: &str| {
         let all = book.customers(None, 100).unwrap();
         all.into_iter()
@@ -227,8 +228,22 @@ fn a_chinese_crm_export_gets_every_number_in_its_own_region_without_configuratio
         ("Hans Müller", "+4930901820"),
         ("Anna Smith", "+442079460018"),
         ("Kenji Sato", "+81312345678"),
+        ("欧阳娜娜", "+8618612345678"),
     ] {
         assert_eq!(by_name(name).phones[0].number, e164, "{name}");
+    }
+    // One name column: family and given name split, the full name kept.
+    for (full, family, given, how) in [
+        ("欧阳娜娜", "欧阳", "娜娜", kehu::NameSplit::Certain),
+        ("张伟", "张", "伟", kehu::NameSplit::Certain),
+        ("Hans Müller", "Müller", "Hans", kehu::NameSplit::Likely),
+    ] {
+        let n = by_name(full).name;
+        assert_eq!(
+            (n.family.as_deref(), n.given.as_deref(), n.split),
+            (Some(family), Some(given), Some(how)),
+            "{full}"
+        );
     }
     assert!(
         report.problems.iter().all(|p| p.code != "format.phone"),
@@ -276,5 +291,5 @@ fn a_chinese_crm_export_gets_every_number_in_its_own_region_without_configuratio
         .into_iter()
         .filter(|c| !c.phones[0].number.starts_with('+'))
         .collect();
-    assert_eq!(kept.len(), 6, "{report:?}");
+    assert_eq!(kept.len(), 7, "{report:?}");
 }

@@ -97,6 +97,21 @@ pub struct PersonName {
     /// The full display name; filled from the parts when empty.
     #[uniffi(default)]
     pub full: Option<String>,
+    /// How sure the split of the full name into the parts is, when the
+    /// rules made it (none when the parts were given).
+    #[uniffi(default)]
+    pub split: Option<NameSplit>,
+}
+
+/// How sure a split of a full name into family and given name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum NameSplit {
+    /// By the script's rule (张伟, 欧阳娜娜, `ZHANG, Wei`).
+    Certain,
+    /// By the usual pattern.
+    Likely,
+    /// Both orders as likely; given-first was taken.
+    Guess,
 }
 
 /// What an organisation is.
@@ -371,7 +386,35 @@ macro_rules! same_fields {
     };
 }
 
-same_fields!(PersonName <=> kehu::PersonName { given, family, full });
+impl From<kehu::PersonName> for PersonName {
+    fn from(v: kehu::PersonName) -> Self {
+        Self {
+            given: v.given,
+            family: v.family,
+            full: v.full,
+            split: v.split.map(|s| match s {
+                kehu::NameSplit::Certain => NameSplit::Certain,
+                kehu::NameSplit::Likely => NameSplit::Likely,
+                kehu::NameSplit::Guess => NameSplit::Guess,
+            }),
+        }
+    }
+}
+
+impl From<PersonName> for kehu::PersonName {
+    fn from(v: PersonName) -> Self {
+        Self {
+            given: v.given,
+            family: v.family,
+            full: v.full,
+            split: v.split.map(|s| match s {
+                NameSplit::Certain => kehu::NameSplit::Certain,
+                NameSplit::Likely => kehu::NameSplit::Likely,
+                NameSplit::Guess => kehu::NameSplit::Guess,
+            }),
+        }
+    }
+}
 same_fields!(Organization <=> kehu::Organization { name, industry, size });
 
 impl From<kehu::Email> for Email {

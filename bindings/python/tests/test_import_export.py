@@ -133,7 +133,8 @@ def test_a_chinese_crm_file_needs_no_region_set(tmp_path: Path) -> None:
     assert report.imported == 2
     numbers = sorted(p.number for c in book.customers() for p in c.phones)
     assert numbers == ["+4930901820", "+8613800138000"]
-    saved = book.add({"name": {"full": "李娜"}, "phones": ["139-1234-5678"]})
+    saved = book.add({"name": {"full": "欧阳娜娜"}, "phones": ["139-1234-5678"]})
     assert saved.report.region == kehu.ImpliedRegion(region="CN", clue="number")
+    assert saved.customer.name == kehu.PersonName(given="娜娜", family="欧阳", full="欧阳娜娜", split="certain")
     assert book.validate({"name": {"full": "A"}, "phones": ["+86 139 1234 5678"]}).region is None
     book.close()

@@ -74,7 +74,7 @@ prop_compose! {
 prop_compose! {
     fn names()(given in option::of(text()), family in option::of(text()),
                full in option::of(text())) -> PersonName {
-        PersonName { given, family, full }
+        PersonName { given, family, full, split: None }
     }
 }
 

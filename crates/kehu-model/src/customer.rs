@@ -90,6 +90,27 @@ pub struct PersonName {
     pub family: Option<String>,
     /// The full display name: "Wei Zhang", "张伟". Filled from the parts when empty.
     pub full: Option<String>,
+    /// When the given and family names were split from the full name by the
+    /// entry rules (none when they were given): how sure the split is. Parts
+    /// split so follow the full name when it changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<NameSplit>,
+}
+
+/// How sure a split of a full name into family and given name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameSplit {
+    /// By the script's rule: a Han name of two or three characters, a
+    /// compound surname (欧阳娜娜), a comma (`ZHANG, Wei`) or a family name
+    /// in capitals (`ZHANG Wei`).
+    Certain,
+    /// By the usual pattern: a four-character Han name family-first, a
+    /// pinyin name by which word is the likelier surname, other names
+    /// given-first.
+    Likely,
+    /// Both orders are as likely (`Wei Li`); given-first was taken.
+    Guess,
 }
 
 /// What an organisation is.
@@ -345,7 +366,7 @@ impl Customer {
             name: PersonName {
                 given: Some(given.into()),
                 family: Some(family.into()),
-                full: None,
+                ..PersonName::default()
             },
             ..Self::default()
         }

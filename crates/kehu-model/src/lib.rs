@@ -16,8 +16,8 @@ mod money;
 mod related;
 
 pub use customer::{
-    Address, CustomType, CustomValue, Customer, Email, Kind, LifecycleStage, Organization,
-    PersonName, Phone,
+    Address, CustomType, CustomValue, Customer, Email, Kind, LifecycleStage, NameSplit,
+    Organization, PersonName, Phone,
 };
 pub use diff::{diff, undo, FieldChange};
 pub use error::Error;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use kehu_model::{
     Address, CustomValue, Customer, CustomerId, Email, FieldChange, Kind, LifecycleStage,
-    Organization, PersonName, Phone, RecordId, Related, Timestamp,
+    NameSplit, Organization, PersonName, Phone, RecordId, Related, Timestamp,
 };
 use kehu_store::{Change, ChangeOp, Error, KeySets, Result};
 
@@ -50,9 +50,13 @@ impl Instant {
     }
 }
 
+/// A name as stored: given, family, full (how the name was split lives in
+/// [`Extra`], so this layout is the one every format has).
+type StoredName = (Option<String>, Option<String>, Option<String>);
+
 /// The personal fields, sealed by the codec, in stored order.
 type Personal = (
-    PersonName,
+    StoredName,
     Option<String>,
     Option<String>,
     Option<chrono::NaiveDate>,
@@ -77,10 +81,15 @@ fn strip_format<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8]> {
     }
 }
 
-/// The format of a dossier sealed whole: `[2][id (16)][sealed (public, personal)]`.
-/// (Format 1, `[1][u32 LE length][public part][sealed personal part]`, left
-/// the external id, tags, source and custom fields in the clear; it is still read.)
-const CUSTOMER_SEALED_WHOLE: u8 = 2;
+/// The format of a dossier sealed whole: `[3][id (16)][sealed (public, personal, extra)]`.
+/// (Format 2 had no `extra`; format 1, `[1][u32 LE length][public part][sealed
+/// personal part]`, left the external id, tags, source and custom fields in
+/// the clear; both are still read.)
+const CUSTOMER_SEALED_WHOLE: u8 = 3;
+const CUSTOMER_SEALED_WHOLE_V2: u8 = 2;
+
+/// Fields added since format 2, after the parts every format has.
+type Extra = (Option<NameSplit>,);
 
 /// A dossier: its id in the clear (the owner its seal is bound to), every field sealed.
 pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
@@ -99,8 +108,9 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
         c.verified_at.map(Instant::of),
         &c.version,
     );
+    let name = (&c.name.given, &c.name.family, &c.name.full);
     let personal = (
-        &c.name,
+        name,
         &c.company,
         &c.job_title,
         &c.birth_date,
@@ -108,7 +118,8 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
         &c.phones,
         &c.addresses,
     );
-    let sealed = codec.seal(c.id, to_bytes(&(public, personal))?)?;
+    let extra = (c.name.split,);
+    let sealed = codec.seal(c.id, to_bytes(&(public, personal, extra))?)?;
     let mut out = Vec::with_capacity(17 + sealed.len());
     out.push(CUSTOMER_SEALED_WHOLE);
     out.extend_from_slice(&c.id.to_bytes());
@@ -118,13 +129,19 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
 
 /// The inverse of [`encode_customer`].
 pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
-    if let Some((&CUSTOMER_SEALED_WHOLE, rest)) = bytes.split_first() {
-        let (id, sealed) = rest
-            .split_first_chunk::<16>()
-            .ok_or_else(|| Error::Corrupt("customer: truncated".into()))?;
-        let plain = codec.open(CustomerId::from_bytes(*id), sealed.to_vec())?;
-        let (p, q): (Public, Personal) = from_bytes(&plain, "customer")?;
-        return assemble(p, q);
+    if let Some((&format, rest)) = bytes.split_first() {
+        if format == CUSTOMER_SEALED_WHOLE || format == CUSTOMER_SEALED_WHOLE_V2 {
+            let (id, sealed) = rest
+                .split_first_chunk::<16>()
+                .ok_or_else(|| Error::Corrupt("customer: truncated".into()))?;
+            let plain = codec.open(CustomerId::from_bytes(*id), sealed.to_vec())?;
+            if format == CUSTOMER_SEALED_WHOLE_V2 {
+                let (p, q): (Public, Personal) = from_bytes(&plain, "customer")?;
+                return assemble(p, q, (None,));
+            }
+            let (p, q, x): (Public, Personal, Extra) = from_bytes(&plain, "customer")?;
+            return assemble(p, q, x);
+        }
     }
     let rest = strip_format(bytes, "customer")?;
     let (len, rest) = rest
@@ -138,10 +155,10 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
     let p: Public = from_bytes(public, "customer")?;
     let personal = codec.open(p.0, sealed.to_vec())?;
     let q: Personal = from_bytes(&personal, "customer personal fields")?;
-    assemble(p, q)
+    assemble(p, q, (None,))
 }
 
-fn assemble(p: Public, q: Personal) -> Result<Customer> {
+fn assemble(p: Public, q: Personal, x: Extra) -> Result<Customer> {
     Ok(Customer {
         id: p.0,
         external_id: p.1,
@@ -156,7 +173,12 @@ fn assemble(p: Public, q: Personal) -> Result<Customer> {
         updated_at: p.10.time()?,
         verified_at: p.11.map(Instant::time).transpose()?,
         version: p.12,
-        name: q.0,
+        name: PersonName {
+            given: q.0 .0,
+            family: q.0 .1,
+            full: q.0 .2,
+            split: x.0,
+        },
         company: q.1,
         job_title: q.2,
         birth_date: q.3,
@@ -388,6 +410,29 @@ pub fn encode_audit_head(seq: u64, hash: &[u8; 32]) -> [u8; 40] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dossiers_written_before_names_were_split_still_read() {
+        let sealer = crate::sealer::Sealer::new(&kehu_store::PlainCodec, None);
+        let mut c = Customer::person_named("欧阳娜娜");
+        c.name.family = Some("欧阳".into());
+        c.name.given = Some("娜娜".into());
+        c.name.split = Some(NameSplit::Certain);
+        let now = encode_customer(&c, &sealer).unwrap();
+        assert_eq!(decode_customer(&now, &sealer).unwrap(), c);
+        // Format 2: the same parts, no `extra`.
+        let bytes = encode_customer(&c, &sealer).unwrap();
+        let (public, personal, _): (Public, Personal, Extra) =
+            postcard::from_bytes(&bytes[17..]).unwrap();
+        let mut old = vec![CUSTOMER_SEALED_WHOLE_V2];
+        old.extend_from_slice(&c.id.to_bytes());
+        old.extend(postcard::to_allocvec(&(public, personal)).unwrap());
+        let read = decode_customer(&old, &sealer).unwrap();
+        assert_eq!(read.name.split, None);
+        assert_eq!(read.name.family.as_deref(), Some("欧阳"));
+        c.name.split = None;
+        assert_eq!(read, c);
+    }
 
     #[test]
     fn consents_written_before_the_separate_flag_still_read() {

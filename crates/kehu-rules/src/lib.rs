@@ -21,6 +21,7 @@
 mod country;
 mod email;
 mod error;
+mod names;
 mod normalize;
 mod path;
 mod phone;
@@ -36,6 +37,7 @@ pub use email::is_valid_email;
 pub use error::Error;
 /// The type a custom field's values must have (defined with the dossier types).
 pub use kehu_model::CustomType;
+pub use names::split_name;
 pub use normalize::{clean_block, clean_text};
 pub use path::FieldPath;
 pub use phone::{normalize_phone, PhoneOutcome};

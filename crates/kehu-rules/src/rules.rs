@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use kehu_model::Decimal;
-use kehu_model::{CustomValue, Customer, Feedback, Related, Timestamp};
+use kehu_model::{CustomValue, Customer, Feedback, Kind, PersonName, Related, Timestamp};
 use regex::Regex;
 
 use crate::normalize::{tidy, tidy_opt};
@@ -300,6 +300,9 @@ impl Rules {
         if let Some(org) = &mut c.organization {
             tidy_opt(&mut org.name);
             tidy_opt(&mut org.industry);
+        }
+        if self.set.split_names && c.kind == Kind::Person {
+            split_full_name(&mut c.name);
         }
         for e in &mut c.emails {
             if e.raw.is_empty() {
@@ -783,5 +786,28 @@ fn one_primary<'a>(flags: impl Iterator<Item = &'a mut bool>) {
         if *f && std::mem::replace(&mut seen, true) {
             *f = false;
         }
+    }
+}
+/// Family and given name split from the full name (`crate::split_name`)
+/// when the record holds only the full name, or held parts split from it
+/// before (they follow the full name; a full name that no longer splits
+/// takes them away).
+fn split_full_name(name: &mut PersonName) {
+    let derived = name.split.is_some();
+    if !derived && (name.given.is_some() || name.family.is_some()) {
+        return;
+    }
+    match name.full.as_deref().and_then(crate::split_name) {
+        Some((family, given, how)) => {
+            name.family = Some(family);
+            name.given = Some(given);
+            name.split = Some(how);
+        }
+        None if derived => {
+            name.family = None;
+            name.given = None;
+            name.split = None;
+        }
+        None => {}
     }
 }

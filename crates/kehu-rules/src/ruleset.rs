@@ -20,6 +20,10 @@ pub struct RuleSet {
     /// Which clues of a record imply the region of its numbers written
     /// without a country code, before `default_region` (all on by default).
     pub infer_region: crate::InferRegion,
+    /// Whether a person's full name held alone is split into family and
+    /// given name (张伟 → 张 + 伟, 欧阳娜娜 → 欧阳 + 娜娜, `ZHANG, Wei`); on by
+    /// default. The full name as entered stays.
+    pub split_names: bool,
     /// The largest dossier accepted, in bytes of text.
     pub max_record_bytes: usize,
     /// How much each built-in check matters.
@@ -42,6 +46,7 @@ impl Default for RuleSet {
             name: None,
             default_region: None,
             infer_region: crate::InferRegion::default(),
+            split_names: true,
             max_record_bytes: 1 << 20,
             severity: BuiltinSeverities::default(),
             birth_date: BirthDateRule::default(),

@@ -391,6 +391,48 @@ fn related_records_are_checked() {
     );
 }
 
+#[test]
+fn a_full_name_alone_is_split_and_the_parts_follow_it() {
+    let r = rules("");
+    let mut c = kehu_model::Customer::person_named("欧阳娜娜");
+    r.check(&mut c, now());
+    let parts =
+        |c: &kehu_model::Customer| (c.name.family.clone(), c.name.given.clone(), c.name.split);
+    assert_eq!(
+        parts(&c),
+        (
+            Some("欧阳".into()),
+            Some("娜娜".into()),
+            Some(kehu_model::NameSplit::Certain)
+        )
+    );
+    assert_eq!(c.name.full.as_deref(), Some("欧阳娜娜"), "kept as entered");
+    // The full name changes: parts split from it follow.
+    c.name.full = Some("ZHANG, Wei".into());
+    r.check(&mut c, now());
+    assert_eq!(c.name.family.as_deref(), Some("ZHANG"));
+    c.name.full = Some("Madonna".into());
+    r.check(&mut c, now());
+    assert_eq!(parts(&c), (None, None, None), "one word: no parts");
+    // Parts the record gives are its own: never split over.
+    let mut own = kehu_model::Customer::person("Wei", "Zhang");
+    own.name.full = Some("张伟".into());
+    r.check(&mut own, now());
+    assert_eq!(
+        parts(&own),
+        (Some("Zhang".into()), Some("Wei".into()), None)
+    );
+    // Organisations are not split, and the rule set can turn it off.
+    let mut org = kehu_model::Customer::organization("上海云帆贸易有限公司");
+    org.name.full = Some("上海云帆".into());
+    r.check(&mut org, now());
+    assert_eq!(org.name.split, None);
+    let off = rules("split_names = false");
+    let mut plain = kehu_model::Customer::person_named("张伟");
+    off.check(&mut plain, now());
+    assert_eq!(parts(&plain), (None, None, None));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 

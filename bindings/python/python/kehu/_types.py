@@ -120,6 +120,8 @@ class PersonName(Record):
     given: Optional[str] = None
     family: Optional[str] = None
     full: Optional[str] = None
+    # When the rules split the full name into the parts: "certain", "likely" or "guess".
+    split: Optional[str] = None
 
 
 @dataclass
