@@ -227,5 +227,5 @@ def test_repr_eq_and_to_dict() -> None:
     b = kehu.Customer.person("Wei", "Zhang", birth_date=dt.date(1990, 1, 1))
     assert a == b and "Zhang" in repr(a)
     d = a.to_dict()
-    assert d["birth_date"] == dt.date(1990, 1, 1) and d["name"] == {"given": "Wei", "family": "Zhang", "full": None}
+    assert d["birth_date"] == dt.date(1990, 1, 1) and d["name"] == {"given": "Wei", "family": "Zhang", "full": None, "split": None}
     assert kehu.Customer.from_dict({"name": {"full": "X"}, "birth_date": "1990-01-01"}).birth_date == dt.date(1990, 1, 1)
