@@ -21,6 +21,7 @@
 mod country;
 mod email;
 mod error;
+mod ids;
 mod names;
 mod normalize;
 mod path;
@@ -35,6 +36,7 @@ mod ruleset;
 pub use country::country_code;
 pub use email::is_valid_email;
 pub use error::Error;
+pub use ids::{check_credit_code, check_resident_id, IdProblem, Identifier, ResidentId};
 /// The type a custom field's values must have (defined with the dossier types).
 pub use kehu_model::CustomType;
 pub use names::split_name;

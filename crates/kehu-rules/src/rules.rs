@@ -11,9 +11,9 @@ use crate::normalize::{tidy, tidy_opt};
 use crate::path::Found;
 use crate::region::lacks_country_code;
 use crate::{
-    clean_block, clean_text, country_code, is_valid_email, normalize_phone, normalize_postcode,
-    postcode_pattern, Clue, Condition, CustomType, Error, FieldPath, FieldRule, ImpliedRegion,
-    PhoneOutcome, Report, RuleSet, Severity,
+    check_credit_code, check_resident_id, clean_block, clean_text, country_code, is_valid_email,
+    normalize_phone, normalize_postcode, postcode_pattern, Clue, Condition, CustomType, Error,
+    FieldPath, FieldRule, Identifier, ImpliedRegion, PhoneOutcome, Report, RuleSet, Severity,
 };
 
 /// The largest related record's text accepted, in bytes.
@@ -230,6 +230,7 @@ impl Rules {
                 one_of: c.values.clone(),
                 min: c.min,
                 max: c.max,
+                identifier: c.identifier,
                 ..FieldRule::default()
             })?);
             rules.custom.insert(c.name.clone(), c.clone());
@@ -375,7 +376,12 @@ impl Rules {
         let mut seen = std::collections::HashSet::new();
         c.tags.iter_mut().for_each(|t| tidy(t, clean_text));
         c.tags.retain(|t| !t.is_empty() && seen.insert(t.clone()));
-        for v in c.custom.values_mut() {
+        for (name, v) in c.custom.iter_mut() {
+            if let (CustomValue::Text(s), Some(id)) =
+                (&mut *v, self.custom.get(name).and_then(|f| f.identifier))
+            {
+                canonical_id(id, s);
+            }
             match v {
                 CustomValue::Text(s) | CustomValue::Enum(s) => tidy(s, clean_text),
                 CustomValue::TextList(l) => l.iter_mut().for_each(|s| tidy(s, clean_text)),
@@ -501,9 +507,10 @@ impl Rules {
                 report.push(r.severity, names[0].clone(), "required", &r.id, msg);
             }
         }
+        let today = now.date_naive();
         for f in &self.fields {
             if f.when.holds(c) {
-                f.check(c, &mut report);
+                f.check(c, today, sev.id_birth_date, &mut report);
             }
         }
         report
@@ -718,8 +725,9 @@ fn compile_field(rule: FieldRule) -> Result<CompiledField, Error> {
 }
 
 impl CompiledField {
-    fn check(&self, c: &Customer, report: &mut Report) {
+    fn check(&self, c: &Customer, today: NaiveDate, id_birth: Severity, report: &mut Report) {
         let r = &self.rule;
+        let mut ids = Vec::new();
         let mut push = |path: String, code: &str, default: String| {
             let msg = r.message.clone().unwrap_or(default);
             report.push(r.severity, path, code, &r.id, msg);
@@ -727,6 +735,9 @@ impl CompiledField {
         for (path, value) in self.path.values(c) {
             match value {
                 Found::Text(t) => {
+                    if let Some(id) = r.identifier {
+                        ids.push((path.clone(), id, t.to_string()));
+                    }
                     let len = t.chars().count();
                     if r.min_length.is_some_and(|m| len < m) {
                         push(
@@ -776,6 +787,32 @@ impl CompiledField {
                 Found::Other => {}
             }
         }
+        for (path, id, text) in ids {
+            let problem = match id {
+                Identifier::CnResidentId => match check_resident_id(&text, today) {
+                    Ok(read) => {
+                        if c.birth_date.is_some_and(|b| b != read.birth_date) {
+                            report.push(
+                                id_birth,
+                                path.clone(),
+                                "id.birth_date",
+                                &r.id,
+                                "the birth date inside the resident ID is not the dossier's birth date",
+                            );
+                        }
+                        None
+                    }
+                    Err(p) => Some((format!("not a valid resident ID: {p}"), p)),
+                },
+                Identifier::CnCreditCode => check_credit_code(&text)
+                    .err()
+                    .map(|p| (format!("not a valid credit code: {p}"), p)),
+            };
+            if let Some((message, p)) = problem {
+                let message = r.message.clone().unwrap_or(message);
+                report.push(r.severity, path, p.code(), &r.id, message);
+            }
+        }
     }
 }
 /// Keeps the first flag that is set and clears the rest: a list has at most
@@ -788,6 +825,20 @@ fn one_primary<'a>(flags: impl Iterator<Item = &'a mut bool>) {
         }
     }
 }
+/// An identifier in its canonical form, when it is a valid one (as entered otherwise).
+fn canonical_id(id: Identifier, s: &mut String) {
+    let canonical = match id {
+        // Any date will do to read the form; the check proper runs in validation.
+        Identifier::CnResidentId => check_resident_id(s, NaiveDate::MAX).map(|r| r.number),
+        Identifier::CnCreditCode => check_credit_code(s),
+    };
+    if let Ok(c) = canonical {
+        if *s != c {
+            *s = c;
+        }
+    }
+}
+
 /// Family and given name split from the full name (`crate::split_name`)
 /// when the record holds only the full name, or held parts split from it
 /// before (they follow the full name; a full name that no longer splits

@@ -146,6 +146,8 @@ pub struct BuiltinSeverities {
     pub birth_date: Severity,
     /// A custom field the rule set does not declare (default: error).
     pub unknown_custom: Severity,
+    /// A resident ID whose birth date differs from the dossier's (default: warning).
+    pub id_birth_date: Severity,
 }
 
 impl Default for BuiltinSeverities {
@@ -157,6 +159,7 @@ impl Default for BuiltinSeverities {
             country: Severity::Warning,
             birth_date: Severity::Error,
             unknown_custom: Severity::Error,
+            id_birth_date: Severity::Warning,
         }
     }
 }
@@ -240,6 +243,8 @@ pub struct FieldRule {
     pub min: Option<f64>,
     /// The largest accepted number.
     pub max: Option<f64>,
+    /// An identifier scheme each text value must pass (`cn_resident_id`, `cn_credit_code`).
+    pub identifier: Option<crate::Identifier>,
     /// The message to report instead of the generated one.
     pub message: Option<String>,
 }
@@ -269,6 +274,10 @@ pub struct CustomField {
     pub max: Option<f64>,
     /// For dates and datetimes: not after today.
     pub not_future: bool,
+    /// For text: an identifier scheme its values must pass, and the form
+    /// they are normalised to (`cn_resident_id`: 18 characters, a 15-digit
+    /// number upgraded, `x` as `X`; `cn_credit_code`: upper case).
+    pub identifier: Option<crate::Identifier>,
     /// Whether the field holds personal data (to be sealed at rest).
     pub personal: bool,
 }

@@ -392,6 +392,76 @@ fn related_records_are_checked() {
 }
 
 #[test]
+fn resident_ids_and_credit_codes_are_checked_and_normalised() {
+    let r = rules(
+        r#"
+[[custom]]
+name = "身份证号"
+type = "text"
+identifier = "cn_resident_id"
+
+[[custom]]
+name = "信用代码"
+type = "text"
+identifier = "cn_credit_code"
+"#,
+    );
+    let with = |id: &str, born: Option<(i32, u32, u32)>| {
+        let mut c = kehu_model::Customer::person_named("张伟")
+            .with_custom("身份证号", CustomValue::Text(id.into()));
+        c.birth_date = born.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
+        c
+    };
+    let mut good = with("11010519491231002x", Some((1949, 12, 31)));
+    assert!(r.check(&mut good, now()).is_clean());
+    assert_eq!(
+        good.custom["身份证号"],
+        CustomValue::Text("11010519491231002X".into())
+    );
+    let mut old = with("110105491231002", None);
+    assert!(r.check(&mut old, now()).is_clean());
+    assert_eq!(
+        old.custom["身份证号"],
+        CustomValue::Text("11010519491231002X".into()),
+        "a 15-digit number upgraded"
+    );
+    for (id, code) in [
+        ("110105194912310021", "id.check"),
+        ("1101051949123100", "id.form"),
+    ] {
+        let report = r.check(&mut with(id, None), now());
+        assert_eq!(
+            codes(&report),
+            vec![("custom.身份证号".into(), code.into(), Severity::Error)],
+            "{id}"
+        );
+    }
+    // A valid number whose birth date is not the dossier's: a warning.
+    let report = r.check(&mut with("11010519491231002X", Some((1950, 1, 1))), now());
+    assert_eq!(
+        codes(&report),
+        vec![(
+            "custom.身份证号".into(),
+            "id.birth_date".into(),
+            Severity::Warning
+        )]
+    );
+    let mut org = kehu_model::Customer::organization("福建某公司")
+        .with_custom("信用代码", CustomValue::Text("91350100m000100y43".into()));
+    org.organization.as_mut().unwrap().industry = Some("制造业".into());
+    assert!(r.check(&mut org, now()).is_clean());
+    assert_eq!(
+        org.custom["信用代码"],
+        CustomValue::Text("91350100M000100Y43".into())
+    );
+    org.custom.insert(
+        "信用代码".into(),
+        CustomValue::Text("91350100M000100Y44".into()),
+    );
+    assert_eq!(codes(&r.check(&mut org, now()))[0].1, "id.check");
+}
+
+#[test]
 fn a_full_name_alone_is_split_and_the_parts_follow_it() {
     let r = rules("");
     let mut c = kehu_model::Customer::person_named("欧阳娜娜");
