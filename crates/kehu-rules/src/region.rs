@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::country::alpha2;
-use crate::places::{strip_suffix, ABROAD, CITY_PINYIN, PROVINCES};
+use crate::places::{split_mainland_address, strip_suffix, ABROAD, CITY_PINYIN, PROVINCES};
 use crate::{country_code, normalize_phone, postcode_pattern, PhoneOutcome};
 
 /// Which clues a record's region is inferred from, in the order they are
@@ -200,25 +200,10 @@ fn place_regions(name: &str) -> &'static [&'static str] {
         .unwrap_or(&[])
 }
 
-/// The region of a one-line Chinese address from the province or city its
-/// first characters name (`广东省深圳市…`, `北京朝阳区…`).
+/// The region of a one-line Chinese address that starts with a province or
+/// city (`广东省深圳市…`, `北京朝阳区…`; [`split_mainland_address`]).
 fn line_region(line: &str) -> Option<&'static str> {
-    let line = line.trim_start();
-    if !line.chars().next().is_some_and(is_han) {
-        return None;
-    }
-    let head: Vec<char> = line.chars().take(5).collect();
-    let map = places();
-    (2..=head.len()).rev().find_map(|n| {
-        let name: String = head[..n].iter().collect();
-        map.get(&name)
-            .filter(|r| r.len() == 1 && r[0] == "CN")
-            .map(|_| "CN")
-    })
-}
-
-fn is_han(c: char) -> bool {
-    ('\u{3400}'..='\u{9fff}').contains(&c)
+    split_mainland_address(line).map(|_| "CN")
 }
 
 /// Whether a number, separators aside, is a Chinese mobile: eleven digits

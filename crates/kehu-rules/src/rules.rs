@@ -9,6 +9,7 @@ use regex::Regex;
 
 use crate::normalize::{tidy, tidy_opt};
 use crate::path::Found;
+use crate::places::split_mainland_address;
 use crate::region::lacks_country_code;
 use crate::{
     check_credit_code, check_resident_id, clean_block, clean_text, country_code, is_valid_email,
@@ -331,6 +332,14 @@ impl Rules {
                 &mut a.country,
             ] {
                 tidy_opt(s);
+            }
+            if self.set.split_addresses && a.city.is_none() && a.region.is_none() {
+                if let Some(split) = a.street.as_deref().and_then(split_mainland_address) {
+                    a.raw = a.raw.take().or_else(|| a.street.clone());
+                    a.region = Some(split.province);
+                    a.city = Some(split.city);
+                    a.street = Some(split.rest);
+                }
             }
             if let Some(code) = a.country.as_deref().and_then(country_code) {
                 if a.country.as_deref() != Some(code) {

@@ -24,6 +24,10 @@ pub struct RuleSet {
     /// given name (张伟 → 张 + 伟, 欧阳娜娜 → 欧阳 + 娜娜, `ZHANG, Wei`); on by
     /// default. The full name as entered stays.
     pub split_names: bool,
+    /// Whether a one-line mainland address held in the street line alone
+    /// (`广东省深圳市南山区科技园路1号`) is split into region (广东省), city
+    /// (深圳市) and street (南山区科技园路1号), the line kept as `raw`; on by default.
+    pub split_addresses: bool,
     /// The largest dossier accepted, in bytes of text.
     pub max_record_bytes: usize,
     /// How much each built-in check matters.
@@ -47,6 +51,7 @@ impl Default for RuleSet {
             default_region: None,
             infer_region: crate::InferRegion::default(),
             split_names: true,
+            split_addresses: true,
             max_record_bytes: 1 << 20,
             severity: BuiltinSeverities::default(),
             birth_date: BirthDateRule::default(),

@@ -462,6 +462,53 @@ identifier = "cn_credit_code"
 }
 
 #[test]
+fn a_one_line_mainland_address_is_split_and_the_line_kept() {
+    let r = rules("");
+    let line = "广东省深圳市南山区科技园路1号";
+    let mut c = kehu_model::Customer::person_named("张伟").with_address(Address {
+        street: Some(line.into()),
+        ..Address::default()
+    });
+    r.check(&mut c, now());
+    let a = &c.addresses[0];
+    assert_eq!(
+        (
+            a.region.as_deref(),
+            a.city.as_deref(),
+            a.street.as_deref(),
+            a.raw.as_deref()
+        ),
+        (
+            Some("广东省"),
+            Some("深圳市"),
+            Some("南山区科技园路1号"),
+            Some(line)
+        )
+    );
+    let once = c.clone();
+    r.check(&mut c, now());
+    assert_eq!(c, once, "split once");
+    // A street with a city already, or the switch off: left as it is.
+    let mut kept = kehu_model::Customer::person_named("李娜").with_address(Address {
+        street: Some("北京市朝阳区建国路88号".into()),
+        city: Some("北京".into()),
+        ..Address::default()
+    });
+    r.check(&mut kept, now());
+    assert_eq!(
+        kept.addresses[0].street.as_deref(),
+        Some("北京市朝阳区建国路88号")
+    );
+    let off = rules("split_addresses = false");
+    let mut plain = kehu_model::Customer::person_named("王芳").with_address(Address {
+        street: Some(line.into()),
+        ..Address::default()
+    });
+    off.check(&mut plain, now());
+    assert_eq!(plain.addresses[0].city, None);
+}
+
+#[test]
 fn a_full_name_alone_is_split_and_the_parts_follow_it() {
     let r = rules("");
     let mut c = kehu_model::Customer::person_named("欧阳娜娜");
