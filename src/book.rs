@@ -275,6 +275,42 @@ impl Book {
         self.find("tags", IndexKey::Tag(tag.trim().to_string()))
     }
 
+    /// The dossiers with this resident ID (居民身份证号): spaces and a lower-case
+    /// `x` forgiven, a 15-digit number read in its 18-digit form. In an
+    /// encrypted book the lookup goes through the blind index.
+    pub fn find_by_resident_id(&self, number: &str) -> Result<Vec<Customer>, Error> {
+        let key = kehu_rules::check_resident_id(number, chrono::NaiveDate::MAX)
+            .map_or_else(|_| number.trim().to_string(), |r| r.number);
+        self.find("resident_id", IndexKey::ResidentId(key))
+    }
+
+    /// The dossiers with this unified social credit code (统一社会信用代码),
+    /// spaces and lower case forgiven.
+    pub fn find_by_credit_code(&self, code: &str) -> Result<Vec<Customer>, Error> {
+        let key = kehu_rules::check_credit_code(code).unwrap_or_else(|_| code.trim().to_string());
+        self.find("credit_code", IndexKey::CreditCode(key))
+    }
+
+    /// The dossiers whose `field` holds `value`, by the field's index: any
+    /// name the catalogue knows for e-mails, phones, the external id, tags,
+    /// the resident ID or the credit code (`email`, `手机`, `身份证号`…). The
+    /// one lookup the bindings and the CLI call.
+    pub fn find_by(&self, field: &str, value: &str) -> Result<Vec<Customer>, Error> {
+        use kehu_model::catalogue::Field;
+        match kehu_model::catalogue::field(field) {
+            Some(Field::Emails) => self.find_by_email(value),
+            Some(Field::Phones) => self.find_by_phone(value),
+            Some(Field::ExternalId) => self.find_by_external_id(value),
+            Some(Field::Tags) => self.find_by_tag(value),
+            Some(Field::ResidentId) => self.find_by_resident_id(value),
+            Some(Field::CreditCode) => self.find_by_credit_code(value),
+            _ => Err(Error::Usage(format!(
+                "no index of {field:?}: find by email, phone, external_id, tag, resident_id \
+                 or credit_code"
+            ))),
+        }
+    }
+
     /// Adds a related record (purchase, interaction, feedback, consent, note)
     /// after normalising and checking it; the customer must exist.
     pub fn relate(&self, record: impl Into<Related>) -> Result<Related, Error> {

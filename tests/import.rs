@@ -293,3 +293,88 @@ fn a_chinese_crm_export_gets_every_number_in_its_own_region_without_configuratio
         .collect();
     assert_eq!(kept.len(), 7, "{report:?}");
 }
+
+/// A Chinese CRM export with the two identifiers every customer file
+/// carries: resident IDs of people, credit codes of companies.
+const CHINESE_IDS: &str = "姓名,手机,身份证号,生日,企业名称,税号\n\
+张伟,13800138000,11010519491231002x,1949-12-31,,\n\
+李娜,13912345678,440305900307123,,,\n\
+王芳,15012345678,440305199003071237,,,\n\
+赵敏,15112345678,110105199002301231,,,\n\
+陈静,15212345678,310115198511204566,1985-11-21,,\n\
+刘洋,15312345678,990105194912310023,,,\n\
+孙丽,15412345678,440305203003071235,,,\n\
+,13612345678,,,深圳市前海科技有限公司,91440300 ma5f0abc1d\n\
+,13712345678,,,上海浦江贸易有限公司,91440300MA5F0ABC1E\n";
+
+#[test]
+fn resident_ids_and_credit_codes_are_checked_on_their_lines_and_kept_in_their_canonical_form() {
+    let book = Book::in_memory();
+    let report = import(
+        &book,
+        CHINESE_IDS.as_bytes(),
+        "ids.csv",
+        &ImportOptions::default(),
+    );
+    let at = |line: u64| -> Vec<(&str, kehu::rules::Severity, Option<&str>)> {
+        report
+            .problems
+            .iter()
+            .filter(|p| p.line == line)
+            .map(|p| (p.code.as_str(), p.severity, p.column.as_deref()))
+            .collect()
+    };
+    use kehu::rules::Severity::{Error, Warning};
+    // Wrong check digit, impossible embedded date, no such region, a birth
+    // date ahead: each rejected on its own line, its column named.
+    assert_eq!(at(4), [("id.check", Error, Some("身份证号"))], "{report:?}");
+    assert_eq!(at(5), [("id.date", Error, Some("身份证号"))]);
+    assert_eq!(at(7), [("id.region", Error, Some("身份证号"))]);
+    assert_eq!(at(8), [("id.date", Error, Some("身份证号"))]);
+    assert_eq!(at(10), [("id.check", Error, Some("税号"))]);
+    // A birth date that disagrees with the one inside the ID is a warning.
+    assert_eq!(at(6), [("id.birth_date", Warning, Some("身份证号"))]);
+    // Valid ones are not reported (an organisation without an industry is, as ever).
+    for line in [2, 3, 9] {
+        let ids: Vec<_> = at(line)
+            .into_iter()
+            .filter(|p| p.0.starts_with("id."))
+            .collect();
+        assert!(ids.is_empty(), "line {line}: {ids:?}");
+    }
+    assert_eq!((report.imported, report.rejected), (4, 5), "{report:?}");
+    // Kept in their canonical form: `x` as `X`, a 15-digit number upgraded,
+    // a credit code without spaces in capitals; found by any form of it.
+    let one = |v: Vec<Customer>| {
+        assert_eq!(v.len(), 1, "{v:?}");
+        v.into_iter().next().unwrap()
+    };
+    let zhang = one(book.find_by_resident_id("11010519491231002x").unwrap());
+    assert_eq!(zhang.resident_id.as_deref(), Some("11010519491231002X"));
+    let li = one(book.find_by_resident_id("440305900307123").unwrap());
+    assert_eq!(li.resident_id.as_deref(), Some("440305199003071236"));
+    assert_eq!(li.name.full.as_deref(), Some("李娜"));
+    let firm = one(book
+        .find_by("统一社会信用代码", "91440300MA5F0ABC1D")
+        .unwrap());
+    assert_eq!(firm.kind, kehu::Kind::Organization);
+    assert_eq!(firm.credit_code.as_deref(), Some("91440300MA5F0ABC1D"));
+    // Exported under their catalogue names, and read back by them.
+    let mut out = Vec::new();
+    book.export(&mut out, &Default::default()).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert!(header.contains(&"resident_id") && header.contains(&"credit_code"));
+    assert!(text.contains("440305199003071236") && text.contains("91440300MA5F0ABC1D"));
+    // An upsert keyed by the resident ID finds the dossier by it.
+    let again = "身份证号,职位\n440305900307123,采购经理\n";
+    let opts = ImportOptions {
+        mode: kehu::io::Mode::Upsert,
+        keys: vec![kehu::io::NaturalKey::ResidentId],
+        ..ImportOptions::default()
+    };
+    let up = import(&book, again.as_bytes(), "again.csv", &opts);
+    assert_eq!((up.updated, up.imported), (1, 0), "{up:?}");
+    let li = one(book.find_by_resident_id("440305199003071236").unwrap());
+    assert_eq!(li.job_title.as_deref(), Some("采购经理"));
+}

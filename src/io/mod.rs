@@ -65,6 +65,10 @@ pub enum NaturalKey {
     Email,
     /// The primary phone number (E.164).
     Phone,
+    /// The resident ID (居民身份证号), in its 18-character form.
+    ResidentId,
+    /// The unified social credit code (统一社会信用代码).
+    CreditCode,
 }
 
 impl NaturalKey {
@@ -75,6 +79,8 @@ impl NaturalKey {
             Self::ExternalId => Some("external_id"),
             Self::Email => Some("emails"),
             Self::Phone => Some("phones"),
+            Self::ResidentId => Some("resident_id"),
+            Self::CreditCode => Some("credit_code"),
         }
     }
 }
@@ -88,9 +94,12 @@ impl FromStr for NaturalKey {
                 "external_id" | "external" => Self::ExternalId,
                 "email" => Self::Email,
                 "phone" => Self::Phone,
+                "resident_id" => Self::ResidentId,
+                "credit_code" => Self::CreditCode,
                 other => {
                     return Err(Error::Usage(format!(
-                        "unknown key {other:?}: use external_id, email, phone or id"
+                        "unknown key {other:?}: use external_id, email, phone, resident_id, \
+                         credit_code or id"
                     )))
                 }
             },
@@ -119,6 +128,8 @@ impl fmt::Display for NaturalKey {
             Self::ExternalId => "external_id",
             Self::Email => "email",
             Self::Phone => "phone",
+            Self::ResidentId => "resident_id",
+            Self::CreditCode => "credit_code",
         })
     }
 }

@@ -38,6 +38,23 @@ pub fn mask_phone(s: &str) -> String {
     format!("{}****{}", &national[..3], &national[n - 4..])
 }
 
+/// `11010519491231002X` → `110***********002X`: the first three and the
+/// last four characters of an identifier (the province and the end, as
+/// Chinese forms print them); a short one shows its last two.
+pub fn mask_identifier(s: &str) -> String {
+    let n = s.chars().count();
+    if n < 10 {
+        return format!(
+            "****{}",
+            s.chars().skip(n.saturating_sub(2)).collect::<String>()
+        );
+    }
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| if i < 3 || i + 4 >= n { c } else { '*' })
+        .collect()
+}
+
 /// Keeps the last four characters: `EXT-00031` → `*****0031`.
 pub(crate) fn mask_tail(s: &str) -> String {
     let n = s.chars().count();
@@ -60,6 +77,9 @@ mod tests {
         assert_eq!(mask_name("Wei"), "W**");
         assert_eq!(mask_name(""), "");
         assert_eq!(mask_tail("EXT-00031"), "*****0031");
+        assert_eq!(mask_identifier("110105194912311234"), "110***********1234");
+        assert_eq!(mask_identifier("91350100M000100Y43"), "913***********0Y43");
+        assert_eq!(mask_identifier("12345"), "****45");
         assert_eq!(mask_phone("+44 20 7946 0018").len(), 11);
     }
 }

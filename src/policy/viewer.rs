@@ -7,7 +7,7 @@ use kehu_model::catalogue::{self, Field, Named};
 use kehu_model::{CustomValue, Customer, Related};
 use kehu_segment::{Explanation, Seen};
 
-use super::masks::{mask_email, mask_name, mask_phone, mask_tail};
+use super::masks::{mask_email, mask_identifier, mask_name, mask_phone, mask_tail};
 use super::{FieldAccess, Operation, Policy, Principal, Scope};
 use crate::DuplicateCandidate;
 
@@ -37,13 +37,19 @@ struct Grant {
 impl Grant {
     /// How `field` shows by this role: by its own name, else by the
     /// top-level field it is part of (`city` → `addresses`), else `custom`
-    /// for a custom field, else the role's default.
-    fn access(&self, own: &str, wider: Option<&str>) -> FieldAccess {
+    /// for a custom field, else the role's default — which shows an
+    /// identifier (a resident ID, a credit code) masked at most.
+    fn access(&self, own: &str, wider: Option<&str>, identifier: bool) -> FieldAccess {
+        let default = if identifier {
+            self.default.min(FieldAccess::Masked)
+        } else {
+            self.default
+        };
         self.fields
             .get(own)
             .or_else(|| wider.and_then(|w| self.fields.get(w)))
             .copied()
-            .unwrap_or(self.default)
+            .unwrap_or(default)
     }
 }
 
@@ -56,6 +62,8 @@ pub(crate) const GROUPS: &[&str] = &[
     "company",
     "job_title",
     "birth_date",
+    "resident_id",
+    "credit_code",
     "emails",
     "phones",
     "addresses",
@@ -63,6 +71,40 @@ pub(crate) const GROUPS: &[&str] = &[
     "source",
     "external_id",
 ];
+
+/// The dossier's top-level text fields the policy masks or hides one by
+/// one, in the order [`text_fields`] lends them.
+const TEXT_FIELDS: [&str; 6] = [
+    "company",
+    "job_title",
+    "source",
+    "external_id",
+    "resident_id",
+    "credit_code",
+];
+
+/// The values of [`TEXT_FIELDS`] of a dossier.
+fn text_fields(c: &mut Customer) -> [&mut Option<String>; 6] {
+    [
+        &mut c.company,
+        &mut c.job_title,
+        &mut c.source,
+        &mut c.external_id,
+        &mut c.resident_id,
+        &mut c.credit_code,
+    ]
+}
+
+/// How a masked value of a field shows.
+fn mask_of(field: Option<Field>) -> fn(&str) -> String {
+    match field {
+        Some(Field::Emails) => mask_email,
+        Some(Field::Phones) => mask_phone,
+        Some(Field::ExternalId) => mask_tail,
+        Some(f) if f.is_identifier() => mask_identifier,
+        _ => mask_name,
+    }
+}
 
 impl Viewer {
     /// The grants of `principal`'s roles under `policy`, together: the union
@@ -175,9 +217,10 @@ impl Viewer {
             Some(Named::Custom(_)) => Some("custom"),
             None => None,
         };
+        let identifier = matches!(&named, Some(Named::Field(f)) if f.is_identifier());
         self.grants
             .iter()
-            .map(|g| g.access(&own, wider))
+            .map(|g| g.access(&own, wider, identifier))
             .max()
             .unwrap_or(FieldAccess::Hidden)
     }
@@ -253,13 +296,12 @@ impl Viewer {
             full.into_iter().min().unwrap_or(FieldAccess::Hidden),
             &mut c.name.full,
         );
-        text(self.group("company"), &mut c.company);
-        text(self.group("job_title"), &mut c.job_title);
-        text(self.group("source"), &mut c.source);
-        match self.group("external_id") {
-            FieldAccess::Visible => {}
-            FieldAccess::Masked => c.external_id = c.external_id.as_deref().map(mask_tail),
-            FieldAccess::Hidden => c.external_id = None,
+        for (name, v) in TEXT_FIELDS.into_iter().zip(text_fields(&mut c)) {
+            match self.group(name) {
+                FieldAccess::Visible => {}
+                FieldAccess::Masked => *v = v.as_deref().map(mask_of(catalogue::field(name))),
+                FieldAccess::Hidden => *v = None,
+            }
         }
         if self.group("birth_date") != FieldAccess::Visible {
             c.birth_date = None;
@@ -358,11 +400,7 @@ impl Viewer {
         match access {
             FieldAccess::Visible => Some(value.to_string()),
             FieldAccess::Hidden => None,
-            FieldAccess::Masked => Some(match catalogue::field(first) {
-                Some(Field::Emails) => mask_email(value),
-                Some(Field::Phones) => mask_phone(value),
-                _ => mask_name(value),
-            }),
+            FieldAccess::Masked => Some(mask_of(catalogue::field(first))(value)),
         }
     }
 
@@ -510,34 +548,14 @@ impl Viewer {
         )?;
         keep(self, "org_size", &o.size, &m.size, &mut org.size)?;
         sent.organization = (org != Default::default()).then_some(org);
-        keep(
-            self,
-            "company",
-            &stored.company,
-            &shown.company,
-            &mut sent.company,
-        )?;
-        keep(
-            self,
-            "job_title",
-            &stored.job_title,
-            &shown.job_title,
-            &mut sent.job_title,
-        )?;
-        keep(
-            self,
-            "source",
-            &stored.source,
-            &shown.source,
-            &mut sent.source,
-        )?;
-        keep(
-            self,
-            "external_id",
-            &stored.external_id,
-            &shown.external_id,
-            &mut sent.external_id,
-        )?;
+        let (mut stored_texts, mut shown_texts) = (stored.clone(), shown.clone());
+        let texts = text_fields(&mut stored_texts)
+            .into_iter()
+            .zip(text_fields(&mut shown_texts))
+            .zip(text_fields(&mut sent));
+        for (name, ((stored, shown), sent)) in TEXT_FIELDS.into_iter().zip(texts) {
+            keep(self, name, stored, shown, sent)?;
+        }
         keep(
             self,
             "birth_date",
@@ -596,10 +614,9 @@ impl Viewer {
         let mut blank = draft.clone();
         blank.name = Default::default();
         blank.organization = None;
-        blank.company = None;
-        blank.job_title = None;
-        blank.source = None;
-        blank.external_id = None;
+        for v in text_fields(&mut blank) {
+            *v = None;
+        }
         blank.birth_date = None;
         blank.tags.clear();
         blank.emails.clear();

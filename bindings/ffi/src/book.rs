@@ -260,6 +260,22 @@ impl Book {
         self.with(|b| Ok(customers_out(b.find_by_tag(&tag)?)))
     }
 
+    /// Dossiers whose indexed `field` (any name the catalogue knows: `email`,
+    /// `手机`, `身份证号`…) holds `value`.
+    pub fn find_by(&self, field: String, value: String) -> Result<Vec<Customer>> {
+        self.with(|b| Ok(customers_out(b.find_by(&field, &value)?)))
+    }
+
+    /// Dossiers with this resident ID (居民身份证号; a 15-digit one is read as its 18-digit form).
+    pub fn find_by_resident_id(&self, number: String) -> Result<Vec<Customer>> {
+        self.with(|b| Ok(customers_out(b.find_by_resident_id(&number)?)))
+    }
+
+    /// Dossiers with this unified social credit code (统一社会信用代码).
+    pub fn find_by_credit_code(&self, code: String) -> Result<Vec<Customer>> {
+        self.with(|b| Ok(customers_out(b.find_by_credit_code(&code)?)))
+    }
+
     /// Marks the dossier as confirmed correct now (it leaves the stale queue).
     pub fn verify(&self, id: String) -> Result<Customer> {
         let id = customer_id("id", &id)?;

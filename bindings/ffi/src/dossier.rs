@@ -268,6 +268,12 @@ pub struct Customer {
     /// A person's date of birth.
     #[uniffi(default)]
     pub birth_date: Option<NaiveDate>,
+    /// A person's resident identity card number (居民身份证号).
+    #[uniffi(default)]
+    pub resident_id: Option<String>,
+    /// An organisation's unified social credit code (统一社会信用代码).
+    #[uniffi(default)]
+    pub credit_code: Option<String>,
     /// E-mail addresses.
     #[uniffi(default)]
     pub emails: Vec<Email>,
@@ -547,6 +553,8 @@ impl From<kehu::Customer> for Customer {
             company: c.company,
             job_title: c.job_title,
             birth_date: c.birth_date,
+            resident_id: c.resident_id,
+            credit_code: c.credit_code,
             emails: c.emails.into_iter().map(Into::into).collect(),
             phones: c.phones.into_iter().map(Into::into).collect(),
             addresses: c.addresses.into_iter().map(Into::into).collect(),
@@ -581,6 +589,8 @@ impl TryFrom<Customer> for kehu::Customer {
             company: c.company,
             job_title: c.job_title,
             birth_date: c.birth_date,
+            resident_id: c.resident_id,
+            credit_code: c.credit_code,
             emails: c.emails.into_iter().map(Into::into).collect(),
             phones: c.phones.into_iter().map(Into::into).collect(),
             addresses: c.addresses.into_iter().map(Into::into).collect(),

@@ -285,6 +285,10 @@ pub enum NaturalKey {
     Email,
     /// The phone number.
     Phone,
+    /// The resident ID (居民身份证号).
+    ResidentId,
+    /// The unified social credit code (统一社会信用代码).
+    CreditCode,
 }
 
 /// What becomes of a record that duplicates a dossier in the book or an
@@ -371,6 +375,8 @@ impl From<NaturalKey> for kehu::io::NaturalKey {
             NaturalKey::ExternalId => Self::ExternalId,
             NaturalKey::Email => Self::Email,
             NaturalKey::Phone => Self::Phone,
+            NaturalKey::ResidentId => Self::ResidentId,
+            NaturalKey::CreditCode => Self::CreditCode,
         }
     }
 }

@@ -368,18 +368,9 @@ impl NativeBook {
         self.with(py, |b| encode(&b.customers(None, usize::MAX)?))
     }
 
-    /// Dossiers by e-mail, phone, external id or tag.
+    /// Dossiers by an indexed field (`Book::find_by`).
     fn find(&self, py: Python<'_>, by: String, value: String) -> PyResult<String> {
-        self.with(py, move |b| {
-            let found = match by.as_str() {
-                "email" => b.find_by_email(&value)?,
-                "phone" => b.find_by_phone(&value)?,
-                "external_id" => b.find_by_external_id(&value)?,
-                "tag" => b.find_by_tag(&value)?,
-                other => return Err(Failure::Type(format!("cannot find by {other:?}"))),
-            };
-            encode(&found)
-        })
+        self.with(py, move |b| encode(&b.find_by(&by, &value)?))
     }
 
     /// Adds a related record (`{"purchase": {...}}` and the like).

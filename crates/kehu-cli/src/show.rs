@@ -48,6 +48,12 @@ pub(crate) struct FindArgs {
     /// A tag.
     #[arg(long)]
     tag: Option<String>,
+    /// A resident ID (居民身份证号).
+    #[arg(long)]
+    resident_id: Option<String>,
+    /// A unified social credit code (统一社会信用代码).
+    #[arg(long)]
+    credit_code: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -115,6 +121,8 @@ fn render_dossier(d: &Dossier) -> String {
         "birth date",
         c.birth_date.map(|d| d.to_string()).unwrap_or_default(),
     );
+    line("resident id", c.resident_id.clone().unwrap_or_default());
+    line("credit code", c.credit_code.clone().unwrap_or_default());
     for e in &c.emails {
         line(
             "email",
@@ -258,27 +266,26 @@ pub(crate) fn print_customers(customers: &[Customer], json: bool) -> Result<(), 
 }
 
 pub(crate) fn find(args: FindArgs) -> Result<Done, Error> {
-    let given = [&args.email, &args.phone, &args.external_id, &args.tag]
-        .iter()
-        .filter(|a| a.is_some())
-        .count();
-    if given != 1 {
+    let given: Vec<(&str, &String)> = [
+        ("email", &args.email),
+        ("phone", &args.phone),
+        ("external_id", &args.external_id),
+        ("tag", &args.tag),
+        ("resident_id", &args.resident_id),
+        ("credit_code", &args.credit_code),
+    ]
+    .into_iter()
+    .filter_map(|(by, v)| v.as_ref().map(|v| (by, v)))
+    .collect();
+    let [(by, value)] = given[..] else {
         return Err(Error::Usage(
-            "give exactly one of --email, --phone, --external-id or --tag".into(),
+            "give exactly one of --email, --phone, --external-id, --tag, --resident-id or \
+             --credit-code"
+                .into(),
         ));
-    }
-    let book = existing_book(&args.book)?;
-    let found = if let Some(e) = &args.email {
-        book.find_by_email(e)?
-    } else if let Some(p) = &args.phone {
-        book.find_by_phone(p)?
-    } else if let Some(x) = &args.external_id {
-        book.find_by_external_id(x)?
-    } else if let Some(t) = &args.tag {
-        book.find_by_tag(t)?
-    } else {
-        Vec::new()
     };
+    let book = existing_book(&args.book)?;
+    let found = book.find_by(by, value)?;
     print_customers(&found, args.json)?;
     if found.is_empty() && !args.json {
         eprintln!("no customer found");

@@ -19,6 +19,8 @@ pub fn match_type(field: Field) -> Option<FieldType> {
         Field::Emails => FieldType::Email,
         Field::Phones => FieldType::Phone,
         Field::BirthDate => FieldType::Date,
+        // Checked at entry, so a different one is a different customer.
+        Field::ResidentId | Field::CreditCode => FieldType::Identifier,
         Field::Street => FieldType::Address,
         Field::City => FieldType::City,
         Field::Postcode => FieldType::Postcode,
@@ -110,6 +112,8 @@ pub fn values(c: &Customer) -> Vec<Cow<'_, str>> {
                 .birth_date
                 .map(|d| Cow::Owned(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())))
                 .unwrap_or_default(),
+            Field::ResidentId => or_empty(c.resident_id.as_deref()),
+            Field::CreditCode => or_empty(c.credit_code.as_deref()),
             Field::Street => part(|a| &a.street),
             Field::City => part(|a| &a.city),
             Field::Postcode => part(|a| &a.postcode),
@@ -149,6 +153,8 @@ mod tests {
                 "family_name",
                 "organization",
                 "birth_date",
+                "resident_id",
+                "credit_code",
                 "emails",
                 "phones",
                 "street",
@@ -158,7 +164,7 @@ mod tests {
         );
         let c = Customer::person_named("张伟").with_email("wei@example.com");
         let v = values(&c);
-        assert_eq!((&*v[0], &*v[1], &*v[4]), ("伟", "张", "wei@example.com"));
+        assert_eq!((&*v[0], &*v[1], &*v[6]), ("伟", "张", "wei@example.com"));
         assert_eq!(v.len(), names.len());
     }
 }

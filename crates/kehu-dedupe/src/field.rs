@@ -209,7 +209,7 @@ pub fn header_type(field: Field) -> Option<FieldType> {
         Field::City => City,
         Field::Postcode => Postcode,
         Field::Region | Field::Country => Category,
-        Field::ExternalId => Identifier,
+        Field::ExternalId | Field::ResidentId | Field::CreditCode => Identifier,
         Field::OrgSize => Number,
         Field::KehuId | Field::CreatedAt | Field::UpdatedAt | Field::VerifiedAt => Ignore,
         Field::Kind

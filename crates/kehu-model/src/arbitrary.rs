@@ -112,6 +112,7 @@ prop_compose! {
         company in option::of(text()),
         job_title in option::of(text()),
         birth_date in option::of(date()),
+        (resident_id, credit_code) in (option::of(text()), option::of(text())),
         (emails, phones, addresses) in contact(),
         tags in vec(text(), 0..4),
         owner in option::of(text()),
@@ -124,7 +125,7 @@ prop_compose! {
             id: CustomerId::from_bytes(id),
             external_id,
             kind: if organization_kind { Kind::Organization } else { Kind::Person },
-            name, organization, company, job_title, birth_date,
+            name, organization, company, job_title, birth_date, resident_id, credit_code,
             emails, phones, addresses, tags, owner, source, lifecycle_stage, custom,
             created_at, updated_at, verified_at, version,
         }

@@ -40,6 +40,10 @@ pub enum Field {
     JobTitle,
     /// A person's date of birth.
     BirthDate,
+    /// A person's resident identity card number (居民身份证号).
+    ResidentId,
+    /// An organisation's unified social credit code (统一社会信用代码).
+    CreditCode,
     /// The e-mail addresses.
     Emails,
     /// The phone numbers.
@@ -185,6 +189,15 @@ pub const FIELDS: &[FieldInfo] = &[
         "geburtsdatum", "geburtstag", "date_de_naissance", "fecha_de_nacimiento",
         "data_di_nascita",
     ]),
+    info!(ResidentId, "resident_id", "resident_id", Text, personal: true, column: true, [
+        "resident_id_number", "resident_identity_card", "id_card_number", "id_card_no",
+        "cn_resident_id", "身份证号", "身份证", "身份证号码", "居民身份证号",
+        "居民身份证号码", "证件号码", "证件号", "身份证件号码",
+    ]),
+    info!(CreditCode, "credit_code", "credit_code", Text, personal: true, column: true, [
+        "unified_social_credit_code", "social_credit_code", "uscc",
+        "统一社会信用代码", "社会信用代码", "信用代码", "税号", "纳税人识别号", "企业税号",
+    ]),
     info!(Emails, "emails", "emails", Emails, personal: true, column: true, [
         "email", "e_mail", "mail", "email_address", "e_mail_address", "邮箱", "电子邮件",
         "电子邮箱", "邮件", "e_mail_adresse", "courriel", "adresse_email", "correo",
@@ -242,6 +255,9 @@ pub const FIELDS: &[FieldInfo] = &[
     ]),
 ];
 
+/// The national identifiers among the fields ([`Field::is_identifier`]).
+pub const IDENTIFIERS: &[Field] = &[Field::ResidentId, Field::CreditCode];
+
 /// Headers that name a record rather than a field: row numbers and the like.
 /// Dedupe takes them as record ids; an import does not import them.
 pub const ROW_IDS: &[&str] = &["row_id", "rowid", "row", "row_number", "序号", "行号"];
@@ -272,6 +288,13 @@ impl Field {
             .iter()
             .find(|f| f.path == head)
             .map_or(self, |f| f.field)
+    }
+
+    /// Whether the field is a national identifier (a resident ID, a credit
+    /// code): an access policy's default shows it masked at most; a role
+    /// shows it whole only by naming it.
+    pub fn is_identifier(self) -> bool {
+        IDENTIFIERS.contains(&self)
     }
 
     /// Every field.

@@ -305,6 +305,11 @@ pub struct Customer {
     pub job_title: Option<String>,
     /// A person's date of birth.
     pub birth_date: Option<NaiveDate>,
+    /// A person's resident identity card number (居民身份证号), in its
+    /// 18-character form once normalised.
+    pub resident_id: Option<String>,
+    /// An organisation's unified social credit code (统一社会信用代码).
+    pub credit_code: Option<String>,
     /// E-mail addresses.
     pub emails: Vec<Email>,
     /// Phone numbers.
@@ -343,6 +348,8 @@ impl Default for Customer {
             company: None,
             job_title: None,
             birth_date: None,
+            resident_id: None,
+            credit_code: None,
             emails: Vec::new(),
             phones: Vec::new(),
             addresses: Vec::new(),

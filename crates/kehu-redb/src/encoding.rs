@@ -81,15 +81,19 @@ fn strip_format<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8]> {
     }
 }
 
-/// The format of a dossier sealed whole: `[3][id (16)][sealed (public, personal, extra)]`.
-/// (Format 2 had no `extra`; format 1, `[1][u32 LE length][public part][sealed
+/// The format of a dossier sealed whole: `[4][id (16)][sealed (public, personal, extra)]`.
+/// (Format 3's `extra` held the name split alone; format 2 had no `extra`; format 1, `[1][u32 LE length][public part][sealed
 /// personal part]`, left the external id, tags, source and custom fields in
 /// the clear; both are still read.)
-const CUSTOMER_SEALED_WHOLE: u8 = 3;
+const CUSTOMER_SEALED_WHOLE: u8 = 4;
+const CUSTOMER_SEALED_WHOLE_V3: u8 = 3;
 const CUSTOMER_SEALED_WHOLE_V2: u8 = 2;
 
-/// Fields added since format 2, after the parts every format has.
-type Extra = (Option<NameSplit>,);
+/// Fields added since format 2, after the parts every format has: the name
+/// split (format 3), the resident ID and the credit code (format 4).
+type Extra = (Option<NameSplit>, Option<String>, Option<String>);
+/// Format 3's extra fields.
+type ExtraV3 = (Option<NameSplit>,);
 
 /// A dossier: its id in the clear (the owner its seal is bound to), every field sealed.
 pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
@@ -118,7 +122,7 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
         &c.phones,
         &c.addresses,
     );
-    let extra = (c.name.split,);
+    let extra = (c.name.split, &c.resident_id, &c.credit_code);
     let sealed = codec.seal(c.id, to_bytes(&(public, personal, extra))?)?;
     let mut out = Vec::with_capacity(17 + sealed.len());
     out.push(CUSTOMER_SEALED_WHOLE);
@@ -130,14 +134,21 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
 /// The inverse of [`encode_customer`].
 pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
     if let Some((&format, rest)) = bytes.split_first() {
-        if format == CUSTOMER_SEALED_WHOLE || format == CUSTOMER_SEALED_WHOLE_V2 {
+        if matches!(
+            format,
+            CUSTOMER_SEALED_WHOLE | CUSTOMER_SEALED_WHOLE_V3 | CUSTOMER_SEALED_WHOLE_V2
+        ) {
             let (id, sealed) = rest
                 .split_first_chunk::<16>()
                 .ok_or_else(|| Error::Corrupt("customer: truncated".into()))?;
             let plain = codec.open(CustomerId::from_bytes(*id), sealed.to_vec())?;
             if format == CUSTOMER_SEALED_WHOLE_V2 {
                 let (p, q): (Public, Personal) = from_bytes(&plain, "customer")?;
-                return assemble(p, q, (None,));
+                return assemble(p, q, (None, None, None));
+            }
+            if format == CUSTOMER_SEALED_WHOLE_V3 {
+                let (p, q, x): (Public, Personal, ExtraV3) = from_bytes(&plain, "customer")?;
+                return assemble(p, q, (x.0, None, None));
             }
             let (p, q, x): (Public, Personal, Extra) = from_bytes(&plain, "customer")?;
             return assemble(p, q, x);
@@ -155,7 +166,7 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
     let p: Public = from_bytes(public, "customer")?;
     let personal = codec.open(p.0, sealed.to_vec())?;
     let q: Personal = from_bytes(&personal, "customer personal fields")?;
-    assemble(p, q, (None,))
+    assemble(p, q, (None, None, None))
 }
 
 fn assemble(p: Public, q: Personal, x: Extra) -> Result<Customer> {
@@ -182,6 +193,8 @@ fn assemble(p: Public, q: Personal, x: Extra) -> Result<Customer> {
         company: q.1,
         job_title: q.2,
         birth_date: q.3,
+        resident_id: x.1,
+        credit_code: x.2,
         emails: q.4,
         phones: q.5,
         addresses: q.6,
@@ -412,26 +425,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dossiers_written_before_names_were_split_still_read() {
+    fn dossiers_written_in_earlier_formats_still_read() {
         let sealer = crate::sealer::Sealer::new(&kehu_store::PlainCodec, None);
         let mut c = Customer::person_named("欧阳娜娜");
         c.name.family = Some("欧阳".into());
         c.name.given = Some("娜娜".into());
         c.name.split = Some(NameSplit::Certain);
+        c.resident_id = Some("11010519491231002X".into());
+        c.credit_code = Some("91350100M000100Y43".into());
         let now = encode_customer(&c, &sealer).unwrap();
+        assert_eq!(now[0], CUSTOMER_SEALED_WHOLE);
         assert_eq!(decode_customer(&now, &sealer).unwrap(), c);
-        // Format 2: the same parts, no `extra`.
-        let bytes = encode_customer(&c, &sealer).unwrap();
         let (public, personal, _): (Public, Personal, Extra) =
-            postcard::from_bytes(&bytes[17..]).unwrap();
-        let mut old = vec![CUSTOMER_SEALED_WHOLE_V2];
-        old.extend_from_slice(&c.id.to_bytes());
-        old.extend(postcard::to_allocvec(&(public, personal)).unwrap());
-        let read = decode_customer(&old, &sealer).unwrap();
-        assert_eq!(read.name.split, None);
-        assert_eq!(read.name.family.as_deref(), Some("欧阳"));
+            postcard::from_bytes(&now[17..]).unwrap();
+        let old = |format: u8, body: Vec<u8>| {
+            let mut old = vec![format];
+            old.extend_from_slice(&c.id.to_bytes());
+            old.extend(body);
+            decode_customer(&old, &sealer).unwrap()
+        };
+        // Format 3: the name split alone after the parts every format has.
+        let v3 = old(
+            CUSTOMER_SEALED_WHOLE_V3,
+            postcard::to_allocvec(&(&public, &personal, (c.name.split,))).unwrap(),
+        );
+        assert_eq!(v3.name.split, Some(NameSplit::Certain));
+        assert_eq!(
+            (v3.resident_id.as_deref(), v3.credit_code.as_deref()),
+            (None, None)
+        );
+        // Format 2: the same parts, no `extra`.
+        let v2 = old(
+            CUSTOMER_SEALED_WHOLE_V2,
+            postcard::to_allocvec(&(&public, &personal)).unwrap(),
+        );
+        assert_eq!(v2.name.split, None);
+        assert_eq!(v2.name.family.as_deref(), Some("欧阳"));
         c.name.split = None;
-        assert_eq!(read, c);
+        c.resident_id = None;
+        c.credit_code = None;
+        assert_eq!(v2, c);
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub enum FieldPath {
     JobTitle,
     /// `birth_date`
     BirthDate,
+    /// `resident_id`
+    ResidentId,
+    /// `credit_code`
+    CreditCode,
     /// `emails`: at least one address.
     Emails,
     /// `phones`: at least one number.
@@ -84,6 +88,8 @@ impl FieldPath {
                 Field::Company => Self::Company,
                 Field::JobTitle => Self::JobTitle,
                 Field::BirthDate => Self::BirthDate,
+                Field::ResidentId => Self::ResidentId,
+                Field::CreditCode => Self::CreditCode,
                 Field::Emails => Self::Emails,
                 Field::Phones => Self::Phones,
                 Field::Addresses => Self::Addresses,
@@ -120,6 +126,8 @@ impl FieldPath {
             Self::Company => Field::Company,
             Self::JobTitle => Field::JobTitle,
             Self::BirthDate => Field::BirthDate,
+            Self::ResidentId => Field::ResidentId,
+            Self::CreditCode => Field::CreditCode,
             Self::Emails => Field::Emails,
             Self::Phones => Field::Phones,
             Self::Addresses => Field::Addresses,
@@ -184,6 +192,8 @@ impl FieldPath {
             Self::Company => text(&c.company),
             Self::JobTitle => text(&c.job_title),
             Self::BirthDate => c.birth_date.is_some(),
+            Self::ResidentId => text(&c.resident_id),
+            Self::CreditCode => text(&c.credit_code),
             Self::Emails => c.emails.iter().any(|e| !e.address.is_empty()),
             Self::Phones => c.phones.iter().any(|p| !p.number.is_empty()),
             Self::Addresses => !c.addresses.is_empty(),
@@ -228,6 +238,8 @@ impl FieldPath {
                 .unwrap_or_default(),
             Self::Company => text("company", c.company.as_deref()),
             Self::JobTitle => text("job_title", c.job_title.as_deref()),
+            Self::ResidentId => text("resident_id", c.resident_id.as_deref()),
+            Self::CreditCode => text("credit_code", c.credit_code.as_deref()),
             Self::BirthDate => c
                 .birth_date
                 .map(|_| vec![("birth_date".into(), Found::Other)])

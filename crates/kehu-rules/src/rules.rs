@@ -299,6 +299,15 @@ impl Rules {
         ] {
             tidy_opt(s);
         }
+        for (v, id) in [
+            (&mut c.resident_id, Identifier::CnResidentId),
+            (&mut c.credit_code, Identifier::CnCreditCode),
+        ] {
+            tidy_opt(v);
+            if let Some(s) = v {
+                canonical_id(id, s);
+            }
+        }
         if let Some(org) = &mut c.organization {
             tidy_opt(&mut org.name);
             tidy_opt(&mut org.industry);
@@ -494,6 +503,35 @@ impl Rules {
         }
         if let Some(born) = c.birth_date {
             self.check_birth_date(born, now.date_naive(), &mut report);
+        }
+        for (value, id, path, severity) in [
+            (
+                &c.resident_id,
+                Identifier::CnResidentId,
+                "resident_id",
+                sev.resident_id,
+            ),
+            (
+                &c.credit_code,
+                Identifier::CnCreditCode,
+                "credit_code",
+                sev.credit_code,
+            ),
+        ] {
+            if let Some(text) = value.as_deref().filter(|t| !t.is_empty()) {
+                let check = IdCheck {
+                    path: path.to_string(),
+                    rule: if id == Identifier::CnResidentId {
+                        "builtin.resident_id"
+                    } else {
+                        "builtin.credit_code"
+                    },
+                    severity,
+                    birth_date: sev.id_birth_date,
+                    message: None,
+                };
+                check.run(id, text, c, now.date_naive(), &mut report);
+            }
         }
         self.check_custom(c, now, &mut report);
         for r in &self.required {
@@ -797,33 +835,60 @@ impl CompiledField {
             }
         }
         for (path, id, text) in ids {
-            let problem = match id {
-                Identifier::CnResidentId => match check_resident_id(&text, today) {
-                    Ok(read) => {
-                        if c.birth_date.is_some_and(|b| b != read.birth_date) {
-                            report.push(
-                                id_birth,
-                                path.clone(),
-                                "id.birth_date",
-                                &r.id,
-                                "the birth date inside the resident ID is not the dossier's birth date",
-                            );
-                        }
-                        None
-                    }
-                    Err(p) => Some((format!("not a valid resident ID: {p}"), p)),
-                },
-                Identifier::CnCreditCode => check_credit_code(&text)
-                    .err()
-                    .map(|p| (format!("not a valid credit code: {p}"), p)),
+            let check = IdCheck {
+                path,
+                rule: &r.id,
+                severity: r.severity,
+                birth_date: id_birth,
+                message: r.message.as_deref(),
             };
-            if let Some((message, p)) = problem {
-                let message = r.message.clone().unwrap_or(message);
-                report.push(r.severity, path, p.code(), &r.id, message);
-            }
+            check.run(id, &text, c, today, report);
         }
     }
 }
+
+/// Where and how an identifier's problems are reported.
+struct IdCheck<'a> {
+    path: String,
+    rule: &'a str,
+    severity: Severity,
+    /// The severity of a resident ID whose birth date is not the dossier's.
+    birth_date: Severity,
+    /// A message that replaces the check's own.
+    message: Option<&'a str>,
+}
+
+impl IdCheck<'_> {
+    /// Checks `text` against the scheme: its form and check character, and
+    /// for a resident ID its region, its birth date and the dossier's.
+    fn run(self, id: Identifier, text: &str, c: &Customer, today: NaiveDate, report: &mut Report) {
+        let problem = match id {
+            Identifier::CnResidentId => match check_resident_id(text, today) {
+                Ok(read) => {
+                    if c.birth_date.is_some_and(|b| b != read.birth_date) {
+                        report.push(
+                            self.birth_date,
+                            self.path.clone(),
+                            "id.birth_date",
+                            self.rule,
+                            "the birth date inside the resident ID is not the dossier's birth date",
+                        );
+                    }
+                    None
+                }
+                Err(p) => Some((format!("not a valid resident ID: {p}"), p)),
+            },
+            Identifier::CnCreditCode => check_credit_code(text)
+                .err()
+                .map(|p| (format!("not a valid credit code: {p}"), p)),
+        };
+        if let Some((message, p)) = problem {
+            let message = self.message.map_or(message, str::to_string);
+            report.push(self.severity, self.path, p.code(), self.rule, message);
+        }
+    }
+}
+
 /// Keeps the first flag that is set and clears the rest: a list has at most
 /// one primary entry.
 fn one_primary<'a>(flags: impl Iterator<Item = &'a mut bool>) {

@@ -151,6 +151,11 @@ pub struct BuiltinSeverities {
     pub birth_date: Severity,
     /// A custom field the rule set does not declare (default: error).
     pub unknown_custom: Severity,
+    /// A resident ID (the `resident_id` field) that is not a valid one:
+    /// its form, check character, region or birth date (default: error).
+    pub resident_id: Severity,
+    /// A credit code (the `credit_code` field) that is not a valid one (default: error).
+    pub credit_code: Severity,
     /// A resident ID whose birth date differs from the dossier's (default: warning).
     pub id_birth_date: Severity,
 }
@@ -164,6 +169,8 @@ impl Default for BuiltinSeverities {
             country: Severity::Warning,
             birth_date: Severity::Error,
             unknown_custom: Severity::Error,
+            resident_id: Severity::Error,
+            credit_code: Severity::Error,
             id_birth_date: Severity::Warning,
         }
     }

@@ -145,11 +145,12 @@ impl Field {
 
 impl Field {
     /// The segment field of a catalogue field; none for those segments do not
-    /// test (kehu's id, the address list as a whole).
+    /// test (kehu's id, the address list as a whole, the resident ID and credit code).
     pub fn of(field: catalogue::Field) -> Option<Self> {
         use catalogue::Field as C;
         Some(match field {
-            C::KehuId | C::Addresses => return None,
+            // Identifiers are looked up by exact value (`find_by_resident_id`), not segmented.
+            C::KehuId | C::Addresses | C::ResidentId | C::CreditCode => return None,
             C::ExternalId => Self::ExternalId,
             C::Kind => Self::Kind,
             C::Name | C::FullName => Self::Name,

@@ -73,6 +73,8 @@ fn sample() -> Customer {
         .with_phone("+8613812345678")
         .with_tag("vip");
     c.external_id = Some("ERP-1".into());
+    c.resident_id = Some("11010519491231002X".into());
+    c.credit_code = Some("91350100M000100Y43".into());
     c
 }
 
@@ -258,8 +260,16 @@ pub fn indexes_follow_updates(make: Make) {
         vec![c.id]
     );
     assert_eq!(lookup(&*store, IndexKey::Tag("vip".into())), vec![c.id]);
+    let resident = IndexKey::ResidentId("11010519491231002X".into());
+    let credit = IndexKey::CreditCode("91350100M000100Y43".into());
+    assert_eq!(lookup(&*store, resident.clone()), vec![c.id]);
+    assert_eq!(lookup(&*store, credit.clone()), vec![c.id]);
+    // One value in two index spaces is two keys.
+    assert!(lookup(&*store, IndexKey::CreditCode("11010519491231002X".into())).is_empty());
 
     let mut changed = get(&*store, c.id).expect("present");
+    changed.resident_id = Some("110105194912310037".into());
+    changed.credit_code = None;
     changed.emails[0].address = "wei@example.org".into();
     changed.tags = vec!["wholesale".into()];
     changed.external_id = None;
@@ -283,6 +293,12 @@ pub fn indexes_follow_updates(make: Make) {
         vec![c.id]
     );
     assert!(lookup(&*store, IndexKey::ExternalId("ERP-1".into())).is_empty());
+    assert!(lookup(&*store, resident).is_empty());
+    assert!(lookup(&*store, credit).is_empty());
+    assert_eq!(
+        lookup(&*store, IndexKey::ResidentId("110105194912310037".into())),
+        vec![c.id]
+    );
 }
 
 /// A keyed index holds what was last set, per customer and index name.

@@ -11,6 +11,10 @@ pub enum IndexKey {
     ExternalId(String),
     /// A tag.
     Tag(String),
+    /// A resident ID in its 18-character form.
+    ResidentId(String),
+    /// A unified social credit code.
+    CreditCode(String),
     /// A key in a named index kept for an engine (for example dedupe blocking keys).
     Keyed {
         /// The index's name.
@@ -34,6 +38,8 @@ impl IndexKey {
             Self::Phone(v) => (2, b"", v.as_bytes()),
             Self::ExternalId(v) => (3, b"", v.as_bytes()),
             Self::Tag(v) => (4, b"", v.as_bytes()),
+            Self::ResidentId(v) => (6, b"", v.as_bytes()),
+            Self::CreditCode(v) => (7, b"", v.as_bytes()),
             Self::Keyed { index, key } => (5, index.as_bytes(), key),
         };
         let mut out = Vec::with_capacity(2 + name.len() + value.len());
@@ -47,7 +53,8 @@ impl IndexKey {
     }
 }
 
-/// The standard index keys of a dossier: its e-mails, phones, external id and tags.
+/// The standard index keys of a dossier: its e-mails, phones, external id,
+/// tags, resident ID and credit code.
 pub fn index_keys(customer: &Customer) -> Vec<IndexKey> {
     let mut keys: Vec<IndexKey> = customer
         .emails
@@ -69,6 +76,20 @@ pub fn index_keys(customer: &Customer) -> Vec<IndexKey> {
                 .map(|x| IndexKey::ExternalId(x.clone())),
         )
         .chain(customer.tags.iter().map(|t| IndexKey::Tag(t.clone())))
+        .chain(
+            customer
+                .resident_id
+                .iter()
+                .filter(|x| !x.is_empty())
+                .map(|x| IndexKey::ResidentId(x.clone())),
+        )
+        .chain(
+            customer
+                .credit_code
+                .iter()
+                .filter(|x| !x.is_empty())
+                .map(|x| IndexKey::CreditCode(x.clone())),
+        )
         .collect();
     keys.sort();
     keys.dedup();

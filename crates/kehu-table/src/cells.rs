@@ -175,6 +175,14 @@ pub fn customer_from_cells(
                 }
                 Err(m) => bad("format.date", m),
             },
+            Field::ResidentId => {
+                c.resident_id = Some(text.to_string());
+                source(Cow::Borrowed(Field::ResidentId.path()));
+            }
+            Field::CreditCode => {
+                c.credit_code = Some(text.to_string());
+                source(Cow::Borrowed(Field::CreditCode.path()));
+            }
             Field::Emails => {
                 for item in split_list(text) {
                     source(indexed("emails", c.emails.len()));
@@ -290,6 +298,8 @@ pub fn merge(existing: &Customer, row: &RowCustomer) -> Customer {
         (Field::FamilyName, &mut out.name.family, &new.name.family),
         (Field::Company, &mut out.company, &new.company),
         (Field::JobTitle, &mut out.job_title, &new.job_title),
+        (Field::ResidentId, &mut out.resident_id, &new.resident_id),
+        (Field::CreditCode, &mut out.credit_code, &new.credit_code),
         (Field::Owner, &mut out.owner, &new.owner),
         (Field::Source, &mut out.source, &new.source),
     ] {
@@ -757,6 +767,8 @@ pub fn cell(c: &Customer, field: Field) -> String {
         Field::OrgSize => org(|o| o.size.map(|s| s.to_string()).unwrap_or_default()),
         Field::Company => opt(&c.company),
         Field::JobTitle => opt(&c.job_title),
+        Field::ResidentId => opt(&c.resident_id),
+        Field::CreditCode => opt(&c.credit_code),
         Field::BirthDate => c
             .birth_date
             .map(|d| d.format("%Y-%m-%d").to_string())

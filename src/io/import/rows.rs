@@ -309,6 +309,13 @@ impl RowReader<'_> {
                             PhoneOutcome::Invalid { .. } => IndexKey::Phone(text.to_string()),
                         }
                     }
+                    NaturalKey::ResidentId => IndexKey::ResidentId(
+                        kehu_rules::check_resident_id(text, chrono::NaiveDate::MAX)
+                            .map_or_else(|_| text.to_string(), |r| r.number),
+                    ),
+                    NaturalKey::CreditCode => IndexKey::CreditCode(
+                        kehu_rules::check_credit_code(text).unwrap_or_else(|_| text.to_string()),
+                    ),
                     _ => IndexKey::ExternalId(text.to_string()),
                 };
                 self.snapshot
@@ -357,6 +364,8 @@ impl RowReader<'_> {
                 NaturalKey::ExternalId => c.external_id.clone().filter(|x| !x.is_empty()),
                 NaturalKey::Email => c.primary_email().map(|e| e.address.to_lowercase()),
                 NaturalKey::Phone => c.primary_phone().map(|p| p.number.clone()),
+                NaturalKey::ResidentId => c.resident_id.clone().filter(|x| !x.is_empty()),
+                NaturalKey::CreditCode => c.credit_code.clone().filter(|x| !x.is_empty()),
             };
             if let Some(v) = value {
                 out.push((*key, v));
@@ -382,6 +391,8 @@ impl RowReader<'_> {
                 NaturalKey::ExternalId => self.lookup(IndexKey::ExternalId(value.clone()))?,
                 NaturalKey::Email => self.lookup(IndexKey::email(value))?,
                 NaturalKey::Phone => self.lookup(IndexKey::Phone(value.clone()))?,
+                NaturalKey::ResidentId => self.lookup(IndexKey::ResidentId(value.clone()))?,
+                NaturalKey::CreditCode => self.lookup(IndexKey::CreditCode(value.clone()))?,
             };
             let mut found = Vec::new();
             for id in ids {

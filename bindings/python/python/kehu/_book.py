@@ -399,6 +399,19 @@ class Book:
         """Dossiers with this tag."""
         return self._find("tag", tag)
 
+    def find_by_resident_id(self, number: str) -> List[Customer]:
+        """Dossiers with this resident ID (居民身份证号); a 15-digit one is read as its 18-digit form."""
+        return self._find("resident_id", number)
+
+    def find_by_credit_code(self, code: str) -> List[Customer]:
+        """Dossiers with this unified social credit code (统一社会信用代码)."""
+        return self._find("credit_code", code)
+
+    def find_by(self, field: str, value: str) -> List[Customer]:
+        """Dossiers whose indexed ``field`` (any name the catalogue knows: ``email``,
+        ``手机``, ``身份证号``…) holds ``value``."""
+        return self._find(field, value)
+
     def _find(self, by: str, value: str) -> List[Customer]:
         if not isinstance(value, str):
             raise TypeError(f"{by}: expected str, got {_codec.type_name(value)}")

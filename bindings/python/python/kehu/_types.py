@@ -194,6 +194,8 @@ class Customer(Record):
     company: Optional[str] = None
     job_title: Optional[str] = None
     birth_date: Optional[_dt.date] = None
+    resident_id: Optional[str] = None
+    credit_code: Optional[str] = None
     emails: List[Email] = field(default_factory=list)
     phones: List[Phone] = field(default_factory=list)
     addresses: List[Address] = field(default_factory=list)
