@@ -76,6 +76,10 @@ const NAMES: &[(&str, &str, &str)] = &[
     ("来源", "source", "source"),
     ("external_id", "external_id", "external_id"),
     ("客户编号", "external_id", "external_id"),
+    ("resident_id", "resident_id", "resident_id"),
+    ("身份证号", "resident_id", "resident_id"),
+    ("credit_code", "credit_code", "credit_code"),
+    ("税号", "credit_code", "credit_code"),
     ("custom", "custom", "custom"),
     ("custom.note", "custom.note", "custom"),
     ("related", "related", "related"),
@@ -89,6 +93,8 @@ const PLANTED: &[(&str, &str)] = &[
     ("job_title", "job_title"),
     ("source", "source"),
     ("external_id", "external_id"),
+    ("resident_id", "resident_id"),
+    ("credit_code", "credit_code"),
     ("birth_date", "birth_date"),
     ("emails", "emails"),
     ("phones", "phones"),
@@ -122,17 +128,18 @@ struct RoleSpec {
 }
 
 impl RoleSpec {
-    /// This role's access to a canonical field (own name, else group, else default).
+    /// This role's access to a canonical field (own name, else group, else
+    /// default — at most masked for a national identifier).
     fn access(&self, field: &str, group: &str) -> u8 {
+        let identifier = matches!(field, "resident_id" | "credit_code");
+        let default = access_rank(self.default).min(if identifier { 1 } else { 2 });
         let named = |wanted: &str| {
             self.fields
                 .iter()
                 .find(|(n, _)| canonical(n) == wanted)
                 .map(|(_, a)| access_rank(a))
         };
-        named(field)
-            .or_else(|| named(group))
-            .unwrap_or(access_rank(self.default))
+        named(field).or_else(|| named(group)).unwrap_or(default)
     }
 }
 
@@ -341,6 +348,9 @@ fn fixture(seed: u64) -> Fixture {
     for (i, owner) in OWNERS.iter().enumerate() {
         let mut k = Canaries::default();
         let national = format!("139{}", rng.digits(8));
+        let born = format!("1960{:02}{:02}", 1 + i, 10 + i);
+        let resident = resident_id(&format!("440305{born}{}", rng.digits(3)));
+        let code = credit_code(&format!("9144030{}", rng.digits(10)));
         let mut tok = |field: &'static str, k: &mut Canaries| {
             let t = format!("zq{}", rng.letters(7));
             k.by_field.entry(field).or_default().push(t.clone());
@@ -369,6 +379,14 @@ fn fixture(seed: u64) -> Fixture {
         c.source = Some(tok("source", &mut k));
         let ext = tok("external_id", &mut k);
         c.external_id = Some(format!("{ext}{}", 1000 + i));
+        // Valid identifiers, random digits; the ID's birth date is not the
+        // dossier's (a role that shows the ID shows the date inside it).
+        // (Canaries are compared in lower case.)
+        k.by_field
+            .insert("resident_id", vec![resident.to_lowercase()]);
+        c.resident_id = Some(resident);
+        k.by_field.insert("credit_code", vec![code.to_lowercase()]);
+        c.credit_code = Some(code);
         let birth =
             NaiveDate::from_ymd_opt(1921 + 3 * i as i32, 1 + (i as u32 % 12), 13 + i as u32)
                 .expect("date");
@@ -433,6 +451,31 @@ fn fixture(seed: u64) -> Fixture {
     }
 }
 
+/// A resident ID: 17 digits and their GB 11643 check character.
+fn resident_id(digits: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = digits
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    format!("{digits}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+/// A credit code: 17 characters of the GB 32100 alphabet and their check character.
+fn credit_code(chars: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let value = |c: u8| ALPHABET.iter().position(|&a| a == c).unwrap_or(0) as u32;
+    let sum: u32 = chars.bytes().zip(WEIGHTS).map(|(c, w)| value(c) * w).sum();
+    format!(
+        "{chars}{}",
+        ALPHABET[((31 - sum % 31) % 31) as usize] as char
+    )
+}
+
 fn cap(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -468,7 +511,7 @@ fn step_strategy() -> impl Strategy<Value = Step> {
     let n = 0..NAMES.len();
     prop_oneof![
         d.clone().prop_map(Step::Get),
-        (d.clone(), 0..4usize).prop_map(|(i, k)| Step::Find(i, k)),
+        (d.clone(), 0..6usize).prop_map(|(i, k)| Step::Find(i, k)),
         (n.clone(), d.clone(), 0..3u8).prop_map(|(f, i, m)| Step::Segment(f, i, m)),
         (n.clone(), d.clone(), d.clone()).prop_map(|(f, i, j)| Step::Explain(f, i, j)),
         d.clone().prop_map(Step::CheckDuplicates),
@@ -510,7 +553,7 @@ fn condition(name: &str, f: &Fixture, i: usize, form: u8) -> Option<(String, Vec
         }
         "tags" => (format!("{name} is empty"), vec![]),
         // Not fields a condition can name.
-        "addresses" | "custom" | "related" => return None,
+        "addresses" | "custom" | "related" | "resident_id" | "credit_code" => return None,
         "name" => {
             let v = first("family_name");
             (format!("{name} contains {v:?}"), vec![v])
@@ -648,6 +691,8 @@ fn values(c: &Customer, field: &str) -> Vec<String> {
         "job_title" => one(&c.job_title),
         "source" => one(&c.source),
         "external_id" => one(&c.external_id),
+        "resident_id" => one(&c.resident_id),
+        "credit_code" => one(&c.credit_code),
         "birth_date" => c.birth_date.iter().map(|d| d.to_string()).collect(),
         "emails" => c.emails.iter().map(|e| e.address.clone()).collect(),
         "phones" => c.phones.iter().map(|p| p.number.clone()).collect(),
@@ -773,10 +818,20 @@ fn run(roles: Vec<RoleSpec>, user: usize, seed: u64, steps: Vec<Step>) {
                         let r = g.find_by_tag(&v);
                         ("tags", v, r)
                     }
-                    _ => {
+                    3 => {
                         let v = format!("{}{}", canary("external_id"), 1000 + i);
                         let r = g.find_by_external_id(&v);
                         ("external_id", v, r)
+                    }
+                    4 => {
+                        let v = canary("resident_id").to_lowercase();
+                        let r = g.find_by_resident_id(&v);
+                        ("resident_id", v, r)
+                    }
+                    _ => {
+                        let v = canary("credit_code");
+                        let r = g.find_by("税号", &v);
+                        ("credit_code", v, r)
                     }
                 };
                 let typed: Vec<String> = f.canaries[i].by_field[field].clone();

@@ -418,3 +418,98 @@ fn erasure_follows_merges() {
     let receipt = format!("{:?}", book.merge_receipt(r.id).unwrap());
     assert!(!receipt.contains("f2@example.cn"), "{receipt}");
 }
+
+/// A resident ID: 17 digits and their GB 11643 check character.
+fn resident_id(digits: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = digits
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    format!("{digits}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+#[test]
+fn a_resident_id_identifies_a_customer_and_tells_namesakes_apart() {
+    // A book of Chinese customers, each with a resident ID.
+    let book = Book::in_memory();
+    let people: Vec<Customer> = (0..200)
+        .map(|i| {
+            let born = NaiveDate::from_ymd_opt(
+                1960 + (i % 40) as i32,
+                1 + (i % 12) as u32,
+                1 + (i % 28) as u32,
+            )
+            .unwrap();
+            let mut c = Customer::person_named(format!(
+                "{}{}",
+                ["张", "王", "李", "赵"][i % 4],
+                ["伟", "芳", "娜", "敏", "静"][i / 4 % 5].repeat(1 + i / 20 % 2)
+            ))
+            .with_phone(format!("139{:08}", 10_000_000 + i * 7_919));
+            c.birth_date = Some(born);
+            c.resident_id = Some(resident_id(&format!(
+                "440305{}{:03}",
+                born.format("%Y%m%d"),
+                i
+            )));
+            c
+        })
+        .collect();
+    book.add_many(people.clone()).unwrap();
+    // The same customer, typed again under another spelling of the name
+    // with nothing else but the ID: found by the ID.
+    let mut again = Customer::person("Wei", "Zhang");
+    again.resident_id = people[0].resident_id.as_ref().map(|r| r.to_lowercase());
+    let found = book.check_duplicates(&again).unwrap();
+    let first = found.first().expect("found by the resident ID");
+    assert_eq!(
+        first.id,
+        book.find_by_resident_id(people[0].resident_id.as_deref().unwrap())
+            .unwrap()[0]
+            .id
+    );
+    assert!(
+        first
+            .explanation
+            .fields
+            .iter()
+            .any(|f| f.field == "resident_id" && f.level == "exact"),
+        "{}",
+        first.explanation
+    );
+    assert_ne!(
+        first.action,
+        DuplicateAction::Allow,
+        "{}",
+        first.explanation
+    );
+    // A namesake born the same day with another ID is another person: the
+    // differing ID outweighs the shared name and birth date.
+    let mut namesake = Customer::person_named(people[7].name.full.clone().unwrap());
+    namesake.birth_date = people[7].birth_date;
+    namesake.resident_id = Some(resident_id(&format!(
+        "310115{}{:03}",
+        namesake.birth_date.unwrap().format("%Y%m%d"),
+        999
+    )));
+    let found = book.check_duplicates(&namesake).unwrap();
+    assert!(
+        found.iter().all(|c| c.action == DuplicateAction::Allow),
+        "{found:?}"
+    );
+    let vetoed = found.iter().find(|c| c.explanation.veto.is_some());
+    assert_eq!(
+        vetoed.and_then(|c| c.explanation.veto.as_deref()),
+        Some("resident_id differs"),
+        "{found:?}"
+    );
+    // Without the ID the same namesake is a possible duplicate: the test bites.
+    namesake.resident_id = None;
+    let found = book.check_duplicates(&namesake).unwrap();
+    assert!(
+        found.iter().any(|c| c.action != DuplicateAction::Allow),
+        "{found:?}"
+    );
+}

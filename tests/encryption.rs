@@ -32,6 +32,14 @@ fn known(i: u32) -> (Customer, Vec<String>) {
         });
     c.birth_date = NaiveDate::from_ymd_opt(1981, 7, 1 + i % 27);
     c.external_id = Some(format!("EXT-{i:05}"));
+    let born = c
+        .birth_date
+        .map(|d| d.format("%Y%m%d").to_string())
+        .unwrap_or_default();
+    let resident = resident_id(&format!("450302{born}{:03}", 100 + i));
+    let code = credit_code(&format!("914503{:011}", 31_415_926 + u64::from(i)));
+    c.resident_id = Some(resident.clone());
+    c.credit_code = Some(code.clone());
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     let birth = c.birth_date.map(|d| d.to_string()).unwrap_or_default();
     let forms = vec![
@@ -48,8 +56,38 @@ fn known(i: u32) -> (Customer, Vec<String>) {
         birth.clone(),
         birth.replace('-', ""),
         format!("EXT-{i:05}"),
+        resident,
+        code,
     ];
     (c, forms)
+}
+
+/// A resident ID: 17 digits and their GB 11643 check character.
+fn resident_id(digits: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = digits
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    format!("{digits}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+/// A credit code of 17 digits and its GB 32100 check character.
+fn credit_code(digits: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let sum: u32 = digits
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    format!(
+        "{digits}{}",
+        ALPHABET[((31 - sum % 31) % 31) as usize] as char
+    )
 }
 
 fn file_holds(path: &Path, needle: &str) -> bool {
@@ -113,6 +151,11 @@ fn the_file_of_an_encrypted_book_holds_no_personal_value() {
         assert_eq!(sealed.find_by_phone("+86 139 1234 1003").unwrap().len(), 1);
         assert_eq!(sealed.find_by_external_id("EXT-00003").unwrap().len(), 1);
         let (again, _) = known(3);
+        // Identifiers through the blind index, in any form they are typed.
+        let typed = again.resident_id.clone().unwrap().to_lowercase();
+        assert_eq!(sealed.find_by_resident_id(&typed).unwrap().len(), 1);
+        let code = again.credit_code.clone().unwrap();
+        assert_eq!(sealed.find_by_credit_code(&code).unwrap().len(), 1);
         let dup = sealed.check_duplicates(&again).unwrap();
         let three = sealed.find_by_external_id("EXT-00003").unwrap()[0].id;
         assert_eq!(dup[0].id, three);

@@ -138,9 +138,8 @@ impl Book {
                 .iter()
                 .flat_map(|n| crate::policy::viewer::compared(n)),
         )?;
-        let mut settings = settings.clone();
-        settings.fields = Vec::new();
-        settings.term_frequency = false;
+        // The settings every check of the book scores by (its vetoes too).
+        let settings = kehu_dedupe::Matcher::dossier_settings(settings);
         let (ds, ids) = self.book_dataset()?;
         let mut dd = Deduper::new(ds, settings.clone())?;
         let out = dd.run(progress)?;

@@ -59,7 +59,11 @@ NAMES: List[Tuple[str, str, str]] = [
     ("name", "name", "name"), ("addresses", "addresses", "addresses"),
     ("organization", "organization", "organization"),
     ("related", "related", "related"),
+    ("resident_id", "resident_id", "resident_id"), ("身份证号", "resident_id", "resident_id"),
+    ("credit_code", "credit_code", "credit_code"), ("税号", "credit_code", "credit_code"),
 ]
+# A policy's default shows a national identifier masked at most.
+IDENTIFIERS = {"resident_id", "credit_code"}
 GROUP = {c: g for _, c, g in NAMES}
 RANK = {"hidden": 0, "masked": 1, "visible": 2}
 OWNERS = ["li", "wang", "zhao", None]
@@ -68,6 +72,19 @@ TEAMS = {"east": ["li", "zhao"], "west": ["wang"]}
 
 # The planted dossiers: (id, field → its canaries, owner).
 Planted = List[Tuple[str, Dict[str, List[str]], Optional[str]]]
+
+
+def resident_id(digits: str) -> str:
+    """17 digits and their GB 11643 check character."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return digits + "10X98765432"[sum(int(d) * w for d, w in zip(digits, weights)) % 11]
+
+
+def credit_code(chars: str) -> str:
+    """17 characters of the GB 32100 alphabet and their check character."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+    return chars + alphabet[(31 - sum(alphabet.index(c) * w for c, w in zip(chars, weights)) % 31) % 31]
 
 
 def token(rng: random.Random) -> str:
@@ -90,11 +107,16 @@ def plant(book: kehu.Book, rng: random.Random) -> Planted:
         born = dt.date(1921 + 5 * i, 1 + i, 11 + i)
         # Every form a date takes in an answer: ISO text, compact digits, Python's repr.
         k["birth_date"] = [born.isoformat(), born.strftime("%Y%m%d"), repr(born).lower()]
+        # Valid identifiers; the ID's birth date is not the dossier's (a role that shows the ID
+        # shows the date inside it). Canaries are compared in lower case.
+        resident = resident_id(f"4403051960{1 + i:02}{10 + i:02}" + "".join(rng.choice("0123456789") for _ in range(3)))
+        code = credit_code("9144030" + "".join(rng.choice("0123456789") for _ in range(10)))
+        k["resident_id"], k["credit_code"] = [resident.lower()], [code.lower()]
         c = kehu.Customer.person(
             tok("given_name").capitalize(), tok("family_name").capitalize(),
             emails=[kehu.Email(f"a{tok('emails')}@example.com")], phones=[kehu.Phone(f"+86 {national}")],
             owner=owner, birth_date=born, company=tok("company").capitalize(), job_title=tok("job_title"),
-            source=tok("source"), tags=[tok("tags")],
+            source=tok("source"), tags=[tok("tags")], resident_id=resident, credit_code=code,
             addresses=[kehu.Address(street=f"{tok('street').capitalize()} Road 8", city=tok("city").capitalize(), country="CN")],
         )
         saved = book.add(c, allow_duplicates=True).customer
@@ -116,7 +138,8 @@ class Model:
     def access(self, field: str) -> int:
         def one(r: Dict[str, Any]) -> int:
             named = {canon(n): a for n, a in r["fields"].items()}
-            return RANK[named.get(field, named.get(GROUP.get(field, field), r["default"]))]
+            default = min(RANK[r["default"]], 1) if field in IDENTIFIERS else RANK[r["default"]]
+            return RANK[named[field]] if field in named else RANK[named[GROUP[field]]] if GROUP.get(field) in named else default
         return max(one(r) for r in self.roles)
 
     def may_filter(self, field: str) -> bool:
@@ -178,7 +201,7 @@ def leaks(answer: str, planted: Planted, model: Model,
 
 def condition(name: str, k: Dict[str, List[str]]) -> Optional[Tuple[str, List[str]]]:
     field = canon(name)
-    if field in ("addresses", "related", "organization"):
+    if field in ("addresses", "related", "organization", "resident_id", "credit_code"):
         return None
     if field == "birth_date":
         return f"{name} < 1940-01-01", []
@@ -261,6 +284,10 @@ def dossier_reads(expect: Expect, g: Any, planted: Planted, rng: random.Random, 
         email = f"a{c['emails'][0]}@example.com"
         expect(f"find_by_email {i}", lambda: g.find_by_email(email), c["emails"], "emails")
         expect(f"find_by_tag {i}", lambda: g.find_by_tag(c["tags"][0]), c["tags"], "tags")
+        expect(f"find_by_resident_id {i}", lambda: g.find_by_resident_id(c["resident_id"][0]), c["resident_id"],
+               "resident_id")
+        expect(f"find_by_credit_code {i}", lambda: g.find_by_credit_code(c["credit_code"][0]), c["credit_code"],
+               "credit_code")
         person = draft(c["given_name"][0], c["family_name"][0], email)
         expect(f"check_duplicates {i}", lambda: g.check_duplicates(person),
                c["given_name"] + c["family_name"] + c["emails"])
@@ -377,6 +404,7 @@ def cli_leg(path: Path, tmp_path: Path, planted: Planted, model: Model, policy: 
             cli(f"segment {cond}", ["segment", p, cond, "--json"], typed, canon(name))
             cli(f"explain {cond}", ["segment", p, cond, "--explain", cid, "--json"], typed, canon(name))
         cli(f"find {i}", ["find", p, "--email", f"a{k['emails'][0]}@example.com", "--json"], k["emails"], "emails")
+        cli(f"find id {i}", ["find", p, "--resident-id", k["resident_id"][0], "--json"], k["resident_id"], "resident_id")
     cli("export", ["export", p, "--format", "jsonl"], [])
     cli("stale", ["stale", p, "--days", "0", "--json"], [])
     # Writes: an upsert of every dossier's job title by its kehu id (a principal needs scope all),

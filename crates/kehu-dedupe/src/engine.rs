@@ -439,19 +439,26 @@ pub(crate) fn explain_pair(
         .collect();
     let weight = model.pair_weight(ds, a, p);
     let probability = model.probability(p, weight);
+    // The groups that vetoed, each named: "given_name and birth_date differ".
     let veto = model.vetoed(p).then(|| {
         model
             .vetoes
             .iter()
+            .filter(|g| model.vetoed_by(g, p))
             .map(|g| {
-                g.iter()
+                let names: Vec<&str> = g
+                    .iter()
                     .map(|&c| model.comparisons[c].field.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" and ")
+                    .collect();
+                let verb = if names.len() == 1 {
+                    "differs"
+                } else {
+                    "differ"
+                };
+                format!("{} {verb}", names.join(" and "))
             })
             .collect::<Vec<_>>()
             .join("; ")
-            + " all differ"
     });
     Explanation {
         id_l: ds.id(a).to_string(),

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
+use kehu_model::catalogue::{Field, IDENTIFIERS};
 use kehu_model::Customer;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
@@ -221,9 +222,22 @@ impl Matcher {
     /// The settings dossiers are matched under: the fields are the
     /// catalogue's, and no term frequencies (a book's counts change with every write).
     pub fn dossier_settings(settings: &Settings) -> Settings {
+        // A dossier's national identifiers were checked at entry (a typo
+        // fails the check character), so a different one is another
+        // customer whatever else agrees; so is a different given name and
+        // birth date (a household).
+        let veto = settings.veto.clone().or_else(|| {
+            let mut groups = vec![vec![
+                Field::GivenName.name().to_string(),
+                Field::BirthDate.name().to_string(),
+            ]];
+            groups.extend(IDENTIFIERS.iter().map(|f| vec![f.name().to_string()]));
+            Some(groups)
+        });
         Settings {
             fields: Vec::new(),
             term_frequency: false,
+            veto,
             ..settings.clone()
         }
     }

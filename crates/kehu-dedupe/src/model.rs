@@ -100,13 +100,17 @@ impl Model {
 
     /// Whether a pattern is vetoed.
     pub fn vetoed(&self, p: Pattern) -> bool {
-        self.vetoes.iter().any(|group| {
-            !group.is_empty()
-                && group.iter().all(|&c| {
-                    let last = self.comparisons[c].levels().len() as u8 - 1;
-                    level_of(p, c) == last
-                })
-        })
+        self.vetoes.iter().any(|group| self.vetoed_by(group, p))
+    }
+
+    /// Whether one veto group holds for a pattern: every comparison of it
+    /// at its "different" level.
+    pub fn vetoed_by(&self, group: &[usize], p: Pattern) -> bool {
+        !group.is_empty()
+            && group.iter().all(|&c| {
+                let last = self.comparisons[c].levels().len() as u8 - 1;
+                level_of(p, c) == last
+            })
     }
 
     /// The extra weight of an exact agreement on a value held by `count` of
