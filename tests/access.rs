@@ -519,3 +519,53 @@ fn a_principals_book_cannot_hand_out_other_principals() {
     let admin_book = s.book.as_principal(who("li", &["admin"]), &admin).unwrap();
     assert!(admin_book.get(s.wang.id).is_ok());
 }
+
+#[test]
+fn national_identifiers_show_masked_unless_a_role_names_them() {
+    let book = Book::in_memory();
+    let mut c = Customer::person_named("张伟");
+    c.owner = Some("li".into());
+    c.birth_date = NaiveDate::from_ymd_opt(1949, 12, 31);
+    c.resident_id = Some("11010519491231002X".into());
+    c.credit_code = Some("91350100M000100Y43".into());
+    let id = book.add(c).unwrap().customer.id;
+    // A role whose default is visible still shows the identifiers masked.
+    let open = Policy::from_toml(
+        "[roles.all]\noperations = [\"read\", \"update\", \"export\"]\nscope = \"all\"\ndefault = \"visible\"\n",
+    )
+    .unwrap();
+    let g = book.as_principal(who("li", &["all"]), &open).unwrap();
+    let seen = g.get(id).unwrap();
+    assert_eq!(seen.resident_id.as_deref(), Some("110***********002X"));
+    assert_eq!(seen.credit_code.as_deref(), Some("913***********0Y43"));
+    assert_eq!(seen.name.full.as_deref(), Some("张伟"));
+    // Masked, they are not looked up by (a lookup would confirm a guess).
+    assert!(matches!(
+        g.find_by_resident_id("11010519491231002X"),
+        Err(Error::Denied { .. })
+    ));
+    let mut out = Vec::new();
+    g.export(&mut out, &ExportOptions::default()).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("110***********002X") && !text.contains("11010519491231002X"));
+    // An update of what was shown keeps the stored values.
+    let mut shown = g.get(id).unwrap();
+    shown.job_title = Some("采购".into());
+    g.update(shown).unwrap();
+    let stored = book.get(id).unwrap();
+    assert_eq!(stored.resident_id.as_deref(), Some("11010519491231002X"));
+    assert_eq!(stored.credit_code.as_deref(), Some("91350100M000100Y43"));
+    // A role that names the field shows it whole, and may look it up.
+    let named = Policy::from_toml(
+        "[roles.kyc]\noperations = [\"read\"]\nscope = \"all\"\ndefault = \"visible\"\nfields = { \"身份证号\" = \"visible\" }\n",
+    )
+    .unwrap();
+    let k = book.as_principal(who("li", &["kyc"]), &named).unwrap();
+    let seen = k.get(id).unwrap();
+    assert_eq!(seen.resident_id.as_deref(), Some("11010519491231002X"));
+    assert_eq!(seen.credit_code.as_deref(), Some("913***********0Y43"));
+    assert_eq!(
+        k.find_by_resident_id("11010519491231002x").unwrap().len(),
+        1
+    );
+}

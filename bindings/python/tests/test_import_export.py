@@ -138,3 +138,33 @@ def test_a_chinese_crm_file_needs_no_region_set(tmp_path: Path) -> None:
     assert saved.customer.name == kehu.PersonName(given="娜娜", family="欧阳", full="欧阳娜娜", split="certain")
     assert book.validate({"name": {"full": "A"}, "phones": ["+86 139 1234 5678"]}).region is None
     book.close()
+
+
+def test_resident_ids_and_credit_codes_are_checked_kept_and_found(tmp_path: Path) -> None:
+    path = tmp_path / "ids.csv"
+    path.write_text("姓名,手机,身份证号,生日,企业名称,统一社会信用代码\n"
+                    "张伟,13800138000,11010519491231002x,1949-12-31,,\n"
+                    "李娜,13912345678,440305199003071237,,,\n"
+                    "陈静,15212345678,310115198511204566,1985-11-21,,\n"
+                    ",13612345678,,,前海科技有限公司,91350100M000100Y43\n", encoding="utf-8")
+    book = kehu.Book.open(tmp_path / "ids.kehu")
+    report = book.import_file(path)
+    ids = [(p.line, p.code, p.severity, p.column) for p in report.problems if p.code.startswith("id.")]
+    assert ids == [(3, "id.check", "error", "身份证号"), (4, "id.birth_date", "warning", "身份证号")]
+    assert (report.imported, report.rejected) == (3, 1)
+    [zhang] = book.find_by_resident_id("11010519491231002X")
+    assert zhang.resident_id == "11010519491231002X" and zhang.name.family == "张"
+    [firm] = book.find_by("税号", "91350100m000100y43")
+    assert firm.kind == "organization" and firm.credit_code == "91350100M000100Y43"
+    assert book.find_by_credit_code("91350100M000100Y43")[0].id == firm.id
+    with pytest.raises(kehu.UsageError, match="no index"):
+        book.find_by("job_title", "x")
+    bad = book.validate({"name": {"full": "王芳"}, "resident_id": "110105199002301231"})
+    assert [(v.path, v.code) for v in bad.violations] == [("resident_id", "id.date")]
+    # A policy's default shows them masked; a role naming the field shows it whole.
+    policy = {"roles": {"sales": {"operations": ["read"], "scope": "all", "default": "visible"},
+                        "kyc": {"operations": ["read"], "scope": "all", "default": "visible",
+                                "fields": {"resident_id": "visible"}}}}
+    assert book.as_principal("li", ["sales"], policy).get(zhang.id or "").resident_id == "110***********002X"
+    assert book.as_principal("li", ["kyc"], policy).get(zhang.id or "").resident_id == "11010519491231002X"
+    book.close()

@@ -906,3 +906,42 @@ fn importing_a_file_twice_adds_nothing_and_says_why_row_by_row() {
     ]));
     assert_eq!(allowed["imported"], 40);
 }
+
+#[test]
+fn resident_ids_are_checked_on_import_and_found_by_any_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = path(&dir, "book.kehu");
+    let file = path(&dir, "ids.csv");
+    fs::write(
+        &file,
+        "姓名,身份证号,生日\n张伟,11010519491231002x,1949-12-31\n王芳,110105199002301231,\n",
+    )
+    .unwrap();
+    let out = kehu(&["import", &book, &file, "--json"]);
+    let r = json(&out);
+    assert_eq!(
+        (r["imported"].as_u64(), r["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    let problem = &r["problems"][0];
+    assert_eq!(
+        (problem["line"].as_u64(), problem["code"].as_str()),
+        (Some(3), Some("id.date")),
+        "{r}"
+    );
+    let found = json(&kehu(&[
+        "find",
+        &book,
+        "--resident-id",
+        "11010519491231002X",
+        "--json",
+    ]));
+    assert_eq!(found[0]["resident_id"], "11010519491231002X");
+    let text =
+        String::from_utf8(kehu(&["get", &book, found[0]["id"].as_str().unwrap()]).stdout).unwrap();
+    assert!(text.contains("resident id    11010519491231002X"), "{text}");
+    let two = kehu(&["find", &book, "--resident-id", "x", "--tag", "y"]);
+    assert!(!two.status.success());
+    assert!(String::from_utf8_lossy(&two.stderr).contains("--resident-id"));
+}

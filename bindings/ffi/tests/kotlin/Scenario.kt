@@ -47,6 +47,19 @@ fun scenario(dir: File) {
     val lei = newPerson("Lei", "Li")
     lei.phones = listOf(newPhone("13800138000"))
     check(book.validate(lei).region == ImpliedRegion("CN", "number")) { "region from the number" }
+    // A resident ID kept in its 18-character form, checked, found through its index.
+    val zhang = newPerson("伟", "张")
+    zhang.residentId = "11010519491231002x"
+    zhang.birthDate = LocalDate.of(1949, 12, 31)
+    val saved = book.add(zhang).customer
+    check(saved.residentId == "11010519491231002X") { "resident id ${saved.residentId}" }
+    check(book.findByResidentId("110105 19491231 002X").map { it.id } == listOf(saved.id)) { "find by resident id" }
+    check(book.findBy("身份证号", "11010519491231002X").size == 1) { "find by a catalogue name" }
+    val wrong = newPerson("芳", "王")
+    wrong.residentId = "110105199002301231"
+    val refused = expect<KehuException.Invalid>("an impossible date inside a resident id") { book.add(wrong) }
+    check(refused.violations.map { it.code } == listOf("id.date")) { "${refused.violations}" }
+    book.remove(saved.id)
     check(c.version == 1uL) { "version ${c.version}" }
     check(c.phones[0].number == "+8613812345678") { c.phones[0].number }
     check(c.emails[0].address == "Wei.Zhang@example.com") { c.emails[0].address }
