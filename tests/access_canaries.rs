@@ -65,6 +65,8 @@ const NAMES: &[(&str, &str, &str)] = &[
     ("地址", "street", "addresses"),
     ("city", "city", "addresses"),
     ("城市", "city", "addresses"),
+    ("district", "district", "addresses"),
+    ("区县", "district", "addresses"),
     ("region", "region", "addresses"),
     ("省", "region", "addresses"),
     ("organization", "organization", "organization"),
@@ -100,6 +102,7 @@ const PLANTED: &[(&str, &str)] = &[
     ("phones", "phones"),
     ("street", "addresses"),
     ("city", "addresses"),
+    ("district", "addresses"),
     ("region", "addresses"),
     ("organization", "organization"),
     ("industry", "organization"),
@@ -404,6 +407,7 @@ fn fixture(seed: u64) -> Fixture {
         c.addresses.push(Address {
             street: Some(format!("{} Road 8", cap(&tok("street", &mut k)))),
             city: Some(cap(&tok("city", &mut k))),
+            district: Some(cap(&tok("district", &mut k))),
             region: Some(cap(&tok("region", &mut k))),
             country: Some("CN".into()),
             ..Default::default()
@@ -559,7 +563,7 @@ fn condition(name: &str, f: &Fixture, i: usize, form: u8) -> Option<(String, Vec
             (format!("{name} contains {v:?}"), vec![v])
         }
         "custom.note" | "external_id" | "given_name" | "family_name" | "company" | "job_title"
-        | "source" | "street" | "city" | "region" | "organization" | "industry" => {
+        | "source" | "street" | "city" | "district" | "region" | "organization" | "industry" => {
             let v = first(field);
             match form {
                 0 => (format!("{name} contains {v:?}"), vec![v]),
@@ -702,6 +706,11 @@ fn values(c: &Customer, field: &str) -> Vec<String> {
             .filter_map(|a| a.street.clone())
             .collect(),
         "city" => c.addresses.iter().filter_map(|a| a.city.clone()).collect(),
+        "district" => c
+            .addresses
+            .iter()
+            .filter_map(|a| a.district.clone())
+            .collect(),
         "region" => c
             .addresses
             .iter()

@@ -378,3 +378,55 @@ fn resident_ids_and_credit_codes_are_checked_on_their_lines_and_kept_in_their_ca
     let li = one(book.find_by_resident_id("440305199003071236").unwrap());
     assert_eq!(li.job_title.as_deref(), Some("采购经理"));
 }
+
+#[test]
+fn chinese_addresses_import_into_province_city_district_and_street() {
+    let book = Book::in_memory();
+    let file = "姓名,地址,城市,区县\n\
+                张伟,广东省深圳市南山区科技园路1号,,\n\
+                李娜,科技园路2号,深圳,南山区\n\
+                王芳,福田区福华路3号,深圳,\n\
+                赵敏,阳光小区3栋201,深圳,\n";
+    let report = import(
+        &book,
+        file.as_bytes(),
+        "addr.csv",
+        &ImportOptions::default(),
+    );
+    assert_eq!(report.imported, 4, "{report:?}");
+    let parts = |name: &str| {
+        let c = book
+            .customers(None, 10)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name.full.as_deref() == Some(name))
+            .unwrap();
+        let a = c.addresses[0].clone();
+        (a.region, a.city, a.district, a.street)
+    };
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        parts("张伟"),
+        (s("广东省"), s("深圳市"), s("南山区"), s("科技园路1号"))
+    );
+    assert_eq!(
+        parts("李娜"),
+        (None, s("深圳"), s("南山区"), s("科技园路2号"))
+    );
+    assert_eq!(
+        parts("王芳"),
+        (None, s("深圳"), s("福田区"), s("福华路3号"))
+    );
+    assert_eq!(parts("赵敏"), (None, s("深圳"), None, s("阳光小区3栋201")));
+    // Exported under `district`, and segments test it.
+    let mut out = Vec::new();
+    book.export(&mut out, &Default::default()).unwrap();
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .contains(",district,"));
+    let seg = book.segment("区县 = \"南山区\"").unwrap();
+    assert_eq!(book.segment_count(&seg, None).unwrap(), 2);
+}

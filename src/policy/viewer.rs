@@ -329,7 +329,10 @@ impl Viewer {
         if self.group("addresses") == FieldAccess::Hidden {
             c.addresses.clear();
         }
-        let parts = ["street", "city", "region", "postcode", "country"].map(|f| self.group(f));
+        let parts = [
+            "street", "city", "region", "postcode", "country", "district",
+        ]
+        .map(|f| self.group(f));
         for a in &mut c.addresses {
             if parts[0] == FieldAccess::Masked {
                 a.street = a.street.as_ref().map(|_| "***".into());
@@ -338,6 +341,7 @@ impl Viewer {
             }
             text(parts[1], &mut a.city);
             text(parts[2], &mut a.region);
+            text(parts[5], &mut a.district);
             if parts[3] != FieldAccess::Visible {
                 a.postcode = None;
             }
@@ -789,6 +793,13 @@ impl Entry for kehu_model::Phone {
 impl Entry for kehu_model::Address {
     fn keep_parts(&mut self, v: &Viewer, stored: &Self, shown: &Self) -> Result<(), String> {
         keep(v, "street", &stored.street, &shown.street, &mut self.street)?;
+        keep(
+            v,
+            "district",
+            &stored.district,
+            &shown.district,
+            &mut self.district,
+        )?;
         keep(v, "city", &stored.city, &shown.city, &mut self.city)?;
         keep(v, "region", &stored.region, &shown.region, &mut self.region)?;
         keep(
@@ -811,6 +822,7 @@ impl Entry for kehu_model::Address {
     }
     fn agreement(&self, other: &Self) -> usize {
         same(&self.street, &other.street)
+            + same(&self.district, &other.district)
             + same(&self.city, &other.city)
             + same(&self.region, &other.region)
             + same(&self.postcode, &other.postcode)

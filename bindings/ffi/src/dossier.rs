@@ -178,6 +178,9 @@ pub struct Address {
     /// Street and house number.
     #[uniffi(default)]
     pub street: Option<String>,
+    /// District or county within the city (区, 县).
+    #[uniffi(default)]
+    pub district: Option<String>,
     /// City or town.
     #[uniffi(default)]
     pub city: Option<String>,
@@ -477,6 +480,7 @@ impl From<kehu::Address> for Address {
             label: a.label,
             primary: a.primary,
             street: a.street,
+            district: a.district,
             city: a.city,
             region: a.region,
             postcode: a.postcode,
@@ -493,6 +497,7 @@ impl From<Address> for kehu::Address {
             label: a.label,
             primary: a.primary,
             street: a.street,
+            district: a.district,
             city: a.city,
             region: a.region,
             postcode: a.postcode,

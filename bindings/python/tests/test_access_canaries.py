@@ -54,6 +54,7 @@ NAMES: List[Tuple[str, str, str]] = [
     ("phones", "phones", "phones"), ("手机", "phones", "phones"),
     ("street", "street", "addresses"), ("地址", "street", "addresses"),
     ("city", "city", "addresses"), ("城市", "city", "addresses"),
+    ("district", "district", "addresses"), ("区县", "district", "addresses"),
     ("tags", "tags", "tags"), ("标签", "tags", "tags"),
     ("source", "source", "source"), ("来源", "source", "source"),
     ("name", "name", "name"), ("addresses", "addresses", "addresses"),
@@ -117,7 +118,8 @@ def plant(book: kehu.Book, rng: random.Random) -> Planted:
             emails=[kehu.Email(f"a{tok('emails')}@example.com")], phones=[kehu.Phone(f"+86 {national}")],
             owner=owner, birth_date=born, company=tok("company").capitalize(), job_title=tok("job_title"),
             source=tok("source"), tags=[tok("tags")], resident_id=resident, credit_code=code,
-            addresses=[kehu.Address(street=f"{tok('street').capitalize()} Road 8", city=tok("city").capitalize(), country="CN")],
+            addresses=[kehu.Address(street=f"{tok('street').capitalize()} Road 8", city=tok("city").capitalize(),
+                                   district=tok("district").capitalize(), country="CN")],
         )
         saved = book.add(c, allow_duplicates=True).customer
         assert saved.id is not None

@@ -34,6 +34,7 @@ pub fn match_type(field: Field) -> Option<FieldType> {
         | Field::Company
         | Field::JobTitle
         | Field::Addresses
+        | Field::District
         | Field::Region
         | Field::Country
         | Field::Tags

@@ -208,7 +208,7 @@ pub fn header_type(field: Field) -> Option<FieldType> {
         Field::Street | Field::Addresses => Address,
         Field::City => City,
         Field::Postcode => Postcode,
-        Field::Region | Field::Country => Category,
+        Field::District | Field::Region | Field::Country => Category,
         Field::ExternalId | Field::ResidentId | Field::CreditCode => Identifier,
         Field::OrgSize => Number,
         Field::KehuId | Field::CreatedAt | Field::UpdatedAt | Field::VerifiedAt => Ignore,

@@ -52,6 +52,8 @@ pub enum Field {
     Addresses,
     /// Street and number (of each address; the primary one where one value is meant).
     Street,
+    /// District or county within a city (区, 县).
+    District,
     /// City.
     City,
     /// Province, state or county.
@@ -216,6 +218,10 @@ pub const FIELDS: &[FieldInfo] = &[
         "address", "street_address", "address_1", "address1", "address_line_1", "addr",
         "地址", "详细地址", "街道", "住址", "straße", "strasse", "adresse", "rue",
         "dirección", "direccion", "calle", "indirizzo",
+    ]),
+    info!(District, "district", "addresses.district", Text, personal: true, column: true, [
+        "city_district", "borough", "区", "区县", "县区", "所在区", "所在区县",
+        "stadtteil", "stadtbezirk", "arrondissement", "barrio", "quartiere",
     ]),
     info!(City, "city", "addresses.city", Text, personal: true, column: true, [
         "town", "suburb", "locality", "城市", "市", "ort", "stadt", "wohnort", "ville",

@@ -191,6 +191,8 @@ pub struct Address {
     pub primary: bool,
     /// Street and house number, one line.
     pub street: Option<String>,
+    /// The district or county within the city (区, 县: `南山区`).
+    pub district: Option<String>,
     /// City or town.
     pub city: Option<String>,
     /// Province, state, county.
@@ -491,6 +493,8 @@ impl Customer {
             + opt(&self.name.full)
             + opt(&self.company)
             + opt(&self.job_title)
+            + opt(&self.resident_id)
+            + opt(&self.credit_code)
             + opt(&self.owner)
             + opt(&self.source);
         if let Some(org) = &self.organization {
@@ -512,6 +516,7 @@ impl Customer {
             .map(|a| {
                 opt(&a.label)
                     + opt(&a.street)
+                    + opt(&a.district)
                     + opt(&a.city)
                     + opt(&a.region)
                     + opt(&a.postcode)

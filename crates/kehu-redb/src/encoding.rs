@@ -54,6 +54,52 @@ impl Instant {
 /// [`Extra`], so this layout is the one every format has).
 type StoredName = (Option<String>, Option<String>, Option<String>);
 
+/// An address as every format stores it (a district, added since, lives in [`Extra`]).
+#[derive(Serialize, Deserialize)]
+struct StoredAddress {
+    label: Option<String>,
+    primary: bool,
+    street: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    postcode: Option<String>,
+    country: Option<String>,
+    raw: Option<String>,
+    verified_at: Option<Timestamp>,
+}
+
+impl StoredAddress {
+    fn of(a: &Address) -> Self {
+        let a = a.clone();
+        Self {
+            label: a.label,
+            primary: a.primary,
+            street: a.street,
+            city: a.city,
+            region: a.region,
+            postcode: a.postcode,
+            country: a.country,
+            raw: a.raw,
+            verified_at: a.verified_at,
+        }
+    }
+
+    fn address(self, district: Option<String>) -> Address {
+        Address {
+            label: self.label,
+            primary: self.primary,
+            street: self.street,
+            district,
+            city: self.city,
+            region: self.region,
+            postcode: self.postcode,
+            country: self.country,
+            raw: self.raw,
+            verified_at: self.verified_at,
+        }
+    }
+}
+
 /// The personal fields, sealed by the codec, in stored order.
 type Personal = (
     StoredName,
@@ -62,7 +108,7 @@ type Personal = (
     Option<chrono::NaiveDate>,
     Vec<Email>,
     Vec<Phone>,
-    Vec<Address>,
+    Vec<StoredAddress>,
 );
 
 fn to_bytes(value: &impl Serialize) -> Result<Vec<u8>> {
@@ -90,8 +136,14 @@ const CUSTOMER_SEALED_WHOLE_V3: u8 = 3;
 const CUSTOMER_SEALED_WHOLE_V2: u8 = 2;
 
 /// Fields added since format 2, after the parts every format has: the name
-/// split (format 3), the resident ID and the credit code (format 4).
-type Extra = (Option<NameSplit>, Option<String>, Option<String>);
+/// split (format 3), the resident ID, the credit code and each address's
+/// district (format 4).
+type Extra = (
+    Option<NameSplit>,
+    Option<String>,
+    Option<String>,
+    Vec<Option<String>>,
+);
 /// Format 3's extra fields.
 type ExtraV3 = (Option<NameSplit>,);
 
@@ -113,6 +165,7 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
         &c.version,
     );
     let name = (&c.name.given, &c.name.family, &c.name.full);
+    let addresses: Vec<StoredAddress> = c.addresses.iter().map(StoredAddress::of).collect();
     let personal = (
         name,
         &c.company,
@@ -120,9 +173,10 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
         &c.birth_date,
         &c.emails,
         &c.phones,
-        &c.addresses,
+        addresses,
     );
-    let extra = (c.name.split, &c.resident_id, &c.credit_code);
+    let districts: Vec<&Option<String>> = c.addresses.iter().map(|a| &a.district).collect();
+    let extra = (c.name.split, &c.resident_id, &c.credit_code, districts);
     let sealed = codec.seal(c.id, to_bytes(&(public, personal, extra))?)?;
     let mut out = Vec::with_capacity(17 + sealed.len());
     out.push(CUSTOMER_SEALED_WHOLE);
@@ -144,11 +198,11 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
             let plain = codec.open(CustomerId::from_bytes(*id), sealed.to_vec())?;
             if format == CUSTOMER_SEALED_WHOLE_V2 {
                 let (p, q): (Public, Personal) = from_bytes(&plain, "customer")?;
-                return assemble(p, q, (None, None, None));
+                return assemble(p, q, (None, None, None, Vec::new()));
             }
             if format == CUSTOMER_SEALED_WHOLE_V3 {
                 let (p, q, x): (Public, Personal, ExtraV3) = from_bytes(&plain, "customer")?;
-                return assemble(p, q, (x.0, None, None));
+                return assemble(p, q, (x.0, None, None, Vec::new()));
             }
             let (p, q, x): (Public, Personal, Extra) = from_bytes(&plain, "customer")?;
             return assemble(p, q, x);
@@ -166,7 +220,7 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
     let p: Public = from_bytes(public, "customer")?;
     let personal = codec.open(p.0, sealed.to_vec())?;
     let q: Personal = from_bytes(&personal, "customer personal fields")?;
-    assemble(p, q, (None, None, None))
+    assemble(p, q, (None, None, None, Vec::new()))
 }
 
 fn assemble(p: Public, q: Personal, x: Extra) -> Result<Customer> {
@@ -197,7 +251,12 @@ fn assemble(p: Public, q: Personal, x: Extra) -> Result<Customer> {
         credit_code: x.2,
         emails: q.4,
         phones: q.5,
-        addresses: q.6,
+        addresses: {
+            let mut districts = x.3.into_iter();
+            q.6.into_iter()
+                .map(|a| a.address(districts.next().flatten()))
+                .collect()
+        },
     })
 }
 
@@ -433,6 +492,12 @@ mod tests {
         c.name.split = Some(NameSplit::Certain);
         c.resident_id = Some("11010519491231002X".into());
         c.credit_code = Some("91350100M000100Y43".into());
+        c.addresses.push(Address {
+            street: Some("科技园路1号".into()),
+            district: Some("南山区".into()),
+            city: Some("深圳市".into()),
+            ..Address::default()
+        });
         let now = encode_customer(&c, &sealer).unwrap();
         assert_eq!(now[0], CUSTOMER_SEALED_WHOLE);
         assert_eq!(decode_customer(&now, &sealer).unwrap(), c);
@@ -454,6 +519,8 @@ mod tests {
             (v3.resident_id.as_deref(), v3.credit_code.as_deref()),
             (None, None)
         );
+        assert_eq!(v3.addresses[0].district, None);
+        assert_eq!(v3.addresses[0].city.as_deref(), Some("深圳市"));
         // Format 2: the same parts, no `extra`.
         let v2 = old(
             CUSTOMER_SEALED_WHOLE_V2,
@@ -464,6 +531,7 @@ mod tests {
         c.name.split = None;
         c.resident_id = None;
         c.credit_code = None;
+        c.addresses[0].district = None;
         assert_eq!(v2, c);
     }
 

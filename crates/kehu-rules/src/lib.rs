@@ -43,7 +43,7 @@ pub use names::split_name;
 pub use normalize::{clean_block, clean_text};
 pub use path::FieldPath;
 pub use phone::{normalize_phone, PhoneOutcome};
-pub use places::{split_mainland_address, MainlandAddress};
+pub use places::{split_district, split_mainland_address, MainlandAddress};
 pub use postcode::{normalize_postcode, postcode_pattern};
 pub use region::{Clue, ImpliedRegion, InferRegion};
 pub use report::{Report, Severity, Violation};

@@ -41,7 +41,7 @@ pub enum FieldPath {
     Phones,
     /// `addresses`: at least one address.
     Addresses,
-    /// `addresses.street`, `.city`, `.region`, `.postcode`, `.country`: on each address.
+    /// `addresses.street`, `.district`, `.city`, `.region`, `.postcode`, `.country`: on each address.
     AddressPart(AddressPart),
     /// `tags`
     Tags,
@@ -60,6 +60,8 @@ pub enum FieldPath {
 pub enum AddressPart {
     /// Street and number.
     Street,
+    /// District or county.
+    District,
     /// City.
     City,
     /// Province or state.
@@ -94,6 +96,7 @@ impl FieldPath {
                 Field::Phones => Self::Phones,
                 Field::Addresses => Self::Addresses,
                 Field::Street => Self::AddressPart(AddressPart::Street),
+                Field::District => Self::AddressPart(AddressPart::District),
                 Field::City => Self::AddressPart(AddressPart::City),
                 Field::Region => Self::AddressPart(AddressPart::Region),
                 Field::Postcode => Self::AddressPart(AddressPart::Postcode),
@@ -132,6 +135,7 @@ impl FieldPath {
             Self::Phones => Field::Phones,
             Self::Addresses => Field::Addresses,
             Self::AddressPart(AddressPart::Street) => Field::Street,
+            Self::AddressPart(AddressPart::District) => Field::District,
             Self::AddressPart(AddressPart::City) => Field::City,
             Self::AddressPart(AddressPart::Region) => Field::Region,
             Self::AddressPart(AddressPart::Postcode) => Field::Postcode,
@@ -271,6 +275,7 @@ impl FieldPath {
                 .filter_map(|(i, a)| {
                     let (name, v) = match part {
                         AddressPart::Street => ("street", &a.street),
+                        AddressPart::District => ("district", &a.district),
                         AddressPart::City => ("city", &a.city),
                         AddressPart::Region => ("region", &a.region),
                         AddressPart::Postcode => ("postcode", &a.postcode),

@@ -802,8 +802,39 @@ pub struct MainlandAddress {
     pub province: String,
     /// The prefecture-level city as written: `深圳市`; a municipality's own name for one.
     pub city: String,
-    /// What follows: `南山区科技园路1号`.
-    pub rest: String,
+    /// The district or county that follows, as written: `南山区` ([`split_district`]).
+    pub district: Option<String>,
+    /// What follows: `科技园路1号`.
+    pub street: String,
+}
+
+/// Words that end in 区 without naming a district: a residential compound,
+/// a campus, a park, a block.
+const NOT_DISTRICTS: &[&str] = &[
+    "小区", "社区", "校区", "园区", "景区", "厂区", "街区", "片区", "商区", "营区", "院区",
+];
+
+/// The district or county a Chinese street line starts with (`南山区科技园路1号`
+/// → `南山区` + `科技园路1号`; `浦东新区…`, `密云县…`, `科尔沁右翼前旗…`): up to
+/// nine Han characters ending in 区, 县 or 旗, not a word such as 小区, with
+/// something after it.
+pub fn split_district(line: &str) -> Option<(String, String)> {
+    let line = line.trim();
+    for (n, (at, c)) in line.char_indices().enumerate().take(9) {
+        if !('\u{3400}'..='\u{9fff}').contains(&c) {
+            return None;
+        }
+        if n == 0 || !matches!(c, '区' | '县' | '旗') {
+            continue;
+        }
+        let end = at + c.len_utf8();
+        let (district, street) = (&line[..end], line[end..].trim());
+        if NOT_DISTRICTS.iter().any(|w| district.ends_with(w)) || street.is_empty() {
+            return None;
+        }
+        return Some((district.to_string(), street.to_string()));
+    }
+    None
 }
 
 const PROVINCE_SUFFIXES: &[&str] = &[
@@ -890,10 +921,18 @@ pub fn split_mainland_address(line: &str) -> Option<MainlandAddress> {
         }
     };
     let rest = line[used..].trim();
-    (!rest.is_empty()).then(|| MainlandAddress {
+    if rest.is_empty() {
+        return None;
+    }
+    let (district, street) = match split_district(rest) {
+        Some((d, s)) => (Some(d), s),
+        None => (None, rest.to_string()),
+    };
+    Some(MainlandAddress {
         province: province.to_string(),
         city: city.to_string(),
-        rest: rest.to_string(),
+        district,
+        street,
     })
 }
 
@@ -906,11 +945,40 @@ mod tests {
     use super::*;
 
     fn split(line: &str) -> Option<(String, String, String)> {
-        split_mainland_address(line).map(|a| (a.province, a.city, a.rest))
+        split_mainland_address(line).map(|a| {
+            let rest = format!("{}{}", a.district.unwrap_or_default(), a.street);
+            (a.province, a.city, rest)
+        })
     }
 
     fn parts(p: &str, c: &str, r: &str) -> Option<(String, String, String)> {
         Some((p.into(), c.into(), r.into()))
+    }
+
+    #[test]
+    fn a_district_is_read_off_the_head_of_the_street() {
+        let d = |line: &str| split_district(line).map(|(d, s)| (d, s));
+        let pair = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(d("南山区科技园路1号"), pair("南山区", "科技园路1号"));
+        assert_eq!(
+            d("浦东新区世纪大道100号"),
+            pair("浦东新区", "世纪大道100号")
+        );
+        assert_eq!(d("密云县鼓楼大街1号"), pair("密云县", "鼓楼大街1号"));
+        assert_eq!(
+            d("科尔沁右翼前旗乌兰浩特路"),
+            pair("科尔沁右翼前旗", "乌兰浩特路")
+        );
+        assert_eq!(d("阳光小区3栋201"), None, "a residential compound");
+        assert_eq!(d("科技园路1号"), None);
+        assert_eq!(d("南山区"), None, "nothing follows");
+        assert_eq!(d("88 Nanjing Road"), None);
+        assert_eq!(d("区政府路1号"), None, "a lone 区 names nothing");
+        let a = split_mainland_address("广东省深圳市南山区科技园路1号").unwrap();
+        assert_eq!(
+            (a.district.as_deref(), a.street.as_str()),
+            (Some("南山区"), "科技园路1号")
+        );
     }
 
     #[test]

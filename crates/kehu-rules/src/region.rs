@@ -200,6 +200,12 @@ fn place_regions(name: &str) -> &'static [&'static str] {
         .unwrap_or(&[])
 }
 
+/// Whether a place name is one of China's and of no other country
+/// (`深圳`, `北京市`, `Shenzhen`).
+pub(crate) fn is_chinese_place(name: &str) -> bool {
+    place_regions(name) == ["CN"]
+}
+
 /// The region of a one-line Chinese address that starts with a province or
 /// city (`广东省深圳市…`, `北京朝阳区…`; [`split_mainland_address`]).
 fn line_region(line: &str) -> Option<&'static str> {

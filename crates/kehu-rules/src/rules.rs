@@ -9,7 +9,7 @@ use regex::Regex;
 
 use crate::normalize::{tidy, tidy_opt};
 use crate::path::Found;
-use crate::places::split_mainland_address;
+use crate::places::{split_district, split_mainland_address};
 use crate::region::lacks_country_code;
 use crate::{
     check_credit_code, check_resident_id, clean_block, clean_text, country_code, is_valid_email,
@@ -336,6 +336,7 @@ impl Rules {
             for s in [
                 &mut a.label,
                 &mut a.street,
+                &mut a.district,
                 &mut a.city,
                 &mut a.region,
                 &mut a.country,
@@ -347,7 +348,27 @@ impl Rules {
                     a.raw = a.raw.take().or_else(|| a.street.clone());
                     a.region = Some(split.province);
                     a.city = Some(split.city);
-                    a.street = Some(split.rest);
+                    a.district = a.district.take().or(split.district);
+                    a.street = Some(split.street);
+                }
+            }
+            // A Chinese street line that starts with its district (城市 深圳,
+            // 地址 南山区科技园路1号): the district is its own part.
+            let chinese = a.country.as_deref().and_then(country_code) == Some("CN")
+                || [&a.city, &a.region]
+                    .into_iter()
+                    .flatten()
+                    .any(|p| crate::region::is_chinese_place(p));
+            if self.set.split_addresses && a.district.is_none() && chinese {
+                // (A line that starts with its own city is left whole.)
+                let line = a
+                    .street
+                    .as_deref()
+                    .filter(|s| split_mainland_address(s).is_none());
+                if let Some((district, street)) = line.and_then(split_district) {
+                    a.raw = a.raw.take().or_else(|| a.street.clone());
+                    a.district = Some(district);
+                    a.street = Some(street);
                 }
             }
             if let Some(code) = a.country.as_deref().and_then(country_code) {

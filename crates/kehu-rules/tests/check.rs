@@ -475,16 +475,48 @@ fn a_one_line_mainland_address_is_split_and_the_line_kept() {
         (
             a.region.as_deref(),
             a.city.as_deref(),
+            a.district.as_deref(),
             a.street.as_deref(),
             a.raw.as_deref()
         ),
         (
             Some("广东省"),
             Some("深圳市"),
-            Some("南山区科技园路1号"),
+            Some("南山区"),
+            Some("科技园路1号"),
             Some(line)
         )
     );
+    // A Chinese city with a street line that starts with its district.
+    let mut two = kehu_model::Customer::person_named("赵敏").with_address(Address {
+        street: Some("南山区科技园路1号".into()),
+        city: Some("深圳".into()),
+        ..Address::default()
+    });
+    r.check(&mut two, now());
+    let a = &two.addresses[0];
+    assert_eq!(
+        (a.district.as_deref(), a.street.as_deref(), a.raw.as_deref()),
+        (
+            Some("南山区"),
+            Some("科技园路1号"),
+            Some("南山区科技园路1号")
+        )
+    );
+    for (street, city) in [
+        ("阳光小区3栋201", "深圳"),
+        ("Mitte 5", "Berlin"),
+        ("南山区路1号", "Berlin"),
+    ] {
+        let mut c = kehu_model::Customer::person_named("王五").with_address(Address {
+            street: Some(street.into()),
+            city: Some(city.into()),
+            ..Address::default()
+        });
+        r.check(&mut c, now());
+        assert_eq!(c.addresses[0].district, None, "{street}");
+        assert_eq!(c.addresses[0].street.as_deref(), Some(street));
+    }
     let once = c.clone();
     r.check(&mut c, now());
     assert_eq!(c, once, "split once");

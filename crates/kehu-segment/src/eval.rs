@@ -256,6 +256,7 @@ pub(crate) fn values(field: &Field, row: &Row<'_>) -> Vec<Seen> {
             .map(|p| Seen::Text(p.number.clone()))
             .collect(),
         Field::Street => addr(|a| &a.street),
+        Field::District => addr(|a| &a.district),
         Field::City => addr(|a| &a.city),
         Field::Region => addr(|a| &a.region),
         Field::Postcode => addr(|a| &a.postcode),

@@ -49,6 +49,8 @@ pub enum Field {
     Phone,
     /// `street` (primary address).
     Street,
+    /// `district` (primary address).
+    District,
     /// `city` (primary address).
     City,
     /// `region` (primary address).
@@ -165,6 +167,7 @@ impl Field {
             C::Emails => Self::Email,
             C::Phones => Self::Phone,
             C::Street => Self::Street,
+            C::District => Self::District,
             C::City => Self::City,
             C::Region => Self::Region,
             C::Postcode => Self::Postcode,
@@ -197,6 +200,7 @@ impl Field {
             Self::Email => C::Emails,
             Self::Phone => C::Phones,
             Self::Street => C::Street,
+            Self::District => C::District,
             Self::City => C::City,
             Self::Region => C::Region,
             Self::Postcode => C::Postcode,

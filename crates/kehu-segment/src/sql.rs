@@ -170,6 +170,7 @@ fn column(f: &Field, now: Timestamp) -> (String, bool) {
         Field::Email => plain("email"),
         Field::Phone => plain("phone"),
         Field::Street => plain("street"),
+        Field::District => plain("district"),
         Field::City => plain("city"),
         Field::Region => plain("region"),
         Field::Postcode => plain("postcode"),

@@ -27,7 +27,7 @@ fn csv_cell(s: Option<String>) -> String {
 /// Writes the book as the CSV tables `docs/segments.md` names.
 fn write_tables(dir: &std::path::Path, book: &[(Customer, Vec<Related>)]) {
     let t = |t: kehu_segment::Timestamp| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
-    let mut customers = String::from("id,kind,name,given_name,family_name,company,job_title,organization,industry,org_size,street,city,region,postcode,country,owner,source,external_id,stage,birthday,created,updated,verified,custom.level,custom.credit\n");
+    let mut customers = String::from("id,kind,name,given_name,family_name,company,job_title,organization,industry,org_size,street,district,city,region,postcode,country,owner,source,external_id,stage,birthday,created,updated,verified,custom.level,custom.credit\n");
     let (mut tags, mut emails, mut phones) = (
         String::from("customer_id,tag\n"),
         String::from("customer_id,address\n"),
@@ -70,6 +70,7 @@ fn write_tables(dir: &std::path::Path, book: &[(Customer, Vec<Related>)]) {
             org.industry.clone(),
             org.size.map(|s| s.to_string()),
             a.street,
+            a.district,
             a.city,
             a.region,
             a.postcode,
@@ -151,7 +152,7 @@ con = duckdb.connect()
 types = {
   "customers": {"id": "VARCHAR", "kind": "VARCHAR", "name": "VARCHAR", "given_name": "VARCHAR", "family_name": "VARCHAR",
     "company": "VARCHAR", "job_title": "VARCHAR", "organization": "VARCHAR", "industry": "VARCHAR", "org_size": "DOUBLE",
-    "street": "VARCHAR", "city": "VARCHAR", "region": "VARCHAR", "postcode": "VARCHAR", "country": "VARCHAR",
+    "street": "VARCHAR", "district": "VARCHAR", "city": "VARCHAR", "region": "VARCHAR", "postcode": "VARCHAR", "country": "VARCHAR",
     "owner": "VARCHAR", "source": "VARCHAR", "external_id": "VARCHAR", "stage": "INTEGER", "birthday": "DATE",
     "created": "TIMESTAMP", "updated": "TIMESTAMP", "verified": "TIMESTAMP", "custom.level": "VARCHAR", "custom.credit": "DOUBLE"},
   "tags": {"customer_id": "VARCHAR", "tag": "VARCHAR"},

@@ -203,6 +203,10 @@ pub fn customer_from_cells(
                 address.street = Some(text.to_string());
                 source(Cow::Borrowed("addresses[0].street"));
             }
+            Field::District => {
+                address.district = Some(text.to_string());
+                source(Cow::Borrowed("addresses[0].district"));
+            }
             Field::City => {
                 address.city = Some(text.to_string());
                 source(Cow::Borrowed("addresses[0].city"));
@@ -350,6 +354,7 @@ pub fn merge(existing: &Customer, row: &RowCustomer) -> Customer {
             let target = &mut out.addresses[i];
             for (slot, value) in [
                 (&mut target.street, &a.street),
+                (&mut target.district, &a.district),
                 (&mut target.city, &a.city),
                 (&mut target.region, &a.region),
                 (&mut target.postcode, &a.postcode),
@@ -787,6 +792,7 @@ pub fn cell(c: &Customer, field: Field) -> String {
         )),
         Field::Addresses => String::new(),
         Field::Street => address(|a| &a.street),
+        Field::District => address(|a| &a.district),
         Field::City => address(|a| &a.city),
         Field::Region => address(|a| &a.region),
         Field::Postcode => address(|a| &a.postcode),

@@ -170,6 +170,7 @@ class Address(Record):
     label: Optional[str] = None
     primary: bool = False
     street: Optional[str] = None
+    district: Optional[str] = None
     city: Optional[str] = None
     region: Optional[str] = None
     postcode: Optional[str] = None

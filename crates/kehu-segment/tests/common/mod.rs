@@ -89,6 +89,9 @@ pub fn book(rng: &mut Rng, n: usize) -> Vec<(Customer, Vec<Related>)> {
             if rng.chance(80) {
                 c.addresses.push(Address {
                     city: Some(rng.pick(CITIES).to_string()),
+                    district: rng
+                        .chance(50)
+                        .then(|| rng.pick(&["南山区", "朝阳区", "Mitte"]).to_string()),
                     postcode: rng
                         .chance(60)
                         .then(|| format!("{}", 100_000 + rng.below(5) * 100_000)),
@@ -193,6 +196,7 @@ fn quoted(rng: &mut Rng, pool: &[&str]) -> String {
 fn atom(rng: &mut Rng) -> String {
     let text_fields: &[(&str, &[&str])] = &[
         ("city", CITIES),
+        ("district", &["南山区", "朝阳区", "Mitte"]),
         ("company", COMPANIES),
         ("job_title", TITLES),
         ("source", SOURCES),
