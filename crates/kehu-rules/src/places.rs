@@ -957,7 +957,7 @@ mod tests {
 
     #[test]
     fn a_district_is_read_off_the_head_of_the_street() {
-        let d = |line: &str| split_district(line).map(|(d, s)| (d, s));
+        let d = split_district;
         let pair = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
         assert_eq!(d("南山区科技园路1号"), pair("南山区", "科技园路1号"));
         assert_eq!(
