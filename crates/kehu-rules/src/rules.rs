@@ -353,13 +353,21 @@ impl Rules {
                 }
             }
             // A Chinese street line that starts with its district (城市 深圳,
-            // 地址 南山区科技园路1号): the district is its own part.
-            let chinese = a.country.as_deref().and_then(country_code) == Some("CN")
-                || [&a.city, &a.region]
-                    .into_iter()
-                    .flatten()
-                    .any(|p| crate::region::is_chinese_place(p));
-            if self.set.split_addresses && a.district.is_none() && chinese {
+            // 地址 南山区科技园路1号): the district is its own part. (Cheap
+            // tests first: most streets do not start with a Han character.)
+            let han_street = a.street.as_deref().is_some_and(|s| {
+                s.chars()
+                    .next()
+                    .is_some_and(|c| ('\u{3400}'..='\u{9fff}').contains(&c))
+            });
+            let chinese = || {
+                a.country.as_deref().and_then(country_code) == Some("CN")
+                    || [&a.city, &a.region]
+                        .into_iter()
+                        .flatten()
+                        .any(|p| crate::region::is_chinese_place(p))
+            };
+            if self.set.split_addresses && a.district.is_none() && han_street && chinese() {
                 // (A line that starts with its own city is left whole.)
                 let line = a
                     .street
