@@ -222,56 +222,104 @@ pub fn header_type(field: Field) -> Option<FieldType> {
     })
 }
 
-/// The type of a column, from its header first and its values when the
-/// header says nothing.
+/// What a sample of a column's values looks like.
+#[derive(Default)]
+struct Sample {
+    seen: usize,
+    email: usize,
+    date: usize,
+    phone: usize,
+    digits: usize,
+    /// Values of two or more words.
+    words: usize,
+    distinct: Vec<String>,
+}
+
+impl Sample {
+    fn of<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut s = Sample::default();
+        for v in values {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            s.seen += 1;
+            if v.contains('@') && v.contains('.') {
+                s.email += 1;
+            }
+            if crate::normalize::date_key(v).is_some() {
+                s.date += 1;
+            }
+            let ds = v.chars().filter(char::is_ascii_digit).count();
+            let phone_chars = v
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            if phone_chars && (7..=15).contains(&ds) {
+                s.phone += 1;
+            }
+            if v.chars().all(|c| c.is_ascii_digit()) {
+                s.digits += 1;
+            }
+            if v.split_whitespace().nth(1).is_some() {
+                s.words += 1;
+            }
+            if s.distinct.len() < 64 && !s.distinct.iter().any(|d| d == v) {
+                s.distinct.push(v.to_string());
+            }
+        }
+        s
+    }
+
+    /// Whether `n` of the values are most of them (80 %).
+    fn most(&self, n: usize) -> bool {
+        n * 10 >= self.seen * 8
+    }
+
+    /// Whether `n` of the values are at most a few of them (under half),
+    /// in a sample big enough to say so.
+    fn few(&self, n: usize) -> bool {
+        self.seen >= 20 && n * 2 < self.seen
+    }
+
+    /// The type the values alone suggest.
+    fn kind(&self) -> FieldType {
+        if self.seen == 0 {
+            FieldType::Text
+        } else if self.most(self.email) {
+            FieldType::Email
+        } else if self.most(self.date) {
+            FieldType::Date
+        } else if self.most(self.phone) && !self.most(self.digits) {
+            FieldType::Phone
+        } else if self.distinct.len() <= 12 && self.seen >= 50 {
+            FieldType::Category
+        } else if self.most(self.digits) {
+            FieldType::Identifier
+        } else {
+            FieldType::Text
+        }
+    }
+}
+
+/// The type of a column: its header suggests, its values decide. A header
+/// that names a date, an e-mail or a phone whose values are mostly not one
+/// (`birth_place` of place names) is overruled by them; a given or family
+/// name column whose values are 60 % two words or more
+/// (`first_and_surname`) holds whole names. A header that says nothing
+/// leaves the type to the values.
 pub fn guess_type<'a>(header: &str, sample: impl IntoIterator<Item = &'a str>) -> FieldType {
-    if let Some(t) = type_from_header(header) {
-        return t;
-    }
-    let mut seen = 0usize;
-    let (mut email, mut phone, mut date, mut digits, mut distinct) = (0, 0, 0, 0, Vec::new());
-    for v in sample {
-        let v = v.trim();
-        if v.is_empty() {
-            continue;
+    let s = Sample::of(sample);
+    match type_from_header(header) {
+        Some(FieldType::Date) if s.few(s.date) => s.kind(),
+        Some(FieldType::Email) if s.few(s.email) => s.kind(),
+        Some(FieldType::Phone) if s.few(s.phone) => s.kind(),
+        Some(FieldType::GivenName | FieldType::FamilyName)
+            if s.seen >= 20 && s.words * 10 >= s.seen * 6 =>
+        {
+            FieldType::PersonName
         }
-        seen += 1;
-        if v.contains('@') && v.contains('.') {
-            email += 1;
-        }
-        if crate::normalize::date_key(v).is_some() {
-            date += 1;
-        }
-        let ds = v.chars().filter(char::is_ascii_digit).count();
-        let phone_chars = v
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        if phone_chars && (7..=15).contains(&ds) {
-            phone += 1;
-        }
-        if v.chars().all(|c| c.is_ascii_digit()) {
-            digits += 1;
-        }
-        if distinct.len() < 64 && !distinct.iter().any(|d: &String| d == v) {
-            distinct.push(v.to_string());
-        }
-    }
-    if seen == 0 {
-        return FieldType::Text;
-    }
-    let most = |n: usize| n * 10 >= seen * 8;
-    if most(email) {
-        FieldType::Email
-    } else if most(date) {
-        FieldType::Date
-    } else if most(phone) && !most(digits) {
-        FieldType::Phone
-    } else if distinct.len() <= 12 && seen >= 50 {
-        FieldType::Category
-    } else if most(digits) {
-        FieldType::Identifier
-    } else {
-        FieldType::Text
+        Some(t) => t,
+        None => s.kind(),
     }
 }
 
@@ -360,5 +408,40 @@ mod tests {
         assert_eq!(guess_type("kontakt", phones), FieldType::Phone);
         assert_eq!(guess_type("notes", ["hello there", "x"]), FieldType::Text);
         assert_eq!(guess_type("empty", [""; 3]), FieldType::Text);
+    }
+
+    #[test]
+    fn values_overrule_a_header_that_lies() {
+        let places = ["Berlin", "Hamburg", "Lyon", "München", "Graz"].repeat(6);
+        assert_eq!(
+            guess_type("birth_place", places.iter().copied()),
+            FieldType::Text
+        );
+        let dates = ["1970-01-02", "1985-12-31", "19560909"].repeat(10);
+        assert_eq!(
+            guess_type("birth_place", dates.iter().copied()),
+            FieldType::Date
+        );
+        // A date column with a few bad values stays a date.
+        let mut mostly = ["1970-01-02", "1985-12-31"].repeat(12);
+        mostly.extend(["unknown"; 6]);
+        assert_eq!(
+            guess_type("date_of_birth", mostly.iter().copied()),
+            FieldType::Date
+        );
+        let whole = ["Anna Meyer", "Ben Schulz", "Clara Wagner", "Dora"].repeat(6);
+        assert_eq!(
+            guess_type("first_and_surname", whole.iter().copied()),
+            FieldType::PersonName
+        );
+        let given = ["Anna", "Ben", "Mary Ann", "Dora"].repeat(6);
+        assert_eq!(
+            guess_type("given_name", given.iter().copied()),
+            FieldType::GivenName
+        );
+        // Too few values to overrule the header.
+        assert_eq!(guess_type("birth_place", ["Berlin"; 5]), FieldType::Date);
+        let phones = ["call me", "n/a", "later"].repeat(10);
+        assert_eq!(guess_type("phone", phones.iter().copied()), FieldType::Text);
     }
 }
