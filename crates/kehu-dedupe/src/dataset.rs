@@ -173,6 +173,41 @@ pub struct Dataset {
     columns: Vec<Column>,
 }
 
+/// A whole-name column beside given- and family-name columns that holds
+/// the same words in most rows (`full_name` = `first_name last_name`, in
+/// either order) repeats them: it is ignored, so the name is not counted
+/// twice.
+fn ignore_repeated_names(mapping: &mut [(usize, FieldType)], rows: &[Vec<String>]) {
+    let col = |kind: FieldType| mapping.iter().find(|(_, k)| *k == kind).map(|(i, _)| *i);
+    let (Some(given), Some(family)) = (col(FieldType::GivenName), col(FieldType::FamilyName))
+    else {
+        return;
+    };
+    let words = |s: &str| {
+        let mut w: Vec<String> = s.split_whitespace().map(str::to_lowercase).collect();
+        w.sort();
+        w
+    };
+    for (i, kind) in mapping.iter_mut() {
+        if *kind != FieldType::PersonName {
+            continue;
+        }
+        let (mut both, mut same) = (0usize, 0usize);
+        for r in rows.iter().take(500) {
+            let cell = |c: usize| r.get(c).map_or("", |v| v.trim());
+            let (whole, g, f) = (cell(*i), cell(given), cell(family));
+            if whole.is_empty() || g.is_empty() || f.is_empty() {
+                continue;
+            }
+            both += 1;
+            same += usize::from(words(whole) == words(&format!("{g} {f}")));
+        }
+        if both >= 20 && same * 10 >= both * 8 {
+            *kind = FieldType::Ignore;
+        }
+    }
+}
+
 impl Dataset {
     /// An empty dataset of these fields.
     pub fn new(fields: Vec<FieldSpec>) -> Self {
@@ -338,6 +373,7 @@ impl Dataset {
                 );
                 m.push((i, kind));
             }
+            ignore_repeated_names(&mut m, &first);
             m
         } else {
             let wanted: Vec<FieldSpec> = if fields.is_empty() {

@@ -89,6 +89,31 @@ fn febrl(n: u8) -> (Deduper, Outcome, HashSet<(String, String)>) {
     (dd, out, truth)
 }
 
+/// FEBRL1 with a `full_name` column beside the given name and surname: it
+/// repeats them, so it is ignored and the result is FEBRL1's own.
+#[test]
+fn a_whole_name_that_repeats_the_parts_is_not_counted_twice() {
+    let raw = data("febrl1.csv");
+    let mut rd = csv::Reader::from_reader(&raw[..]);
+    let headers: Vec<String> = rd.headers().unwrap().iter().map(str::to_string).collect();
+    let mut out = format!("{},full_name\n", headers.join(","));
+    for r in rd.records() {
+        let r = r.unwrap();
+        let cells: Vec<String> = r.iter().map(|c| c.replace(',', " ")).collect();
+        out += &format!("{},{} {}\n", cells.join(","), &r[2], &r[1]);
+    }
+    let ds = from_csv(out.as_bytes(), Some("rec_id"), &[]).unwrap();
+    let full = ds
+        .fields()
+        .into_iter()
+        .find(|f| f.name == "full_name")
+        .unwrap();
+    assert_eq!(full.kind, kehu_dedupe::FieldType::Ignore);
+    let (dd, outcome) = run(ds, Settings::default());
+    let (plain_dd, plain, truth) = febrl(1);
+    assert_eq!(f1(&dd, &outcome, &truth), f1(&plain_dd, &plain, &truth));
+}
+
 /// FEBRL1 reshaped the way other files come: a `birth_place` column of the
 /// records' towns (a header that says date), and the given name and
 /// surname in one `first_and_surname` column (a header that says family
