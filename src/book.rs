@@ -6,7 +6,7 @@ use kehu_model::{
     Consent, Customer, CustomerId, Feedback, Interaction, Note, Purchase, Related, RelatedKind,
     Timestamp,
 };
-use kehu_rules::{normalize_phone, PhoneOutcome, Report, Rules};
+use kehu_rules::{normalize_phone, Identifier, PhoneOutcome, Report, Rules};
 use kehu_store::{Batch, Change, IndexKey, Snapshot, Store, Write};
 
 use crate::policy::{Operation, Policy, Principal};
@@ -279,15 +279,18 @@ impl Book {
     /// `x` forgiven, a 15-digit number read in its 18-digit form. In an
     /// encrypted book the lookup goes through the blind index.
     pub fn find_by_resident_id(&self, number: &str) -> Result<Vec<Customer>, Error> {
-        let key = kehu_rules::check_resident_id(number, chrono::NaiveDate::MAX)
-            .map_or_else(|_| number.trim().to_string(), |r| r.number);
+        let key = Identifier::CnResidentId
+            .canonical(number)
+            .unwrap_or_else(|| number.trim().to_string());
         self.find("resident_id", IndexKey::ResidentId(key))
     }
 
     /// The dossiers with this unified social credit code (统一社会信用代码),
     /// spaces and lower case forgiven.
     pub fn find_by_credit_code(&self, code: &str) -> Result<Vec<Customer>, Error> {
-        let key = kehu_rules::check_credit_code(code).unwrap_or_else(|_| code.trim().to_string());
+        let key = Identifier::CnCreditCode
+            .canonical(code)
+            .unwrap_or_else(|| code.trim().to_string());
         self.find("credit_code", IndexKey::CreditCode(key))
     }
 

@@ -1,6 +1,9 @@
 //! Duplicates in a book: the check at entry, a dedupe of the book, merge
 //! with survivorship, and unmerge.
 
+mod common;
+use common::resident_id;
+
 use chrono::NaiveDate;
 use kehu::dedupe::Settings;
 use kehu::{
@@ -417,17 +420,6 @@ fn erasure_follows_merges() {
     assert!(book.get(a.id).is_ok());
     let receipt = format!("{:?}", book.merge_receipt(r.id).unwrap());
     assert!(!receipt.contains("f2@example.cn"), "{receipt}");
-}
-
-/// A resident ID: 17 digits and their GB 11643 check character.
-fn resident_id(digits: &str) -> String {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = digits
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!("{digits}{}", b"10X98765432"[(sum % 11) as usize] as char)
 }
 
 #[test]

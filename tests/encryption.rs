@@ -2,6 +2,9 @@
 //! key is refused without writing, tampering is detected, and `forget` makes a
 //! customer's sealed values unreadable even where copies of them survive.
 
+mod common;
+use common::{credit_code, resident_id};
+
 use std::path::Path;
 
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -60,34 +63,6 @@ fn known(i: u32) -> (Customer, Vec<String>) {
         code,
     ];
     (c, forms)
-}
-
-/// A resident ID: 17 digits and their GB 11643 check character.
-fn resident_id(digits: &str) -> String {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = digits
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!("{digits}{}", b"10X98765432"[(sum % 11) as usize] as char)
-}
-
-/// A credit code of 17 digits and its GB 32100 check character.
-fn credit_code(digits: &str) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    let sum: u32 = digits
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!(
-        "{digits}{}",
-        ALPHABET[((31 - sum % 31) % 31) as usize] as char
-    )
 }
 
 fn file_holds(path: &Path, needle: &str) -> bool {

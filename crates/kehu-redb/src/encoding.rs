@@ -68,20 +68,33 @@ struct StoredAddress {
     verified_at: Option<Timestamp>,
 }
 
+/// A [`StoredAddress`] as written: its fields borrowed, in its order
+/// (postcard writes a struct as the tuple of its fields).
+type StoredAddressRef<'a> = (
+    &'a Option<String>,
+    bool,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<Timestamp>,
+);
+
 impl StoredAddress {
-    fn of(a: &Address) -> Self {
-        let a = a.clone();
-        Self {
-            label: a.label,
-            primary: a.primary,
-            street: a.street,
-            city: a.city,
-            region: a.region,
-            postcode: a.postcode,
-            country: a.country,
-            raw: a.raw,
-            verified_at: a.verified_at,
-        }
+    fn of(a: &Address) -> StoredAddressRef<'_> {
+        (
+            &a.label,
+            a.primary,
+            &a.street,
+            &a.city,
+            &a.region,
+            &a.postcode,
+            &a.country,
+            &a.raw,
+            &a.verified_at,
+        )
     }
 
     fn address(self, district: Option<String>) -> Address {
@@ -165,7 +178,7 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
         &c.version,
     );
     let name = (&c.name.given, &c.name.family, &c.name.full);
-    let addresses: Vec<StoredAddress> = c.addresses.iter().map(StoredAddress::of).collect();
+    let addresses: Vec<StoredAddressRef> = c.addresses.iter().map(StoredAddress::of).collect();
     let personal = (
         name,
         &c.company,

@@ -3,6 +3,9 @@
 //! code of an organisation (统一社会信用代码, GB 32100).
 
 use chrono::{Datelike, NaiveDate};
+use kehu_model::Customer;
+
+use crate::{Report, Severity};
 use serde::{Deserialize, Serialize};
 
 /// An identifier scheme a field's values are checked against.
@@ -157,6 +160,78 @@ pub fn check_credit_code(text: &str) -> Result<String, IdProblem> {
         return Err(IdProblem::CheckDigit);
     }
     String::from_utf8(s).map_err(|_| IdProblem::CheckDigit)
+}
+
+impl Identifier {
+    /// The canonical form of a valid identifier (`x` as `X`, spaces
+    /// dropped, a 15-digit resident ID upgraded); none for an invalid one.
+    /// Any date will do to read the form: the check proper runs in validation.
+    pub fn canonical(self, text: &str) -> Option<String> {
+        match self {
+            Identifier::CnResidentId => check_resident_id(text, NaiveDate::MAX)
+                .ok()
+                .map(|r| r.number),
+            Identifier::CnCreditCode => check_credit_code(text).ok(),
+        }
+    }
+
+    /// Puts a valid identifier in its canonical form in place (an invalid one stays as entered).
+    pub(crate) fn canonicalize(self, s: &mut String) {
+        if let Some(c) = self.canonical(s) {
+            if *s != c {
+                *s = c;
+            }
+        }
+    }
+}
+
+/// Where and how an identifier's problems are reported.
+pub(crate) struct IdCheck<'a> {
+    pub path: String,
+    pub rule: &'a str,
+    pub severity: Severity,
+    /// The severity of a resident ID whose birth date is not the dossier's.
+    pub birth_date: Severity,
+    /// A message that replaces the check's own.
+    pub message: Option<&'a str>,
+}
+
+impl IdCheck<'_> {
+    /// Checks `text` against the scheme: its form and check character, and
+    /// for a resident ID its region, its birth date and the dossier's.
+    pub fn run(
+        self,
+        id: Identifier,
+        text: &str,
+        c: &Customer,
+        today: NaiveDate,
+        report: &mut Report,
+    ) {
+        let problem = match id {
+            Identifier::CnResidentId => match check_resident_id(text, today) {
+                Ok(read) => {
+                    if c.birth_date.is_some_and(|b| b != read.birth_date) {
+                        report.push(
+                            self.birth_date,
+                            self.path.clone(),
+                            "id.birth_date",
+                            self.rule,
+                            "the birth date inside the resident ID is not the dossier's birth date",
+                        );
+                    }
+                    None
+                }
+                Err(p) => Some((format!("not a valid resident ID: {p}"), p)),
+            },
+            Identifier::CnCreditCode => check_credit_code(text)
+                .err()
+                .map(|p| (format!("not a valid credit code: {p}"), p)),
+        };
+        if let Some((message, p)) = problem {
+            let message = self.message.map_or(message, str::to_string);
+            report.push(self.severity, self.path, p.code(), self.rule, message);
+        }
+    }
 }
 
 #[cfg(test)]

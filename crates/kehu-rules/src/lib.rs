@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+mod address;
 mod country;
 mod email;
 mod error;
@@ -33,6 +34,7 @@ mod report;
 mod rules;
 mod ruleset;
 
+pub use address::{split_district, split_mainland_address, MainlandAddress};
 pub use country::country_code;
 pub use email::is_valid_email;
 pub use error::Error;
@@ -43,7 +45,6 @@ pub use names::split_name;
 pub use normalize::{clean_block, clean_text};
 pub use path::FieldPath;
 pub use phone::{normalize_phone, PhoneOutcome};
-pub use places::{split_district, split_mainland_address, MainlandAddress};
 pub use postcode::{normalize_postcode, postcode_pattern};
 pub use region::{Clue, ImpliedRegion, InferRegion};
 pub use report::{Report, Severity, Violation};

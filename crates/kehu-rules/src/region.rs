@@ -10,8 +10,9 @@ use kehu_model::Customer;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::address::split_mainland_address;
 use crate::country::alpha2;
-use crate::places::{split_mainland_address, strip_suffix, ABROAD, CITY_PINYIN, PROVINCES};
+use crate::places::{strip_suffix, ABROAD, CITY_PINYIN, PROVINCES};
 use crate::{country_code, normalize_phone, postcode_pattern, PhoneOutcome};
 
 /// Which clues a record's region is inferred from, in the order they are

@@ -7,14 +7,14 @@ use kehu_model::Decimal;
 use kehu_model::{CustomValue, Customer, Feedback, Kind, PersonName, Related, Timestamp};
 use regex::Regex;
 
+use crate::address::{is_han, split_district, split_mainland_address};
 use crate::normalize::{tidy, tidy_opt};
 use crate::path::Found;
-use crate::places::{split_district, split_mainland_address};
 use crate::region::lacks_country_code;
 use crate::{
-    check_credit_code, check_resident_id, clean_block, clean_text, country_code, is_valid_email,
-    normalize_phone, normalize_postcode, postcode_pattern, Clue, Condition, CustomType, Error,
-    FieldPath, FieldRule, Identifier, ImpliedRegion, PhoneOutcome, Report, RuleSet, Severity,
+    clean_block, clean_text, country_code, is_valid_email, normalize_phone, normalize_postcode,
+    postcode_pattern, Clue, Condition, CustomType, Error, FieldPath, FieldRule, Identifier,
+    ImpliedRegion, PhoneOutcome, Report, RuleSet, Severity,
 };
 
 /// The largest related record's text accepted, in bytes.
@@ -305,7 +305,7 @@ impl Rules {
         ] {
             tidy_opt(v);
             if let Some(s) = v {
-                canonical_id(id, s);
+                id.canonicalize(s);
             }
         }
         if let Some(org) = &mut c.organization {
@@ -355,11 +355,10 @@ impl Rules {
             // A Chinese street line that starts with its district (城市 深圳,
             // 地址 南山区科技园路1号): the district is its own part. (Cheap
             // tests first: most streets do not start with a Han character.)
-            let han_street = a.street.as_deref().is_some_and(|s| {
-                s.chars()
-                    .next()
-                    .is_some_and(|c| ('\u{3400}'..='\u{9fff}').contains(&c))
-            });
+            let han_street = a
+                .street
+                .as_deref()
+                .is_some_and(|s| s.chars().next().is_some_and(is_han));
             let chinese = || {
                 a.country.as_deref().and_then(country_code) == Some("CN")
                     || [&a.city, &a.region]
@@ -427,7 +426,7 @@ impl Rules {
             if let (CustomValue::Text(s), Some(id)) =
                 (&mut *v, self.custom.get(name).and_then(|f| f.identifier))
             {
-                canonical_id(id, s);
+                id.canonicalize(s);
             }
             match v {
                 CustomValue::Text(s) | CustomValue::Enum(s) => tidy(s, clean_text),
@@ -533,28 +532,26 @@ impl Rules {
         if let Some(born) = c.birth_date {
             self.check_birth_date(born, now.date_naive(), &mut report);
         }
-        for (value, id, path, severity) in [
+        for (value, id, path, rule, severity) in [
             (
                 &c.resident_id,
                 Identifier::CnResidentId,
                 "resident_id",
+                "builtin.resident_id",
                 sev.resident_id,
             ),
             (
                 &c.credit_code,
                 Identifier::CnCreditCode,
                 "credit_code",
+                "builtin.credit_code",
                 sev.credit_code,
             ),
         ] {
             if let Some(text) = value.as_deref().filter(|t| !t.is_empty()) {
-                let check = IdCheck {
+                let check = crate::ids::IdCheck {
                     path: path.to_string(),
-                    rule: if id == Identifier::CnResidentId {
-                        "builtin.resident_id"
-                    } else {
-                        "builtin.credit_code"
-                    },
+                    rule,
                     severity,
                     birth_date: sev.id_birth_date,
                     message: None,
@@ -864,7 +861,7 @@ impl CompiledField {
             }
         }
         for (path, id, text) in ids {
-            let check = IdCheck {
+            let check = crate::ids::IdCheck {
                 path,
                 rule: &r.id,
                 severity: r.severity,
@@ -872,48 +869,6 @@ impl CompiledField {
                 message: r.message.as_deref(),
             };
             check.run(id, &text, c, today, report);
-        }
-    }
-}
-
-/// Where and how an identifier's problems are reported.
-struct IdCheck<'a> {
-    path: String,
-    rule: &'a str,
-    severity: Severity,
-    /// The severity of a resident ID whose birth date is not the dossier's.
-    birth_date: Severity,
-    /// A message that replaces the check's own.
-    message: Option<&'a str>,
-}
-
-impl IdCheck<'_> {
-    /// Checks `text` against the scheme: its form and check character, and
-    /// for a resident ID its region, its birth date and the dossier's.
-    fn run(self, id: Identifier, text: &str, c: &Customer, today: NaiveDate, report: &mut Report) {
-        let problem = match id {
-            Identifier::CnResidentId => match check_resident_id(text, today) {
-                Ok(read) => {
-                    if c.birth_date.is_some_and(|b| b != read.birth_date) {
-                        report.push(
-                            self.birth_date,
-                            self.path.clone(),
-                            "id.birth_date",
-                            self.rule,
-                            "the birth date inside the resident ID is not the dossier's birth date",
-                        );
-                    }
-                    None
-                }
-                Err(p) => Some((format!("not a valid resident ID: {p}"), p)),
-            },
-            Identifier::CnCreditCode => check_credit_code(text)
-                .err()
-                .map(|p| (format!("not a valid credit code: {p}"), p)),
-        };
-        if let Some((message, p)) = problem {
-            let message = self.message.map_or(message, str::to_string);
-            report.push(self.severity, self.path, p.code(), self.rule, message);
         }
     }
 }
@@ -928,20 +883,6 @@ fn one_primary<'a>(flags: impl Iterator<Item = &'a mut bool>) {
         }
     }
 }
-/// An identifier in its canonical form, when it is a valid one (as entered otherwise).
-fn canonical_id(id: Identifier, s: &mut String) {
-    let canonical = match id {
-        // Any date will do to read the form; the check proper runs in validation.
-        Identifier::CnResidentId => check_resident_id(s, NaiveDate::MAX).map(|r| r.number),
-        Identifier::CnCreditCode => check_credit_code(s),
-    };
-    if let Ok(c) = canonical {
-        if *s != c {
-            *s = c;
-        }
-    }
-}
-
 /// Family and given name split from the full name (`crate::split_name`)
 /// when the record holds only the full name, or held parts split from it
 /// before (they follow the full name; a full name that no longer splits

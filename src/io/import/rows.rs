@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use kehu_model::catalogue::RelatedField;
 use kehu_model::{Customer, CustomerId};
-use kehu_rules::{normalize_phone, PhoneOutcome, Report, Severity};
+use kehu_rules::{normalize_phone, Identifier, PhoneOutcome, Report, Severity};
 use kehu_store::{IndexKey, Write};
 use kehu_table::cells::{merge, related_from_cells, RelatedContext, RowCustomer};
 use kehu_table::{RawRow, Row, Target};
@@ -310,11 +310,14 @@ impl RowReader<'_> {
                         }
                     }
                     NaturalKey::ResidentId => IndexKey::ResidentId(
-                        kehu_rules::check_resident_id(text, chrono::NaiveDate::MAX)
-                            .map_or_else(|_| text.to_string(), |r| r.number),
+                        Identifier::CnResidentId
+                            .canonical(text)
+                            .unwrap_or_else(|| text.to_string()),
                     ),
                     NaturalKey::CreditCode => IndexKey::CreditCode(
-                        kehu_rules::check_credit_code(text).unwrap_or_else(|_| text.to_string()),
+                        Identifier::CnCreditCode
+                            .canonical(text)
+                            .unwrap_or_else(|| text.to_string()),
                     ),
                     _ => IndexKey::ExternalId(text.to_string()),
                 };
