@@ -9,8 +9,7 @@
 
 mod backup;
 mod compact;
-mod encoding;
-mod sealer;
+mod keys;
 mod tables;
 
 use std::cell::OnceCell;
@@ -27,11 +26,11 @@ use redb::{
     ReadableTableMetadata, Table, TableHandle, WriteTransaction,
 };
 
-use encoding::{
-    decode_change, decode_customer, decode_doc, decode_related, encode_change, encode_customer,
-    encode_doc, encode_related, related_key, related_prefix,
+use kehu_store::stored::{
+    self as encoding, decode_change, decode_customer, decode_doc, decode_related, encode_change,
+    encode_customer, encode_doc, encode_related, related_key, related_prefix, KeyCache, Sealer,
 };
-use sealer::{KeyCache, KeyTable, Sealer};
+use keys::KeyTable;
 use tables::{backend, AUDIT, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED};
 
 /// How to open a [`RedbStore`].
@@ -296,10 +295,10 @@ impl Store for RedbStore {
             let db = Arc::clone(&self.db());
             let txn = Arc::new(db.begin_read().map_err(backend)?);
             // Opened on the first key the shared cache lacks.
-            let keys = self
-                .codec
-                .key_ring()
-                .map(|_| KeyTable::Unopened(txn.clone()));
+            let keys = self.codec.key_ring().map(|_| {
+                Box::new(KeyTable::Unopened(txn.clone()))
+                    as Box<dyn kehu_store::stored::WrappedKeys>
+            });
             Ok(Box::new(RedbSnapshot {
                 txn,
                 sealer: Sealer::new(&*self.codec, keys).with_cache(&self.keys),
@@ -602,7 +601,10 @@ impl<'t> RedbTx<'t> {
             None => 0,
         };
         let keys = match codec.key_ring() {
-            Some(_) => Some(KeyTable::Write(txn.open_table(KEYS).map_err(backend)?)),
+            Some(_) => Some(
+                Box::new(KeyTable::Write(txn.open_table(KEYS).map_err(backend)?))
+                    as Box<dyn kehu_store::stored::WrappedKeys + 't>,
+            ),
             None => None,
         };
         let audit_head = meta

@@ -18,6 +18,7 @@ pub mod conformance;
 mod error;
 mod index;
 mod memory;
+pub mod stored;
 
 pub use apply::{apply_batch, apply_batches, KeySets, WriteTx, MAX_RECORD_BYTES};
 pub use audit::{verify_trail, AuditEntry, AuditEvent, AuditProblem};

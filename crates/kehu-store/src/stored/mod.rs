@@ -1,16 +1,20 @@
-//! kehu's own value bytes: a format byte, then postcard. Personal fields are
-//! sealed through the codec; so are related records, changes and key sets,
-//! which hold personal values too.
+//! kehu's own value bytes, the same in every backend that writes bytes (redb,
+//! PostgreSQL): a format byte, then postcard. Personal fields are sealed
+//! through the codec; so are related records, changes and key sets, which
+//! hold personal values too. Keys that must sort (index entries, related
+//! records, changes) are byte strings that sort as their parts do.
 
 use std::collections::BTreeMap;
 
+use crate::{Change, ChangeOp, Error, KeySets, Result};
 use kehu_model::{
     Address, CustomValue, Customer, CustomerId, Email, FieldChange, Kind, LifecycleStage,
     NameSplit, Organization, PersonName, Phone, RecordId, Related, Timestamp,
 };
-use kehu_store::{Change, ChangeOp, Error, KeySets, Result};
 
-use crate::sealer::Seal;
+mod sealer;
+
+pub use sealer::{KeyCache, KeyOutcome, Seal, Sealer, WrappedKeys};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -463,12 +467,12 @@ pub fn related_prefix(id: CustomerId) -> ([u8; 16], [u8; 17]) {
 }
 
 /// An audit entry, sealed for the book (no owner: erasing a customer keeps it).
-pub fn encode_audit(e: &kehu_store::AuditEntry, codec: &dyn Seal) -> Result<Vec<u8>> {
+pub fn encode_audit(e: &crate::AuditEntry, codec: &dyn Seal) -> Result<Vec<u8>> {
     encode_sealed(e, NIL, codec)
 }
 
 /// The inverse of [`encode_audit`].
-pub fn decode_audit(bytes: &[u8], codec: &dyn Seal) -> Result<kehu_store::AuditEntry> {
+pub fn decode_audit(bytes: &[u8], codec: &dyn Seal) -> Result<crate::AuditEntry> {
     decode_sealed(bytes, NIL, codec, "audit entry")
 }
 
@@ -498,7 +502,7 @@ mod tests {
 
     #[test]
     fn dossiers_written_in_earlier_formats_still_read() {
-        let sealer = crate::sealer::Sealer::new(&kehu_store::PlainCodec, None);
+        let sealer = Sealer::new(&crate::PlainCodec, None);
         let mut c = Customer::person_named("欧阳娜娜");
         c.name.family = Some("欧阳".into());
         c.name.given = Some("娜娜".into());
@@ -579,7 +583,7 @@ mod tests {
         );
         let mut bytes = vec![VALUE_FORMAT];
         bytes.extend(postcard::to_allocvec(&old).unwrap());
-        let sealer = crate::sealer::Sealer::new(&kehu_store::PlainCodec, None);
+        let sealer = Sealer::new(&crate::PlainCodec, None);
         match decode_related(&bytes, owner, &sealer).unwrap() {
             Related::Consent(c) => {
                 assert_eq!(
@@ -599,41 +603,36 @@ mod tests {
             Related::Consent(new)
         );
     }
-    use kehu_store::PlainCodec;
+    use crate::PlainCodec;
 
     proptest::proptest! {
         /// Any bytes decode to a value or a `Corrupt` error, never a panic.
         #[test]
         fn decoders_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             let owner = CustomerId::from_bytes([7; 16]);
-            let _ = decode_customer(&bytes, &crate::sealer::Sealer::new(&PlainCodec, None));
-            let _ = decode_related(&bytes, owner, &crate::sealer::Sealer::new(&PlainCodec, None));
-            let _ = decode_change(&bytes, owner, &crate::sealer::Sealer::new(&PlainCodec, None));
-            let _ = decode_key_sets(&bytes, owner, &crate::sealer::Sealer::new(&PlainCodec, None));
+            let _ = decode_customer(&bytes, &Sealer::new(&PlainCodec, None));
+            let _ = decode_related(&bytes, owner, &Sealer::new(&PlainCodec, None));
+            let _ = decode_change(&bytes, owner, &Sealer::new(&PlainCodec, None));
+            let _ = decode_key_sets(&bytes, owner, &Sealer::new(&PlainCodec, None));
         }
     }
 
     #[test]
     fn damaged_bytes_are_a_corrupt_error_not_a_panic() {
         let c = Customer::person("张", "伟").with_email("zw@example.cn");
-        let bytes =
-            encode_customer(&c, &crate::sealer::Sealer::new(&PlainCodec, None)).expect("encode");
+        let bytes = encode_customer(&c, &Sealer::new(&PlainCodec, None)).expect("encode");
         assert_eq!(
-            decode_customer(&bytes, &crate::sealer::Sealer::new(&PlainCodec, None))
-                .expect("decode"),
+            decode_customer(&bytes, &Sealer::new(&PlainCodec, None)).expect("decode"),
             c
         );
         for cut in 0..bytes.len() {
-            let r = decode_customer(
-                &bytes[..cut],
-                &crate::sealer::Sealer::new(&PlainCodec, None),
-            );
+            let r = decode_customer(&bytes[..cut], &Sealer::new(&PlainCodec, None));
             assert!(matches!(r, Err(Error::Corrupt(_))), "cut at {cut}");
         }
         let mut wrong = bytes.clone();
         wrong[0] = 9;
         assert!(matches!(
-            decode_customer(&wrong, &crate::sealer::Sealer::new(&PlainCodec, None)),
+            decode_customer(&wrong, &Sealer::new(&PlainCodec, None)),
             Err(Error::Corrupt(_))
         ));
     }

@@ -6,10 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kehu_model::CustomerId;
-use kehu_store::{DataKey, Error, FieldCodec, Result};
-use redb::{ReadOnlyTable, ReadableTable, Table};
 
-use crate::tables::{backend, id_key};
+use crate::{DataKey, Error, FieldCodec, Result};
 
 /// What the value encoders seal and open through.
 pub trait Seal {
@@ -19,14 +17,18 @@ pub trait Seal {
     fn open(&self, owner: CustomerId, sealed: Vec<u8>) -> Result<Vec<u8>>;
 }
 
-/// Where the wrapped per-customer keys are read (and, writing, created).
-pub enum KeyTable<'t> {
-    /// A read transaction whose key table is opened when first needed.
-    Unopened(Arc<redb::ReadTransaction>),
-    /// A read transaction's view.
-    Read(ReadOnlyTable<u128, &'static [u8]>),
-    /// A write transaction's table.
-    Write(Table<'t, u128, &'static [u8]>),
+/// Where a backend keeps the wrapped per-customer keys, as one transaction sees them.
+pub trait WrappedKeys {
+    /// The owner's wrapped key, if there is one.
+    fn get(&mut self, owner: CustomerId) -> Result<Option<Vec<u8>>>;
+    /// Stores a new wrapped key; a read-only view answers [`Error::Erased`]
+    /// (a reader never makes keys).
+    fn put(&mut self, owner: CustomerId, wrapped: &[u8]) -> Result<()>;
+    /// Removes the owner's wrapped key (in a write transaction).
+    fn remove(&mut self, owner: CustomerId) -> Result<()>;
+    /// Whether this view sees committed keys only (a read snapshot), so what
+    /// it unwraps may be shared with the store's other transactions.
+    fn committed(&self) -> bool;
 }
 
 /// Unwrapped data keys of committed customers, shared by a store's
@@ -82,7 +84,7 @@ pub struct KeyOutcome {
 /// A codec bound to a transaction's key table, with the keys it unwrapped.
 pub struct Sealer<'t> {
     codec: &'t dyn FieldCodec,
-    keys: Option<RefCell<KeyTable<'t>>>,
+    keys: Option<RefCell<Box<dyn WrappedKeys + 't>>>,
     cache: RefCell<HashMap<CustomerId, Arc<DataKey>>>,
     /// The store's cache of committed keys: read by every transaction, filled
     /// only by read snapshots (which see committed keys only).
@@ -95,7 +97,7 @@ const NIL: CustomerId = CustomerId::from_bytes([0; 16]);
 
 impl<'t> Sealer<'t> {
     /// A sealer; `keys` is needed only when the codec has a key ring.
-    pub fn new(codec: &'t dyn FieldCodec, keys: Option<KeyTable<'t>>) -> Self {
+    pub fn new(codec: &'t dyn FieldCodec, keys: Option<Box<dyn WrappedKeys + 't>>) -> Self {
         Self {
             codec,
             keys: keys.map(RefCell::new),
@@ -151,22 +153,9 @@ impl<'t> Sealer<'t> {
             .keys
             .as_ref()
             .ok_or_else(|| Error::Codec("no key table".into()))?;
-        let unopened = match &*table.borrow() {
-            KeyTable::Unopened(txn) => Some(txn.clone()),
-            _ => None,
-        };
-        if let Some(txn) = unopened {
-            let opened = KeyTable::Read(txn.open_table(crate::tables::KEYS).map_err(backend)?);
-            *table.borrow_mut() = opened;
-        }
         let (wrapped, reading) = {
-            let t = table.borrow();
-            let (found, reading) = match &*t {
-                KeyTable::Read(r) => (r.get(id_key(owner)).map_err(backend)?, true),
-                KeyTable::Write(w) => (w.get(id_key(owner)).map_err(backend)?, false),
-                KeyTable::Unopened(_) => return Err(Error::Codec("key table not open".into())),
-            };
-            (found.map(|v| v.value().to_vec()), reading)
+            let mut t = table.borrow_mut();
+            (t.get(owner)?, t.committed())
         };
         let key = match wrapped {
             Some(w) => {
@@ -179,13 +168,7 @@ impl<'t> Sealer<'t> {
             }
             None if create => {
                 let (key, wrapped) = ring.new_key(owner)?;
-                match &mut *table.borrow_mut() {
-                    KeyTable::Write(w) => {
-                        w.insert(id_key(owner), wrapped.as_slice())
-                            .map_err(backend)?;
-                    }
-                    KeyTable::Read(_) | KeyTable::Unopened(_) => return Err(Error::Erased(owner)),
-                }
+                table.borrow_mut().put(owner, &wrapped)?;
                 key
             }
             None => return Err(Error::Erased(owner)),
@@ -203,9 +186,7 @@ impl<'t> Sealer<'t> {
             shared.forget(&[owner]);
         }
         if let Some(table) = &self.keys {
-            if let KeyTable::Write(w) = &mut *table.borrow_mut() {
-                w.remove(id_key(owner)).map_err(backend)?;
-            }
+            table.borrow_mut().remove(owner)?;
         }
         Ok(())
     }
