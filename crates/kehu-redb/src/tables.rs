@@ -42,13 +42,7 @@ pub fn id_key(id: CustomerId) -> u128 {
     u128::from_be_bytes(id.to_bytes())
 }
 
-/// The key of a change-log entry: customer id, then the sequence number big-endian.
-pub fn change_key(id: CustomerId, seq: u64) -> [u8; 24] {
-    let mut key = [0u8; 24];
-    key[..16].copy_from_slice(&id.to_bytes());
-    key[16..].copy_from_slice(&seq.to_be_bytes());
-    key
-}
+pub use kehu_store::stored::change_key;
 
 /// Reads the format version stored in the meta table.
 pub fn format_version(bytes: &[u8]) -> Result<u32, Error> {

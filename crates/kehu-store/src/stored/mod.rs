@@ -458,6 +458,19 @@ pub fn related_key_of(customer: CustomerId, at: Timestamp, id: RecordId) -> [u8;
     key
 }
 
+/// The key of a change-log entry: customer id, then the sequence number big-endian.
+pub fn change_key(id: CustomerId, seq: u64) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..16].copy_from_slice(&id.to_bytes());
+    key[16..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// The first and last possible change-log keys of a customer (both inclusive).
+pub fn change_range(id: CustomerId) -> ([u8; 24], [u8; 24]) {
+    (change_key(id, 0), change_key(id, u64::MAX))
+}
+
 /// The half-open key range holding every related record of a customer.
 pub fn related_prefix(id: CustomerId) -> ([u8; 16], [u8; 17]) {
     let start = id.to_bytes();

@@ -1,0 +1,256 @@
+//! A [`Store`] on PostgreSQL: one book that many processes and machines
+//! share, on a database the team already runs.
+//!
+//! The tables ([`schema`]) hold kehu's own value bytes, the same as the redb
+//! file's, through the same [`FieldCodec`]: an encrypted book on PostgreSQL
+//! holds ciphertext, blind index keys and wrapped keys only. A snapshot is a
+//! REPEATABLE READ transaction on a connection of its own; a write is one
+//! READ COMMITTED transaction that holds the book's write lock, so writers
+//! take turns (a version conflict goes to the later one, the audit trail
+//! stays one chain) and readers never wait. A connection lost mid-write
+//! leaves nothing of that write: the server rolls it back.
+//!
+//! A book lives in the schema the connection resolves first (the database's
+//! default, or another through the URL's `options=-csearch_path%3D…`).
+
+#![warn(missing_docs)]
+
+mod keys;
+pub mod schema;
+mod session;
+mod snapshot;
+mod tx;
+mod url;
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use kehu_model::CustomerId;
+use kehu_store::stored::{KeyCache, Sealer, WrappedKeys};
+use kehu_store::{
+    apply_batches, Batch, CompactSummary, Error, FieldCodec, PlainCodec, Result, Snapshot, Store,
+};
+use postgres::{Config, NoTls};
+
+use keys::PgKeys;
+use session::{Conn, Pool, Session};
+use snapshot::PgSnapshot;
+use tx::PgTx;
+pub use url::{is_postgres_url, redact_text};
+
+/// A store kept in a PostgreSQL database.
+pub struct PgStore {
+    config: Config,
+    /// Where the store connects, without a password, for messages.
+    target: String,
+    pool: Pool,
+    codec: Arc<dyn FieldCodec>,
+    keys: KeyCache,
+}
+
+/// Makes a sealed book's codec from its stored key header (none: a new book),
+/// returning the codec and the header to store.
+pub type MakeCodec<'a> = dyn FnMut(Option<&[u8]>) -> Result<(Arc<dyn FieldCodec>, Vec<u8>)> + 'a;
+
+impl PgStore {
+    /// Opens the book at a `postgres://` URL, creating its tables in an empty
+    /// schema. The password comes from the URL, `PGPASSWORD` or `~/.pgpass`.
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_config(url::config(url)?)
+    }
+
+    /// Opens the book a connection configuration points to.
+    pub fn open_config(config: Config) -> Result<Self> {
+        let store = Self::connect(config)?;
+        if store.seal_header()?.is_some() {
+            return Err(Error::Codec(
+                "the book is encrypted: open it with its passphrase or key".into(),
+            ));
+        }
+        Ok(store)
+    }
+
+    /// Opens the book at `url` sealed by a codec made from the book's key
+    /// header, as [`kehu_redb::RedbStore::open_sealed`] does a file.
+    pub fn open_sealed(url: &str, make: &mut MakeCodec<'_>) -> Result<Self> {
+        Self::open_sealed_config(url::config(url)?, make)
+    }
+
+    /// [`PgStore::open_sealed`] with a connection configuration.
+    pub fn open_sealed_config(config: Config, make: &mut MakeCodec<'_>) -> Result<Self> {
+        let mut store = Self::connect(config)?;
+        let header = store.seal_header()?;
+        let new = header.is_none();
+        if new && store.snapshot()?.customer_count()? > 0 {
+            return Err(Error::Codec(
+                "this book is not encrypted; it cannot be opened with a key".into(),
+            ));
+        }
+        let (codec, header_out) = make(header.as_deref())?;
+        if new {
+            let session = store.session()?;
+            // Only if no other process sealed it meanwhile.
+            let written = session.execute(
+                "INSERT INTO kehu_meta (name, value) VALUES ('seal', $1) ON CONFLICT DO NOTHING",
+                &[&header_out.as_slice()],
+            )?;
+            store.give_back(&session);
+            if written == 0 {
+                return Self::open_sealed_config(store.config.clone(), make);
+            }
+        }
+        store.codec = codec;
+        Ok(store)
+    }
+
+    /// Whether the book at `url` is sealed (opened with a key).
+    pub fn is_sealed(url: &str) -> Result<bool> {
+        Ok(Self::connect(url::config(url)?)?.seal_header()?.is_some())
+    }
+
+    /// Where the store connects, without its password.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn connect(config: Config) -> Result<Self> {
+        let store = Self {
+            target: url::describe(&config),
+            config,
+            pool: Pool::default(),
+            codec: Arc::new(PlainCodec),
+            keys: KeyCache::default(),
+        };
+        let session = store.session()?;
+        schema::create_or_check(&session)?;
+        store.give_back(&session);
+        Ok(store)
+    }
+
+    fn seal_header(&self) -> Result<Option<Vec<u8>>> {
+        let session = self.session()?;
+        let header = schema::meta(&session, schema::SEAL)?;
+        self.give_back(&session);
+        Ok(header)
+    }
+
+    /// A session on an idle connection, or on a new one.
+    fn session(&self) -> Result<Rc<Session>> {
+        let conn = match self.pool.take() {
+            Some(conn) => conn,
+            None => Conn::new(self.config.connect(NoTls).map_err(|e| {
+                Error::Backend(format!(
+                    "cannot connect to {}: {}",
+                    self.target,
+                    session::db(e)
+                ))
+            })?),
+        };
+        Ok(Rc::new(Session::new(conn)))
+    }
+
+    fn give_back(&self, session: &Session) {
+        if let Some(conn) = session.take() {
+            self.pool.give(conn);
+        }
+    }
+
+    fn sealer(&self, session: &Rc<Session>, write: bool) -> Sealer<'_> {
+        let keys = self.codec.key_ring().map(|_| {
+            Box::new(PgKeys {
+                session: session.clone(),
+                write,
+            }) as Box<dyn WrappedKeys>
+        });
+        Sealer::new(&*self.codec, keys).with_cache(&self.keys)
+    }
+}
+
+impl Store for PgStore {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
+        let session = self.session()?;
+        session.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        // The snapshot is taken at the first statement, not at BEGIN.
+        session.query("SELECT 1", &[])?;
+        Ok(Box::new(PgSnapshot {
+            store: self,
+            sealer: self.sealer(&session, false),
+            session,
+        }))
+    }
+
+    fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
+        let session = self.session()?;
+        let mut tx = PgTx::begin(session.clone(), self.sealer(&session, true))?;
+        let outcome =
+            apply_batches(&mut tx, batches).and_then(|durable| tx.finish().map(|()| durable));
+        let keys = tx.sealer.outcome();
+        drop(tx);
+        match outcome {
+            Ok(durable) => {
+                if !durable {
+                    session.batch("SET LOCAL synchronous_commit TO OFF")?;
+                }
+                session.batch("COMMIT").map_err(|e| match e {
+                    Error::Backend(m) => Error::Backend(format!(
+                        "the commit's outcome is unknown (it may or may not have been written): {m}"
+                    )),
+                    other => other,
+                })?;
+                self.keys.committed(keys);
+                self.give_back(&session);
+                Ok(())
+            }
+            Err(e) => {
+                if session.batch("ROLLBACK").is_ok() {
+                    self.give_back(&session);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn compact(&self) -> Result<CompactSummary> {
+        let session = self.session()?;
+        let size = |s: &Session| -> Result<u64> {
+            let rows = s.query(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE 'kehu\\_%'",
+                &[],
+            )?;
+            Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
+        };
+        let bytes_before = size(&session)?;
+        // VACUUM FULL rewrites each table into fresh files: no dead row
+        // version (an old or erased value) is left in the files it frees.
+        session.batch(
+            "VACUUM FULL kehu_meta, kehu_customers, kehu_index, kehu_key_sets, kehu_related, \
+             kehu_changes, kehu_docs, kehu_audit, kehu_keys",
+        )?;
+        let entries = session.query(
+            "SELECT (SELECT count(*) FROM kehu_customers) + (SELECT count(*) FROM kehu_index) \
+             + (SELECT count(*) FROM kehu_key_sets) + (SELECT count(*) FROM kehu_related) \
+             + (SELECT count(*) FROM kehu_changes) + (SELECT count(*) FROM kehu_docs) \
+             + (SELECT count(*) FROM kehu_audit) + (SELECT count(*) FROM kehu_keys) \
+             + (SELECT count(*) FROM kehu_meta)",
+            &[],
+        )?;
+        let entries = entries.first().map_or(0, |r| r.get::<_, i64>(0)) as u64;
+        let bytes_after = size(&session)?;
+        self.give_back(&session);
+        Ok(CompactSummary {
+            bytes_before,
+            bytes_after,
+            entries,
+        })
+    }
+}
+
+/// A customer id from its stored 16 bytes.
+fn customer_id(bytes: &[u8]) -> Result<CustomerId> {
+    let arr: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("a customer id is not 16 bytes".into()))?;
+    Ok(CustomerId::from_bytes(arr))
+}

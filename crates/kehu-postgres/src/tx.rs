@@ -1,0 +1,276 @@
+//! A write transaction: READ COMMITTED, holding the book's write lock (the
+//! `seq` row of `kehu_meta`, locked FOR UPDATE) from its first statement to
+//! its commit. Writers of one book go one at a time, on any machine, so
+//! versions are checked against the latest commit and the audit trail stays
+//! one chain; readers are never blocked.
+
+use std::rc::Rc;
+
+use kehu_model::{Customer, CustomerId, RecordId, Related, Timestamp};
+use kehu_store::stored::{self, Sealer};
+use kehu_store::{Change, Error, IndexKey, KeySets, Result, WriteTx};
+
+use crate::schema::{self, AUDIT_HEAD, SEQ};
+use crate::session::Session;
+
+pub struct PgTx<'t> {
+    pub session: Rc<Session>,
+    pub sealer: Sealer<'t>,
+    seq: u64,
+    audit_head: Option<(u64, [u8; 32])>,
+}
+
+impl<'t> PgTx<'t> {
+    /// Begins: takes the write lock and reads the last change number and audit head.
+    pub fn begin(session: Rc<Session>, sealer: Sealer<'t>) -> Result<Self> {
+        session.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        let seq = session
+            .bytes(
+                "SELECT value FROM kehu_meta WHERE name = 'seq' FOR UPDATE",
+                &[],
+            )?
+            .ok_or_else(|| Error::Corrupt("the book has no change counter".into()))?;
+        let seq = u64::from_le_bytes(
+            seq.as_slice()
+                .try_into()
+                .map_err(|_| Error::Corrupt("sequence number is not 8 bytes".into()))?,
+        );
+        let audit_head = schema::meta(&session, AUDIT_HEAD)?
+            .map(|b| stored::decode_audit_head(&b))
+            .transpose()?;
+        Ok(Self {
+            session,
+            sealer,
+            seq,
+            audit_head,
+        })
+    }
+
+    /// Records the counters the batches moved (before the commit).
+    pub fn finish(&mut self) -> Result<()> {
+        schema::put_meta(&self.session, SEQ, &self.seq.to_le_bytes())?;
+        if let Some((seq, hash)) = self.audit_head {
+            schema::put_meta(
+                &self.session,
+                AUDIT_HEAD,
+                &stored::encode_audit_head(seq, &hash),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl WriteTx for PgTx<'_> {
+    fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>> {
+        let key = id.to_bytes();
+        self.session
+            .bytes(
+                "SELECT body FROM kehu_customers WHERE id = $1",
+                &[&key.as_slice()],
+            )?
+            .map(|b| stored::decode_customer(&b, &self.sealer))
+            .transpose()
+    }
+
+    fn contains_customer(&mut self, id: CustomerId) -> Result<bool> {
+        let key = id.to_bytes();
+        Ok(!self
+            .session
+            .query(
+                "SELECT 1 FROM kehu_customers WHERE id = $1",
+                &[&key.as_slice()],
+            )?
+            .is_empty())
+    }
+
+    fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>> {
+        let body = stored::encode_customer(customer, &self.sealer)?;
+        let key = customer.id.to_bytes();
+        // The statements of one WITH see one snapshot: `old` is the row before the upsert.
+        self.session
+            .bytes(
+                "WITH old AS (SELECT body FROM kehu_customers WHERE id = $1), \
+                 up AS (INSERT INTO kehu_customers (id, body) VALUES ($1, $2) \
+                        ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body) \
+                 SELECT body FROM old",
+                &[&key.as_slice(), &body.as_slice()],
+            )?
+            .map(|b| stored::decode_customer(&b, &self.sealer))
+            .transpose()
+    }
+
+    fn remove_customer(&mut self, id: CustomerId) -> Result<()> {
+        let key = id.to_bytes();
+        self.session.execute(
+            "DELETE FROM kehu_customers WHERE id = $1",
+            &[&key.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn stored_key(&self, key: &IndexKey) -> Vec<u8> {
+        self.sealer.codec().index_key(key.encode())
+    }
+
+    fn index_insert(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
+        let id = id.to_bytes();
+        self.session.execute(
+            "INSERT INTO kehu_index (key, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&stored, &id.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn index_remove(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
+        let id = id.to_bytes();
+        self.session.execute(
+            "DELETE FROM kehu_index WHERE key = $1 AND id = $2",
+            &[&stored, &id.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn key_sets(&mut self, id: CustomerId) -> Result<KeySets> {
+        let key = id.to_bytes();
+        match self.session.bytes(
+            "SELECT body FROM kehu_key_sets WHERE id = $1",
+            &[&key.as_slice()],
+        )? {
+            Some(b) => stored::decode_key_sets(&b, id, &self.sealer),
+            None => Ok(KeySets::new()),
+        }
+    }
+
+    fn put_key_sets(&mut self, id: CustomerId, sets: &KeySets) -> Result<()> {
+        let key = id.to_bytes();
+        if sets.is_empty() {
+            self.session.execute(
+                "DELETE FROM kehu_key_sets WHERE id = $1",
+                &[&key.as_slice()],
+            )?;
+        } else {
+            let body = stored::encode_key_sets(sets, id, &self.sealer)?;
+            self.session.execute(
+                "INSERT INTO kehu_key_sets (id, body) VALUES ($1, $2) \
+                 ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+                &[&key.as_slice(), &body.as_slice()],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn put_related(&mut self, record: &Related) -> Result<()> {
+        let key = stored::related_key(record);
+        let body = stored::encode_related(record, &self.sealer)?;
+        self.session.execute(
+            "INSERT INTO kehu_related (key, body) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
+            &[&key.as_slice(), &body.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn remove_related(
+        &mut self,
+        customer_id: CustomerId,
+        at: Timestamp,
+        id: RecordId,
+    ) -> Result<Option<Related>> {
+        let key = stored::related_key_of(customer_id, at, id);
+        self.session
+            .bytes(
+                "DELETE FROM kehu_related WHERE key = $1 RETURNING body",
+                &[&key.as_slice()],
+            )?
+            .map(|b| stored::decode_related(&b, customer_id, &self.sealer))
+            .transpose()
+    }
+
+    fn put_doc(
+        &mut self,
+        space: &str,
+        key: &[u8],
+        owner: Option<CustomerId>,
+        value: &[u8],
+    ) -> Result<()> {
+        let body = stored::encode_doc(owner, value, &self.sealer)?;
+        let owner = owner.map(|o| o.to_bytes().to_vec());
+        self.session.execute(
+            "INSERT INTO kehu_docs (space, key, owner, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (space, key) DO UPDATE SET owner = EXCLUDED.owner, body = EXCLUDED.body",
+            &[&space, &key, &owner, &body.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn delete_doc(&mut self, space: &str, key: &[u8]) -> Result<()> {
+        self.session.execute(
+            "DELETE FROM kehu_docs WHERE space = $1 AND key = $2",
+            &[&space, &key],
+        )?;
+        Ok(())
+    }
+
+    fn remove_related_of(&mut self, id: CustomerId) -> Result<()> {
+        let (start, end) = stored::related_prefix(id);
+        self.session.execute(
+            "DELETE FROM kehu_related WHERE key >= $1 AND key < $2",
+            &[&start.as_slice(), &end.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> Result<u64> {
+        self.seq += 1;
+        Ok(self.seq)
+    }
+
+    fn append_change(&mut self, change: &Change) -> Result<()> {
+        let key = stored::change_key(change.customer_id, change.seq);
+        let body = stored::encode_change(change, &self.sealer)?;
+        self.session.execute(
+            "INSERT INTO kehu_changes (key, body) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
+            &[&key.as_slice(), &body.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn remove_changes_of(&mut self, id: CustomerId) -> Result<()> {
+        let (start, end) = stored::change_range(id);
+        self.session.execute(
+            "DELETE FROM kehu_changes WHERE key >= $1 AND key <= $2",
+            &[&start.as_slice(), &end.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn remove_docs_of(&mut self, id: CustomerId) -> Result<()> {
+        let owner = id.to_bytes();
+        self.session.execute(
+            "DELETE FROM kehu_docs WHERE owner = $1",
+            &[&owner.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn audit_head(&mut self) -> Result<Option<(u64, [u8; 32])>> {
+        Ok(self.audit_head)
+    }
+
+    fn append_audit(&mut self, entry: &kehu_store::AuditEntry) -> Result<()> {
+        let body = stored::encode_audit(entry, &self.sealer)?;
+        let seq = i64::try_from(entry.seq)
+            .map_err(|_| Error::Corrupt("audit entry number out of range".into()))?;
+        self.session.execute(
+            "INSERT INTO kehu_audit (seq, body) VALUES ($1, $2)",
+            &[&seq, &body.as_slice()],
+        )?;
+        self.audit_head = Some((entry.seq, entry.hash));
+        Ok(())
+    }
+
+    fn destroy_owner_key(&mut self, id: CustomerId) -> Result<()> {
+        self.sealer.destroy(id)
+    }
+}

@@ -1,0 +1,173 @@
+//! A book's address: a `postgres://` or `postgresql://` URL (or a libpq
+//! key=value string), with the password from the URL, `PGPASSWORD` or the
+//! password file, and a form of it without the password for messages.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use kehu_store::{Error, Result};
+use postgres::config::Host;
+use postgres::Config;
+
+/// Whether `target` names a PostgreSQL book rather than a file.
+pub fn is_postgres_url(target: &str) -> bool {
+    let t = target.trim_start();
+    t.starts_with("postgres://") || t.starts_with("postgresql://")
+}
+
+/// The connection settings of a URL; a password missing from it comes from
+/// `PGPASSWORD`, else from `PGPASSFILE` or `~/.pgpass`.
+pub fn config(url: &str) -> Result<Config> {
+    let mut config = Config::from_str(url.trim()).map_err(|e| {
+        Error::Backend(format!(
+            "not a PostgreSQL address ({e}): {}",
+            redact_text(url)
+        ))
+    })?;
+    if config.get_user().is_none() {
+        if let Some(user) = std::env::var_os("PGUSER").or_else(|| std::env::var_os("USER")) {
+            config.user(user.to_string_lossy().as_ref());
+        }
+    }
+    if config.get_password().is_none() {
+        if let Some(p) = std::env::var_os("PGPASSWORD") {
+            config.password(p.to_string_lossy().as_bytes());
+        } else if let Some(p) = password_file_entry(&config) {
+            config.password(p);
+        }
+    }
+    Ok(config)
+}
+
+/// Where a connection goes, without its password: `user@host:port/db`.
+pub fn describe(config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// A URL as text with any password in it replaced by `***`.
+pub fn redact_text(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => url.to_string(),
+    }
+}
+
+/// The password the password file gives this connection, if any
+/// (`host:port:database:user:password` lines, `*` matching anything).
+fn password_file_entry(config: &Config) -> Option<String> {
+    let path = std::env::var_os("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Unix(_)) | None => "localhost".into(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let want = [
+        host.as_str(),
+        port.as_str(),
+        config.get_dbname().unwrap_or(""),
+        config.get_user().unwrap_or(""),
+    ];
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .find_map(|line| {
+            let fields = split_pgpass(line);
+            if fields.len() != 5 {
+                return None;
+            }
+            let matches = fields[..4]
+                .iter()
+                .zip(want)
+                .all(|(have, want)| have == "*" || have == want);
+            matches.then(|| fields[4].clone())
+        })
+}
+
+/// A password-file line's fields: `:` separates, `\` escapes.
+fn split_pgpass(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let (Some(next), Some(last)) = (chars.next(), fields.last_mut()) {
+                    last.push(next);
+                }
+            }
+            ':' => fields.push(String::new()),
+            c => {
+                if let Some(last) = fields.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show_in_messages() {
+        assert_eq!(
+            redact_text("postgres://ann:s3cret@db.example:5433/crm?sslmode=require"),
+            "postgres://ann:***@db.example:5433/crm?sslmode=require"
+        );
+        assert_eq!(
+            redact_text("postgresql://ann@db/crm"),
+            "postgresql://ann@db/crm"
+        );
+        let c = config("postgres://ann:s3cret@db.example:5433/crm").expect("parse");
+        let shown = describe(&c);
+        assert_eq!(shown, "postgres://ann@db.example:5433/crm");
+        assert!(!shown.contains("s3cret"));
+        let err = config("postgres://ann:s3cret@db.example:notaport/crm")
+            .err()
+            .expect("refused");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn password_file_lines_split_on_unescaped_colons() {
+        assert_eq!(
+            split_pgpass(r"db:5432:crm:ann:pa\:ss\\word"),
+            vec!["db", "5432", "crm", "ann", r"pa:ss\word"]
+        );
+        assert!(is_postgres_url("postgresql://x/y"));
+        assert!(is_postgres_url("postgres://x/y"));
+        assert!(!is_postgres_url("book.kehu"));
+    }
+}

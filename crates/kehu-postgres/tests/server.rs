@@ -1,0 +1,182 @@
+//! The store against a running server (KEHU_PG_URL, as `scripts/pg.sh start`
+//! exports it): the conformance suite plain and sealed, each test in a
+//! schema of its own, and what sharing one book across stores (as across
+//! processes) must keep.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use kehu_model::Customer;
+use kehu_postgres::PgStore;
+use kehu_store::{
+    BackupSummary, Batch, CompactSummary, Error, FieldCodec, Result, Snapshot, Store, Write,
+};
+use postgres::{Config, NoTls};
+
+fn server() -> Config {
+    let url = std::env::var("KEHU_PG_URL")
+        .expect("KEHU_PG_URL names the test server: eval \"$(bash scripts/pg.sh start)\"");
+    Config::from_str(&url).expect("KEHU_PG_URL parses")
+}
+
+/// A fresh, empty schema; dropped with the book.
+fn fresh_schema() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "kehu_t_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let mut admin = server().connect(NoTls).expect("connect");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {name}"))
+        .expect("create schema");
+    name
+}
+
+fn in_schema(schema: &str) -> Config {
+    let mut c = server();
+    c.options(&format!("-c search_path={schema}"));
+    c
+}
+
+/// A book in its own schema, which goes when the book does.
+struct TempBook {
+    store: Option<PgStore>,
+    schema: String,
+}
+
+impl Drop for TempBook {
+    fn drop(&mut self) {
+        drop(self.store.take());
+        if let Ok(mut admin) = server().connect(NoTls) {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema));
+        }
+    }
+}
+
+impl TempBook {
+    fn store(&self) -> &PgStore {
+        self.store.as_ref().expect("open")
+    }
+}
+
+impl Store for TempBook {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
+        self.store().snapshot()
+    }
+    fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
+        self.store().commit_all(batches)
+    }
+    fn backup(&self, path: &Path) -> Result<BackupSummary> {
+        self.store().backup(path)
+    }
+    fn compact(&self) -> Result<CompactSummary> {
+        self.store().compact()
+    }
+}
+
+fn temp_book() -> TempBook {
+    let schema = fresh_schema();
+    let store = PgStore::open_config(in_schema(&schema)).expect("open");
+    TempBook {
+        store: Some(store),
+        schema,
+    }
+}
+
+fn temp_plain() -> Box<dyn Store> {
+    Box::new(temp_book())
+}
+
+fn open_sealed(config: Config) -> PgStore {
+    let key = kehu_crypt::RawKey::new([9; 32]);
+    PgStore::open_sealed_config(config, &mut |header| {
+        let (codec, header) = kehu_crypt::BookCodec::open(&key, header)?;
+        Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header))
+    })
+    .expect("open sealed")
+}
+
+fn temp_sealed() -> Box<dyn Store> {
+    let schema = fresh_schema();
+    let store = open_sealed(in_schema(&schema));
+    Box::new(TempBook {
+        store: Some(store),
+        schema,
+    })
+}
+
+/// A path names a schema (the suite's reopen test gives a fresh path).
+fn schema_of(path: &Path) -> String {
+    let hash = fnv(path.to_string_lossy().as_bytes());
+    let name = format!("kehu_p_{hash:016x}");
+    let mut admin = server().connect(NoTls).expect("connect");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))
+        .expect("schema");
+    name
+}
+
+/// FNV-1a: a stable name for a path.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+mod plain {
+    use super::*;
+    kehu_store::conformance_tests!(temp_plain);
+    kehu_store::persistence_tests!(|path: &Path| {
+        Box::new(PgStore::open_config(in_schema(&schema_of(path))).expect("open")) as Box<dyn Store>
+    });
+}
+
+mod sealed {
+    use super::*;
+    kehu_store::conformance_tests!(temp_sealed);
+    kehu_store::persistence_tests!(|path: &Path| {
+        Box::new(open_sealed(in_schema(&schema_of(path)))) as Box<dyn Store>
+    });
+}
+
+fn put(store: &dyn Store, c: &Customer, expected: u64) -> Result<()> {
+    store.commit(Batch::new("t", chrono::Utc::now()).with(Write::Put {
+        customer: c.clone(),
+        expected,
+    }))
+}
+
+#[test]
+fn the_later_of_two_writers_on_one_dossier_gets_a_conflict() {
+    let book = temp_book();
+    let other = PgStore::open_config(in_schema(&book.schema)).expect("second store");
+    let c = Customer::person("Wei", "Zhang").with_email("wei@example.com");
+    put(&book, &c, 0).expect("create");
+    let mut a = c.clone();
+    a.job_title = Some("buyer".into());
+    let mut b = c.clone();
+    b.job_title = Some("owner".into());
+    put(&book, &a, 1).expect("first update");
+    let err = put(&other, &b, 1).expect_err("the later writer conflicts");
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                expected: 1,
+                found: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let seen = other.snapshot().expect("snap").customer(c.id).expect("get");
+    assert_eq!(seen.and_then(|c| c.job_title).as_deref(), Some("buyer"));
+}

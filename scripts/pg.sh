@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster under target/pg for the tests:
+#   eval "$(bash scripts/pg.sh start)"   # exports KEHU_PG_URL, starts the server
+#   bash scripts/pg.sh stop
+# Installs Debian's server package when initdb is missing; runs the server as
+# an unprivileged user when called as root (PostgreSQL refuses to run as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir="$PWD/target/pg"
+find_bin() {
+    local found
+    found=$(command -v "$1" 2>/dev/null || true)
+    if [ -z "$found" ]; then
+        found=$(ls /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1 || true)
+    fi
+    echo "$found"
+}
+as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u "$owner" -- "$@"; else "$@"; fi
+}
+owner=$(id -un)
+if [ "$(id -u)" -eq 0 ]; then
+    owner=kehu-pg
+    id "$owner" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$owner"
+fi
+case "${1:-}" in
+start)
+    initdb=$(readlink -f "$(find_bin initdb)" 2>/dev/null || true)
+    if [ -z "$initdb" ]; then
+        sudo=""; if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+        { $sudo apt-get install -y -q postgresql >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q postgresql >/dev/null; }; } >&2
+        initdb=$(readlink -f "$(find_bin initdb)")
+    fi
+    pg_ctl=$(dirname "$initdb")/pg_ctl
+    [ -x "$pg_ctl" ] || pg_ctl=$(find_bin pg_ctl)
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        as_owner "$pg_ctl" -D "$dir/data" stop -m immediate >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    chown "$owner" "$dir"
+    chmod 755 "$dir"
+    as_owner "$initdb" -D "$dir/data" -U kehu --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    # A free local port: ask the kernel for one.
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+    as_owner "$(dirname "$initdb")/createdb" -h 127.0.0.1 -p "$port" -U kehu kehu_test
+    echo "$port" > "$dir/port"
+    echo "export KEHU_PG_URL=postgres://kehu@127.0.0.1:$port/kehu_test"
+    ;;
+stop)
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        pg_ctl=$(find_bin pg_ctl)
+        as_owner "$pg_ctl" -D "$dir/data" stop -m fast >/dev/null
+    fi
+    ;;
+*)
+    echo "usage: bash scripts/pg.sh start|stop" >&2
+    exit 2
+    ;;
+esac
