@@ -9,7 +9,7 @@ use crate::keys;
 
 /// Opens a book that must already exist, with the rules saved in it.
 pub(crate) fn existing_book(path: &Path) -> Result<Book, Error> {
-    if !path.exists() {
+    if !kehu::is_book_url(path) && !path.exists() {
         return Err(Error::Usage(format!(
             "{}: no such book (`kehu import {} FILE` creates one)",
             path.display(),
@@ -32,7 +32,7 @@ pub(crate) fn open_book(path: &Path, rules_file: Option<&Path>) -> Result<Book, 
         policy: crate::principal().map(|(_, policy)| policy.clone()),
         ..OpenOptions::default()
     };
-    let key = if path.exists() && Book::is_encrypted(path)? {
+    let key = if (kehu::is_book_url(path) || path.exists()) && Book::is_encrypted(path)? {
         Some(keys::provider(path)?)
     } else {
         None

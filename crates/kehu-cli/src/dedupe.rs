@@ -536,7 +536,7 @@ pub(crate) fn merge(args: MergeArgs) -> Result<Done, Error> {
         Some(r) => println!(
             "receipt {} (`kehu unmerge {} {}` undoes it)",
             r.id,
-            args.book.display(),
+            kehu::display_address(&args.book),
             r.id
         ),
         None => println!("dry run: nothing written"),

@@ -221,7 +221,7 @@ fn print_report(report: &ImportReport, json: bool, book: Option<&Path>) -> Resul
     let mut out = std::io::stdout().lock();
     let mut say = |line: String| writeln!(out, "{line}").map_err(stdout_error);
     let head = match (&report.import_id, book) {
-        (Some(id), Some(book)) => format!("import {id} into {}", book.display()),
+        (Some(id), Some(book)) => format!("import {id} into {}", kehu::display_address(book)),
         _ => "dry run (nothing written)".to_string(),
     };
     say(format!(
@@ -294,7 +294,10 @@ fn print_report(report: &ImportReport, json: bool, book: Option<&Path>) -> Resul
     }
     if let (Some(id), Some(book)) = (&report.import_id, book) {
         if report.imported + report.updated > 0 {
-            say(format!("undo with: kehu revert {} {id}", book.display()))?;
+            say(format!(
+                "undo with: kehu revert {} {id}",
+                kehu::display_address(book)
+            ))?;
         }
     }
     Ok(())

@@ -27,13 +27,14 @@ pub(crate) fn provider(book: &Path) -> Result<Box<dyn KeyProvider>, Error> {
         return Ok(Box::new(Passphrase::new(p).map_err(key_error)?));
     }
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        let p = rpassword::prompt_password(format!("passphrase of {}: ", book.display()))
-            .map_err(key_error)?;
+        let p =
+            rpassword::prompt_password(format!("passphrase of {}: ", kehu::display_address(book)))
+                .map_err(key_error)?;
         return Ok(Box::new(Passphrase::new(p).map_err(key_error)?));
     }
     Err(Error::Key(format!(
         "{} is encrypted: give --key-file FILE, or set KEHU_KEY_FILE or KEHU_PASSPHRASE",
-        book.display()
+        kehu::display_address(book)
     )))
 }
 
@@ -82,8 +83,11 @@ pub(crate) fn replacement(file: Option<&Path>, book: &Path) -> Result<Box<dyn Ke
 
 /// A new passphrase asked twice on the terminal.
 fn prompt_new(book: &Path) -> Result<Box<dyn KeyProvider>, Error> {
-    let a = rpassword::prompt_password(format!("new passphrase for {}: ", book.display()))
-        .map_err(key_error)?;
+    let a = rpassword::prompt_password(format!(
+        "new passphrase for {}: ",
+        kehu::display_address(book)
+    ))
+    .map_err(key_error)?;
     let b = rpassword::prompt_password("again: ").map_err(key_error)?;
     if a != b {
         return Err(Error::Key("the two passphrases differ".into()));

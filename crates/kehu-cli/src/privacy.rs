@@ -51,7 +51,7 @@ pub(crate) fn init(args: InitArgs) -> Result<Done, Error> {
     if args.book.exists() {
         return Err(Error::Usage(format!(
             "{}: a file of that name exists already",
-            args.book.display()
+            kehu::display_address(&args.book)
         )));
     }
     let book = if args.encrypt {
@@ -69,7 +69,7 @@ pub(crate) fn init(args: InitArgs) -> Result<Done, Error> {
         } else {
             "the book"
         },
-        args.book.display()
+        kehu::display_address(&args.book)
     );
     Ok(Done::Ok)
 }
@@ -100,7 +100,7 @@ pub(crate) fn compact(args: CompactArgs) -> Result<Done, Error> {
 fn print_compacted(book: &std::path::Path, s: &kehu::store::CompactSummary) {
     println!(
         "compacted {}: {} entries rewritten into a fresh file, {} bytes before, {} after",
-        book.display(),
+        kehu::display_address(book),
         s.entries,
         s.bytes_before,
         s.bytes_after
@@ -136,7 +136,7 @@ pub(crate) fn backup(args: BackupArgs) -> Result<Done, Error> {
     let s = existing_book(&args.book)?.backup(&args.file)?;
     println!(
         "backed up {} to {}: {} entries, {} bytes, checksum {}",
-        args.book.display(),
+        kehu::display_address(&args.book),
         args.file.display(),
         s.entries,
         s.bytes,
@@ -156,7 +156,7 @@ pub(crate) fn restore(args: RestoreArgs) -> Result<Done, Error> {
         Ok(book) => {
             println!(
                 "restored {} ({} customers)",
-                args.book.display(),
+                kehu::display_address(&args.book),
                 book.count()?
             );
             return Ok(Done::Ok);
@@ -165,7 +165,7 @@ pub(crate) fn restore(args: RestoreArgs) -> Result<Done, Error> {
     let book = Book::restore(&args.file, &args.book, key.as_deref())?;
     println!(
         "restored {} ({} customers)",
-        args.book.display(),
+        kehu::display_address(&args.book),
         book.count()?
     );
     Ok(Done::Ok)
@@ -238,7 +238,7 @@ pub(crate) fn rotate_key(args: RotateArgs) -> Result<Done, Error> {
     let n = Book::rotate_key(&args.book, &*old, &*new)?;
     println!(
         "{} is under its new key ({n} customer keys re-wrapped)",
-        args.book.display()
+        kehu::display_address(&args.book)
     );
     Ok(Done::Ok)
 }

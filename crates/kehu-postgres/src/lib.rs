@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod keys;
+mod pending;
 pub mod schema;
 mod session;
 mod snapshot;
@@ -208,6 +209,14 @@ impl Store for PgStore {
                 Err(e)
             }
         }
+    }
+
+    fn backup(&self, _path: &std::path::Path) -> Result<kehu_store::BackupSummary> {
+        Err(Error::Backend(
+            "a PostgreSQL book is backed up by the server's own tools (pg_dump, base backups); \
+             `kehu export` writes its dossiers to a file"
+                .into(),
+        ))
     }
 
     fn compact(&self) -> Result<CompactSummary> {

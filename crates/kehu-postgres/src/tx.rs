@@ -4,12 +4,14 @@
 //! versions are checked against the latest commit and the audit trail stays
 //! one chain; readers are never blocked.
 
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use kehu_model::{Customer, CustomerId, RecordId, Related, Timestamp};
 use kehu_store::stored::{self, Sealer};
 use kehu_store::{Change, Error, IndexKey, KeySets, Result, WriteTx};
 
+use crate::pending::Pending;
 use crate::schema::{self, AUDIT_HEAD, SEQ};
 use crate::session::Session;
 
@@ -18,6 +20,12 @@ pub struct PgTx<'t> {
     pub sealer: Sealer<'t>,
     seq: u64,
     audit_head: Option<(u64, [u8; 32])>,
+    /// Writes held back, sent in bulk.
+    pending: Pending,
+    /// Whether dossiers this transaction wrote or read exist.
+    exists: HashMap<CustomerId, bool>,
+    /// Dossiers this transaction created: they had no key sets before it.
+    created: HashSet<CustomerId>,
 }
 
 impl<'t> PgTx<'t> {
@@ -43,11 +51,15 @@ impl<'t> PgTx<'t> {
             sealer,
             seq,
             audit_head,
+            pending: Pending::default(),
+            exists: HashMap::new(),
+            created: HashSet::new(),
         })
     }
 
     /// Records the counters the batches moved (before the commit).
     pub fn finish(&mut self) -> Result<()> {
+        self.pending.flush(&self.session)?;
         schema::put_meta(&self.session, SEQ, &self.seq.to_le_bytes())?;
         if let Some((seq, hash)) = self.audit_head {
             schema::put_meta(
@@ -73,29 +85,37 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn contains_customer(&mut self, id: CustomerId) -> Result<bool> {
+        if let Some(known) = self.exists.get(&id) {
+            return Ok(*known);
+        }
         let key = id.to_bytes();
-        Ok(!self
+        let found = !self
             .session
             .query(
                 "SELECT 1 FROM kehu_customers WHERE id = $1",
                 &[&key.as_slice()],
             )?
-            .is_empty())
+            .is_empty();
+        self.exists.insert(id, found);
+        Ok(found)
     }
 
     fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>> {
         let body = stored::encode_customer(customer, &self.sealer)?;
         let key = customer.id.to_bytes();
         // The statements of one WITH see one snapshot: `old` is the row before the upsert.
-        self.session
-            .bytes(
-                "WITH old AS (SELECT body FROM kehu_customers WHERE id = $1), \
+        let old = self.session.bytes(
+            "WITH old AS (SELECT body FROM kehu_customers WHERE id = $1), \
                  up AS (INSERT INTO kehu_customers (id, body) VALUES ($1, $2) \
                         ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body) \
                  SELECT body FROM old",
-                &[&key.as_slice(), &body.as_slice()],
-            )?
-            .map(|b| stored::decode_customer(&b, &self.sealer))
+            &[&key.as_slice(), &body.as_slice()],
+        )?;
+        self.exists.insert(customer.id, true);
+        if old.is_none() {
+            self.created.insert(customer.id);
+        }
+        old.map(|b| stored::decode_customer(&b, &self.sealer))
             .transpose()
     }
 
@@ -105,6 +125,7 @@ impl WriteTx for PgTx<'_> {
             "DELETE FROM kehu_customers WHERE id = $1",
             &[&key.as_slice()],
         )?;
+        self.exists.insert(id, false);
         Ok(())
     }
 
@@ -113,25 +134,23 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn index_insert(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
-        let id = id.to_bytes();
-        self.session.execute(
-            "INSERT INTO kehu_index (key, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&stored, &id.as_slice()],
-        )?;
-        Ok(())
+        self.pending.index(true, stored, id.to_bytes());
+        self.pending.maybe_flush(&self.session)
     }
 
     fn index_remove(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
-        let id = id.to_bytes();
-        self.session.execute(
-            "DELETE FROM kehu_index WHERE key = $1 AND id = $2",
-            &[&stored, &id.as_slice()],
-        )?;
-        Ok(())
+        self.pending.index(false, stored, id.to_bytes());
+        self.pending.maybe_flush(&self.session)
     }
 
     fn key_sets(&mut self, id: CustomerId) -> Result<KeySets> {
         let key = id.to_bytes();
+        match self.pending.held_key_sets(&key) {
+            Some(Some(b)) => return stored::decode_key_sets(b, id, &self.sealer),
+            Some(None) => return Ok(KeySets::new()),
+            None if self.created.contains(&id) => return Ok(KeySets::new()),
+            None => {}
+        }
         match self.session.bytes(
             "SELECT body FROM kehu_key_sets WHERE id = $1",
             &[&key.as_slice()],
@@ -142,32 +161,19 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn put_key_sets(&mut self, id: CustomerId, sets: &KeySets) -> Result<()> {
-        let key = id.to_bytes();
-        if sets.is_empty() {
-            self.session.execute(
-                "DELETE FROM kehu_key_sets WHERE id = $1",
-                &[&key.as_slice()],
-            )?;
+        let body = if sets.is_empty() {
+            None
         } else {
-            let body = stored::encode_key_sets(sets, id, &self.sealer)?;
-            self.session.execute(
-                "INSERT INTO kehu_key_sets (id, body) VALUES ($1, $2) \
-                 ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
-                &[&key.as_slice(), &body.as_slice()],
-            )?;
-        }
-        Ok(())
+            Some(stored::encode_key_sets(sets, id, &self.sealer)?)
+        };
+        self.pending.key_sets(id.to_bytes(), body);
+        self.pending.maybe_flush(&self.session)
     }
 
     fn put_related(&mut self, record: &Related) -> Result<()> {
-        let key = stored::related_key(record);
         let body = stored::encode_related(record, &self.sealer)?;
-        self.session.execute(
-            "INSERT INTO kehu_related (key, body) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
-            &[&key.as_slice(), &body.as_slice()],
-        )?;
-        Ok(())
+        self.pending.related(stored::related_key(record), body);
+        self.pending.maybe_flush(&self.session)
     }
 
     fn remove_related(
@@ -177,6 +183,7 @@ impl WriteTx for PgTx<'_> {
         id: RecordId,
     ) -> Result<Option<Related>> {
         let key = stored::related_key_of(customer_id, at, id);
+        self.pending.flush_related(&self.session)?;
         self.session
             .bytes(
                 "DELETE FROM kehu_related WHERE key = $1 RETURNING body",
@@ -194,16 +201,13 @@ impl WriteTx for PgTx<'_> {
         value: &[u8],
     ) -> Result<()> {
         let body = stored::encode_doc(owner, value, &self.sealer)?;
-        let owner = owner.map(|o| o.to_bytes().to_vec());
-        self.session.execute(
-            "INSERT INTO kehu_docs (space, key, owner, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (space, key) DO UPDATE SET owner = EXCLUDED.owner, body = EXCLUDED.body",
-            &[&space, &key, &owner, &body.as_slice()],
-        )?;
-        Ok(())
+        self.pending
+            .doc(space, key, owner.map(|o| o.to_bytes()), body);
+        self.pending.maybe_flush(&self.session)
     }
 
     fn delete_doc(&mut self, space: &str, key: &[u8]) -> Result<()> {
+        self.pending.flush_docs(&self.session)?;
         self.session.execute(
             "DELETE FROM kehu_docs WHERE space = $1 AND key = $2",
             &[&space, &key],
@@ -213,6 +217,7 @@ impl WriteTx for PgTx<'_> {
 
     fn remove_related_of(&mut self, id: CustomerId) -> Result<()> {
         let (start, end) = stored::related_prefix(id);
+        self.pending.flush_related(&self.session)?;
         self.session.execute(
             "DELETE FROM kehu_related WHERE key >= $1 AND key < $2",
             &[&start.as_slice(), &end.as_slice()],
@@ -228,16 +233,13 @@ impl WriteTx for PgTx<'_> {
     fn append_change(&mut self, change: &Change) -> Result<()> {
         let key = stored::change_key(change.customer_id, change.seq);
         let body = stored::encode_change(change, &self.sealer)?;
-        self.session.execute(
-            "INSERT INTO kehu_changes (key, body) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
-            &[&key.as_slice(), &body.as_slice()],
-        )?;
-        Ok(())
+        self.pending.change(key, body);
+        self.pending.maybe_flush(&self.session)
     }
 
     fn remove_changes_of(&mut self, id: CustomerId) -> Result<()> {
         let (start, end) = stored::change_range(id);
+        self.pending.flush_changes(&self.session)?;
         self.session.execute(
             "DELETE FROM kehu_changes WHERE key >= $1 AND key <= $2",
             &[&start.as_slice(), &end.as_slice()],
@@ -247,6 +249,7 @@ impl WriteTx for PgTx<'_> {
 
     fn remove_docs_of(&mut self, id: CustomerId) -> Result<()> {
         let owner = id.to_bytes();
+        self.pending.flush_docs(&self.session)?;
         self.session.execute(
             "DELETE FROM kehu_docs WHERE owner = $1",
             &[&owner.as_slice()],
@@ -262,12 +265,9 @@ impl WriteTx for PgTx<'_> {
         let body = stored::encode_audit(entry, &self.sealer)?;
         let seq = i64::try_from(entry.seq)
             .map_err(|_| Error::Corrupt("audit entry number out of range".into()))?;
-        self.session.execute(
-            "INSERT INTO kehu_audit (seq, body) VALUES ($1, $2)",
-            &[&seq, &body.as_slice()],
-        )?;
+        self.pending.audit(seq, body);
         self.audit_head = Some((entry.seq, entry.hash));
-        Ok(())
+        self.pending.maybe_flush(&self.session)
     }
 
     fn destroy_owner_key(&mut self, id: CustomerId) -> Result<()> {
