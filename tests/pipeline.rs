@@ -469,3 +469,29 @@ fn an_update_that_makes_a_copy_lists_the_dossier_it_copies() {
     assert_eq!(saved.status, WriteStatus::Updated);
     assert_eq!(saved.duplicates[0].id, ids[&a.email]);
 }
+
+/// A checked import into a book of unchecked rows learns the duplicate model
+/// and stores it before its own transaction begins (it once waited, holding
+/// the write lock, for that store: for ever).
+#[test]
+fn a_checked_import_after_unchecked_ones_stores_its_model_and_ends() {
+    let people = people(400);
+    let dir = tempfile::tempdir().unwrap();
+    let book = Book::open(dir.path().join("b.kehu")).unwrap();
+    let allow = ImportOptions {
+        on_duplicate: OnDuplicate::Allow,
+        ..ImportOptions::default()
+    };
+    import(&book, &csv(&people[..200], &COLUMNS, &plain), &allow);
+    let (done, finished) = std::sync::mpsc::channel();
+    let rest = csv(&people[200..], &COLUMNS, &plain);
+    std::thread::spawn(move || {
+        let report = import(&book, &rest, &ImportOptions::default());
+        let _ = done.send((report.imported, book.count().unwrap()));
+    });
+    let (imported, count) = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the import ended");
+    assert_eq!(count, 200 + imported as u64);
+    assert!(imported > 150, "{imported}");
+}

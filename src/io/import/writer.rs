@@ -86,11 +86,24 @@ impl Book {
             let mut failure = None;
             let mut changed: Vec<u128> = Vec::new();
             let committed = summary.clone();
+            // The store's transaction begins once its first chunk is ready:
+            // before that the reader may write itself (the duplicate model it
+            // learns from the book), which a transaction already holding the
+            // book's write lock would keep waiting for ever.
+            let mut first = match rx.recv() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    closed = true;
+                    None
+                }
+            };
             let mut next = || -> Option<Batch> {
                 if ended {
                     return None;
                 }
-                let pending = if written >= per_transaction || closed {
+                let pending = if let Some(p) = first.take() {
+                    Some(p)
+                } else if written >= per_transaction || closed {
                     None
                 } else {
                     match rx.recv() {
