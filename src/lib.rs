@@ -33,6 +33,7 @@ pub use duplicates::{
     BookDedupe, BookPair, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged, DEDUPE_INDEX,
 };
 pub use error::Error;
+pub use open::{display_address, is_book_url};
 pub use options::OpenOptions;
 pub use policy::{FieldAccess, Operation, Policy, Principal, Role, Scope};
 pub use write::{BatchOptions, OnDuplicate, Saved, WriteStatus};
@@ -46,6 +47,7 @@ pub use kehu_model::{
     Kind, LifecycleStage, Money, NameSplit, Note, Organization, PersonName, Phone, Purchase,
     RecordId, Related, RelatedKind, Score, ScoreScale, Timestamp,
 };
+pub use kehu_postgres::PgStore;
 pub use kehu_redb::{RedbOptions, RedbStore};
 pub use kehu_rules::{
     Clue, ImpliedRegion, InferRegion, Report, RuleSet, Rules, Severity, Violation,

@@ -1,11 +1,13 @@
-//! The one open path: a book from a file, a store or memory, checked by the
-//! rules saved in it — or by the rules the caller gives, which are then saved,
-//! so every later open from any language checks by them too.
+//! The one open path: a book from a file, a PostgreSQL URL, a store or
+//! memory, checked by the rules saved in it — or by the rules the caller
+//! gives, which are then saved, so every later open from any language checks
+//! by them too.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use kehu_crypt::{BookCodec, KeyProvider};
+use kehu_postgres::PgStore;
 use kehu_redb::{RedbOptions, RedbStore};
 use kehu_rules::{RuleSet, Rules};
 use kehu_store::{FieldCodec, MemoryStore, Store};
@@ -13,8 +15,10 @@ use kehu_store::{FieldCodec, MemoryStore, Store};
 use crate::{Book, Error, OpenOptions};
 
 impl Book {
-    /// Opens the book in the redb file at `path` (created if missing), with
-    /// the rules saved in it, else the standard rules.
+    /// Opens the book in the redb file at `path` (created if missing), or the
+    /// shared book a `postgres://` / `postgresql://` URL names (its tables
+    /// created in an empty database or schema), with the rules saved in it,
+    /// else the standard rules.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         Self::open_with(path, &OpenOptions::default(), None)
     }
@@ -23,7 +27,7 @@ impl Book {
     pub fn open_with_rules(path: impl AsRef<Path>, rules: Rules) -> Result<Self, Error> {
         let path = path.as_ref();
         let store = open_store(path, &OpenOptions::default(), None)?;
-        Self::from_store_with(store, Some(rules), &OpenOptions::default()).map(|b| b.at_path(path))
+        Self::from_store_with(store, Some(rules), &OpenOptions::default()).map(|b| b.at(path))
     }
 
     /// Opens (or creates) an encrypted book at `path` with the rules saved in it.
@@ -48,7 +52,7 @@ impl Book {
         options.check()?;
         let path = path.as_ref();
         let store = open_store(path, options, key)?;
-        Ok(Self::from_store(store, options)?.at_path(path))
+        Ok(Self::from_store(store, options)?.at(path))
     }
 
     /// A book over any store, with the rules saved in it (or the options',
@@ -72,6 +76,15 @@ impl Book {
     /// Reads a rule set from a TOML or JSON file (by its extension; TOML otherwise).
     pub fn load_rules(path: impl AsRef<Path>) -> Result<Rules, Error> {
         Ok(Rules::new(load_rule_set(path.as_ref())?)?)
+    }
+
+    /// Remembers the file the book came from (a URL names no file).
+    fn at(self, path: &Path) -> Self {
+        if is_book_url(path) {
+            self
+        } else {
+            self.at_path(path)
+        }
     }
 
     fn from_store_with(
@@ -124,16 +137,50 @@ pub(crate) fn load_rule_set(path: &Path) -> Result<RuleSet, Error> {
     })
 }
 
-/// The redb store at `path`, sealed under `key` when one is given.
+/// Whether a book's address is a PostgreSQL URL rather than a file.
+pub fn is_book_url(path: &Path) -> bool {
+    path.to_str().is_some_and(kehu_postgres::is_postgres_url)
+}
+
+/// A book's address as messages show it: a URL without its password.
+pub fn display_address(path: &Path) -> String {
+    match path.to_str() {
+        Some(url) if kehu_postgres::is_postgres_url(url) => kehu_postgres::redact_text(url),
+        _ => path.display().to_string(),
+    }
+}
+
+/// The sealing codec a key opens (or makes) for a book's key header, and
+/// the key's own error kept aside, so a wrong key is [`Error::Key`].
+fn sealing<'k>(
+    key: &'k dyn KeyProvider,
+    key_error: &'k mut Option<kehu_crypt::Error>,
+) -> impl FnMut(Option<&[u8]>) -> kehu_store::Result<(Arc<dyn FieldCodec>, Vec<u8>)> + 'k {
+    move |header| match BookCodec::open(key, header) {
+        Ok((codec, header)) => Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header)),
+        Err(e) => {
+            let message = e.to_string();
+            *key_error = Some(e);
+            Err(kehu_store::Error::Codec(message))
+        }
+    }
+}
+
+/// The store at `path` — a redb file, or PostgreSQL for a URL — sealed
+/// under `key` when one is given.
 fn open_store(
     path: &Path,
     options: &OpenOptions,
     key: Option<&dyn KeyProvider>,
 ) -> Result<Box<dyn Store>, Error> {
+    let url = path.to_str().filter(|p| kehu_postgres::is_postgres_url(p));
     let cache_bytes = options
         .cache_bytes()
         .unwrap_or(RedbOptions::default().cache_bytes);
     let Some(key) = key else {
+        if let Some(url) = url {
+            return Ok(Box::new(PgStore::open(url)?));
+        }
         let store = RedbStore::open_with(
             path,
             RedbOptions {
@@ -144,18 +191,14 @@ fn open_store(
         return Ok(Box::new(store));
     };
     let mut key_error = None;
-    let opened = RedbStore::open_sealed(path, cache_bytes, &mut |header| match BookCodec::open(
-        key, header,
-    ) {
-        Ok((codec, header)) => Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header)),
-        Err(e) => {
-            let message = e.to_string();
-            key_error = Some(e);
-            Err(kehu_store::Error::Codec(message))
-        }
-    });
+    let opened: kehu_store::Result<Box<dyn Store>> = match url {
+        Some(url) => PgStore::open_sealed(url, &mut sealing(key, &mut key_error))
+            .map(|s| Box::new(s) as Box<dyn Store>),
+        None => RedbStore::open_sealed(path, cache_bytes, &mut sealing(key, &mut key_error))
+            .map(|s| Box::new(s) as Box<dyn Store>),
+    };
     match (opened, key_error) {
-        (Ok(store), _) => Ok(Box::new(store)),
+        (Ok(store), _) => Ok(store),
         (Err(_), Some(e)) => Err(Error::Key(e.to_string())),
         (Err(kehu_store::Error::Codec(m)), None) => Err(Error::Key(m)),
         (Err(e), None) => Err(e.into()),

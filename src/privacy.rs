@@ -64,7 +64,11 @@ impl Book {
 
     /// Whether the book file at `path` is encrypted (without opening it for use).
     pub fn is_encrypted(path: impl AsRef<Path>) -> Result<bool, Error> {
-        Ok(RedbStore::is_sealed(path)?)
+        let path = path.as_ref();
+        match path.to_str() {
+            Some(url) if crate::is_book_url(path) => Ok(kehu_postgres::PgStore::is_sealed(url)?),
+            _ => Ok(RedbStore::is_sealed(path)?),
+        }
     }
 
     /// Erases a customer: the dossier, related records, history, duplicate

@@ -143,7 +143,7 @@ impl PgStore {
                 Error::Backend(format!(
                     "cannot connect to {}: {}",
                     self.target,
-                    session::db(e)
+                    session::message(&e)
                 ))
             })?),
         };

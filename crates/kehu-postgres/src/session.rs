@@ -127,13 +127,18 @@ impl Pool {
 
 /// Maps a PostgreSQL error to the store's: a lost connection says so.
 pub fn db(err: postgres::Error) -> Error {
+    Error::Backend(message(&err))
+}
+
+/// What a PostgreSQL error says, in a sentence.
+pub fn message(err: &postgres::Error) -> String {
     if err.is_closed() {
-        return Error::Backend(format!(
+        return format!(
             "the connection to PostgreSQL was lost; nothing of the unfinished transaction was kept ({err})"
-        ));
+        );
     }
     match err.as_db_error() {
-        Some(e) => Error::Backend(format!("PostgreSQL: {}", e.message())),
-        None => Error::Backend(format!("PostgreSQL: {err}")),
+        Some(e) => format!("PostgreSQL: {}", e.message()),
+        None => format!("PostgreSQL: {err}"),
     }
 }

@@ -1,0 +1,216 @@
+//! A book on PostgreSQL shared by processes at once: two imports, a reader
+//! and a writer killed with -9, then the book checked whole. KEHU_PG_URL
+//! names the server (`eval "$(bash scripts/pg.sh start)"`); each test makes
+//! a database of its own.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+fn kehu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kehu"))
+        .args(args)
+        .output()
+        .expect("run kehu")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = kehu(args);
+    assert!(
+        out.status.success(),
+        "kehu {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fresh database on the test server, as a URL.
+fn fresh_database(name: &str) -> String {
+    let url = std::env::var("KEHU_PG_URL")
+        .expect("KEHU_PG_URL names the test server: eval \"$(bash scripts/pg.sh start)\"");
+    let config = postgres::Config::from_str(&url).expect("KEHU_PG_URL parses");
+    let mut admin = config.connect(postgres::NoTls).expect("connect");
+    let db = format!("kehu_cli_{name}_{}", std::process::id());
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .expect("drop");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .expect("create");
+    let (base, _) = url.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{db}")
+}
+
+/// A file of `n` distinct, valid people, numbered from `from`.
+fn people(path: &Path, from: usize, n: usize) {
+    let mut text = String::from("first_name,last_name,email,phone\n");
+    for i in from..from + n {
+        text += &format!(
+            "Given{i},Family{},p{i}@example.com,+86 138 {:04} {:04}\n",
+            i % 97,
+            i / 10_000,
+            i % 10_000
+        );
+    }
+    std::fs::write(path, text).expect("write");
+}
+
+fn customers(url: &str) -> usize {
+    let stats = ok(&["stats", url]);
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix("customers: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count in {stats}"))
+}
+
+#[test]
+fn two_imports_a_reader_and_a_killed_writer_leave_every_row_once() {
+    let url = fresh_database("concurrent");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b, c) = (
+        dir.path().join("a.csv"),
+        dir.path().join("b.csv"),
+        dir.path().join("c.csv"),
+    );
+    people(&a, 0, 1500);
+    people(&b, 1500, 1500);
+    people(&c, 100_000, 20_000);
+    // The book is created before the writers race (the first open makes its tables).
+    ok(&["stats", &url]);
+    let spawn = |file: &Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kehu"))
+            .arg("import")
+            .arg(&url)
+            .arg(file)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn import")
+    };
+    // The batched writer first; once some of its transactions committed,
+    // the two others start, a reader reads throughout, and it is killed.
+    let mut killed = spawn(&c, &["--batch", "500"]);
+    let started = Instant::now();
+    let mut reads = 0;
+    while customers(&url) < 1000 && started.elapsed() < Duration::from_secs(120) {
+        reads += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let first = spawn(&a, &[]);
+    let second = spawn(&b, &[]);
+    for _ in 0..5 {
+        customers(&url);
+        reads += 1;
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    killed.kill().expect("kill -9");
+    killed.wait().expect("reap");
+    for child in [first, second] {
+        let out = child.wait_with_output().expect("import");
+        assert!(
+            out.status.success(),
+            "an import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(reads > 0);
+    let csv = ok(&["export", &url]);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let email = header
+        .iter()
+        .position(|h| *h == "emails")
+        .expect("emails column");
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for line in lines {
+        let value = line.split(',').nth(email).unwrap_or("").to_string();
+        *seen.entry(value).or_default() += 1;
+    }
+    for i in 0..3000 {
+        assert_eq!(
+            seen.get(&format!("p{i}@example.com")),
+            Some(&1),
+            "row {i} of the two full imports"
+        );
+    }
+    let from_killed = (100_000..120_000)
+        .filter(|i| {
+            let n = seen.get(&format!("p{i}@example.com")).copied().unwrap_or(0);
+            assert!(n <= 1, "p{i} twice");
+            n == 1
+        })
+        .count();
+    eprintln!("{reads} reads during the writes; the killed writer left {from_killed} rows");
+    assert!(
+        from_killed >= 1000,
+        "the killed writer's committed batches are kept"
+    );
+    assert!(
+        from_killed < 20_000,
+        "the kill landed after the import ended"
+    );
+    assert_eq!(
+        from_killed % 500,
+        0,
+        "the killed writer left a part of a transaction: {from_killed} rows"
+    );
+    assert_eq!(customers(&url), 3000 + from_killed);
+    let audit = ok(&["audit", "verify", &url]);
+    assert!(audit.contains("intact"), "{audit}");
+    let count = ok(&[
+        "segment",
+        &url,
+        "email ends_with \"@example.com\"",
+        "--count",
+    ]);
+    assert_eq!(count.trim(), (3000 + from_killed).to_string());
+    ok(&["dedupe", &url]);
+}
+
+#[test]
+fn the_same_dossier_changed_by_two_processes_keeps_both_histories_and_one_version() {
+    let url = fresh_database("same");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("one.csv");
+    std::fs::write(
+        &file,
+        "external_id,first_name,last_name,email\nERP-1,Wei,Zhang,wei@example.com\n",
+    )
+    .expect("write");
+    ok(&["import", &url, file.to_str().expect("utf-8")]);
+    let updates: Vec<_> = (0..4)
+        .map(|i| {
+            let f = dir.path().join(format!("u{i}.csv"));
+            std::fs::write(
+                &f,
+                format!("external_id,first_name,last_name,email,job_title\nERP-1,Wei,Zhang,wei@example.com,title {i}\n"),
+            )
+            .expect("write");
+            Command::new(env!("CARGO_BIN_EXE_kehu"))
+                .args(["import", &url])
+                .arg(&f)
+                .args(["--key", "external_id", "--mode", "upsert"])
+                .output()
+                .expect("spawn")
+        })
+        .collect();
+    for out in &updates {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(customers(&url), 1);
+    let shown = ok(&["get", &url, "ERP-1", "--json"]);
+    assert!(
+        shown.contains("\"version\": 5") || shown.contains("\"version\":5"),
+        "{shown}"
+    );
+    let audit = ok(&["audit", "verify", &url]);
+    assert!(audit.contains("intact"), "{audit}");
+}
