@@ -33,6 +33,9 @@ pub struct Book {
     /// The model duplicates are scored with, once asked for.
     pub(crate) dedupe_model:
         Arc<std::sync::Mutex<Option<Arc<crate::duplicates::model::BookModel>>>>,
+    /// What [`kehu_store::Store::changes_elsewhere`] said when the caches
+    /// were last checked: other processes' writes drop them.
+    pub(crate) caches_seen: Arc<std::sync::atomic::AtomicU64>,
     /// The book's file, when it was opened from one (its erasure ledger lives beside it).
     pub(crate) path: Option<std::path::PathBuf>,
     /// Who reads and writes, under which policy; none for the book's owner.
@@ -69,6 +72,7 @@ impl Book {
             live: Default::default(),
             projection: Default::default(),
             dedupe_model: Default::default(),
+            caches_seen: Default::default(),
             path: None,
             viewer: None,
         }
@@ -90,9 +94,27 @@ impl Book {
             live: Arc::clone(&self.live),
             projection: Arc::clone(&self.projection),
             dedupe_model: Arc::clone(&self.dedupe_model),
+            caches_seen: Arc::clone(&self.caches_seen),
             path: self.path.clone(),
             viewer: Some(Arc::new(crate::policy::Viewer::new(principal, policy))),
         })
+    }
+
+    /// Drops what the book keeps in memory from the store (the segments'
+    /// projection, the live segments' members, the duplicate model) when
+    /// another process changed a shared book since they were checked; a
+    /// book only this process writes keeps them, at no cost.
+    pub(crate) fn drop_caches_changed_elsewhere(&self) -> Result<(), Error> {
+        let now = self.store.changes_elsewhere()?;
+        let seen = self
+            .caches_seen
+            .swap(now, std::sync::atomic::Ordering::Relaxed);
+        if seen != now {
+            self.drop_projection();
+            self.forget_live_members();
+            *self.dedupe_model.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        Ok(())
     }
 
     /// The principal this handle reads and writes as, if any.

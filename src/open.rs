@@ -150,12 +150,15 @@ pub fn display_address(path: &Path) -> String {
     }
 }
 
+/// A sealed book's codec and the key header to store for it.
+type Sealing = (Arc<dyn FieldCodec>, Vec<u8>);
+
 /// The sealing codec a key opens (or makes) for a book's key header, and
 /// the key's own error kept aside, so a wrong key is [`Error::Key`].
 fn sealing<'k>(
     key: &'k dyn KeyProvider,
     key_error: &'k mut Option<kehu_crypt::Error>,
-) -> impl FnMut(Option<&[u8]>) -> kehu_store::Result<(Arc<dyn FieldCodec>, Vec<u8>)> + 'k {
+) -> impl FnMut(Option<&[u8]>) -> kehu_store::Result<Sealing> + 'k {
     move |header| match BookCodec::open(key, header) {
         Ok((codec, header)) => Ok((Arc::new(codec) as Arc<dyn FieldCodec>, header)),
         Err(e) => {

@@ -117,11 +117,16 @@ impl Book {
                 owner: None,
                 value,
             });
-            batch.writes.extend(self.scrub_runs(e.id)?);
         }
         let ids: Vec<CustomerId> = erased.iter().map(|e| e.id).collect();
-        batch.writes.extend(self.scrub_receipts(&ids)?);
-        self.commit(batch)?;
+        self.commit_late(batch, false, &mut || {
+            let mut writes = Vec::new();
+            for id in &ids {
+                writes.extend(self.scrub_runs(*id)?);
+            }
+            writes.extend(self.scrub_receipts(&ids)?);
+            Ok(writes)
+        })?;
         if let Some(path) = &self.path {
             for e in &erased {
                 append_ledger_file(path, e)?;

@@ -197,7 +197,15 @@ impl Book {
         self.touched(ids.iter().chain(&gone).copied())
     }
 
+    /// Forgets the live segments' members (they are evaluated again when next needed).
+    pub(crate) fn forget_live_members(&self) {
+        let mut live = self.live();
+        live.loaded = false;
+        live.segments.clear();
+    }
+
     fn load_live(&self) -> Result<(), Error> {
+        self.drop_caches_changed_elsewhere()?;
         if self.live().loaded {
             return Ok(());
         }

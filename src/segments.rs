@@ -168,6 +168,7 @@ impl Book {
     /// instant, from the dossiers as they were then ([`Book::customer_as_of`]).
     /// The whole book's: no policy.
     pub(crate) fn member_ids(&self, segment: &Segment) -> Result<Vec<CustomerId>, Error> {
+        self.drop_caches_changed_elsewhere()?;
         let now = self.now();
         if segment.needs_consents() {
             // Consent is decided by each customer's latest consent event as of

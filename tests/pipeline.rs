@@ -492,6 +492,6 @@ fn a_checked_import_after_unchecked_ones_stores_its_model_and_ends() {
     let (imported, count) = finished
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("the import ended");
-    assert_eq!(count, 200 + imported as u64);
+    assert_eq!(count, 200 + imported);
     assert!(imported > 150, "{imported}");
 }

@@ -258,10 +258,15 @@ impl Book {
     /// Merges the book's runs when there are many: the small ones into one,
     /// or all of them when the small ones outweigh the largest.
     pub(crate) fn compact_runs(&self) -> Result<(), Error> {
+        self.commit_late(self.batch(), false, &mut || self.run_compaction())
+    }
+
+    /// The writes that merge the runs, as the book is now.
+    fn run_compaction(&self) -> Result<Vec<Write>, Error> {
         let snap = self.store.snapshot()?;
         let runs = Runs::load(&*snap)?;
         if !runs.crowded() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut list = runs.list.clone();
         list.sort_by_key(|r| std::cmp::Reverse(r.entries));
@@ -288,10 +293,7 @@ impl Book {
         drop(snap);
         let (added, _) = kept.add(entries)?;
         writes.extend(added);
-        let mut batch = self.batch();
-        batch.writes = writes;
-        self.store.commit(batch)?;
-        Ok(())
+        Ok(writes)
     }
 
     /// The writes that remove a customer from every run (erasure).

@@ -46,6 +46,7 @@ impl Book {
     /// book, or learned from it (and stored) when there is none yet or the
     /// book has doubled since.
     pub(crate) fn duplicate_model(&self) -> Result<Arc<BookModel>, Error> {
+        self.drop_caches_changed_elsewhere()?;
         let count = self.count()?;
         if let Some(m) = self.cached_model() {
             if m.fresh(count) {

@@ -117,9 +117,32 @@ impl Book {
         self.commit_keyed(batch, false)
     }
 
+    /// [`Book::commit`] of a batch completed by `late` once the store holds
+    /// its write lock: what `late` reads through a fresh snapshot is what
+    /// the commit changes, since no writer — in this process or another on
+    /// a shared book — commits in between. Read-modify-writes of the book's
+    /// own documents (the dedupe runs, the merge receipts) go this way.
+    pub(crate) fn commit_late(
+        &self,
+        batch: Batch,
+        runs: bool,
+        late: &mut dyn FnMut() -> Result<Vec<Write>, Error>,
+    ) -> Result<(), Error> {
+        self.commit_keyed_late(batch, runs, Some(late))
+    }
+
     /// [`Book::commit`] of a batch whose new dossiers' keys are in it already
     /// (as a run, when `runs`: no index entry is added for them).
-    pub(crate) fn commit_keyed(&self, mut batch: Batch, runs: bool) -> Result<(), Error> {
+    pub(crate) fn commit_keyed(&self, batch: Batch, runs: bool) -> Result<(), Error> {
+        self.commit_keyed_late(batch, runs, None)
+    }
+
+    fn commit_keyed_late(
+        &self,
+        mut batch: Batch,
+        runs: bool,
+        late: Option<&mut dyn FnMut() -> Result<Vec<Write>, Error>>,
+    ) -> Result<(), Error> {
         let keyed: HashSet<CustomerId> = batch
             .writes
             .iter()
@@ -143,7 +166,31 @@ impl Book {
         }
         batch.writes.extend(extra);
         let touched = touched_by(&batch.writes);
-        self.store.commit(batch)?;
+        let Some(late) = late else {
+            self.store.commit(batch)?;
+            return self.touched(touched);
+        };
+        // The store pulls the batch after taking its write lock (a `Store` promise).
+        let mut failure = None;
+        let mut batch = Some(batch);
+        let mut pull = std::iter::from_fn(|| {
+            let mut batch = batch.take()?;
+            match late() {
+                Ok(writes) => {
+                    batch.writes.extend(writes);
+                    Some(batch)
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    None
+                }
+            }
+        });
+        let outcome = self.store.commit_all(&mut pull);
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        outcome?;
         self.touched(touched)
     }
 
@@ -350,14 +397,18 @@ impl Book {
             .count();
         if check.is_some() && added >= RUN_AT {
             // Many new dossiers: their keys as one run, not one index entry each.
-            let runs = Runs::load(&*self.store.snapshot()?)?;
-            let (writes, runs) = runs.add(keyed)?;
-            batch.writes.extend(writes);
             if !self.keys_recorded()? {
                 batch.push(keys::format_write());
             }
-            self.commit_keyed(batch, true)?;
-            if runs.crowded() {
+            let mut keyed = Some(keyed);
+            let mut crowded = false;
+            self.commit_late(batch, true, &mut || {
+                let runs = Runs::load(&*self.store.snapshot()?)?;
+                let (writes, runs) = runs.add(keyed.take().unwrap_or_default())?;
+                crowded = runs.crowded();
+                Ok(writes)
+            })?;
+            if crowded {
                 self.compact_runs()?;
             }
         } else {

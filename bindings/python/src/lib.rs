@@ -56,6 +56,12 @@ fn is_encrypted(py: Python<'_>, path: PathBuf) -> PyResult<bool> {
     run(py, move || Ok(Book::is_encrypted(&path)?))
 }
 
+/// A book's address as messages show it: a PostgreSQL URL without its password.
+#[pyfunction]
+fn display_address(path: PathBuf) -> String {
+    kehu::display_address(&path)
+}
+
 /// Writes a new random key file (never over an existing file).
 #[pyfunction]
 fn create_key_file(py: Python<'_>, path: PathBuf) -> PyResult<()> {
@@ -109,6 +115,7 @@ fn _kehu(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_rules, m)?)?;
     m.add_function(wrap_pyfunction!(currency_exponent, m)?)?;
     m.add_function(wrap_pyfunction!(is_encrypted, m)?)?;
+    m.add_function(wrap_pyfunction!(display_address, m)?)?;
     m.add_function(wrap_pyfunction!(rotate_key, m)?)?;
     m.add_function(wrap_pyfunction!(create_key_file, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -43,15 +43,29 @@ fn fresh_database(name: &str) -> String {
     format!("{base}/{db}")
 }
 
-/// A file of `n` distinct, valid people, numbered from `from`.
-fn people(path: &Path, from: usize, n: usize) {
-    let mut text = String::from("first_name,last_name,email,phone\n");
+/// A file of `n` distinct, valid people, numbered from `from`; `moved`
+/// gives them other e-mails and phones (the same people, found again only
+/// by their names, birth dates and addresses).
+fn people(path: &Path, from: usize, n: usize, moved: bool) {
+    let mut text = String::from("first_name,last_name,email,phone,date_of_birth,street,city\n");
     for i in from..from + n {
+        let (mail, phone) = if moved {
+            (
+                format!("new{i}@example.org"),
+                format!("+86 139 {:04} {:04}", i / 10_000, i % 10_000),
+            )
+        } else {
+            (
+                format!("p{i}@example.com"),
+                format!("+86 138 {:04} {:04}", i / 10_000, i % 10_000),
+            )
+        };
         text += &format!(
-            "Given{i},Family{},p{i}@example.com,+86 138 {:04} {:04}\n",
+            "Given{i},Family{},{mail},{phone},{}-{:02}-{:02},长安街{i}号,北京市\n",
             i % 97,
-            i / 10_000,
-            i % 10_000
+            1940 + i % 60,
+            1 + i % 12,
+            1 + i % 28,
         );
     }
     std::fs::write(path, text).expect("write");
@@ -75,9 +89,9 @@ fn two_imports_a_reader_and_a_killed_writer_leave_every_row_once() {
         dir.path().join("b.csv"),
         dir.path().join("c.csv"),
     );
-    people(&a, 0, 1500);
-    people(&b, 1500, 1500);
-    people(&c, 100_000, 20_000);
+    people(&a, 0, 1500, false);
+    people(&b, 1500, 1500, false);
+    people(&c, 100_000, 20_000, false);
     // The book is created before the writers race (the first open makes its tables).
     ok(&["stats", &url]);
     let spawn = |file: &Path, extra: &[&str]| {
@@ -169,6 +183,28 @@ fn two_imports_a_reader_and_a_killed_writer_leave_every_row_once() {
     ]);
     assert_eq!(count.trim(), (3000 + from_killed).to_string());
     ok(&["dedupe", &url]);
+    // Both imports' duplicate keys were kept (each added its run to the runs
+    // as the other left them): a row of each is found again at entry.
+    let again = dir.path().join("again.csv");
+    let (first_row, last_row) = (dir.path().join("0.csv"), dir.path().join("2999.csv"));
+    people(&first_row, 0, 1, true);
+    people(&last_row, 2999, 1, true);
+    let mut text = std::fs::read_to_string(&first_row).expect("read");
+    text += std::fs::read_to_string(&last_row)
+        .expect("read")
+        .lines()
+        .nth(1)
+        .expect("row");
+    text.push('\n');
+    std::fs::write(&again, text).expect("write");
+    let out = kehu(&["import", &url, again.to_str().expect("utf-8")]);
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("0 imported") && said.contains("2 skipped"),
+        "{said}"
+    );
+    assert_eq!(customers(&url), 3000 + from_killed);
 }
 
 #[test]

@@ -24,7 +24,8 @@ mod tx;
 mod url;
 
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use kehu_model::CustomerId;
 use kehu_store::stored::{KeyCache, Sealer, WrappedKeys};
@@ -47,6 +48,10 @@ pub struct PgStore {
     pool: Pool,
     codec: Arc<dyn FieldCodec>,
     keys: KeyCache,
+    /// The book's commit count this handle has accounted for.
+    observed: Mutex<u64>,
+    /// How often the count was found moved by others.
+    elsewhere: AtomicU64,
 }
 
 /// Makes a sealed book's codec from its stored key header (none: a new book),
@@ -121,11 +126,27 @@ impl PgStore {
             pool: Pool::default(),
             codec: Arc::new(PlainCodec),
             keys: KeyCache::default(),
+            observed: Mutex::new(0),
+            elsewhere: AtomicU64::new(0),
         };
         let session = store.session()?;
         schema::create_or_check(&session)?;
+        *store.observed() = schema::commits(&session)?;
         store.give_back(&session);
         Ok(store)
+    }
+
+    fn observed(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.observed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Accounts for the commit count found now: moved since, others wrote.
+    fn note_commits(&self, found: u64) {
+        let mut observed = self.observed();
+        if *observed != found {
+            self.elsewhere.fetch_add(1, Ordering::Relaxed);
+            *observed = found;
+        }
     }
 
     fn seal_header(&self) -> Result<Option<Vec<u8>>> {
@@ -183,6 +204,8 @@ impl Store for PgStore {
     fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         let session = self.session()?;
         let mut tx = PgTx::begin(session.clone(), self.sealer(&session, true))?;
+        self.note_commits(tx.commits);
+        let after = tx.commits + 1;
         let outcome =
             apply_batches(&mut tx, batches).and_then(|durable| tx.finish().map(|()| durable));
         let keys = tx.sealer.outcome();
@@ -199,6 +222,7 @@ impl Store for PgStore {
                     other => other,
                 })?;
                 self.keys.committed(keys);
+                *self.observed() = after;
                 self.give_back(&session);
                 Ok(())
             }
@@ -209,6 +233,14 @@ impl Store for PgStore {
                 Err(e)
             }
         }
+    }
+
+    fn changes_elsewhere(&self) -> Result<u64> {
+        let session = self.session()?;
+        let found = schema::commits(&session)?;
+        self.give_back(&session);
+        self.note_commits(found);
+        Ok(self.elsewhere.load(Ordering::Relaxed))
     }
 
     fn backup(&self, _path: &std::path::Path) -> Result<kehu_store::BackupSummary> {

@@ -14,6 +14,9 @@ use crate::session::Session;
 /// How many held rows make the transaction send them.
 const HOLD: usize = 4096;
 
+/// A document held: its owner and its stored bytes, by space and key.
+type HeldDocs = BTreeMap<(String, Vec<u8>), (Option<[u8; 16]>, Vec<u8>)>;
+
 /// Held writes, per table.
 #[derive(Default)]
 pub struct Pending {
@@ -22,7 +25,7 @@ pub struct Pending {
     changes: BTreeMap<[u8; 24], Vec<u8>>,
     audit: Vec<(i64, Vec<u8>)>,
     related: BTreeMap<[u8; 40], Vec<u8>>,
-    docs: BTreeMap<(String, Vec<u8>), (Option<[u8; 16]>, Vec<u8>)>,
+    docs: HeldDocs,
     /// A customer's key sets to write (none: to delete).
     key_sets: BTreeMap<[u8; 16], Option<Vec<u8>>>,
     rows: usize,

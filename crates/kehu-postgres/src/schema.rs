@@ -28,6 +28,9 @@ CREATE TABLE kehu_keys (id bytea PRIMARY KEY, wrapped bytea NOT NULL);
 
 /// The meta row whose lock is the book's write lock (it holds the last change number).
 pub const SEQ: &str = "seq";
+/// The meta row counting committed write transactions (how a handle tells
+/// that another one wrote).
+pub const COMMITS: &str = "commits";
 /// The meta row of the audit trail's head.
 pub const AUDIT_HEAD: &str = "audit_head";
 /// The meta row of a sealed book's key header.
@@ -48,12 +51,12 @@ pub fn create_or_check(s: &Session) -> Result<()> {
             .first()
             .is_some_and(|r| r.get::<_, bool>(0));
         if !exists {
-            if s.query(
-                "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'kehu\\_%'",
-                &[],
-            )?
-            .first()
-            .is_some()
+            if !s
+                .query(
+                    "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'kehu\\_%'",
+                    &[],
+                )?
+                .is_empty()
             {
                 return Err(Error::NotABook(
                     "the schema has kehu tables but no kehu_meta table".into(),
@@ -101,6 +104,13 @@ pub fn create_or_check(s: &Session) -> Result<()> {
 /// A meta value.
 pub fn meta(s: &Session, name: &str) -> Result<Option<Vec<u8>>> {
     s.bytes("SELECT value FROM kehu_meta WHERE name = $1", &[&name])
+}
+
+/// How many write transactions the book has committed.
+pub fn commits(s: &Session) -> Result<u64> {
+    Ok(meta(s, COMMITS)?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map_or(0, u64::from_le_bytes))
 }
 
 /// Writes a meta value.

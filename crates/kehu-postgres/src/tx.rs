@@ -19,6 +19,8 @@ pub struct PgTx<'t> {
     pub session: Rc<Session>,
     pub sealer: Sealer<'t>,
     seq: u64,
+    /// The book's commit count before this transaction.
+    pub commits: u64,
     audit_head: Option<(u64, [u8; 32])>,
     /// Writes held back, sent in bulk.
     pending: Pending,
@@ -43,6 +45,7 @@ impl<'t> PgTx<'t> {
                 .try_into()
                 .map_err(|_| Error::Corrupt("sequence number is not 8 bytes".into()))?,
         );
+        let commits = schema::commits(&session)?;
         let audit_head = schema::meta(&session, AUDIT_HEAD)?
             .map(|b| stored::decode_audit_head(&b))
             .transpose()?;
@@ -50,6 +53,7 @@ impl<'t> PgTx<'t> {
             session,
             sealer,
             seq,
+            commits,
             audit_head,
             pending: Pending::default(),
             exists: HashMap::new(),
@@ -61,6 +65,11 @@ impl<'t> PgTx<'t> {
     pub fn finish(&mut self) -> Result<()> {
         self.pending.flush(&self.session)?;
         schema::put_meta(&self.session, SEQ, &self.seq.to_le_bytes())?;
+        schema::put_meta(
+            &self.session,
+            schema::COMMITS,
+            &(self.commits + 1).to_le_bytes(),
+        )?;
         if let Some((seq, hash)) = self.audit_head {
             schema::put_meta(
                 &self.session,

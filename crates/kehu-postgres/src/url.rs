@@ -154,9 +154,7 @@ mod tests {
         let shown = describe(&c);
         assert_eq!(shown, "postgres://ann@db.example:5433/crm");
         assert!(!shown.contains("s3cret"));
-        let err = config("postgres://ann:s3cret@db.example:notaport/crm")
-            .err()
-            .expect("refused");
+        let err = config("postgres://ann:s3cret@db.example:notaport/crm").expect_err("refused");
         assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 

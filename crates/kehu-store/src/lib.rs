@@ -46,8 +46,19 @@ pub trait Store: Send + Sync {
 
     /// Applies the batches, as they come, in one transaction, or none of them:
     /// a bulk writer streams a large transaction without holding it all in
-    /// memory. It is durable if any of its batches asks to be.
+    /// memory. It is durable if any of its batches asks to be. The store
+    /// pulls the first batch only once it holds its write lock, so a batch
+    /// built as it is pulled may read the store (a fresh snapshot) and see
+    /// every commit before its own — of this handle, and of any other.
     fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()>;
+
+    /// How many times, as far as this handle can tell now, writers other than
+    /// this handle changed the store (other processes sharing a book): what
+    /// a caller built from the store (a cache) is stale once it moves. A
+    /// store that only this handle writes answers 0, and costs nothing.
+    fn changes_elsewhere(&self) -> Result<u64> {
+        Ok(0)
+    }
 
     /// Writes a backup — a consistent snapshot of everything, as stored — to
     /// the file at `path`. Stores that cannot make one say so.

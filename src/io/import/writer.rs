@@ -73,13 +73,12 @@ impl Book {
         };
         let per_transaction = options.batch_size.max(1);
         let snap = self.store.snapshot()?;
-        let mut runs = Runs::load(&*snap)?;
         let mut format_recorded = snap.doc(keys::SPACE, b"key-format")?.is_some();
         drop(snap);
         let mut closed = false;
         while !closed {
             let mut run_entries: Vec<(Key, CustomerId)> = Vec::new();
-            let mut new_runs: Option<Runs> = None;
+            let mut keys_written = false;
             let mut written = 0usize;
             let mut chunks = 0usize;
             let mut ended = false;
@@ -123,12 +122,21 @@ impl Book {
                     if closed && summary.status == ImportStatus::Running {
                         summary.status = ImportStatus::Failed; // the reader stopped early
                     }
-                    // The created dossiers' blocking keys, as one run.
+                    // The created dossiers' blocking keys, as one run, added to
+                    // the runs as they are now: the store holds its write lock
+                    // while it pulls batches, so no other writer (another
+                    // import into a shared book) adds one in between.
                     let mut batch = Batch::new(actor, self.now());
-                    match runs.add(std::mem::take(&mut run_entries)) {
-                        Ok((writes, added)) => {
+                    match self
+                        .store
+                        .snapshot()
+                        .map_err(Error::from)
+                        .and_then(|s| Runs::load(&*s))
+                        .and_then(|now| now.add(std::mem::take(&mut run_entries)))
+                    {
+                        Ok((writes, _)) => {
                             batch.writes = writes;
-                            new_runs = Some(added);
+                            keys_written = true;
                         }
                         Err(e) => {
                             failure = Some(e);
@@ -193,8 +201,7 @@ impl Book {
                 return Err(e);
             }
             if outcome.is_ok() {
-                if let Some(added) = new_runs.take() {
-                    runs = added;
+                if keys_written {
                     format_recorded = true;
                 }
                 self.touched(changed.into_iter().map(journal::customer_id))?;

@@ -215,7 +215,8 @@ class Book:
         passphrase: Optional[str] = None,
         key_file: Optional[PathLike] = None,
     ) -> "Book":
-        """Opens the book file at ``path`` (created if missing).
+        """Opens the book file at ``path`` (created if missing), or the shared
+        book a ``postgres://`` URL names.
 
         ``rules``: a TOML/JSON rule set file or a dict, saved in the book so
         every later open (in any language) applies it; none: the rules saved in
@@ -228,7 +229,7 @@ class Book:
         options, rules_path = cls._open_options(rules, cache_mb=cache_mb, actor=actor)
         kf = None if key_file is None else os.fspath(key_file)
         native = _kehu.NativeBook.open(os.fspath(path), options, rules_path, passphrase, kf)
-        return cls(native, os.fspath(path))
+        return cls(native, _kehu.display_address(os.fspath(path)))
 
     @staticmethod
     def is_encrypted(path: PathLike) -> bool:
