@@ -36,10 +36,21 @@ start)
     if [ -f "$dir/data/postmaster.pid" ]; then
         as_owner "$pg_ctl" -D "$dir/data" stop -m immediate >/dev/null 2>&1 || true
     fi
+    if [ -L "$dir" ]; then rm -rf "$(readlink -f "$dir")"; fi
     rm -rf "$dir"
     mkdir -p "$dir"
     chown "$owner" "$dir"
     chmod 755 "$dir"
+    # The server's user must reach the cluster: a checkout under a private
+    # home directory keeps it out, and the cluster then lives in /tmp, with
+    # target/pg pointing to it.
+    if ! as_owner test -w "$dir"; then
+        rm -rf "$dir"
+        real=$(mktemp -d /tmp/kehu-pg.XXXXXX)
+        chown "$owner" "$real"
+        chmod 755 "$real"
+        ln -s "$real" "$dir"
+    fi
     as_owner "$initdb" -D "$dir/data" -U kehu --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     # A free local port: ask the kernel for one.
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -29,6 +29,10 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install --quiet --disable-pip-version-check \
     duckdb==2.0.0 maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 pandas==3.1.1
 export KEHU_PYTHON="$PWD/.venv/bin/python" KEHU_REQUIRE_DUCKDB=1
+echo "== a throwaway PostgreSQL cluster under target/pg: the shared-book tests (Rust, CLI, Python) run on it"
+eval "$(bash scripts/pg.sh start)"
+trap 'bash scripts/pg.sh stop' EXIT
+export KEHU_REQUIRE_PG=1
 echo "== cargo test"
 cargo test --workspace --all-features
 echo "== the uniffi layer generated: Kotlin, Swift and Python (the policy's randomised pytest drives it too)"

@@ -27,6 +27,17 @@ pub struct Erasure {
     pub actor: String,
 }
 
+/// Refuses an operation that works on book files only for a PostgreSQL URL.
+fn files_only(path: &Path, what: &str) -> Result<(), Error> {
+    if crate::is_book_url(path) {
+        return Err(Error::Usage(format!(
+            "{what} works on book files; a PostgreSQL book is backed up and restored by the \
+             server's own tools, and its key cannot be rotated yet"
+        )));
+    }
+    Ok(())
+}
+
 impl Book {
     /// Puts the encrypted book at `path` (closed) under a new key: every
     /// customer's data key and the book's secrets are re-wrapped under `new`
@@ -39,6 +50,7 @@ impl Book {
         new: &dyn KeyProvider,
     ) -> Result<u64, Error> {
         let path = path.as_ref();
+        files_only(path, "key rotation")?;
         let header = RedbStore::seal_header(path)?
             .ok_or_else(|| Error::Key("the book is not encrypted".into()))?;
         let (old_codec, new_codec, header) =
@@ -180,6 +192,7 @@ impl Book {
         key: Option<&dyn KeyProvider>,
     ) -> Result<Self, Error> {
         let (backup, target) = (backup.as_ref(), target.as_ref());
+        files_only(target, "restoring a backup")?;
         let mut erased = read_ledger_file(target)?;
         if target.exists() {
             let live = match key {

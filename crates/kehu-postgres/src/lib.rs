@@ -77,7 +77,7 @@ impl PgStore {
     }
 
     /// Opens the book at `url` sealed by a codec made from the book's key
-    /// header, as [`kehu_redb::RedbStore::open_sealed`] does a file.
+    /// header, as `RedbStore::open_sealed` does a file.
     pub fn open_sealed(url: &str, make: &mut MakeCodec<'_>) -> Result<Self> {
         Self::open_sealed_config(url::config(url)?, make)
     }
