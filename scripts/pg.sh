@@ -6,7 +6,7 @@
 # an unprivileged user when called as root (PostgreSQL refuses to run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir="$PWD/target/pg"
+dir="${KEHU_PG_DIR:-$PWD/target/pg}"
 find_bin() {
     local found
     found=$(command -v "$1" 2>/dev/null || true)
