@@ -1,9 +1,11 @@
 //! Writes a transaction holds back and sends many rows to a statement
 //! (`unnest` of arrays), so a bulk write costs a round trip per dossier, not
 //! one per table row. Only tables the transaction does not read back are
-//! held: index entries, changes, audit entries, related records, documents
-//! and key sets (whose reads consult what is held first). Before a statement
-//! that deletes from one of them, what is held for it is sent.
+//! held: new dossiers (whose reads consult what is held first; one that was
+//! there after all is a version conflict when they are sent), index
+//! entries, changes, audit entries, related records, documents and key sets
+//! (whose reads consult what is held first). Before a statement that deletes
+//! from one of them, what is held for it is sent.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +22,8 @@ type HeldDocs = BTreeMap<(String, Vec<u8>), (Option<[u8; 16]>, Vec<u8>)>;
 /// Held writes, per table.
 #[derive(Default)]
 pub struct Pending {
+    /// Dossiers created, by id: their stored bytes.
+    customers: BTreeMap<[u8; 16], Vec<u8>>,
     /// Index entries to insert (true) or remove, in order.
     index: Vec<(bool, Vec<u8>, [u8; 16])>,
     changes: BTreeMap<[u8; 24], Vec<u8>>,
@@ -32,6 +36,16 @@ pub struct Pending {
 }
 
 impl Pending {
+    pub fn customer(&mut self, id: [u8; 16], body: Vec<u8>) {
+        self.customers.insert(id, body);
+        self.rows += 1;
+    }
+
+    /// A created dossier's bytes, if it is held.
+    pub fn held_customer(&self, id: &[u8; 16]) -> Option<&[u8]> {
+        self.customers.get(id).map(Vec::as_slice)
+    }
+
     pub fn index(&mut self, insert: bool, key: &[u8], id: [u8; 16]) {
         self.index.push((insert, key.to_vec(), id));
         self.rows += 1;
@@ -68,16 +82,21 @@ impl Pending {
         self.key_sets.get(id).map(|b| b.as_deref())
     }
 
-    /// Sends everything once enough is held.
-    pub fn maybe_flush(&mut self, s: &Session) -> Result<()> {
+    /// Sends everything once enough is held; see [`Pending::flush`].
+    pub fn maybe_flush(&mut self, s: &Session) -> Result<Option<[u8; 16]>> {
         if self.rows >= HOLD {
-            self.flush(s)?;
+            return self.flush(s);
         }
-        Ok(())
+        Ok(None)
     }
 
-    /// Sends everything held.
-    pub fn flush(&mut self, s: &Session) -> Result<()> {
+    /// Sends everything held. Answers the id of a created dossier that was
+    /// in the book already (the transaction must then fail with a conflict).
+    pub fn flush(&mut self, s: &Session) -> Result<Option<[u8; 16]>> {
+        let conflict = self.flush_customers(s)?;
+        if conflict.is_some() {
+            return Ok(conflict);
+        }
         self.flush_index(s)?;
         self.flush_changes(s)?;
         self.flush_related(s)?;
@@ -93,7 +112,31 @@ impl Pending {
             self.audit.clear();
         }
         self.rows = 0;
-        Ok(())
+        Ok(None)
+    }
+
+    /// Sends the created dossiers; answers one that was there already.
+    pub fn flush_customers(&mut self, s: &Session) -> Result<Option<[u8; 16]>> {
+        if self.customers.is_empty() {
+            return Ok(None);
+        }
+        let held = std::mem::take(&mut self.customers);
+        let ids: Vec<&[u8]> = held.keys().map(|k| k.as_slice()).collect();
+        let bodies: Vec<&[u8]> = held.values().map(Vec::as_slice).collect();
+        let inserted = s.query(
+            "INSERT INTO kehu_customers (id, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+            &[&ids, &bodies],
+        )?;
+        if inserted.len() == held.len() {
+            return Ok(None);
+        }
+        let done: std::collections::HashSet<Vec<u8>> =
+            inserted.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
+        Ok(held
+            .keys()
+            .find(|id| !done.contains(id.as_slice()))
+            .copied())
     }
 
     /// Sends the held index entries, each run of inserts or removals in one statement.

@@ -63,7 +63,8 @@ impl<'t> PgTx<'t> {
 
     /// Records the counters the batches moved (before the commit).
     pub fn finish(&mut self) -> Result<()> {
-        self.pending.flush(&self.session)?;
+        let conflict = self.pending.flush(&self.session)?;
+        self.settle(conflict)?;
         schema::put_meta(&self.session, SEQ, &self.seq.to_le_bytes())?;
         schema::put_meta(
             &self.session,
@@ -81,9 +82,41 @@ impl<'t> PgTx<'t> {
     }
 }
 
+impl PgTx<'_> {
+    /// A created dossier found in the book when the held ones were sent is
+    /// the conflict the write would have met at once.
+    fn settle(&mut self, conflict: Option<[u8; 16]>) -> Result<()> {
+        let Some(id) = conflict else {
+            return Ok(());
+        };
+        let id = CustomerId::from_bytes(id);
+        let found = self.customer(id)?.map_or(0, |c| c.version);
+        Err(Error::Conflict {
+            id,
+            expected: 0,
+            found,
+        })
+    }
+
+    /// Sends what is held once there is enough of it.
+    fn maybe_flush(&mut self) -> Result<()> {
+        let conflict = self.pending.maybe_flush(&self.session)?;
+        self.settle(conflict)
+    }
+
+    /// Sends the held dossiers before a statement that reads or deletes them.
+    fn flush_customers(&mut self) -> Result<()> {
+        let conflict = self.pending.flush_customers(&self.session)?;
+        self.settle(conflict)
+    }
+}
+
 impl WriteTx for PgTx<'_> {
     fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>> {
         let key = id.to_bytes();
+        if let Some(body) = self.pending.held_customer(&key) {
+            return stored::decode_customer(body, &self.sealer).map(Some);
+        }
         self.session
             .bytes(
                 "SELECT body FROM kehu_customers WHERE id = $1",
@@ -112,6 +145,21 @@ impl WriteTx for PgTx<'_> {
     fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>> {
         let body = stored::encode_customer(customer, &self.sealer)?;
         let key = customer.id.to_bytes();
+        if let Some(old) = self.pending.held_customer(&key) {
+            // Created earlier in this transaction: still held.
+            let old = stored::decode_customer(old, &self.sealer)?;
+            self.pending.customer(key, body);
+            return Ok(Some(old));
+        }
+        // A creation (version 1) of a dossier this transaction has not seen
+        // is held: were it there after all, sending it fails the transaction
+        // with the conflict the write would have met.
+        if customer.version == 1 && self.exists.get(&customer.id) != Some(&true) {
+            self.pending.customer(key, body);
+            self.exists.insert(customer.id, true);
+            self.created.insert(customer.id);
+            return self.maybe_flush().map(|()| None);
+        }
         // The statements of one WITH see one snapshot: `old` is the row before the upsert.
         let old = self.session.bytes(
             "WITH old AS (SELECT body FROM kehu_customers WHERE id = $1), \
@@ -129,6 +177,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn remove_customer(&mut self, id: CustomerId) -> Result<()> {
+        self.flush_customers()?;
         let key = id.to_bytes();
         self.session.execute(
             "DELETE FROM kehu_customers WHERE id = $1",
@@ -144,12 +193,12 @@ impl WriteTx for PgTx<'_> {
 
     fn index_insert(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
         self.pending.index(true, stored, id.to_bytes());
-        self.pending.maybe_flush(&self.session)
+        self.maybe_flush()
     }
 
     fn index_remove(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
         self.pending.index(false, stored, id.to_bytes());
-        self.pending.maybe_flush(&self.session)
+        self.maybe_flush()
     }
 
     fn key_sets(&mut self, id: CustomerId) -> Result<KeySets> {
@@ -176,13 +225,13 @@ impl WriteTx for PgTx<'_> {
             Some(stored::encode_key_sets(sets, id, &self.sealer)?)
         };
         self.pending.key_sets(id.to_bytes(), body);
-        self.pending.maybe_flush(&self.session)
+        self.maybe_flush()
     }
 
     fn put_related(&mut self, record: &Related) -> Result<()> {
         let body = stored::encode_related(record, &self.sealer)?;
         self.pending.related(stored::related_key(record), body);
-        self.pending.maybe_flush(&self.session)
+        self.maybe_flush()
     }
 
     fn remove_related(
@@ -212,7 +261,7 @@ impl WriteTx for PgTx<'_> {
         let body = stored::encode_doc(owner, value, &self.sealer)?;
         self.pending
             .doc(space, key, owner.map(|o| o.to_bytes()), body);
-        self.pending.maybe_flush(&self.session)
+        self.maybe_flush()
     }
 
     fn delete_doc(&mut self, space: &str, key: &[u8]) -> Result<()> {
@@ -243,7 +292,7 @@ impl WriteTx for PgTx<'_> {
         let key = stored::change_key(change.customer_id, change.seq);
         let body = stored::encode_change(change, &self.sealer)?;
         self.pending.change(key, body);
-        self.pending.maybe_flush(&self.session)
+        self.maybe_flush()
     }
 
     fn remove_changes_of(&mut self, id: CustomerId) -> Result<()> {
@@ -276,7 +325,7 @@ impl WriteTx for PgTx<'_> {
             .map_err(|_| Error::Corrupt("audit entry number out of range".into()))?;
         self.pending.audit(seq, body);
         self.audit_head = Some((entry.seq, entry.hash));
-        self.pending.maybe_flush(&self.session)
+        self.maybe_flush()
     }
 
     fn destroy_owner_key(&mut self, id: CustomerId) -> Result<()> {

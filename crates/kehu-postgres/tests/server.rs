@@ -180,3 +180,33 @@ fn the_later_of_two_writers_on_one_dossier_gets_a_conflict() {
     let seen = other.snapshot().expect("snap").customer(c.id).expect("get");
     assert_eq!(seen.and_then(|c| c.job_title).as_deref(), Some("buyer"));
 }
+
+#[test]
+fn a_creation_of_an_existing_dossier_among_thousands_held_fails_the_whole_batch() {
+    let book = temp_book();
+    let existing = Customer::person("Wei", "Zhang");
+    put(&book, &existing, 0).expect("create");
+    let mut batch = Batch::new("t", chrono::Utc::now());
+    for i in 0..5000 {
+        batch.push(Write::Put {
+            customer: Customer::person(format!("P{i}"), "Test")
+                .with_email(format!("p{i}@example.com")),
+            expected: 0,
+        });
+    }
+    batch.push(Write::Put {
+        customer: existing.clone(),
+        expected: 0,
+    });
+    let err = book.commit(batch).expect_err("a conflict");
+    assert!(
+        matches!(err, Error::Conflict { expected: 0, found: 1, id } if id == existing.id),
+        "{err}"
+    );
+    let snap = book.snapshot().expect("snap");
+    assert_eq!(snap.customer_count().expect("count"), 1);
+    assert!(snap
+        .lookup(&kehu_store::IndexKey::email("p1@example.com"))
+        .expect("lookup")
+        .is_empty());
+}
