@@ -191,9 +191,9 @@ impl PgStore {
 impl Store for PgStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         let session = self.session()?;
-        session.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-        // The snapshot is taken at the first statement, not at BEGIN.
-        session.query("SELECT 1", &[])?;
+        // The snapshot is taken at the first statement, not at BEGIN: one
+        // round trip begins the transaction and takes it.
+        session.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1")?;
         Ok(Box::new(PgSnapshot {
             store: self,
             sealer: self.sealer(&session, false),
