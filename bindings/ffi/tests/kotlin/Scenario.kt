@@ -257,6 +257,41 @@ fun savedRules(dir: File) {
     book.closeBook()
 }
 
+/** A book on PostgreSQL (KEHU_PG_URL names the server; a database of its
+ *  own is made with psql): two handles share it as two apps would. */
+fun sharedBook() {
+    val server = System.getenv("KEHU_PG_URL")
+    if (server == null) {
+        check(System.getenv("KEHU_REQUIRE_PG") != "1") { "KEHU_REQUIRE_PG=1 but KEHU_PG_URL is not set" }
+        println("kotlin: no PostgreSQL server (KEHU_PG_URL), the shared-book leg is skipped")
+        return
+    }
+    val db = "kehu_kotlin_${ProcessHandle.current().pid()}"
+    val made = ProcessBuilder("psql", server, "-qc", "CREATE DATABASE $db").inheritIO().start().waitFor()
+    check(made == 0) { "psql made the database" }
+    val url = server.substringBeforeLast('/') + "/" + db
+    val a = Book.open(url, OpenOptions(actor = "phone-a"))
+    val b = Book.open(url, OpenOptions(actor = "phone-b"))
+    val saved = a.add(wei()).customer
+    check(b.findByEmail("wei.zhang@example.com").map { it.id } == listOf(saved.id)) { "the other handle finds it" }
+    val first = b.get(saved.id)
+    first.jobTitle = "采购经理"
+    b.update(first)
+    val stale = saved
+    stale.jobTitle = "经理"
+    expect<KehuException.Conflict>("the later writer of one version") { a.update(stale) }
+    check(a.get(saved.id).jobTitle == "采购经理") { "the first writer's change stays" }
+    val li = newPerson("Na", "Li")
+    li.emails = listOf(newEmail("li.na@example.cn"))
+    check(a.segmentCount("email ends_with \"example.com\"", null) == 1uL) { "a warm count" }
+    b.add(li)
+    check(a.count() == 2uL && a.segmentCount("email ends_with \"example.cn\"", null) == 1uL) {
+        "a count sees the other handle's write"
+    }
+    a.closeBook()
+    b.closeBook()
+}
+
 fun main() {
     val dir = Files.createTempDirectory("kehu-kotlin").toFile()
     try {
@@ -266,6 +301,7 @@ fun main() {
         callbacks(dir)
         savedRules(dir)
         readme(File(dir, "readme").apply { mkdirs() })
+        sharedBook()
     } finally {
         dir.deleteRecursively()
     }
