@@ -18,6 +18,7 @@
 mod book;
 mod duplicates;
 mod error;
+mod feed;
 pub mod io;
 mod open;
 mod options;
@@ -33,6 +34,7 @@ pub use duplicates::{
     BookDedupe, BookPair, DuplicateAction, DuplicateCandidate, MergeReceipt, Merged, DEDUPE_INDEX,
 };
 pub use error::Error;
+pub use feed::{FeedEntry, FeedKind};
 pub use open::{display_address, is_book_url};
 pub use options::OpenOptions;
 pub use policy::{FieldAccess, Operation, Policy, Principal, Role, Scope};

@@ -19,6 +19,7 @@ CREATE TABLE kehu_index (key bytea NOT NULL, id bytea NOT NULL, PRIMARY KEY (key
 CREATE TABLE kehu_key_sets (id bytea PRIMARY KEY, body bytea NOT NULL);
 CREATE TABLE kehu_related (key bytea PRIMARY KEY, body bytea NOT NULL);
 CREATE TABLE kehu_changes (key bytea PRIMARY KEY, body bytea NOT NULL);
+CREATE INDEX kehu_changes_seq ON kehu_changes (substring(key from 17));
 CREATE TABLE kehu_docs (space text NOT NULL, key bytea NOT NULL, owner bytea, body bytea NOT NULL,
     PRIMARY KEY (space, key));
 CREATE INDEX kehu_docs_owner ON kehu_docs (owner) WHERE owner IS NOT NULL;
@@ -82,7 +83,10 @@ pub fn create_or_check(s: &Session) -> Result<()> {
                     .map_err(|_| Error::Corrupt("format marker is not 4 bytes".into()))?;
                 let found = u32::from_le_bytes(arr);
                 if found == FORMAT_VERSION {
-                    Ok(())
+                    // The change feed's order (books made before it).
+                    s.batch(
+                        "CREATE INDEX IF NOT EXISTS kehu_changes_seq ON kehu_changes (substring(key from 17))",
+                    )
                 } else {
                     Err(Error::UnsupportedFormat {
                         found,

@@ -173,6 +173,30 @@ impl Snapshot for PgSnapshot<'_> {
             .collect()
     }
 
+    fn feed(&self, after: u64, limit: usize) -> Result<Vec<kehu_store::FeedItem>> {
+        // The change key is the customer id, then the sequence number
+        // big-endian: its tail sorts as the number does (an index on it).
+        let after_key = after.to_be_bytes();
+        let n = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.session.query(
+            "SELECT key, body FROM kehu_changes WHERE substring(key from 17) > $1 \
+             ORDER BY substring(key from 17) LIMIT $2",
+            &[&after_key.as_slice(), &n],
+        )?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let key: &[u8] = row.get(0);
+            let owner = crate::customer_id(key.get(..16).unwrap_or_default())?;
+            changes.push(stored::decode_change(
+                row.get::<_, &[u8]>(1),
+                owner,
+                &self.sealer,
+            )?);
+        }
+        let tombstones = kehu_store::feed::tombstones_after(self, after, limit)?;
+        Ok(kehu_store::feed::merge(changes, tombstones, limit))
+    }
+
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>> {
         schema::meta(&self.session, AUDIT_HEAD)?
             .map(|b| stored::decode_audit_head(&b))

@@ -68,6 +68,10 @@ pub struct RedbStore {
     cache_bytes: usize,
     codec: Arc<dyn FieldCodec>,
     keys: KeyCache,
+    /// The change feed's order: sequence number → customer, built from the
+    /// change log on first use and kept by this handle's commits (a redb
+    /// book has one writing process).
+    feed: std::sync::Mutex<Option<std::collections::BTreeMap<u64, CustomerId>>>,
 }
 
 impl RedbStore {
@@ -205,6 +209,7 @@ impl RedbStore {
                 cache_bytes,
                 codec: Arc::new(PlainCodec),
                 keys: KeyCache::default(),
+                feed: Default::default(),
             };
             store.check_or_init_format()?;
             Ok(store)
@@ -302,6 +307,7 @@ impl Store for RedbStore {
             Ok(Box::new(RedbSnapshot {
                 txn,
                 sealer: Sealer::new(&*self.codec, keys).with_cache(&self.keys),
+                store: self,
                 customers: OnceCell::new(),
                 index: OnceCell::new(),
                 _db: db,
@@ -328,11 +334,11 @@ impl RedbStore {
         // that a commit is still changing.
         let db = self.db();
         let mut txn = db.begin_write().map_err(backend)?;
-        let (outcome, keys) = {
+        let (outcome, keys, feed) = {
             let mut tx = RedbTx::new(&txn, &*self.codec, &self.keys)?;
             let outcome =
                 apply_batches(&mut tx, batches).and_then(|durable| tx.finish().map(|()| durable));
-            (outcome, tx.sealer.outcome())
+            (outcome, tx.sealer.outcome(), std::mem::take(&mut tx.feed))
         };
         match outcome {
             Ok(durable) => {
@@ -342,6 +348,7 @@ impl RedbStore {
                 }
                 txn.commit().map_err(backend)?;
                 self.keys.committed(keys);
+                self.fed(feed);
                 Ok(())
             }
             Err(e) => {
@@ -349,6 +356,53 @@ impl RedbStore {
                 Err(e)
             }
         }
+    }
+}
+
+impl RedbStore {
+    /// Keeps the feed's order current after a commit (when it was built).
+    fn fed(&self, changes: FeedChanges) {
+        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(order) = feed.as_mut() {
+            if !changes.removed.is_empty() {
+                order.retain(|_, id| !changes.removed.contains(id));
+            }
+            order.extend(changes.appended);
+        }
+    }
+
+    /// The feed's order after `after`: at most `limit` entries, built from
+    /// the change log (a fresh read, under the lock commits update it with)
+    /// the first time.
+    fn feed_order(&self, after: u64, limit: usize) -> Result<Vec<(u64, CustomerId)>> {
+        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
+        if feed.is_none() {
+            let txn = self.db().begin_read().map_err(backend)?;
+            let table = txn.open_table(CHANGES).map_err(backend)?;
+            let mut order = std::collections::BTreeMap::new();
+            for entry in table.iter().map_err(backend)? {
+                let (k, _) = entry.map_err(backend)?;
+                let k = k.value();
+                if k.len() == 24 {
+                    let mut id = [0u8; 16];
+                    id.copy_from_slice(&k[..16]);
+                    let mut seq = [0u8; 8];
+                    seq.copy_from_slice(&k[16..]);
+                    order.insert(u64::from_be_bytes(seq), CustomerId::from_bytes(id));
+                }
+            }
+            *feed = Some(order);
+        }
+        Ok(feed
+            .as_ref()
+            .map(|order| {
+                order
+                    .range(after.saturating_add(1)..)
+                    .take(limit)
+                    .map(|(s, id)| (*s, *id))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }
 
@@ -368,6 +422,7 @@ fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 struct RedbSnapshot<'s> {
+    store: &'s RedbStore,
     txn: Arc<ReadTransaction>,
     sealer: Sealer<'s>,
     customers: OnceCell<ReadOnlyTable<u128, &'static [u8]>>,
@@ -448,6 +503,24 @@ impl Snapshot for RedbSnapshot<'_> {
 
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>> {
         guard(|| self.audit_head_unguarded())
+    }
+
+    fn feed(&self, after: u64, limit: usize) -> Result<Vec<kehu_store::FeedItem>> {
+        guard(|| {
+            let table = self.txn.open_table(CHANGES).map_err(backend)?;
+            let mut changes = Vec::new();
+            for (seq, id) in self.store.feed_order(after, limit)? {
+                // The order may run ahead of this snapshot: later commits
+                // are not in it, so the feed as of it ends at the first one.
+                let key = tables::change_key(id, seq);
+                let Some(v) = table.get(key.as_slice()).map_err(backend)? else {
+                    break;
+                };
+                changes.push(decode_change(v.value(), id, &self.sealer)?);
+            }
+            let tombstones = kehu_store::feed::tombstones_after(self, after, limit)?;
+            Ok(kehu_store::feed::merge(changes, tombstones, limit))
+        })
     }
 
     fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>> {
@@ -587,6 +660,14 @@ struct RedbTx<'t> {
     audit: Table<'t, u64, &'static [u8]>,
     audit_head: Option<(u64, [u8; 32])>,
     seq: u64,
+    feed: FeedChanges,
+}
+
+/// What a transaction changed of the feed's order.
+#[derive(Default)]
+struct FeedChanges {
+    appended: Vec<(u64, CustomerId)>,
+    removed: Vec<CustomerId>,
 }
 
 impl<'t> RedbTx<'t> {
@@ -624,6 +705,7 @@ impl<'t> RedbTx<'t> {
             changes: txn.open_table(CHANGES).map_err(backend)?,
             docs: txn.open_table(DOCS).map_err(backend)?,
             seq,
+            feed: FeedChanges::default(),
         })
     }
 
@@ -766,6 +848,7 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn append_change(&mut self, change: &Change) -> Result<()> {
+        self.feed.appended.push((change.seq, change.customer_id));
         let key = tables::change_key(change.customer_id, change.seq);
         let bytes = encode_change(change, &self.sealer)?;
         self.changes
@@ -775,6 +858,7 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn remove_changes_of(&mut self, id: CustomerId) -> Result<()> {
+        self.feed.removed.push(id);
         let start = tables::change_key(id, 0);
         let end = tables::change_key(id, u64::MAX);
         self.changes

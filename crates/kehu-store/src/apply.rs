@@ -284,6 +284,9 @@ fn apply_writes(tx: &mut dyn WriteTx, batch: Batch, index: &mut IndexOps) -> Res
                 tx.remove_changes_of(id)?;
                 tx.remove_docs_of(id)?;
                 tx.destroy_owner_key(id)?;
+                let seq = tx.next_seq()?;
+                let (key, value) = crate::feed::tombstone(seq, id, at);
+                tx.put_doc(crate::feed::ERASED_SPACE, &key, None, &value)?;
                 audit(tx, "forget", Some(id), Vec::new(), None)?;
             }
             Write::Audit(event) => {

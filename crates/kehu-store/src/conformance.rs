@@ -34,7 +34,7 @@ macro_rules! conformance_tests {
             any_customer_round_trips, any_related_record_round_trips,
             unrelate_removes_one_record, documents_by_space_and_prefix,
             non_durable_batches_are_visible, a_stream_of_batches_commits_whole,
-            compaction_keeps_everything);
+            compaction_keeps_everything, the_feed_lists_every_change_once_in_order);
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -759,6 +759,103 @@ pub fn compaction_keeps_everything(make: Make) {
     let after_update = everything(&*store, &ids);
     store.compact().expect("compact again");
     assert_eq!(everything(&*store, &ids), after_update);
+}
+
+/// The feed lists every committed change of every dossier in sequence
+/// order, pages by its cursor, leaves out what a snapshot does not see, and
+/// replaces an erased customer's changes by a tombstone with no value.
+pub fn the_feed_lists_every_change_once_in_order(make: Make) {
+    use crate::FeedItem;
+    let store = make();
+    let a = sample();
+    let b = Customer::person("Li", "Na").with_email("li.na@example.cn");
+    create(&*store, &a);
+    create(&*store, &b);
+    store
+        .commit(batch(Write::Relate(
+            Note::new(a.id, at(2), "首次来电").into(),
+        )))
+        .expect("relate");
+    let mut changed = b.clone();
+    changed.job_title = Some("采购经理".into());
+    store
+        .commit(batch(Write::Put {
+            customer: changed,
+            expected: 1,
+        }))
+        .expect("update");
+    let all = store
+        .snapshot()
+        .expect("snapshot")
+        .feed(0, 100)
+        .expect("feed");
+    let seqs: Vec<u64> = all.iter().map(FeedItem::seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let ops: Vec<(CustomerId, ChangeOp)> = all
+        .iter()
+        .map(|i| match i {
+            FeedItem::Change(c) => (c.customer_id, c.op.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ops.len(), 4);
+    assert_eq!(ops[0], (a.id, ChangeOp::Created));
+    assert_eq!(ops[1], (b.id, ChangeOp::Created));
+    assert_eq!(ops[3], (b.id, ChangeOp::Updated));
+    // Paging by the cursor gives the same items once each.
+    let mut paged = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = store
+            .snapshot()
+            .expect("snapshot")
+            .feed(cursor, 3)
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        cursor = last.seq();
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+    // A snapshot does not see later changes in its feed.
+    let before = store.snapshot().expect("snapshot");
+    create(&*store, &Customer::person("Wang", "Fang"));
+    assert_eq!(before.feed(0, 100).expect("feed").len(), 4);
+    drop(before);
+    assert_eq!(
+        store
+            .snapshot()
+            .expect("snapshot")
+            .feed(cursor, 100)
+            .expect("feed")
+            .len(),
+        1
+    );
+    // An erasure: the customer's changes leave the feed, a tombstone comes.
+    store
+        .commit(batch(Write::Forget { id: b.id }))
+        .expect("forget");
+    let after = store
+        .snapshot()
+        .expect("snapshot")
+        .feed(0, 100)
+        .expect("feed");
+    assert!(after
+        .iter()
+        .all(|i| !matches!(i, FeedItem::Change(c) if c.customer_id == b.id)));
+    match after.last().expect("an item") {
+        FeedItem::Erased {
+            customer_id, seq, ..
+        } => {
+            assert_eq!(*customer_id, b.id);
+            assert!(*seq > cursor);
+        }
+        other => panic!("the erasure is last: {other:?}"),
+    }
+    assert_eq!(
+        after.len(),
+        4,
+        "a's two, Wang Fang's creation, the tombstone"
+    );
 }
 
 /// A scan returns every dossier once, in id order.

@@ -16,6 +16,7 @@ mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod error;
+pub mod feed;
 mod index;
 mod memory;
 pub mod stored;
@@ -25,6 +26,7 @@ pub use audit::{verify_trail, AuditEntry, AuditEvent, AuditProblem};
 pub use batch::{Batch, Change, ChangeOp, Doc, Write};
 pub use codec::{DataKey, FieldCodec, KeyRing, PlainCodec};
 pub use error::{Error, Result};
+pub use feed::FeedItem;
 pub use index::{index_keys, IndexKey};
 pub use memory::MemoryStore;
 
@@ -128,4 +130,9 @@ pub trait Snapshot {
 
     /// The last entry's number and hash, as recorded apart from the entries.
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>>;
+
+    /// The change feed after sequence number `after` (0: from the start):
+    /// at most `limit` items, in sequence order — every committed change of
+    /// every dossier, and a tombstone for each erasure ([`feed`]).
+    fn feed(&self, after: u64, limit: usize) -> Result<Vec<FeedItem>>;
 }

@@ -122,6 +122,19 @@ impl Snapshot for State {
         Ok(self.audit_head)
     }
 
+    fn feed(&self, after: u64, limit: usize) -> Result<Vec<crate::FeedItem>> {
+        let mut changes: Vec<Change> = self
+            .changes
+            .values()
+            .filter(|c| c.seq > after)
+            .cloned()
+            .collect();
+        changes.sort_by_key(|c| c.seq);
+        changes.truncate(limit);
+        let tombstones = crate::feed::tombstones_after(self, after, limit)?;
+        Ok(crate::feed::merge(changes, tombstones, limit))
+    }
+
     fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>> {
         let start = (space.to_string(), prefix.to_vec());
         Ok(self
