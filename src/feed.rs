@@ -26,6 +26,21 @@ pub enum FeedKind {
     Erased,
 }
 
+impl FeedKind {
+    /// Its name, as JSON spells it: `created`, `updated`, `deleted`,
+    /// `related`, `unrelated`, `erased`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeedKind::Created => "created",
+            FeedKind::Updated => "updated",
+            FeedKind::Deleted => "deleted",
+            FeedKind::Related => "related",
+            FeedKind::Unrelated => "unrelated",
+            FeedKind::Erased => "erased",
+        }
+    }
+}
+
 /// One entry of the feed: which dossier, what happened, which fields —
 /// never a value (read the dossier, through the policy, for those).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

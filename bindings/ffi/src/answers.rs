@@ -281,6 +281,28 @@ pub struct Change {
     pub fields: Vec<FieldChange>,
 }
 
+/// One entry of the change feed: which dossier, what happened, which fields
+/// — never a value. `seq` is the cursor to ask again from.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FeedEntry {
+    /// The store-wide sequence number.
+    pub seq: u64,
+    /// When.
+    pub at: SystemTime,
+    /// The dossier.
+    pub customer_id: String,
+    /// `created`, `updated`, `deleted`, `related`, `unrelated`, `erased`.
+    pub kind: String,
+    /// For related/unrelated: the record's kind.
+    pub related_kind: Option<String>,
+    /// For related/unrelated: the record's id.
+    pub record_id: Option<String>,
+    /// The field paths an update changed.
+    pub fields: Vec<String>,
+    /// Who (none for an erasure).
+    pub actor: Option<String>,
+}
+
 /// A saved segment.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SavedSegment {
@@ -770,6 +792,21 @@ fn kind_name(k: kehu::RelatedKind) -> String {
         kehu::RelatedKind::Note => "note",
     }
     .to_string()
+}
+
+impl From<kehu::FeedEntry> for FeedEntry {
+    fn from(e: kehu::FeedEntry) -> Self {
+        Self {
+            seq: e.seq,
+            at: system_time(e.at),
+            customer_id: e.customer_id.to_string(),
+            kind: e.kind.name().into(),
+            related_kind: e.related_kind.map(kind_name),
+            record_id: e.record_id.map(|r| r.to_string()),
+            fields: e.fields,
+            actor: e.actor,
+        }
+    }
 }
 
 impl From<kehu::Change> for Change {

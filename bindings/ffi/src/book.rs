@@ -297,6 +297,18 @@ impl Book {
         self.with(|b| Ok(b.history(id)?.into_iter().map(Into::into).collect()))
     }
 
+    /// The change feed after sequence number `after` (0: from the start), at
+    /// most `limit` entries in commit order; keep the last `seq` handled and
+    /// ask again from it.
+    pub fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<FeedEntry>> {
+        self.with(|b| {
+            Ok(b.changes_since(after, limit as usize)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
     // --- related records ---
 
     /// Adds a related record (checked: its customer must exist); returns it with its id.

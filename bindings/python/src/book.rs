@@ -293,6 +293,11 @@ impl NativeBook {
         })
     }
 
+    /// The change feed after a sequence number.
+    fn changes_since(&self, py: Python<'_>, after: u64, limit: usize) -> PyResult<String> {
+        self.with(py, move |b| encode(&b.changes_since(after, limit)?))
+    }
+
     /// The imports the book remembers.
     fn imports(&self, py: Python<'_>) -> PyResult<String> {
         self.with(py, |b| encode(&b.imports()?))

@@ -88,3 +88,25 @@ def test_the_password_in_a_url_never_shows(url: str) -> None:
     assert "s3cretpw" not in repr(book)
     book.add({"name": {"full": "王芳"}})
     assert kehu.Book.open(with_password).count() == 1
+
+
+def test_the_change_feed_follows_both_handles_by_a_cursor(url: str) -> None:
+    a = kehu.Book.open(url)
+    b = kehu.Book.open(url)
+    first = a.add({"name": {"full": "李娜"}, "emails": ["li.na@example.cn"]}).customer
+    second = b.add({"name": {"full": "王芳"}, "emails": ["wang.fang@example.cn"]}).customer
+    changed = a.get(second.id)
+    changed.job_title = "采购经理"
+    a.update(changed)
+    feed = b.changes_since()
+    assert [(e.customer_id, e.kind) for e in feed] == [
+        (first.id, "created"),
+        (second.id, "created"),
+        (second.id, "updated"),
+    ]
+    assert feed[2].fields == ["job_title"] and feed[0].at.tzinfo is not None
+    cursor = feed[1].seq
+    assert [e.seq for e in a.changes_since(cursor)] == [feed[2].seq]
+    b.forget(first.id)
+    last = a.changes_since(feed[2].seq)
+    assert [(e.customer_id, e.kind, e.actor) for e in last] == [(first.id, "erased", None)]

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use kehu::Error;
 
 mod book;
+mod changes;
 mod classify;
 mod dedupe;
 mod export;
@@ -107,6 +108,11 @@ enum Command {
     #[command(after_help = "Example:
   kehu stats book.kehu --json")]
     Stats(show::BookArgs),
+    /// The change feed: every committed change as a JSON line, after a cursor; --follow keeps going.
+    #[command(after_help = "Examples:
+  kehu changes book.kehu --since 0 --limit 100
+  kehu changes postgres://crm@db/crm --since 41250 --follow    (seq of each line: the next --since)")]
+    Changes(changes::ChangesArgs),
     /// List the imports this book remembers.
     #[command(after_help = "Example:
   kehu imports book.kehu")]
@@ -254,6 +260,7 @@ fn run(command: Command) -> Result<Done, Error> {
         Command::Init(args) => privacy::init(args),
         Command::Forget(args) => privacy::forget(args),
         Command::Audit { action } => privacy::audit(action),
+        Command::Changes(args) => changes::changes(args),
         Command::Backup(args) => privacy::backup(args),
         Command::Compact(args) => privacy::compact(args),
         Command::RotateKey(args) => privacy::rotate_key(args),

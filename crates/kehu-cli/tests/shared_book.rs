@@ -250,3 +250,69 @@ fn the_same_dossier_changed_by_two_processes_keeps_both_histories_and_one_versio
     let audit = ok(&["audit", "verify", &url]);
     assert!(audit.contains("intact"), "{audit}");
 }
+
+#[test]
+fn a_follower_sees_every_change_of_two_writing_processes_once_in_order() {
+    use std::io::BufRead;
+    let url = fresh_database("follow");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    people(&a, 0, 300, false);
+    people(&b, 300, 300, false);
+    ok(&["stats", &url]);
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_kehu"))
+        .args(["changes", &url, "--follow", "--interval-ms", "50"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("follow");
+    let stdout = follower.stdout.take().expect("stdout");
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let writers: Vec<_> = [&a, &b]
+        .iter()
+        .map(|f| {
+            Command::new(env!("CARGO_BIN_EXE_kehu"))
+                .arg("import")
+                .arg(&url)
+                .arg(f)
+                .args(["--batch", "50"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("import")
+        })
+        .collect();
+    for mut w in writers {
+        assert!(w.wait().expect("import").success());
+    }
+    let all: Vec<String> = ok(&["changes", &url]).lines().map(str::to_string).collect();
+    assert_eq!(all.len(), 600, "one creation per row");
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < all.len() && Instant::now() < deadline {
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
+            seen.push(line);
+        }
+    }
+    follower.kill().expect("stop following");
+    let _ = follower.wait();
+    assert_eq!(seen, all, "the follower saw every change once, in order");
+    let seq = |l: &String| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+        v["seq"].as_u64().expect("seq")
+    };
+    assert!(seen.windows(2).all(|w| seq(&w[0]) < seq(&w[1])));
+    // From a cursor: what came after it.
+    let cursor = seq(&all[449]).to_string();
+    let rest = ok(&["changes", &url, "--since", &cursor]);
+    assert_eq!(rest.lines().count(), 150);
+}

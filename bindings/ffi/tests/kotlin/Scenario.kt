@@ -288,6 +288,10 @@ fun sharedBook() {
     check(a.count() == 2uL && a.segmentCount("email ends_with \"example.cn\"", null) == 1uL) {
         "a count sees the other handle's write"
     }
+    val feed = b.changesSince(0uL, 100u)
+    check(feed.map { it.kind } == listOf("created", "updated", "created")) { "the feed: ${feed.map { it.kind }}" }
+    check(feed[1].fields == listOf("job_title") && feed[1].customerId == saved.id) { "an update's fields" }
+    check(a.changesSince(feed[1].seq, 100u).map { it.seq } == listOf(feed[2].seq)) { "from a cursor" }
     a.closeBook()
     b.closeBook()
 }

@@ -56,6 +56,7 @@ from ._types import (
     FieldMatch,
     ImpliedRegion,
     ImportReport,
+    FeedEntry,
     ImportSummary,
     Interaction,
     MatchExplanation,
@@ -87,7 +88,7 @@ from ._types import (
 __all__ = [
     "Address", "AuditCheck", "AuditEntry", "AuditProblem", "BackupSummary", "Book", "CompactSummary", "BookClosedError", "BookDedupe", "BookReport", "BookStats", "Change",
     "Classes", "Classification", "ColumnUse", "ConflictError", "Consent", "Customer", "CustomValue",
-    "DedupeResult", "DuplicateCandidate", "DuplicateError", "Email", "EncryptionError", "Erasure", "Feedback", "FieldChange",
+    "DedupeResult", "DuplicateCandidate", "DuplicateError", "Email", "EncryptionError", "Erasure", "FeedEntry", "Feedback", "FieldChange",
     "FieldMatch", "FilterSyntaxError", "PermissionDeniedError", "ImpliedRegion", "ImportReport", "ImportSummary", "InputError", "InternalError",
     "Interaction", "KehuError", "MatchExplanation", "MergeReceipt", "Merged", "Money", "Note",
     "NotFoundError", "Organization", "Pair", "PersonName", "Phone", "Purchase", "Record",

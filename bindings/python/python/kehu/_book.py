@@ -38,6 +38,7 @@ from ._types import (
     Erasure,
     Feedback,
     ImportReport,
+    FeedEntry,
     ImportSummary,
     Interaction,
     MatchExplanation,
@@ -612,6 +613,13 @@ class Book:
         }
         raw = self._native.import_file(os.fspath(path), _options(options), progress)
         return _codec.decode(ImportReport, json.loads(raw))
+
+    def changes_since(self, after: int = 0, limit: int = 1000) -> List[FeedEntry]:
+        """The change feed after sequence number ``after`` (0: from the start),
+        at most ``limit`` entries in commit order: keep the last ``seq`` you
+        handled and ask again from it to see every change once, whichever
+        process wrote. Erasures come as ``kind == "erased"`` tombstones."""
+        return _codec.decode_list(FeedEntry, json.loads(self._native.changes_since(after, limit)))
 
     def imports(self) -> List[ImportSummary]:
         """The imports this book remembers, oldest first."""

@@ -653,6 +653,21 @@ class ImportReport(Record):
 
 
 @dataclass
+class FeedEntry(Record):
+    """One entry of the change feed: which dossier, what happened, which
+    fields — never a value. ``seq`` is the cursor to ask again from."""
+
+    seq: int
+    at: _dt.datetime
+    customer_id: str
+    kind: str
+    related_kind: Optional[str] = None
+    record_id: Optional[str] = None
+    fields: List[str] = field(default_factory=list)
+    actor: Optional[str] = None
+
+
+@dataclass
 class ImportSummary(Record):
     """An import as the book remembers it."""
 
