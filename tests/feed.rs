@@ -112,56 +112,75 @@ fn a_principal_follows_only_the_dossiers_it_reaches() {
     );
 }
 
+/// Threads write while a consumer reads pages of random sizes, keeping
+/// nothing but its cursor: it sees each committed change once, in order,
+/// and at the end all of them.
+fn a_consumer_sees_every_change_once(
+    book: Arc<Book>,
+    writes: &[(usize, usize)],
+    pages: &[usize],
+) -> Result<(), TestCaseError> {
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let book = Arc::clone(&book);
+            let mine: Vec<usize> = writes
+                .iter()
+                .filter(|(w, _)| *w == t)
+                .map(|(_, i)| *i)
+                .collect();
+            std::thread::spawn(move || {
+                let mut made: Vec<Customer> = Vec::new();
+                for (n, i) in mine.into_iter().enumerate() {
+                    if n % 3 == 2 && !made.is_empty() {
+                        let mut c = book.get(made[0].id).unwrap();
+                        c.job_title = Some(format!("t{n}"));
+                        book.update(c).unwrap();
+                    } else {
+                        made.push(
+                            book.add_allowing_duplicates(person(t * 1000 + i + n * 100))
+                                .unwrap()
+                                .customer,
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut consumed: Vec<FeedEntry> = Vec::new();
+    let mut cursor = 0;
+    for page in pages.iter().cycle() {
+        let done = threads.iter().all(|t| t.is_finished());
+        let got = book.changes_since(cursor, *page).unwrap();
+        if got.is_empty() && done {
+            break;
+        }
+        for e in got {
+            prop_assert!(e.seq > cursor, "in order, once");
+            cursor = e.seq;
+            consumed.push(e);
+        }
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    let all = book.changes_since(0, usize::MAX).unwrap();
+    prop_assert_eq!(&consumed, &all);
+    let seqs: BTreeSet<u64> = consumed.iter().map(|e| e.seq).collect();
+    prop_assert_eq!(seqs.len(), consumed.len());
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Threads write while a consumer reads pages of random sizes, keeping
-    /// nothing but its cursor: it sees each committed change once, in order,
-    /// and at the end all of them.
     #[test]
     fn a_consumer_paging_by_its_cursor_sees_every_change_once_in_order(
         writes in proptest::collection::vec((0usize..3, 0usize..40), 20..80),
         pages in proptest::collection::vec(1usize..7, 1..8),
+        file in proptest::bool::ANY,
     ) {
-        let book = Arc::new(Book::in_memory());
-        let threads: Vec<_> = (0..3)
-            .map(|t| {
-                let book = Arc::clone(&book);
-                let mine: Vec<usize> = writes.iter().filter(|(w, _)| *w == t).map(|(_, i)| *i).collect();
-                std::thread::spawn(move || {
-                    let mut made: Vec<Customer> = Vec::new();
-                    for (n, i) in mine.into_iter().enumerate() {
-                        if n % 3 == 2 && !made.is_empty() {
-                            let mut c = book.get(made[0].id).unwrap();
-                            c.job_title = Some(format!("t{n}"));
-                            book.update(c).unwrap();
-                        } else {
-                            made.push(book.add_allowing_duplicates(person(t * 1000 + i + n * 100)).unwrap().customer);
-                        }
-                    }
-                })
-            })
-            .collect();
-        let mut consumed: Vec<FeedEntry> = Vec::new();
-        let mut cursor = 0;
-        for page in pages.iter().cycle() {
-            let done = threads.iter().all(|t| t.is_finished());
-            let got = book.changes_since(cursor, *page).unwrap();
-            if got.is_empty() && done {
-                break;
-            }
-            for e in got {
-                prop_assert!(e.seq > cursor, "in order, once");
-                cursor = e.seq;
-                consumed.push(e);
-            }
-        }
-        for t in threads {
-            t.join().unwrap();
-        }
-        let all = book.changes_since(0, usize::MAX).unwrap();
-        prop_assert_eq!(&consumed, &all);
-        let seqs: BTreeSet<u64> = consumed.iter().map(|e| e.seq).collect();
-        prop_assert_eq!(seqs.len(), consumed.len());
+        let dir = tempfile::tempdir().unwrap();
+        let book = if file { Book::open(dir.path().join("feed.kehu")).unwrap() } else { Book::in_memory() };
+        a_consumer_sees_every_change_once(Arc::new(book), &writes, &pages)?;
     }
 }

@@ -68,10 +68,22 @@ pub struct RedbStore {
     cache_bytes: usize,
     codec: Arc<dyn FieldCodec>,
     keys: KeyCache,
-    /// The change feed's order: sequence number → customer, built from the
-    /// change log on first use and kept by this handle's commits (a redb
-    /// book has one writing process).
-    feed: std::sync::Mutex<Option<std::collections::BTreeMap<u64, CustomerId>>>,
+    /// The change feed's order, built from the change log on first use and
+    /// kept by this handle's commits (a redb book has one writing process).
+    feed: std::sync::Mutex<FeedOrder>,
+    /// One builder of the feed's order at a time.
+    building: std::sync::Mutex<()>,
+    /// Commits one at a time, each with its update of the feed's order, so
+    /// the order never shows a later commit's changes before an earlier one's.
+    writer: std::sync::Mutex<()>,
+}
+
+/// The feed's order: sequence number → customer.
+#[derive(Default)]
+struct FeedOrder {
+    order: Option<std::collections::BTreeMap<u64, CustomerId>>,
+    /// Set while it is being built: what commits changed meanwhile.
+    missed: Option<Vec<FeedChanges>>,
 }
 
 impl RedbStore {
@@ -210,6 +222,8 @@ impl RedbStore {
                 codec: Arc::new(PlainCodec),
                 keys: KeyCache::default(),
                 feed: Default::default(),
+                building: Default::default(),
+                writer: Default::default(),
             };
             store.check_or_init_format()?;
             Ok(store)
@@ -297,7 +311,7 @@ const SEAL_HEADER: &str = "seal";
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         guard(|| {
-            let db = Arc::clone(&self.db());
+            let db = self.current_db();
             let txn = Arc::new(db.begin_read().map_err(backend)?);
             // Opened on the first key the shared cache lacks.
             let keys = self.codec.key_ring().map(|_| {
@@ -332,7 +346,9 @@ impl RedbStore {
     fn commit_unguarded(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         // Held to the end of the commit, so a compaction never copies a file
         // that a commit is still changing.
+        let _one_writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let db = self.db();
+        let _committing = Committing::enter(self, &db);
         let mut txn = db.begin_write().map_err(backend)?;
         let (outcome, keys, feed) = {
             let mut tx = RedbTx::new(&txn, &*self.codec, &self.keys)?;
@@ -348,6 +364,9 @@ impl RedbStore {
                 }
                 txn.commit().map_err(backend)?;
                 self.keys.committed(keys);
+                drop(_committing);
+                drop(db);
+                // Still the one writer: the order follows the commits' order.
                 self.fed(feed);
                 Ok(())
             }
@@ -359,25 +378,93 @@ impl RedbStore {
     }
 }
 
+thread_local! {
+    /// The databases this thread is committing to, by store: a snapshot a
+    /// batch takes while it is pulled reads the same database without
+    /// asking for the lock again (a compaction waiting for it would
+    /// otherwise keep both waiting).
+    static COMMITTING: std::cell::RefCell<Vec<(usize, Arc<Database>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// This thread's mark of a commit in progress, taken off when it ends.
+struct Committing(usize);
+
+impl Committing {
+    fn enter(store: &RedbStore, db: &Arc<Database>) -> Self {
+        let key = store as *const RedbStore as usize;
+        COMMITTING.with(|c| c.borrow_mut().push((key, Arc::clone(db))));
+        Committing(key)
+    }
+}
+
+impl Drop for Committing {
+    fn drop(&mut self) {
+        COMMITTING.with(|c| {
+            let mut c = c.borrow_mut();
+            if let Some(i) = c.iter().rposition(|(k, _)| *k == self.0) {
+                c.remove(i);
+            }
+        });
+    }
+}
+
 impl RedbStore {
-    /// Keeps the feed's order current after a commit (when it was built).
+    /// The database to read: the one this thread is committing to, if it
+    /// is, else the store's (under the lock compaction takes).
+    fn current_db(&self) -> Arc<Database> {
+        let key = self as *const RedbStore as usize;
+        COMMITTING
+            .with(|c| {
+                c.borrow()
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, db)| Arc::clone(db))
+            })
+            .unwrap_or_else(|| Arc::clone(&self.db()))
+    }
+
+    /// Keeps the feed's order current after a commit (when it was built,
+    /// or noted for the builder while it is being built).
     fn fed(&self, changes: FeedChanges) {
         let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(order) = feed.as_mut() {
-            if !changes.removed.is_empty() {
-                order.retain(|_, id| !changes.removed.contains(id));
-            }
-            order.extend(changes.appended);
+        if let Some(order) = feed.order.as_mut() {
+            apply_feed(order, changes);
+        } else if let Some(missed) = feed.missed.as_mut() {
+            missed.push(changes);
         }
     }
 
-    /// The feed's order after `after`: at most `limit` entries, built from
-    /// the change log (a fresh read, under the lock commits update it with)
-    /// the first time.
+    /// The feed's order after `after`: at most `limit` entries. Built from
+    /// the change log the first time, without holding the order's lock while
+    /// it reads (commits note what they change meanwhile).
     fn feed_order(&self, after: u64, limit: usize) -> Result<Vec<(u64, CustomerId)>> {
-        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
-        if feed.is_none() {
-            let txn = self.db().begin_read().map_err(backend)?;
+        let take = |order: &std::collections::BTreeMap<u64, CustomerId>| {
+            order
+                .range(after.saturating_add(1)..)
+                .take(limit)
+                .map(|(s, id)| (*s, *id))
+                .collect::<Vec<_>>()
+        };
+        if let Some(order) = &self
+            .feed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .order
+        {
+            return Ok(take(order));
+        }
+        let _one_builder = self.building.lock().unwrap_or_else(PoisonError::into_inner);
+        {
+            let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(order) = &feed.order {
+                return Ok(take(order));
+            }
+            feed.missed = Some(Vec::new());
+        }
+        let built = (|| {
+            let txn = self.current_db().begin_read().map_err(backend)?;
             let table = txn.open_table(CHANGES).map_err(backend)?;
             let mut order = std::collections::BTreeMap::new();
             for entry in table.iter().map_err(backend)? {
@@ -391,19 +478,27 @@ impl RedbStore {
                     order.insert(u64::from_be_bytes(seq), CustomerId::from_bytes(id));
                 }
             }
-            *feed = Some(order);
+            Ok::<_, Error>(order)
+        })();
+        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
+        let missed = feed.missed.take().unwrap_or_default();
+        let mut order = built?;
+        // What committed while the log was read: applied again, harmlessly.
+        for changes in missed {
+            apply_feed(&mut order, changes);
         }
-        Ok(feed
-            .as_ref()
-            .map(|order| {
-                order
-                    .range(after.saturating_add(1)..)
-                    .take(limit)
-                    .map(|(s, id)| (*s, *id))
-                    .collect()
-            })
-            .unwrap_or_default())
+        let answer = take(&order);
+        feed.order = Some(order);
+        Ok(answer)
     }
+}
+
+/// Applies a commit's changes to the feed's order.
+fn apply_feed(order: &mut std::collections::BTreeMap<u64, CustomerId>, changes: FeedChanges) {
+    if !changes.removed.is_empty() {
+        order.retain(|_, id| !changes.removed.contains(id));
+    }
+    order.extend(changes.appended);
 }
 
 /// Runs a redb call, turning a panic inside redb (which some damaged files
