@@ -68,6 +68,29 @@ pub struct FeedEntry {
 }
 
 impl Book {
+    /// [`Book::changes_since`], waiting up to `timeout` for there to be
+    /// any: it answers as soon as a commit (of this process, or of any
+    /// process on a shared book: PostgreSQL's LISTEN/NOTIFY) brings one, and
+    /// with none when the time is up. A consumer loops on it with its cursor.
+    pub fn wait_for_changes(
+        &self,
+        after: u64,
+        limit: usize,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<FeedEntry>, Error> {
+        let deadline = std::time::Instant::now() + timeout;
+        // Subscribed before the first look, so a commit between the two wakes it.
+        let mut subscription = self.store.subscribe()?;
+        loop {
+            let found = self.changes_since(after, limit)?;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if !found.is_empty() || left.is_zero() {
+                return Ok(found);
+            }
+            subscription.wait(left)?;
+        }
+    }
+
     /// The changes after sequence number `after` (0: from the start), at
     /// most `limit`, in commit order. A consumer that stores the last `seq`
     /// it handled and asks again from there sees every change once, across

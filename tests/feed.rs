@@ -184,3 +184,42 @@ proptest! {
         a_consumer_sees_every_change_once(Arc::new(book), &writes, &pages)?;
     }
 }
+
+#[test]
+fn a_waiting_consumer_is_woken_by_a_commit() {
+    for file in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(if file {
+            Book::open(dir.path().join("w.kehu")).unwrap()
+        } else {
+            Book::in_memory()
+        });
+        book.add_allowing_duplicates(person(1)).unwrap();
+        let cursor = book.changes_since(0, 10).unwrap()[0].seq;
+        let waiter = {
+            let book = Arc::clone(&book);
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let got = book
+                    .wait_for_changes(cursor, 10, std::time::Duration::from_secs(60))
+                    .unwrap();
+                (got, started.elapsed())
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let added = book.add_allowing_duplicates(person(2)).unwrap().customer;
+        let (got, waited) = waiter.join().unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].customer_id, added.id);
+        assert!(
+            waited < std::time::Duration::from_secs(30),
+            "woken, not timed out: {waited:?}"
+        );
+        // With nothing new, it answers empty at its timeout.
+        let last = got[0].seq;
+        assert!(book
+            .wait_for_changes(last, 10, std::time::Duration::from_millis(50))
+            .unwrap()
+            .is_empty());
+    }
+}

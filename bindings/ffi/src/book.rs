@@ -309,6 +309,26 @@ impl Book {
         })
     }
 
+    /// `changesSince`, waiting up to `timeout_ms` for there to be any: a
+    /// commit (of any process on a PostgreSQL book) wakes it at once.
+    pub fn wait_for_changes(
+        &self,
+        after: u64,
+        limit: u32,
+        timeout_ms: u64,
+    ) -> Result<Vec<FeedEntry>> {
+        self.with(|b| {
+            Ok(b.wait_for_changes(
+                after,
+                limit as usize,
+                std::time::Duration::from_millis(timeout_ms),
+            )?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+        })
+    }
+
     // --- related records ---
 
     /// Adds a related record (checked: its customer must exist); returns it with its id.

@@ -298,6 +298,20 @@ impl NativeBook {
         self.with(py, move |b| encode(&b.changes_since(after, limit)?))
     }
 
+    /// The change feed after a sequence number, waiting up to `timeout` seconds for any.
+    fn wait_for_changes(
+        &self,
+        py: Python<'_>,
+        after: u64,
+        limit: usize,
+        timeout: f64,
+    ) -> PyResult<String> {
+        let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.0, 86_400.0));
+        self.with(py, move |b| {
+            encode(&b.wait_for_changes(after, limit, timeout)?)
+        })
+    }
+
     /// The imports the book remembers.
     fn imports(&self, py: Python<'_>) -> PyResult<String> {
         self.with(py, |b| encode(&b.imports()?))

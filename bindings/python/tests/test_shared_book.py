@@ -110,3 +110,23 @@ def test_the_change_feed_follows_both_handles_by_a_cursor(url: str) -> None:
     b.forget(first.id)
     last = a.changes_since(feed[2].seq)
     assert [(e.customer_id, e.kind, e.actor) for e in last] == [(first.id, "erased", None)]
+
+
+def test_a_waiting_consumer_is_woken_by_another_handle(url: str) -> None:
+    import threading
+    import time
+
+    a = kehu.Book.open(url)
+    b = kehu.Book.open(url)
+    a.add({"name": {"full": "李娜"}})
+    cursor = a.changes_since()[-1].seq
+    got: list = []
+    waiter = threading.Thread(target=lambda: got.extend(a.wait_for_changes(cursor, timeout=120)))
+    started = time.monotonic()
+    waiter.start()
+    time.sleep(0.3)
+    added = b.add({"name": {"full": "王芳"}}).customer
+    waiter.join()
+    assert [e.customer_id for e in got] == [added.id]
+    assert time.monotonic() - started < 60, "woken by the commit, not the timeout"
+    assert a.wait_for_changes(got[-1].seq, timeout=0.05) == []

@@ -24,8 +24,9 @@ pub(crate) struct ChangesArgs {
     /// Keep going: print new entries as they are committed, until interrupted.
     #[arg(long)]
     follow: bool,
-    /// How often --follow asks for more, in milliseconds.
-    #[arg(long, default_value_t = 500)]
+    /// With --follow: the longest wait for news before asking again, in
+    /// milliseconds (a commit wakes it at once).
+    #[arg(long, default_value_t = 5000)]
     interval_ms: u64,
 }
 
@@ -42,7 +43,15 @@ pub(crate) fn changes(args: ChangesArgs) -> Result<Done, Error> {
         if want == 0 {
             return Ok(Done::Ok);
         }
-        let page = book.changes_since(cursor, want)?;
+        let page = if args.follow {
+            book.wait_for_changes(
+                cursor,
+                want,
+                Duration::from_millis(args.interval_ms.max(10)),
+            )?
+        } else {
+            book.changes_since(cursor, want)?
+        };
         let mut out = stdout.lock();
         for entry in &page {
             let line = serde_json::to_string(entry).map_err(|e| Error::Corrupt(e.to_string()))?;
@@ -53,11 +62,8 @@ pub(crate) fn changes(args: ChangesArgs) -> Result<Done, Error> {
         if let Some(n) = &mut left {
             *n -= page.len();
         }
-        if page.len() < want {
-            if !args.follow {
-                return Ok(Done::Ok);
-            }
-            std::thread::sleep(Duration::from_millis(args.interval_ms.max(10)));
+        if page.len() < want && !args.follow {
+            return Ok(Done::Ok);
         }
     }
 }

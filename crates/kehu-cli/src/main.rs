@@ -111,7 +111,7 @@ enum Command {
     /// The change feed: every committed change as a JSON line, after a cursor; --follow keeps going.
     #[command(after_help = "Examples:
   kehu changes book.kehu --since 0 --limit 100
-  kehu changes postgres://crm@db/crm --since 41250 --follow    (seq of each line: the next --since)")]
+  kehu changes postgres://crm@db/crm --since 41250 --follow    (woken by each commit; seq of each line: the next --since)")]
     Changes(changes::ChangesArgs),
     /// List the imports this book remembers.
     #[command(after_help = "Example:

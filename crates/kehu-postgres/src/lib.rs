@@ -215,6 +215,8 @@ impl Store for PgStore {
                 if !durable {
                     session.batch("SET LOCAL synchronous_commit TO OFF")?;
                 }
+                // Delivered at the commit to every subscriber, on any machine.
+                session.batch("NOTIFY kehu_commits")?;
                 session.batch("COMMIT").map_err(|e| match e {
                     Error::Backend(m) => Error::Backend(format!(
                         "the commit's outcome is unknown (it may or may not have been written): {m}"
@@ -233,6 +235,20 @@ impl Store for PgStore {
                 Err(e)
             }
         }
+    }
+
+    fn subscribe(&self) -> Result<Box<dyn kehu_store::Subscription + '_>> {
+        let mut client = self.config.connect(NoTls).map_err(|e| {
+            Error::Backend(format!(
+                "cannot connect to {}: {}",
+                self.target,
+                session::message(&e)
+            ))
+        })?;
+        client
+            .batch_execute("LISTEN kehu_commits")
+            .map_err(session::db)?;
+        Ok(Box::new(Listen { client }))
     }
 
     fn changes_elsewhere(&self) -> Result<u64> {
@@ -285,6 +301,27 @@ impl Store for PgStore {
             bytes_after,
             entries,
         })
+    }
+}
+
+/// A subscription: a connection of its own that LISTENs for the commits'
+/// NOTIFY (any process's, on any machine).
+struct Listen {
+    client: postgres::Client,
+}
+
+impl kehu_store::Subscription for Listen {
+    fn wait(&mut self, timeout: std::time::Duration) -> Result<bool> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut notes = self.client.notifications();
+        let woke = notes
+            .timeout_iter(timeout)
+            .next()
+            .map_err(session::db)?
+            .is_some();
+        // Several commits since: one wake-up.
+        while notes.iter().next().map_err(session::db)?.is_some() {}
+        Ok(woke)
     }
 }
 

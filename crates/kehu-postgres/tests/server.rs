@@ -210,3 +210,29 @@ fn a_creation_of_an_existing_dossier_among_thousands_held_fails_the_whole_batch(
         .expect("lookup")
         .is_empty());
 }
+
+#[test]
+fn a_subscription_wakes_when_another_store_commits() {
+    let book = temp_book();
+    let other = PgStore::open_config(in_schema(&book.schema)).expect("second store");
+    let mut subscription = other.subscribe().expect("listen");
+    assert!(!subscription
+        .wait(std::time::Duration::from_millis(100))
+        .expect("wait"));
+    let writer = std::thread::spawn({
+        let config = in_schema(&book.schema);
+        move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let store = PgStore::open_config(config).expect("third store");
+            put(&store, &Customer::person("Li", "Na"), 0).expect("create");
+        }
+    });
+    let started = std::time::Instant::now();
+    assert!(subscription
+        .wait(std::time::Duration::from_secs(60))
+        .expect("wait"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    writer.join().expect("writer");
+    let feed = other.snapshot().expect("snap").feed(0, 10).expect("feed");
+    assert_eq!(feed.len(), 1);
+}

@@ -71,6 +71,8 @@ pub struct RedbStore {
     /// The change feed's order, built from the change log on first use and
     /// kept by this handle's commits (a redb book has one writing process).
     feed: std::sync::Mutex<FeedOrder>,
+    /// Commits counted for subscribers.
+    commits: kehu_store::Commits,
     /// One builder of the feed's order at a time.
     building: std::sync::Mutex<()>,
     /// Commits one at a time, each with its update of the feed's order, so
@@ -223,6 +225,7 @@ impl RedbStore {
                 keys: KeyCache::default(),
                 feed: Default::default(),
                 building: Default::default(),
+                commits: Default::default(),
                 writer: Default::default(),
             };
             store.check_or_init_format()?;
@@ -337,6 +340,10 @@ impl Store for RedbStore {
         guard(|| self.write_backup(path))
     }
 
+    fn subscribe(&self) -> Result<Box<dyn kehu_store::Subscription + '_>> {
+        Ok(Box::new(self.commits.subscribe()))
+    }
+
     fn compact(&self) -> Result<kehu_store::CompactSummary> {
         guard(|| self.rewrite())
     }
@@ -368,6 +375,7 @@ impl RedbStore {
                 drop(db);
                 // Still the one writer: the order follows the commits' order.
                 self.fed(feed);
+                self.commits.committed();
                 Ok(())
             }
             Err(e) => {

@@ -8,6 +8,9 @@
 //! documents of [`ERASED_SPACE`], keyed by their sequence number, so every
 //! backend keeps, backs up and compacts them as it does documents.
 
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use kehu_model::{CustomerId, Timestamp};
 
 use crate::{Change, Error, Result};
@@ -96,4 +99,77 @@ pub fn tombstones_after(
         }
     }
     Ok(out)
+}
+
+/// What wakes a consumer of the feed when there may be more.
+pub trait Subscription {
+    /// Waits until something was committed since the subscription was made
+    /// or last woke, or until `timeout`; answers whether it woke for a commit
+    /// (it may wake for a commit that changed nothing the consumer follows).
+    fn wait(&mut self, timeout: Duration) -> Result<bool>;
+}
+
+/// The subscription of a store that cannot tell: each wait is a sleep.
+pub struct Poll;
+
+impl Subscription for Poll {
+    fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        std::thread::sleep(timeout);
+        Ok(true)
+    }
+}
+
+/// A count of an in-process store's commits that subscribers wait on.
+#[derive(Default)]
+pub struct Commits {
+    count: Mutex<u64>,
+    moved: Condvar,
+}
+
+impl Commits {
+    /// Counts a commit and wakes every waiting subscriber.
+    pub fn committed(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.moved.notify_all();
+    }
+
+    /// A subscription from now on.
+    pub fn subscribe(&self) -> CommitWatch<'_> {
+        let seen = *self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        CommitWatch {
+            commits: self,
+            seen,
+        }
+    }
+}
+
+/// A subscription to an in-process store's commits.
+pub struct CommitWatch<'a> {
+    commits: &'a Commits,
+    seen: u64,
+}
+
+impl Subscription for CommitWatch<'_> {
+    fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        let mut count = self
+            .commits
+            .count
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *count == self.seen {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            count = self
+                .commits
+                .moved
+                .wait_timeout(count, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        self.seen = *count;
+        Ok(true)
+    }
 }

@@ -26,7 +26,7 @@ pub use audit::{verify_trail, AuditEntry, AuditEvent, AuditProblem};
 pub use batch::{Batch, Change, ChangeOp, Doc, Write};
 pub use codec::{DataKey, FieldCodec, KeyRing, PlainCodec};
 pub use error::{Error, Result};
-pub use feed::FeedItem;
+pub use feed::{Commits, FeedItem, Subscription};
 pub use index::{index_keys, IndexKey};
 pub use memory::MemoryStore;
 
@@ -60,6 +60,13 @@ pub trait Store: Send + Sync {
     /// store that only this handle writes answers 0, and costs nothing.
     fn changes_elsewhere(&self) -> Result<u64> {
         Ok(0)
+    }
+
+    /// A subscription that wakes when the store commits — this handle's
+    /// commits and, for a shared store, any process's. A store that cannot
+    /// tell answers one that wakes after each timeout (a poll).
+    fn subscribe(&self) -> Result<Box<dyn Subscription + '_>> {
+        Ok(Box::new(feed::Poll))
     }
 
     /// Writes a backup — a consistent snapshot of everything, as stored — to

@@ -31,6 +31,7 @@ struct State {
 pub struct MemoryStore {
     state: RwLock<State>,
     writer: Mutex<()>,
+    commits: crate::Commits,
 }
 
 impl MemoryStore {
@@ -57,7 +58,12 @@ impl Store for MemoryStore {
         let mut draft = self.current();
         apply_batches(&mut draft, batches)?;
         *self.state.write().unwrap_or_else(PoisonError::into_inner) = draft;
+        self.commits.committed();
         Ok(())
+    }
+
+    fn subscribe(&self) -> Result<Box<dyn crate::Subscription + '_>> {
+        Ok(Box::new(self.commits.subscribe()))
     }
 }
 

@@ -292,6 +292,12 @@ fun sharedBook() {
     check(feed.map { it.kind } == listOf("created", "updated", "created")) { "the feed: ${feed.map { it.kind }}" }
     check(feed[1].fields == listOf("job_title") && feed[1].customerId == saved.id) { "an update's fields" }
     check(a.changesSince(feed[1].seq, 100u).map { it.seq } == listOf(feed[2].seq)) { "from a cursor" }
+    check(a.waitForChanges(feed[2].seq, 100u, 50uL).isEmpty()) { "nothing new: empty at the timeout" }
+    val waiter = Thread { b.add(newPerson("Fang", "Wang")) }
+    waiter.start()
+    val woke = a.waitForChanges(feed[2].seq, 100u, 60_000uL)
+    waiter.join()
+    check(woke.size == 1 && woke[0].kind == "created") { "woken by the other handle's commit" }
     a.closeBook()
     b.closeBook()
 }

@@ -621,6 +621,13 @@ class Book:
         process wrote. Erasures come as ``kind == "erased"`` tombstones."""
         return _codec.decode_list(FeedEntry, json.loads(self._native.changes_since(after, limit)))
 
+    def wait_for_changes(self, after: int = 0, limit: int = 1000, timeout: float = 30.0) -> List[FeedEntry]:
+        """``changes_since``, waiting up to ``timeout`` seconds for there to be
+        any: a commit — of this process, or of any process on a PostgreSQL
+        book (LISTEN/NOTIFY) — wakes it at once; empty when the time is up."""
+        native = self._native.wait_for_changes(after, limit, timeout)
+        return _codec.decode_list(FeedEntry, json.loads(native))
+
     def imports(self) -> List[ImportSummary]:
         """The imports this book remembers, oldest first."""
         return _codec.decode_list(ImportSummary, json.loads(self._native.imports()))
