@@ -133,7 +133,7 @@ impl Error {
             Self::Conflict { .. } => "conflict",
             Self::Rules(_) => "rules",
             Self::Store(e) => match e {
-                kehu_store::Error::Locked => "locked",
+                kehu_store::Error::Locked { .. } => "locked",
                 kehu_store::Error::NotABook(_) | kehu_store::Error::UnsupportedFormat { .. } => {
                     "not_a_book"
                 }
@@ -209,7 +209,7 @@ mod tests {
         let e = Error::io("book.kehu", std::io::Error::other("disk full"));
         assert_eq!(e.code(), "io");
         assert!(e.source().is_some());
-        let e = Error::from(kehu_store::Error::Locked);
+        let e = Error::from(kehu_store::Error::Locked { holder: None });
         assert_eq!(e.code(), "locked");
         assert!(e.to_string().contains("another process"), "{e}");
         let e = Error::from(kehu_dedupe::Error::Settings("x".into()));

@@ -233,6 +233,9 @@ impl RedbStore {
         })
         .map_err(|e| match e {
             Error::Corrupt(msg) => Error::NotABook(msg),
+            Error::Locked { holder: None } => Error::Locked {
+                holder: tables::lock_holder(path),
+            },
             other => other,
         })
     }
@@ -1132,6 +1135,23 @@ mod tests {
                 Ok(n)
             });
             assert!(outcome.is_ok(), "a panic escaped at offset {offset}");
+        }
+    }
+
+    #[test]
+    fn a_book_open_elsewhere_names_who_holds_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("held.kehu");
+        let _first = RedbStore::open(&path).expect("open");
+        let err = RedbStore::open(&path).err().expect("refused");
+        assert!(matches!(err, Error::Locked { .. }), "{err}");
+        let said = err.to_string();
+        assert!(said.contains("open in another process"), "{said}");
+        if cfg!(target_os = "linux") {
+            assert!(
+                said.contains(&format!("pid {}", std::process::id())),
+                "{said}"
+            );
         }
     }
 

@@ -65,12 +65,45 @@ pub fn backend(err: impl Into<redb::Error>) -> Error {
     Error::Backend(err.into().to_string())
 }
 
+/// The process that holds a lock on the file, as Linux tells it
+/// (`/proc/locks`): its id and program name, never its arguments (they may
+/// hold secrets). None elsewhere, or when it cannot be told.
+pub fn lock_holder(path: &std::path::Path) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let inode = std::fs::metadata(path).ok()?.ino();
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF": pid, then major:minor:inode.
+        let pid = locks.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let at = fields.iter().position(|f| f.matches(':').count() == 2)?;
+            let ino: u64 = fields[at].rsplit(':').next()?.parse().ok()?;
+            let pid: u32 = fields.get(at.checked_sub(1)?)?.parse().ok()?;
+            (ino == inode).then_some(pid)
+        })?;
+        if pid == std::process::id() {
+            return Some(format!("pid {pid}, this process"));
+        }
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok();
+        Some(match name {
+            Some(n) => format!("pid {pid}, {}", n.trim()),
+            None => format!("pid {pid}"),
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// Maps an error from opening a file: a file redb does not recognise is not a book.
 pub fn open_error(err: redb::DatabaseError) -> Error {
     use redb::{DatabaseError, StorageError};
     match err {
         DatabaseError::Storage(StorageError::Corrupted(msg)) => Error::NotABook(msg),
-        DatabaseError::DatabaseAlreadyOpen => Error::Locked,
+        DatabaseError::DatabaseAlreadyOpen => Error::Locked { holder: None },
         DatabaseError::Storage(StorageError::Io(io))
             if io.kind() == std::io::ErrorKind::InvalidData =>
         {

@@ -56,8 +56,11 @@ pub enum Error {
     #[error("customer {0} was erased")]
     Erased(CustomerId),
     /// Another process holds the book (an embedded store is one process per file).
-    #[error("the book is open in another process; close that program and try again (a book several processes share belongs in a PostgreSQL store)")]
-    Locked,
+    #[error("the book is open in another process{}; close that program and try again (a book several processes share belongs in a PostgreSQL store)", holder.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    Locked {
+        /// The process holding it, where the platform tells: `pid 1234, kehu`.
+        holder: Option<String>,
+    },
     /// The backend failed (I/O, locks, the database engine).
     #[error("storage backend: {0}")]
     Backend(String),
