@@ -42,16 +42,20 @@ impl PgSnapshot<'_> {
     }
 }
 
+/// A stored dossier, read by a snapshot or a write transaction.
+pub fn read_customer(s: &Session, sealer: &Sealer<'_>, id: CustomerId) -> Result<Option<Customer>> {
+    let key = id.to_bytes();
+    s.bytes(
+        "SELECT body FROM kehu_customers WHERE id = $1",
+        &[&key.as_slice()],
+    )?
+    .map(|b| stored::decode_customer(&b, sealer))
+    .transpose()
+}
+
 impl Snapshot for PgSnapshot<'_> {
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
-        let key = id.to_bytes();
-        self.session
-            .bytes(
-                "SELECT body FROM kehu_customers WHERE id = $1",
-                &[&key.as_slice()],
-            )?
-            .map(|b| stored::decode_customer(&b, &self.sealer))
-            .transpose()
+        read_customer(&self.session, &self.sealer, id)
     }
 
     fn customers(&self) -> Result<Box<dyn Iterator<Item = Result<Customer>> + '_>> {

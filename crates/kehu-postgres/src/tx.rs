@@ -117,13 +117,7 @@ impl WriteTx for PgTx<'_> {
         if let Some(body) = self.pending.held_customer(&key) {
             return stored::decode_customer(body, &self.sealer).map(Some);
         }
-        self.session
-            .bytes(
-                "SELECT body FROM kehu_customers WHERE id = $1",
-                &[&key.as_slice()],
-            )?
-            .map(|b| stored::decode_customer(&b, &self.sealer))
-            .transpose()
+        crate::snapshot::read_customer(&self.session, &self.sealer, id)
     }
 
     fn contains_customer(&mut self, id: CustomerId) -> Result<bool> {
