@@ -52,13 +52,33 @@ start)
         ln -s "$real" "$dir"
     fi
     as_owner "$initdb" -D "$dir/data" -U kehu --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    # TLS with a certificate of its own (for localhost and 127.0.0.1): the
+    # tests connect with sslmode=require and verify-full (KEHU_PG_CA).
+    ssl=()
+    if ! command -v openssl >/dev/null 2>&1; then
+        sudo=""; if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+        $sudo apt-get install -y -q openssl >/dev/null 2>&1 || true
+    fi
+    if command -v openssl >/dev/null 2>&1; then
+        openssl req -new -x509 -days 7 -nodes -subj "/CN=kehu test CA" \
+            -keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
+        openssl req -new -nodes -subj /CN=localhost \
+            -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
+        openssl x509 -req -days 7 -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+            -CAcreateserial -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1
+        chown "$owner" "$dir/server.key" "$dir/server.crt"
+        chmod 600 "$dir/server.key"
+        ssl=(-c ssl=on -c "ssl_cert_file=$dir/server.crt" -c "ssl_key_file=$dir/server.key")
+    fi
     # A free local port: ask the kernel for one.
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${ssl[*]}" start >/dev/null
     as_owner "$(dirname "$initdb")/createdb" -h 127.0.0.1 -p "$port" -U kehu kehu_test
     echo "$port" > "$dir/port"
     echo "export KEHU_PG_URL=postgres://kehu@127.0.0.1:$port/kehu_test"
+    if [ -f "$dir/ca.crt" ]; then echo "export KEHU_PG_CA=$dir/ca.crt"; fi
     ;;
 stop)
     if [ -f "$dir/data/postmaster.pid" ]; then

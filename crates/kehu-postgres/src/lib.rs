@@ -20,6 +20,7 @@ mod pending;
 pub mod schema;
 mod session;
 mod snapshot;
+mod tls;
 mod tx;
 mod url;
 
@@ -32,7 +33,8 @@ use kehu_store::stored::{KeyCache, Sealer, WrappedKeys};
 use kehu_store::{
     apply_batches, Batch, CompactSummary, Error, FieldCodec, PlainCodec, Result, Snapshot, Store,
 };
-use postgres::{Config, NoTls};
+use postgres::Config;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use keys::PgKeys;
 use session::{Conn, Pool, Session};
@@ -43,6 +45,10 @@ pub use url::{is_postgres_url, redact_text};
 /// A store kept in a PostgreSQL database.
 pub struct PgStore {
     config: Config,
+    /// TLS for every connection (used when the server offers it or the URL asks).
+    tls: MakeRustlsConnect,
+    /// How much of the server it checks, for the store's further opens.
+    verify: tls::Verify,
     /// Where the store connects, without a password, for messages.
     target: String,
     pool: Pool,
@@ -62,12 +68,18 @@ impl PgStore {
     /// Opens the book at a `postgres://` URL, creating its tables in an empty
     /// schema. The password comes from the URL, `PGPASSWORD` or `~/.pgpass`.
     pub fn open(url: &str) -> Result<Self> {
-        Self::open_config(url::config(url)?)
+        let (config, verify) = url::config(url)?;
+        Self::open_checked(config, verify)
     }
 
-    /// Opens the book a connection configuration points to.
+    /// Opens the book a connection configuration points to (TLS when the
+    /// server offers it, its certificate not checked).
     pub fn open_config(config: Config) -> Result<Self> {
-        let store = Self::connect(config)?;
+        Self::open_checked(config, tls::Verify::Encrypt)
+    }
+
+    fn open_checked(config: Config, verify: tls::Verify) -> Result<Self> {
+        let store = Self::connect(config, verify)?;
         if store.seal_header()?.is_some() {
             return Err(Error::Codec(
                 "the book is encrypted: open it with its passphrase or key".into(),
@@ -79,12 +91,21 @@ impl PgStore {
     /// Opens the book at `url` sealed by a codec made from the book's key
     /// header, as `RedbStore::open_sealed` does a file.
     pub fn open_sealed(url: &str, make: &mut MakeCodec<'_>) -> Result<Self> {
-        Self::open_sealed_config(url::config(url)?, make)
+        let (config, verify) = url::config(url)?;
+        Self::open_sealed_checked(config, verify, make)
     }
 
     /// [`PgStore::open_sealed`] with a connection configuration.
     pub fn open_sealed_config(config: Config, make: &mut MakeCodec<'_>) -> Result<Self> {
-        let mut store = Self::connect(config)?;
+        Self::open_sealed_checked(config, tls::Verify::Encrypt, make)
+    }
+
+    fn open_sealed_checked(
+        config: Config,
+        verify: tls::Verify,
+        make: &mut MakeCodec<'_>,
+    ) -> Result<Self> {
+        let mut store = Self::connect(config, verify)?;
         let header = store.seal_header()?;
         let new = header.is_none();
         if new && store.snapshot()?.customer_count()? > 0 {
@@ -102,7 +123,7 @@ impl PgStore {
             )?;
             store.give_back(&session);
             if written == 0 {
-                return Self::open_sealed_config(store.config.clone(), make);
+                return Self::open_sealed_checked(store.config.clone(), store.verify.clone(), make);
             }
         }
         store.codec = codec;
@@ -111,7 +132,8 @@ impl PgStore {
 
     /// Whether the book at `url` is sealed (opened with a key).
     pub fn is_sealed(url: &str) -> Result<bool> {
-        Ok(Self::connect(url::config(url)?)?.seal_header()?.is_some())
+        let (config, verify) = url::config(url)?;
+        Ok(Self::connect(config, verify)?.seal_header()?.is_some())
     }
 
     /// Where the store connects, without its password.
@@ -119,9 +141,11 @@ impl PgStore {
         &self.target
     }
 
-    fn connect(config: Config) -> Result<Self> {
+    fn connect(config: Config, verify: tls::Verify) -> Result<Self> {
         let store = Self {
             target: url::describe(&config),
+            tls: tls::connector(&verify)?,
+            verify,
             config,
             pool: Pool::default(),
             codec: Arc::new(PlainCodec),
@@ -160,7 +184,7 @@ impl PgStore {
     fn session(&self) -> Result<Rc<Session>> {
         let conn = match self.pool.take() {
             Some(conn) => conn,
-            None => Conn::new(self.config.connect(NoTls).map_err(|e| {
+            None => Conn::new(self.config.connect(self.tls.clone()).map_err(|e| {
                 Error::Backend(format!(
                     "cannot connect to {}: {}",
                     self.target,
@@ -238,7 +262,7 @@ impl Store for PgStore {
     }
 
     fn subscribe(&self) -> Result<Box<dyn kehu_store::Subscription + '_>> {
-        let mut client = self.config.connect(NoTls).map_err(|e| {
+        let mut client = self.config.connect(self.tls.clone()).map_err(|e| {
             Error::Backend(format!(
                 "cannot connect to {}: {}",
                 self.target,

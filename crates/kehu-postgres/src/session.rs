@@ -139,6 +139,16 @@ pub fn message(err: &postgres::Error) -> String {
     }
     match err.as_db_error() {
         Some(e) => format!("PostgreSQL: {}", e.message()),
-        None => format!("PostgreSQL: {err}"),
+        None => {
+            // The driver's own words, then what caused them (a TLS
+            // handshake's reason, an I/O error).
+            let mut said = format!("PostgreSQL: {err}");
+            let mut cause = std::error::Error::source(err);
+            while let Some(c) = cause {
+                said.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            said
+        }
     }
 }

@@ -9,19 +9,24 @@ use kehu_store::{Error, Result};
 use postgres::config::Host;
 use postgres::Config;
 
+use crate::tls::Verify;
+
 /// Whether `target` names a PostgreSQL book rather than a file.
 pub fn is_postgres_url(target: &str) -> bool {
     let t = target.trim_start();
     t.starts_with("postgres://") || t.starts_with("postgresql://")
 }
 
-/// The connection settings of a URL; a password missing from it comes from
-/// `PGPASSWORD`, else from `PGPASSFILE` or `~/.pgpass`.
-pub fn config(url: &str) -> Result<Config> {
-    let mut config = Config::from_str(url.trim()).map_err(|e| {
+/// The connection settings of a URL and how much of the server its TLS
+/// checks (`sslmode`, else `PGSSLMODE`; `sslrootcert`, else
+/// `PGSSLROOTCERT`); a password missing from it comes from `PGPASSWORD`,
+/// else from `PGPASSFILE` or `~/.pgpass`.
+pub fn config(url: &str) -> Result<(Config, Verify)> {
+    let (url, verify) = tls_of(url.trim());
+    let mut config = Config::from_str(&url).map_err(|e| {
         Error::Backend(format!(
             "not a PostgreSQL address ({e}): {}",
-            redact_text(url)
+            redact_text(&url)
         ))
     })?;
     if config.get_user().is_none() {
@@ -36,7 +41,67 @@ pub fn config(url: &str) -> Result<Config> {
             config.password(p);
         }
     }
-    Ok(config)
+    Ok((config, verify))
+}
+
+/// The URL without the TLS settings the driver does not read (`verify-ca`,
+/// `verify-full`, `sslrootcert`), and what they ask for.
+fn tls_of(url: &str) -> (String, Verify) {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut kept = Vec::new();
+    let mut mode = None;
+    let mut root = None;
+    for param in query.split('&').filter(|p| !p.is_empty()) {
+        match param.split_once('=') {
+            Some(("sslmode", m)) => mode = Some(m.to_string()),
+            Some(("sslrootcert", f)) => root = Some(percent_decode(f)),
+            _ => kept.push(param.to_string()),
+        }
+    }
+    let mode = mode.or_else(|| std::env::var("PGSSLMODE").ok());
+    let root = root.or_else(|| std::env::var("PGSSLROOTCERT").ok());
+    let verify = match mode.as_deref() {
+        Some("verify-full" | "verify-ca") => {
+            kept.push("sslmode=require".into());
+            Verify::Full(root.map(PathBuf::from))
+        }
+        Some(m) => {
+            kept.push(format!("sslmode={m}"));
+            Verify::Encrypt
+        }
+        None => Verify::Encrypt,
+    };
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, verify)
+}
+
+/// `%XX` escapes of a URL parameter, decoded.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Where a connection goes, without its password: `user@host:port/db`.
@@ -150,12 +215,27 @@ mod tests {
             redact_text("postgresql://ann@db/crm"),
             "postgresql://ann@db/crm"
         );
-        let c = config("postgres://ann:s3cret@db.example:5433/crm").expect("parse");
+        let (c, _) = config("postgres://ann:s3cret@db.example:5433/crm").expect("parse");
         let shown = describe(&c);
         assert_eq!(shown, "postgres://ann@db.example:5433/crm");
         assert!(!shown.contains("s3cret"));
         let err = config("postgres://ann:s3cret@db.example:notaport/crm").expect_err("refused");
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn tls_settings_the_driver_does_not_read_are_taken_out() {
+        let (url, verify) = tls_of(
+            "postgres://a@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x",
+        );
+        assert_eq!(url, "postgres://a@h/db?application_name=x&sslmode=require");
+        assert_eq!(verify, Verify::Full(Some(PathBuf::from("/tmp/ca.pem"))));
+        let (url, verify) = tls_of("postgres://a@h/db?sslmode=require");
+        assert_eq!(
+            (url.as_str(), verify),
+            ("postgres://a@h/db?sslmode=require", Verify::Encrypt)
+        );
+        assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
     }
 
     #[test]

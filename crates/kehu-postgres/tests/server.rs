@@ -236,3 +236,62 @@ fn a_subscription_wakes_when_another_store_commits() {
     let feed = other.snapshot().expect("snap").feed(0, 10).expect("feed");
     assert_eq!(feed.len(), 1);
 }
+
+/// The TLS connections of open stores to a database, as the server counts them.
+fn tls_connections(db: &str) -> i64 {
+    let mut admin = server().connect(NoTls).expect("connect");
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE s.ssl AND a.datname = $1",
+            &[&db],
+        )
+        .expect("count")
+        .get(0)
+}
+
+#[test]
+fn connections_are_encrypted_and_verify_full_checks_the_certificate() {
+    let ca = std::env::var("KEHU_PG_CA").expect("KEHU_PG_CA: the test server's certificate");
+    let url = std::env::var("KEHU_PG_URL").expect("KEHU_PG_URL");
+    let (base, _) = url.rsplit_once('/').expect("a database");
+    let name = format!("kehu_tls_{}", std::process::id());
+    let mut admin = server().connect(NoTls).expect("connect");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .expect("drop");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create");
+    let at = format!("{base}/{name}");
+    // require: encrypted, the certificate not checked (as libpq).
+    let store = PgStore::open(&format!("{at}?sslmode=require")).expect("require");
+    put(&store, &Customer::person("Wei", "Zhang"), 0).expect("write over TLS");
+    assert!(tls_connections(&name) >= 1);
+    drop(store);
+    // verify-full: the certificate checked against the root given, for its host.
+    let localhost = at.replace("127.0.0.1", "localhost");
+    let root = ca.replace('/', "%2F");
+    let store = PgStore::open(&format!(
+        "{localhost}?sslmode=verify-full&sslrootcert={root}"
+    ))
+    .expect("verify-full with the server's root");
+    assert_eq!(
+        store
+            .snapshot()
+            .expect("snap")
+            .customer_count()
+            .expect("count"),
+        1
+    );
+    drop(store);
+    // Without that root the system's do not know the server: refused, clearly.
+    let err = PgStore::open(&format!("{localhost}?sslmode=verify-full"))
+        .err()
+        .expect("an unknown certificate is refused");
+    let said = err.to_string();
+    assert!(
+        said.contains("certificate") || said.contains("TLS"),
+        "{said}"
+    );
+}
