@@ -83,10 +83,18 @@ pub fn create_or_check(s: &Session) -> Result<()> {
                     .map_err(|_| Error::Corrupt("format marker is not 4 bytes".into()))?;
                 let found = u32::from_le_bytes(arr);
                 if found == FORMAT_VERSION {
-                    // The change feed's order (books made before it).
-                    s.batch(
-                        "CREATE INDEX IF NOT EXISTS kehu_changes_seq ON kehu_changes (substring(key from 17))",
-                    )
+                    // The change feed's order, for books made before it (only
+                    // then: a role that may only read and write opens the book).
+                    let missing = s
+                        .query("SELECT to_regclass('kehu_changes_seq') IS NULL", &[])?
+                        .first()
+                        .is_some_and(|r| r.get::<_, bool>(0));
+                    if missing {
+                        s.batch(
+                            "CREATE INDEX kehu_changes_seq ON kehu_changes (substring(key from 17))",
+                        )?;
+                    }
+                    Ok(())
                 } else {
                     Err(Error::UnsupportedFormat {
                         found,

@@ -295,3 +295,34 @@ fn connections_are_encrypted_and_verify_full_checks_the_certificate() {
         "{said}"
     );
 }
+
+#[test]
+fn a_role_that_may_only_read_and_write_uses_a_book_made_by_another() {
+    let book = temp_book();
+    put(&book, &Customer::person("Wei", "Zhang"), 0).expect("create");
+    let role = format!("kehu_clerk_{}", std::process::id());
+    let mut admin = server().connect(NoTls).expect("connect");
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN; \
+             GRANT USAGE ON SCHEMA {s} TO {role}; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {role}",
+            s = book.schema
+        ))
+        .expect("a clerk");
+    let mut config = in_schema(&book.schema);
+    config.user(&role);
+    let clerk = PgStore::open_config(config).expect("the clerk opens the book");
+    put(&clerk, &Customer::person("Li", "Na"), 0).expect("the clerk writes");
+    assert_eq!(
+        clerk
+            .snapshot()
+            .expect("snap")
+            .customer_count()
+            .expect("count"),
+        2
+    );
+    drop(clerk);
+    drop(book);
+    let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+}
