@@ -164,34 +164,22 @@ impl Pending {
 
     /// Sends the held changes.
     pub fn flush_changes(&mut self, s: &Session) -> Result<()> {
-        if self.changes.is_empty() {
-            return Ok(());
-        }
-        let held = std::mem::take(&mut self.changes);
-        let keys: Vec<&[u8]> = held.keys().map(|k| k.as_slice()).collect();
-        let bodies: Vec<&[u8]> = held.values().map(Vec::as_slice).collect();
-        s.execute(
+        upsert(
+            s,
             "INSERT INTO kehu_changes (key, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
              ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
-            &[&keys, &bodies],
-        )?;
-        Ok(())
+            std::mem::take(&mut self.changes),
+        )
     }
 
     /// Sends the held related records.
     pub fn flush_related(&mut self, s: &Session) -> Result<()> {
-        if self.related.is_empty() {
-            return Ok(());
-        }
-        let held = std::mem::take(&mut self.related);
-        let keys: Vec<&[u8]> = held.keys().map(|k| k.as_slice()).collect();
-        let bodies: Vec<&[u8]> = held.values().map(Vec::as_slice).collect();
-        s.execute(
+        upsert(
+            s,
             "INSERT INTO kehu_related (key, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
              ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
-            &[&keys, &bodies],
-        )?;
-        Ok(())
+            std::mem::take(&mut self.related),
+        )
     }
 
     /// Sends the held documents.
@@ -241,4 +229,19 @@ impl Pending {
         }
         Ok(())
     }
+}
+
+/// Sends held keys and bodies through an upsert of two arrays.
+fn upsert<const N: usize>(
+    s: &Session,
+    sql: &'static str,
+    held: BTreeMap<[u8; N], Vec<u8>>,
+) -> Result<()> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&[u8]> = held.keys().map(|k| k.as_slice()).collect();
+    let bodies: Vec<&[u8]> = held.values().map(Vec::as_slice).collect();
+    s.execute(sql, &[&keys, &bodies])?;
+    Ok(())
 }
