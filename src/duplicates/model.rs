@@ -46,6 +46,12 @@ impl Book {
     /// book, or learned from it (and stored) when there is none yet or the
     /// book has doubled since.
     pub(crate) fn duplicate_model(&self) -> Result<Arc<BookModel>, Error> {
+        self.duplicate_model_saving(true)
+    }
+
+    /// [`Book::duplicate_model`]; a model learned now is stored only when
+    /// `save` (a caller inside a write pipeline must not commit).
+    pub(crate) fn duplicate_model_saving(&self, save: bool) -> Result<Arc<BookModel>, Error> {
         self.drop_caches_changed_elsewhere()?;
         let count = self.count()?;
         if let Some(m) = self.cached_model() {
@@ -59,7 +65,7 @@ impl Book {
             other => {
                 let settings = other.map(|m| m.settings).unwrap_or_else(book_settings);
                 let learned = self.learn_model(settings)?;
-                if count >= SMALL {
+                if count >= SMALL && save {
                     self.keep_model(&learned)?;
                 }
                 learned

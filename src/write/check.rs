@@ -95,12 +95,26 @@ impl<'b> Check<'b> {
     /// A check against the book as it is now, scoring by the book's model
     /// (or `model`, when the caller has a better one for this write).
     pub fn new(book: &'b Book, model: Option<kehu_dedupe::Model>) -> Result<Self, Error> {
+        Self::saving(book, model, true)
+    }
+
+    /// [`Check::new`] that writes nothing to the book (a model it learns is
+    /// not stored): for a stage of a write that already holds the book.
+    pub fn without_writes(book: &'b Book) -> Result<Self, Error> {
+        Self::saving(book, None, false)
+    }
+
+    fn saving(
+        book: &'b Book,
+        model: Option<kehu_dedupe::Model>,
+        save: bool,
+    ) -> Result<Self, Error> {
         let snap = book.store.snapshot()?;
         let book_has_dossiers = snap.customer_count()? > 0;
         let (model, settings) = match model {
             Some(m) => (Some(m), crate::duplicates::model::book_settings()),
             None if book_has_dossiers => {
-                let m = book.duplicate_model()?;
+                let m = book.duplicate_model_saving(save)?;
                 (Some(m.model.clone()), m.settings.clone())
             }
             None => (None, crate::duplicates::model::book_settings()),

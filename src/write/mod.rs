@@ -222,7 +222,7 @@ impl Book {
     }
 
     /// Keys a book written by an earlier version before its first check.
-    fn key_book_if_needed(&self) -> Result<(), Error> {
+    pub(crate) fn key_book_if_needed(&self) -> Result<(), Error> {
         if !keys::keys_current(&*self.store.snapshot()?)? {
             self.index_duplicates()?;
         }

@@ -152,13 +152,27 @@ impl Book {
         let actor = format!("{} (import {import_id})", self.actor);
         let checked =
             options.kind == ImportKind::Customers && options.on_duplicate != OnDuplicate::Allow;
+        if checked {
+            // What the check may write (keys of an older book, a model
+            // learned now) is written before the import holds the book.
+            self.key_book_if_needed()?;
+            if self.count()? > 0 {
+                self.duplicate_model()?;
+            }
+        }
+        // The reader looks at the book once the writer holds it: then no
+        // other writer (another process's import into a shared book) commits
+        // between what the reader checks against and what the writer writes.
+        let (go, went) = std::sync::mpsc::channel::<()>();
         let (read, written, source) = std::thread::scope(|scope| {
             let first = scope.spawn(move || prepare::read_blocks(source, self, options, blocks_tx));
             let handle = scope.spawn(move || -> Result<ReadResult, Error> {
+                // An error of the writer before it held the book ends the wait too.
+                let _ = went.recv();
                 let snapshot = self.store.snapshot()?;
                 let empty_book = snapshot.customer_count()? == 0;
                 let check = if checked {
-                    Some(self.duplicate_check()?)
+                    Some(crate::write::Check::without_writes(self)?)
                 } else {
                     None
                 };
@@ -206,6 +220,7 @@ impl Book {
             });
             let written = self.commit_batches(
                 rx,
+                go,
                 import_id,
                 name,
                 options,

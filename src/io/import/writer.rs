@@ -33,6 +33,7 @@ impl Book {
     pub(super) fn commit_batches(
         &self,
         rx: Receiver<Pending>,
+        go: std::sync::mpsc::Sender<()>,
         import_id: RecordId,
         name: &str,
         options: &ImportOptions,
@@ -72,6 +73,7 @@ impl Book {
             batches: 0,
         };
         let per_transaction = options.batch_size.max(1);
+        let mut go = Some(go);
         let snap = self.store.snapshot()?;
         let mut format_recorded = snap.doc(keys::SPACE, b"key-format")?.is_some();
         drop(snap);
@@ -85,24 +87,15 @@ impl Book {
             let mut failure = None;
             let mut changed: Vec<u128> = Vec::new();
             let committed = summary.clone();
-            // The store's transaction begins once its first chunk is ready:
-            // before that the reader may write itself (the duplicate model it
-            // learns from the book), which a transaction already holding the
-            // book's write lock would keep waiting for ever.
-            let mut first = match rx.recv() {
-                Ok(p) => Some(p),
-                Err(_) => {
-                    closed = true;
-                    None
-                }
-            };
             let mut next = || -> Option<Batch> {
                 if ended {
                     return None;
                 }
-                let pending = if let Some(p) = first.take() {
-                    Some(p)
-                } else if written >= per_transaction || closed {
+                // The store holds the book now: the reader may look at it.
+                if let Some(go) = go.take() {
+                    let _ = go.send(());
+                }
+                let pending = if written >= per_transaction || closed {
                     None
                 } else {
                     match rx.recv() {
