@@ -51,6 +51,8 @@ impl Book {
             })
         };
         if options.dry_run {
+            // Nothing is written: the reader may look at the book at once.
+            drop(go);
             for pending in rx {
                 report(progress, &pending);
             }
