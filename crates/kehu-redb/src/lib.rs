@@ -9,6 +9,7 @@
 
 mod backup;
 mod compact;
+mod feed;
 mod keys;
 mod tables;
 
@@ -26,6 +27,7 @@ use redb::{
     ReadableTableMetadata, Table, TableHandle, WriteTransaction,
 };
 
+use feed::{FeedChanges, FeedOrder};
 use kehu_store::stored::{
     self as encoding, decode_change, decode_customer, decode_doc, decode_related, encode_change,
     encode_customer, encode_doc, encode_related, related_key, related_prefix, KeyCache, Sealer,
@@ -78,14 +80,6 @@ pub struct RedbStore {
     /// Commits one at a time, each with its update of the feed's order, so
     /// the order never shows a later commit's changes before an earlier one's.
     writer: std::sync::Mutex<()>,
-}
-
-/// The feed's order: sequence number → customer.
-#[derive(Default)]
-struct FeedOrder {
-    order: Option<std::collections::BTreeMap<u64, CustomerId>>,
-    /// Set while it is being built: what commits changed meanwhile.
-    missed: Option<Vec<FeedChanges>>,
 }
 
 impl RedbStore {
@@ -435,81 +429,6 @@ impl RedbStore {
             })
             .unwrap_or_else(|| Arc::clone(&self.db()))
     }
-
-    /// Keeps the feed's order current after a commit (when it was built,
-    /// or noted for the builder while it is being built).
-    fn fed(&self, changes: FeedChanges) {
-        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(order) = feed.order.as_mut() {
-            apply_feed(order, changes);
-        } else if let Some(missed) = feed.missed.as_mut() {
-            missed.push(changes);
-        }
-    }
-
-    /// The feed's order after `after`: at most `limit` entries. Built from
-    /// the change log the first time, without holding the order's lock while
-    /// it reads (commits note what they change meanwhile).
-    fn feed_order(&self, after: u64, limit: usize) -> Result<Vec<(u64, CustomerId)>> {
-        let take = |order: &std::collections::BTreeMap<u64, CustomerId>| {
-            order
-                .range(after.saturating_add(1)..)
-                .take(limit)
-                .map(|(s, id)| (*s, *id))
-                .collect::<Vec<_>>()
-        };
-        if let Some(order) = &self
-            .feed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .order
-        {
-            return Ok(take(order));
-        }
-        let _one_builder = self.building.lock().unwrap_or_else(PoisonError::into_inner);
-        {
-            let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(order) = &feed.order {
-                return Ok(take(order));
-            }
-            feed.missed = Some(Vec::new());
-        }
-        let built = (|| {
-            let txn = self.current_db().begin_read().map_err(backend)?;
-            let table = txn.open_table(CHANGES).map_err(backend)?;
-            let mut order = std::collections::BTreeMap::new();
-            for entry in table.iter().map_err(backend)? {
-                let (k, _) = entry.map_err(backend)?;
-                let k = k.value();
-                if k.len() == 24 {
-                    let mut id = [0u8; 16];
-                    id.copy_from_slice(&k[..16]);
-                    let mut seq = [0u8; 8];
-                    seq.copy_from_slice(&k[16..]);
-                    order.insert(u64::from_be_bytes(seq), CustomerId::from_bytes(id));
-                }
-            }
-            Ok::<_, Error>(order)
-        })();
-        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
-        let missed = feed.missed.take().unwrap_or_default();
-        let mut order = built?;
-        // What committed while the log was read: applied again, harmlessly.
-        for changes in missed {
-            apply_feed(&mut order, changes);
-        }
-        let answer = take(&order);
-        feed.order = Some(order);
-        Ok(answer)
-    }
-}
-
-/// Applies a commit's changes to the feed's order.
-fn apply_feed(order: &mut std::collections::BTreeMap<u64, CustomerId>, changes: FeedChanges) {
-    if !changes.removed.is_empty() {
-        order.retain(|_, id| !changes.removed.contains(id));
-    }
-    order.extend(changes.appended);
 }
 
 /// Runs a redb call, turning a panic inside redb (which some damaged files
@@ -767,13 +686,6 @@ struct RedbTx<'t> {
     audit_head: Option<(u64, [u8; 32])>,
     seq: u64,
     feed: FeedChanges,
-}
-
-/// What a transaction changed of the feed's order.
-#[derive(Default)]
-struct FeedChanges {
-    appended: Vec<(u64, CustomerId)>,
-    removed: Vec<CustomerId>,
 }
 
 impl<'t> RedbTx<'t> {
