@@ -27,7 +27,7 @@ pub const DEDUPE_INDEX: &str = "dedupe";
 /// The document space of the dedupe bookkeeping (model, key format, run list).
 pub(crate) const SPACE: &str = "dedupe";
 /// The document space of the runs' buckets (key: run id, bucket, both big-endian).
-const RUNS: &str = "dedupe.run";
+pub(crate) const RUNS: &str = "dedupe.run";
 const RUN_LIST: &[u8] = b"runs";
 const FORMAT: &[u8] = b"key-format";
 /// The key format this build writes: 32-bit keys (1: 9-byte keys, before runs).
@@ -105,47 +105,24 @@ impl Runs {
         Ok(Self { list })
     }
 
-    /// The customers the runs hold under `key`.
-    pub fn lookup(
-        &self,
-        snap: &dyn Snapshot,
-        key: Key,
-        out: &mut Vec<CustomerId>,
-    ) -> Result<(), Error> {
-        for run in &self.list {
-            let bucket = bucket_of(key, run.bits);
-            if let Some(doc) = snap.doc(RUNS, &bucket_key(run.id, bucket))? {
-                let entries = &doc.value;
-                let n = entries.len() / ENTRY;
-                let key_at = |i: usize| {
-                    let at = i * ENTRY;
-                    u32::from_be_bytes([
-                        entries[at],
-                        entries[at + 1],
-                        entries[at + 2],
-                        entries[at + 3],
-                    ])
-                };
-                // The first entry with the key: entries are sorted by key.
-                let (mut lo, mut hi) = (0, n);
-                while lo < hi {
-                    let mid = (lo + hi) / 2;
-                    if key_at(mid) < key {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                while lo < n && key_at(lo) == key {
-                    let at = lo * ENTRY + 4;
-                    let mut id = [0u8; 16];
-                    id.copy_from_slice(&entries[at..at + 16]);
-                    out.push(CustomerId::from_bytes(id));
-                    lo += 1;
-                }
-            }
+    /// The keys of the bucket documents (in space [`RUNS`]) that may hold
+    /// `key`: one per run.
+    pub fn buckets(&self, key: Key) -> impl Iterator<Item = Vec<u8>> + '_ {
+        self.list
+            .iter()
+            .map(move |run| bucket_key(run.id, bucket_of(key, run.bits)))
+    }
+
+    /// The customers a bucket's entries (sorted by key) hold under `key`.
+    pub fn entries_under(entries: &[u8], key: Key, out: &mut Vec<CustomerId>) {
+        let (entries, _) = entries.as_chunks::<ENTRY>();
+        let key_of = |e: &[u8; ENTRY]| u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
+        let first = entries.partition_point(|e| key_of(e) < key);
+        for e in entries[first..].iter().take_while(|e| key_of(e) == key) {
+            let mut id = [0u8; 16];
+            id.copy_from_slice(&e[4..]);
+            out.push(CustomerId::from_bytes(id));
         }
-        Ok(())
     }
 
     /// The writes that add a run of these entries (any order; sorted here)

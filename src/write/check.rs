@@ -10,6 +10,7 @@ use kehu_model::catalogue::Field;
 use kehu_model::{Customer, CustomerId};
 use kehu_store::{IndexKey, Snapshot};
 
+use super::ahead::Ahead;
 use crate::duplicates::keys::{index_key, Runs};
 use crate::policy::viewer::Viewer;
 use crate::{Book, DuplicateAction, DuplicateCandidate, Error};
@@ -85,6 +86,8 @@ pub(crate) struct Check<'b> {
     viewer: Option<(&'b Viewer, Vec<bool>)>,
     matcher: Matcher,
     runs: Runs,
+    /// What was read of the book ahead, for the block being checked.
+    ahead: Ahead,
     rows: Vec<RowOf>,
     book_rows: HashMap<CustomerId, u32>,
     /// Whether the book had dossiers when the check began (else it is not asked).
@@ -130,6 +133,7 @@ impl<'b> Check<'b> {
             viewer: book.viewer().map(|v| (v, v.compared_columns())),
             matcher,
             runs,
+            ahead: Ahead::default(),
             rows: Vec::new(),
             book_rows: HashMap::new(),
             book_has_dossiers,
@@ -151,7 +155,55 @@ impl<'b> Check<'b> {
     /// the dossiers a merge joins).
     pub fn check(&mut self, c: &Customer, exclude: &[CustomerId]) -> Result<Found, Error> {
         let prepared = Keyer::shared().prepare(c);
+        self.read_ahead([(c, &prepared)])?;
         self.check_prepared(c, prepared, exclude, false)
+    }
+
+    /// Reads ahead what checking these records will ask of the book: the
+    /// index entries and run buckets of their keys and the dossiers those
+    /// name, in a request or two each for all of them (a book across a
+    /// network answers a block of records in a few round trips, not a few
+    /// per record). What was read for the records before is forgotten.
+    pub fn read_ahead<'c>(
+        &mut self,
+        records: impl IntoIterator<Item = (&'c Customer, &'c Prepared)>,
+    ) -> Result<(), Error> {
+        self.ahead.clear();
+        if !self.book_has_dossiers {
+            return Ok(());
+        }
+        let mut probes = Vec::new();
+        let (mut keys, mut buckets) = (Vec::new(), Vec::new());
+        for (c, prepared) in records {
+            let stored = match self.seen(c) {
+                Some(seen) => seen.keys.stored,
+                None => prepared.keys.stored.clone(),
+            };
+            keys.extend(self.lookup_keys(c, &stored));
+            for &k in &stored {
+                buckets.extend(self.runs.buckets(k));
+            }
+            probes.push((c, stored));
+        }
+        self.ahead.read_keys(&*self.snap, keys, buckets)?;
+        let mut ids = Vec::new();
+        for (c, stored) in &probes {
+            ids.extend(
+                self.book_candidates(c, stored)?
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .filter(|id| !self.book_rows.contains_key(id)),
+            );
+        }
+        self.ahead.read_customers(&*self.snap, ids)
+    }
+
+    /// A principal's view of a record: its normal forms and keys of the
+    /// fields the principal compares.
+    fn seen(&self, c: &Customer) -> Option<Prepared> {
+        self.viewer
+            .as_ref()
+            .map(|(_, cols)| Keyer::shared().prepare_seen(c, cols))
     }
 
     /// [`Check::check`] of a record prepared beforehand ([`Keyer::prepare`],
@@ -165,10 +217,7 @@ impl<'b> Check<'b> {
         exclude: &[CustomerId],
         first_sure: bool,
     ) -> Result<Found, Error> {
-        let seen = self
-            .viewer
-            .as_ref()
-            .map(|(_, cols)| Keyer::shared().prepare_seen(c, cols));
+        let seen = self.seen(c);
         let probe = seen.as_ref().unwrap_or(&prepared);
         let row = self.push_row(c.id, probe);
         let mut book = Vec::new();
@@ -257,6 +306,31 @@ impl<'b> Check<'b> {
             .collect()
     }
 
+    /// The index keys of a record the book is asked for: its e-mail
+    /// addresses and phone numbers (those the check compares) and its
+    /// blocking keys.
+    fn lookup_keys(&self, c: &Customer, stored: &[Key]) -> Vec<IndexKey> {
+        let mut keys: Vec<IndexKey> = Vec::new();
+        if self.compares(Field::Emails) {
+            keys.extend(
+                c.emails
+                    .iter()
+                    .filter(|e| !e.address.is_empty())
+                    .map(|e| IndexKey::email(&e.address)),
+            );
+        }
+        if self.compares(Field::Phones) {
+            keys.extend(
+                c.phones
+                    .iter()
+                    .filter(|p| !p.number.is_empty())
+                    .map(|p| IndexKey::Phone(p.number.clone())),
+            );
+        }
+        keys.extend(stored.iter().map(|&k| index_key(k)));
+        keys
+    }
+
     /// The dossiers of the book that share a key with the record and how
     /// many keys, most shared first.
     fn book_candidates(
@@ -265,35 +339,19 @@ impl<'b> Check<'b> {
         stored: &[Key],
     ) -> Result<Vec<(CustomerId, u32)>, Error> {
         let mut hits: HashMap<CustomerId, u32> = HashMap::new();
-        let mut lookups: Vec<IndexKey> = Vec::new();
-        if self.compares(Field::Emails) {
-            lookups.extend(
-                c.emails
-                    .iter()
-                    .filter(|e| !e.address.is_empty())
-                    .map(|e| IndexKey::email(&e.address)),
-            );
-        }
-        if self.compares(Field::Phones) {
-            lookups.extend(
-                c.phones
-                    .iter()
-                    .filter(|p| !p.number.is_empty())
-                    .map(|p| IndexKey::Phone(p.number.clone())),
-            );
-        }
-        lookups.extend(stored.iter().map(|&k| index_key(k)));
-        let mut ids = Vec::new();
-        for key in &lookups {
-            ids.clear();
-            ids.extend(self.snap.lookup(key)?);
-            for &id in &ids {
+        for key in &self.lookup_keys(c, stored) {
+            for &id in self.ahead.lookup(&*self.snap, key)?.iter() {
                 *hits.entry(id).or_default() += 1;
             }
         }
+        let mut ids = Vec::new();
         for &k in stored {
             ids.clear();
-            self.runs.lookup(&*self.snap, k, &mut ids)?;
+            for bucket in self.runs.buckets(k) {
+                if let Some(entries) = self.ahead.bucket(&*self.snap, &bucket)? {
+                    Runs::entries_under(&entries, k, &mut ids);
+                }
+            }
             for &id in &ids {
                 *hits.entry(id).or_default() += 1;
             }
@@ -320,7 +378,7 @@ impl<'b> Check<'b> {
         if let Some(&r) = self.book_rows.get(&id) {
             return Ok(Some(r));
         }
-        let Some(c) = self.snap.customer(id)? else {
+        let Some(c) = self.ahead.customer(&*self.snap, id)? else {
             return Ok(None);
         };
         let prepared = match &self.viewer {

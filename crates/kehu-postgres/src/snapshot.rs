@@ -177,6 +177,64 @@ impl Snapshot for PgSnapshot<'_> {
             .collect()
     }
 
+    fn customers_by_id(&self, ids: &[CustomerId]) -> Result<Vec<Option<Customer>>> {
+        let keys: Vec<[u8; 16]> = ids.iter().map(|id| id.to_bytes()).collect();
+        let asked: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        let rows = self.session.query(
+            "SELECT id, body FROM kehu_customers WHERE id = ANY($1)",
+            &[&asked],
+        )?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id = crate::customer_id(row.get(0))?;
+            found.insert(
+                id,
+                stored::decode_customer(row.get::<_, &[u8]>(1), &self.sealer)?,
+            );
+        }
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+    }
+
+    fn lookup_many(&self, keys: &[IndexKey]) -> Result<Vec<Vec<CustomerId>>> {
+        let stored: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| self.sealer.codec().index_key(k.encode()))
+            .collect();
+        let asked: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
+        let rows = self.session.query(
+            "SELECT key, id FROM kehu_index WHERE key = ANY($1) ORDER BY key, id",
+            &[&asked],
+        )?;
+        let mut found: std::collections::HashMap<&[u8], Vec<CustomerId>> =
+            std::collections::HashMap::new();
+        for row in &rows {
+            let key: &[u8] = row.get(0);
+            found
+                .entry(key)
+                .or_default()
+                .push(crate::customer_id(row.get(1))?);
+        }
+        Ok(stored
+            .iter()
+            .map(|k| found.get(k.as_slice()).cloned().unwrap_or_default())
+            .collect())
+    }
+
+    fn docs_by_key(&self, space: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Doc>>> {
+        let asked: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let rows = self.session.query(
+            "SELECT key, body FROM kehu_docs WHERE space = $1 AND key = ANY($2)",
+            &[&space, &asked],
+        )?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let (owner, value) = stored::decode_doc(row.get::<_, &[u8]>(1), &self.sealer)?;
+            let key: Vec<u8> = row.get(0);
+            found.insert(key.clone(), Doc { key, owner, value });
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
     fn feed(&self, after: u64, limit: usize) -> Result<Vec<kehu_store::FeedItem>> {
         // The change key is the customer id, then the sequence number
         // big-endian: its tail sorts as the number does (an index on it).

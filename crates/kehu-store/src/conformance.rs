@@ -34,7 +34,8 @@ macro_rules! conformance_tests {
             any_customer_round_trips, any_related_record_round_trips,
             unrelate_removes_one_record, documents_by_space_and_prefix,
             non_durable_batches_are_visible, a_stream_of_batches_commits_whole,
-            compaction_keeps_everything, the_feed_lists_every_change_once_in_order);
+            compaction_keeps_everything, the_feed_lists_every_change_once_in_order,
+            reads_of_many_agree_with_reads_of_one);
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -340,6 +341,99 @@ pub fn keyed_index_replaces_and_forgets(make: Make) {
         }))
         .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err}");
+}
+
+/// The reads of many at once answer as the reads of each, in the order
+/// asked: repeated, missing and deleted ones included.
+pub fn reads_of_many_agree_with_reads_of_one(make: Make) {
+    let store = make();
+    let a = sample();
+    let b = Customer::person("Li", "Na").with_email("WEI.zhang@example.com");
+    let gone = Customer::person("Wang", "Fang").with_email("fang@example.com");
+    for c in [&a, &b, &gone] {
+        create(&*store, c);
+    }
+    let mut batch = Batch::new("tester", at(2))
+        .with(Write::SetKeys {
+            id: a.id,
+            index: "name".into(),
+            keys: vec![b"Z".to_vec(), b"W".to_vec()],
+        })
+        .with(Write::SetKeys {
+            id: b.id,
+            index: "name".into(),
+            keys: vec![b"Z".to_vec()],
+        })
+        .with(Write::Delete {
+            id: gone.id,
+            expected: 1,
+        });
+    for (key, value) in [(&b"k/1"[..], &b"one"[..]), (b"k/2", b"two")] {
+        batch = batch.with(Write::PutDoc {
+            space: "runs".into(),
+            key: key.to_vec(),
+            owner: Some(a.id),
+            value: value.to_vec(),
+        });
+    }
+    store.commit(batch).expect("keys, docs, delete");
+    let snap = store.snapshot().expect("snapshot");
+
+    let ids = [b.id, CustomerId::new(), a.id, gone.id, b.id];
+    let one: Vec<_> = ids
+        .iter()
+        .map(|&id| snap.customer(id).expect("get"))
+        .collect();
+    let many = snap.customers_by_id(&ids).expect("get many");
+    assert_eq!(many, one);
+    assert_eq!(many.iter().filter(|c| c.is_some()).count(), 3);
+    assert!(snap.customers_by_id(&[]).expect("none").is_empty());
+
+    let keyed = |k: &[u8]| IndexKey::Keyed {
+        index: "name".into(),
+        key: k.to_vec(),
+    };
+    let keys = [
+        IndexKey::email("wei.zhang@example.com"),
+        keyed(b"Z"),
+        IndexKey::email("fang@example.com"),
+        keyed(b"W"),
+        keyed(b"none"),
+        keyed(b"Z"),
+        IndexKey::Tag("vip".into()),
+    ];
+    let one: Vec<_> = keys
+        .iter()
+        .map(|k| snap.lookup(k).expect("lookup"))
+        .collect();
+    let many = snap.lookup_many(&keys).expect("lookup many");
+    assert_eq!(many, one);
+    assert_eq!(many[1].len(), 2);
+    assert!(many[2].is_empty(), "a deleted dossier is in no index");
+    assert!(snap.lookup_many(&[]).expect("none").is_empty());
+
+    let keys = [
+        b"k/2".to_vec(),
+        b"k/0".to_vec(),
+        b"k/1".to_vec(),
+        b"k/2".to_vec(),
+    ];
+    let one: Vec<_> = keys
+        .iter()
+        .map(|k| snap.doc("runs", k).expect("doc"))
+        .collect();
+    let many = snap.docs_by_key("runs", &keys).expect("docs");
+    assert_eq!(many, one);
+    assert_eq!(
+        many[0].as_ref().map(|d| d.value.as_slice()),
+        Some(&b"two"[..])
+    );
+    assert_eq!(many[1], None);
+    assert!(snap
+        .docs_by_key("other", &keys)
+        .expect("none")
+        .iter()
+        .all(Option::is_none));
 }
 
 /// Related records come back per customer, oldest first, filtered by kind.

@@ -142,4 +142,22 @@ pub trait Snapshot {
     /// at most `limit` items, in sequence order — every committed change of
     /// every dossier, and a tombstone for each erasure ([`feed`]).
     fn feed(&self, after: u64, limit: usize) -> Result<Vec<FeedItem>>;
+
+    /// [`Snapshot::customer`] of each id, in the order asked: one request
+    /// for many where the store is across a network.
+    fn customers_by_id(&self, ids: &[CustomerId]) -> Result<Vec<Option<Customer>>> {
+        ids.iter().map(|&id| self.customer(id)).collect()
+    }
+
+    /// [`Snapshot::lookup`] of each key, in the order asked: one request
+    /// for many where the store is across a network.
+    fn lookup_many(&self, keys: &[IndexKey]) -> Result<Vec<Vec<CustomerId>>> {
+        keys.iter().map(|k| self.lookup(k)).collect()
+    }
+
+    /// [`Snapshot::doc`] of each key of one space, in the order asked: one
+    /// request for many where the store is across a network.
+    fn docs_by_key(&self, space: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Doc>>> {
+        keys.iter().map(|k| self.doc(space, k)).collect()
+    }
 }

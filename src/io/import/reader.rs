@@ -123,6 +123,12 @@ impl RowReader<'_> {
                 self.columns = columns;
             }
             self.position = block.position;
+            if let Some(check) = &mut self.check {
+                check.read_ahead(block.rows.iter().filter_map(|(_, built)| {
+                    let built = built.as_deref()?;
+                    Some((&built.row.customer, built.dedupe.as_ref()?))
+                }))?;
+            }
             for (row, built) in block.rows {
                 self.report.rows += 1;
                 let outcome = self.handle(&row, built);
