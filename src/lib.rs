@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+mod ahead;
 mod book;
 mod duplicates;
 mod error;

@@ -10,8 +10,8 @@ use kehu_model::catalogue::Field;
 use kehu_model::{Customer, CustomerId};
 use kehu_store::{IndexKey, Snapshot};
 
-use super::ahead::Ahead;
-use crate::duplicates::keys::{index_key, Runs};
+use crate::ahead::Ahead;
+use crate::duplicates::keys::{index_key, Runs, RUNS};
 use crate::policy::viewer::Viewer;
 use crate::{Book, DuplicateAction, DuplicateCandidate, Error};
 
@@ -185,7 +185,8 @@ impl<'b> Check<'b> {
             }
             probes.push((c, stored));
         }
-        self.ahead.read_keys(&*self.snap, keys, buckets)?;
+        self.ahead.read_lookups(&*self.snap, keys)?;
+        self.ahead.read_docs(&*self.snap, RUNS, buckets)?;
         let mut ids = Vec::new();
         for (c, stored) in &probes {
             ids.extend(
@@ -348,7 +349,7 @@ impl<'b> Check<'b> {
         for &k in stored {
             ids.clear();
             for bucket in self.runs.buckets(k) {
-                if let Some(entries) = self.ahead.bucket(&*self.snap, &bucket)? {
+                if let Some(entries) = self.ahead.doc(&*self.snap, RUNS, &bucket)? {
                     Runs::entries_under(&entries, k, &mut ids);
                 }
             }

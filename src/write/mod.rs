@@ -5,7 +5,6 @@
 //! pipeline admitted before, and go to the store through the same commit,
 //! which keeps every dossier's blocking keys current.
 
-mod ahead;
 mod check;
 
 use std::collections::{HashMap, HashSet};

@@ -198,6 +198,7 @@ impl Book {
                     empty_book,
                     import_id,
                     learned: learning.is_some(),
+                    ahead: crate::ahead::Ahead::default(),
                     check,
                     learning,
                     written: HashMap::new(),

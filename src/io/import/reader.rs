@@ -14,8 +14,9 @@ use kehu_table::{Columns, Row, TextEncoding};
 use super::prepare::{Block, Built};
 use super::rejects::RejectsFile;
 use super::{Counts, Pending, CHUNK_ROWS};
+use crate::ahead::Ahead;
 use crate::io::journal::{id_u128, instant, JournalBatch};
-use crate::io::{ImportOptions, NaturalKey, RowDuplicate, RowProblem};
+use crate::io::{ImportKind, ImportOptions, NaturalKey, RowDuplicate, RowProblem};
 use crate::write::Check;
 use crate::{Book, Error, OnDuplicate};
 
@@ -47,6 +48,8 @@ pub(super) struct RowReader<'b> {
     pub customers: HashMap<String, Result<CustomerId, (&'static str, String)>>,
     pub empty_book: bool,
     pub import_id: RecordId,
+    /// The dossiers a block's rows may update, read ahead.
+    pub ahead: Ahead,
     /// The duplicate check (none for related records and `on_duplicate = allow`).
     pub check: Option<Check<'b>>,
     /// Rows held back while the model they are checked with is learned.
@@ -123,11 +126,16 @@ impl RowReader<'_> {
                 self.columns = columns;
             }
             self.position = block.position;
+            let built = || block.rows.iter().filter_map(|(_, b)| b.as_deref());
+            if self.options.kind == ImportKind::Customers {
+                self.read_ahead_existing(built().map(|b| &b.row))?;
+            } else {
+                self.read_ahead_named(block.rows.iter().map(|(row, _)| row))?;
+            }
             if let Some(check) = &mut self.check {
-                check.read_ahead(block.rows.iter().filter_map(|(_, built)| {
-                    let built = built.as_deref()?;
-                    Some((&built.row.customer, built.dedupe.as_ref()?))
-                }))?;
+                check.read_ahead(
+                    built().filter_map(|b| Some((&b.row.customer, b.dedupe.as_ref()?))),
+                )?;
             }
             for (row, built) in block.rows {
                 self.report.rows += 1;

@@ -16,6 +16,7 @@ use super::reader::{Outcome, RowReader};
 use super::{LISTED_WARNINGS, QUOTE_CHARS};
 use crate::io::journal;
 use crate::io::{ImportKind, Mode, NaturalKey, RowProblem};
+use crate::Error;
 
 impl RowReader<'_> {
     pub(super) fn customer_row(&mut self, row: &Row, built: Built) -> Outcome {
@@ -193,14 +194,7 @@ impl RowReader<'_> {
     }
 
     pub(super) fn related_row(&mut self, row: &Row) -> Outcome {
-        let Some((col, text)) = row
-            .cells
-            .iter()
-            .find(|(c, _)| {
-                self.columns.target(*c) == Some(&Target::Related(RelatedField::Customer))
-            })
-            .map(|(c, t)| (*c, t.trim().to_string()))
-        else {
+        let Some((col, text)) = self.customer_cell(row) else {
             return Outcome::Rejected(vec![self.problem(
                 row,
                 None,
@@ -281,6 +275,68 @@ impl RowReader<'_> {
         Outcome::Written(Write::Relate(record), None)
     }
 
+    /// The text of the cell naming a related row's customer, trimmed.
+    fn customer_cell(&self, row: &Row) -> Option<(usize, String)> {
+        row.cells
+            .iter()
+            .find(|(c, _)| {
+                self.columns.target(*c) == Some(&Target::Related(RelatedField::Customer))
+            })
+            .map(|(c, t)| (*c, t.trim().to_string()))
+    }
+
+    /// Reads ahead the customers a block's related rows name (those not
+    /// resolved before): one request for their keys, one for the dossiers
+    /// named by kehu id.
+    pub(super) fn read_ahead_named<'r>(
+        &mut self,
+        rows: impl Iterator<Item = &'r Row>,
+    ) -> Result<(), Error> {
+        self.ahead.clear();
+        let (mut keys, mut ids) = (Vec::new(), Vec::new());
+        for row in rows {
+            let Some((_, text)) = self.customer_cell(row) else {
+                continue;
+            };
+            if self.customers.contains_key(&text) {
+                continue;
+            }
+            match self.customer_index_key(&text) {
+                Some(k) => keys.push(k),
+                None => ids.extend(text.parse::<CustomerId>()),
+            }
+        }
+        self.ahead.read_lookups(&*self.snapshot, keys)?;
+        self.ahead.read_customers(&*self.snapshot, ids)
+    }
+
+    /// The index key the import's customer key finds a related row's
+    /// customer under; none for the kehu id, which names the dossier.
+    fn customer_index_key(&self, text: &str) -> Option<IndexKey> {
+        Some(match self.options.customer_key {
+            NaturalKey::Id => return None,
+            NaturalKey::Email => IndexKey::email(text),
+            NaturalKey::Phone => {
+                let region = self.book.rules.rule_set().default_region.as_deref();
+                match normalize_phone(text, region) {
+                    PhoneOutcome::Valid(e164) => IndexKey::Phone(e164),
+                    PhoneOutcome::Invalid { .. } => IndexKey::Phone(text.to_string()),
+                }
+            }
+            NaturalKey::ResidentId => IndexKey::ResidentId(
+                Identifier::CnResidentId
+                    .canonical(text)
+                    .unwrap_or_else(|| text.to_string()),
+            ),
+            NaturalKey::CreditCode => IndexKey::CreditCode(
+                Identifier::CnCreditCode
+                    .canonical(text)
+                    .unwrap_or_else(|| text.to_string()),
+            ),
+            NaturalKey::ExternalId => IndexKey::ExternalId(text.to_string()),
+        })
+    }
+
     /// The customer a related row names, by the import's customer key.
     pub(super) fn resolve_customer(
         &mut self,
@@ -290,41 +346,20 @@ impl RowReader<'_> {
             return found.clone();
         }
         let key = self.options.customer_key;
-        let ids = match key {
-            NaturalKey::Id => match text.parse::<CustomerId>() {
-                Ok(id) => match self.snapshot.customer(id) {
+        let ids = match self.customer_index_key(text) {
+            Some(index_key) => self
+                .ahead
+                .lookup(&*self.snapshot, &index_key)
+                .map_err(|e| ("store", e.to_string()))?
+                .into_owned(),
+            None => match text.parse::<CustomerId>() {
+                Ok(id) => match self.ahead.customer(&*self.snapshot, id) {
                     Ok(Some(_)) => vec![id],
                     Ok(None) => vec![],
                     Err(e) => return Err(("store", e.to_string())),
                 },
                 Err(_) => return Err(("format.id", format!("{text:?} is not a kehu id"))),
             },
-            _ => {
-                let index_key = match key {
-                    NaturalKey::Email => IndexKey::email(text),
-                    NaturalKey::Phone => {
-                        let region = self.book.rules.rule_set().default_region.as_deref();
-                        match normalize_phone(text, region) {
-                            PhoneOutcome::Valid(e164) => IndexKey::Phone(e164),
-                            PhoneOutcome::Invalid { .. } => IndexKey::Phone(text.to_string()),
-                        }
-                    }
-                    NaturalKey::ResidentId => IndexKey::ResidentId(
-                        Identifier::CnResidentId
-                            .canonical(text)
-                            .unwrap_or_else(|| text.to_string()),
-                    ),
-                    NaturalKey::CreditCode => IndexKey::CreditCode(
-                        Identifier::CnCreditCode
-                            .canonical(text)
-                            .unwrap_or_else(|| text.to_string()),
-                    ),
-                    _ => IndexKey::ExternalId(text.to_string()),
-                };
-                self.snapshot
-                    .lookup(&index_key)
-                    .map_err(|e| ("store", e.to_string()))?
-            }
         };
         let found = match ids.as_slice() {
             [id] => Ok(*id),
@@ -377,29 +412,58 @@ impl RowReader<'_> {
         out
     }
 
+    /// Reads ahead the dossiers a block's rows may update: the index
+    /// entries of their natural keys and the dossiers those name, one
+    /// request each for the block. What was read for the block before is
+    /// forgotten.
+    pub(super) fn read_ahead_existing<'r>(
+        &mut self,
+        built: impl Iterator<Item = &'r RowCustomer>,
+    ) -> Result<(), Error> {
+        self.ahead.clear();
+        if self.empty_book {
+            return Ok(());
+        }
+        let (mut keys, mut ids) = (Vec::new(), Vec::new());
+        for b in built {
+            for (key, value) in self.key_values(b) {
+                match natural_index_key(key, &value) {
+                    Some(k) => keys.push(k),
+                    None => ids.extend(value.parse::<CustomerId>()),
+                }
+            }
+        }
+        self.ahead.read_lookups(&*self.snapshot, keys.clone())?;
+        for k in &keys {
+            ids.extend(self.ahead.lookup(&*self.snapshot, k)?.iter().copied());
+        }
+        self.ahead.read_customers(&*self.snapshot, ids)
+    }
+
     /// The dossier the row's first matching key finds in the book, with that key.
     pub(super) fn find_existing(
-        &self,
+        &mut self,
         keys: &[(NaturalKey, String)],
     ) -> Result<Option<(Customer, String)>, String> {
         if self.empty_book {
             return Ok(None);
         }
         for (key, value) in keys {
-            let ids = match key {
-                NaturalKey::Id => match value.parse::<CustomerId>() {
+            let ids = match natural_index_key(*key, value) {
+                Some(k) => self
+                    .ahead
+                    .lookup(&*self.snapshot, &k)
+                    .map_err(|e| e.to_string())?
+                    .into_owned(),
+                None => match value.parse::<CustomerId>() {
                     Ok(id) => vec![id],
                     Err(_) => continue,
                 },
-                NaturalKey::ExternalId => self.lookup(IndexKey::ExternalId(value.clone()))?,
-                NaturalKey::Email => self.lookup(IndexKey::email(value))?,
-                NaturalKey::Phone => self.lookup(IndexKey::Phone(value.clone()))?,
-                NaturalKey::ResidentId => self.lookup(IndexKey::ResidentId(value.clone()))?,
-                NaturalKey::CreditCode => self.lookup(IndexKey::CreditCode(value.clone()))?,
             };
             let mut found = Vec::new();
             for id in ids {
-                if let Some(c) = self.snapshot.customer(id).map_err(|e| e.to_string())? {
+                let c = self.ahead.customer(&*self.snapshot, id);
+                if let Some(c) = c.map_err(|e| e.to_string())? {
                     found.push(c);
                 }
             }
@@ -415,10 +479,6 @@ impl RowReader<'_> {
             }
         }
         Ok(None)
-    }
-
-    pub(super) fn lookup(&self, key: IndexKey) -> Result<Vec<CustomerId>, String> {
-        self.snapshot.lookup(&key).map_err(|e| e.to_string())
     }
 
     /// The row, rejected for the errors in its report.
@@ -497,4 +557,17 @@ impl RowReader<'_> {
             message,
         }
     }
+}
+
+/// The index a natural key's (normalised) value is found under; none for
+/// the kehu id, which names the dossier itself.
+fn natural_index_key(key: NaturalKey, value: &str) -> Option<IndexKey> {
+    Some(match key {
+        NaturalKey::Id => return None,
+        NaturalKey::ExternalId => IndexKey::ExternalId(value.to_string()),
+        NaturalKey::Email => IndexKey::email(value),
+        NaturalKey::Phone => IndexKey::Phone(value.to_string()),
+        NaturalKey::ResidentId => IndexKey::ResidentId(value.to_string()),
+        NaturalKey::CreditCode => IndexKey::CreditCode(value.to_string()),
+    })
 }

@@ -1,6 +1,7 @@
-//! What a write's duplicate check reads of the book, asked ahead for a block
-//! of records at once: a few requests for the block instead of a few per
-//! record, which is what a book across a network needs.
+//! Reads of the book asked ahead for a block of records at once: a few
+//! requests for the block instead of a few per record, which is what a book
+//! across a network needs. The duplicate check of a write and an import's
+//! search for the dossiers its rows update read this way.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -8,15 +9,15 @@ use std::collections::HashMap;
 use kehu_model::{Customer, CustomerId};
 use kehu_store::{IndexKey, Snapshot};
 
-use crate::duplicates::keys::RUNS;
 use crate::Error;
 
-/// Reads made ahead; what a check asks and finds here it does not ask the
-/// store. Each answer is as of the check's snapshot, so it never goes stale.
+/// Reads made ahead of one snapshot; what is asked and found here is not
+/// asked of the store. Each answer is as of that snapshot, so it never goes
+/// stale while the snapshot is the one read.
 #[derive(Default)]
 pub(crate) struct Ahead {
     lookups: HashMap<IndexKey, Vec<CustomerId>>,
-    buckets: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    docs: HashMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
     customers: HashMap<CustomerId, Option<Customer>>,
 }
 
@@ -24,16 +25,15 @@ impl Ahead {
     /// Forgets what was read for the block before.
     pub fn clear(&mut self) {
         self.lookups.clear();
-        self.buckets.clear();
+        self.docs.clear();
         self.customers.clear();
     }
 
-    /// Reads these index keys and run buckets, each once, in one request each.
-    pub fn read_keys(
+    /// Reads these index keys, each once, in one request.
+    pub fn read_lookups(
         &mut self,
         snap: &dyn Snapshot,
         mut keys: Vec<IndexKey>,
-        mut buckets: Vec<Vec<u8>>,
     ) -> Result<(), Error> {
         keys.sort_unstable();
         keys.dedup();
@@ -42,15 +42,25 @@ impl Ahead {
             let found = snap.lookup_many(&keys)?;
             self.lookups.extend(keys.into_iter().zip(found));
         }
-        buckets.sort_unstable();
-        buckets.dedup();
-        buckets.retain(|b| !self.buckets.contains_key(b));
-        if !buckets.is_empty() {
-            let found = snap.docs_by_key(RUNS, &buckets)?;
-            self.buckets.extend(
-                buckets
-                    .into_iter()
-                    .zip(found.into_iter().map(|d| d.map(|d| d.value))),
+        Ok(())
+    }
+
+    /// Reads these documents of a space, each once, in one request.
+    pub fn read_docs(
+        &mut self,
+        snap: &dyn Snapshot,
+        space: &'static str,
+        mut keys: Vec<Vec<u8>>,
+    ) -> Result<(), Error> {
+        keys.sort_unstable();
+        keys.dedup();
+        keys.retain(|k| !self.docs.contains_key(&(space, k.clone())));
+        if !keys.is_empty() {
+            let found = snap.docs_by_key(space, &keys)?;
+            self.docs.extend(
+                keys.into_iter()
+                    .zip(found)
+                    .map(|(k, d)| ((space, k), d.map(|d| d.value))),
             );
         }
         Ok(())
@@ -84,15 +94,20 @@ impl Ahead {
         }
     }
 
-    /// A run's bucket: as read ahead, or asked now.
-    pub fn bucket(&self, snap: &dyn Snapshot, key: &[u8]) -> Result<Option<Cow<'_, [u8]>>, Error> {
-        match self.buckets.get(key) {
-            Some(b) => Ok(b.as_deref().map(Cow::Borrowed)),
-            None => Ok(snap.doc(RUNS, key)?.map(|d| Cow::Owned(d.value))),
+    /// A document's value: as read ahead, or asked now.
+    pub fn doc(
+        &self,
+        snap: &dyn Snapshot,
+        space: &'static str,
+        key: &[u8],
+    ) -> Result<Option<Cow<'_, [u8]>>, Error> {
+        match self.docs.get(&(space, key.to_vec())) {
+            Some(value) => Ok(value.as_deref().map(Cow::Borrowed)),
+            None => Ok(snap.doc(space, key)?.map(|d| Cow::Owned(d.value))),
         }
     }
 
-    /// A dossier, taken from what was read ahead (a check reads each once),
+    /// A dossier, taken from what was read ahead (each is read for one use),
     /// or asked now.
     pub fn customer(
         &mut self,
