@@ -1,23 +1,37 @@
-//! Writes a transaction holds back and sends many rows to a statement
-//! (`unnest` of arrays), so a bulk write costs a round trip per dossier, not
-//! one per table row. Only tables the transaction does not read back are
-//! held: new dossiers (whose reads consult what is held first; one that was
-//! there after all is a version conflict when they are sent), index
-//! entries, changes, audit entries, related records, documents and key sets
-//! (whose reads consult what is held first). Before a statement that deletes
-//! from one of them, what is held for it is sent.
+//! Writes a transaction holds back and sends many rows at a time, so a bulk
+//! write costs a few statements per few thousand rows, not one per table
+//! row. Only tables the transaction does not read back are held: new
+//! dossiers (whose reads consult what is held first; one that was there
+//! after all is a version conflict when they are sent), index entries,
+//! changes, audit entries, related records, documents and key sets (whose
+//! reads consult what is held first). Before a statement that deletes from
+//! one of them, what is held for it is sent.
+//!
+//! Rows new to their tables — the bulk of an import — go in by `COPY … FROM
+//! STDIN BINARY` inside a savepoint; when one was there already (a change
+//! rewritten by an erasure, a dossier another writer created, an index
+//! entry twice) the savepoint is undone and they go again by upserts of
+//! arrays (`unnest`), which keep what is there. A bulk write sends ahead:
+//! a thread of the session runs the statements while the writer prepares
+//! the next rows ([`Session::send`]), so the server's work and the
+//! pipeline's overlap.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use kehu_store::Result;
+use postgres::types::{ToSql, Type};
 
-use crate::session::Session;
+use crate::session::{Conn, Session};
 
 /// How many held rows make the transaction send them.
 const HOLD: usize = 4096;
 
 /// A document held: its owner and its stored bytes, by space and key.
 type HeldDocs = BTreeMap<(String, Vec<u8>), (Option<[u8; 16]>, Vec<u8>)>;
+
+/// The slot where a send notes a created dossier found in the book already.
+type ConflictSlot = Arc<Mutex<Option<[u8; 16]>>>;
 
 /// Held writes, per table.
 #[derive(Default)]
@@ -33,6 +47,8 @@ pub struct Pending {
     /// A customer's key sets to write (none: to delete).
     key_sets: BTreeMap<[u8; 16], Option<Vec<u8>>>,
     rows: usize,
+    /// A created dossier a send found in the book already.
+    conflict: Arc<Mutex<Option<[u8; 16]>>>,
 }
 
 impl Pending {
@@ -82,120 +98,245 @@ impl Pending {
         self.key_sets.get(id).map(|b| b.as_deref())
     }
 
-    /// Sends everything once enough is held; see [`Pending::flush`].
-    pub fn maybe_flush(&mut self, s: &Session) -> Result<Option<[u8; 16]>> {
+    /// Sends everything once enough is held, to run while the caller goes on
+    /// ([`Session::send`] ahead).
+    pub fn maybe_flush(&mut self, s: &Session) -> Result<()> {
         if self.rows >= HOLD {
-            return self.flush(s);
+            let all = self.take_all();
+            return self.send(s, all, true);
         }
-        Ok(None)
+        Ok(())
     }
 
-    /// Sends everything held. Answers the id of a created dossier that was
-    /// in the book already (the transaction must then fail with a conflict).
-    pub fn flush(&mut self, s: &Session) -> Result<Option<[u8; 16]>> {
-        let conflict = self.flush_customers(s)?;
-        if conflict.is_some() {
-            return Ok(conflict);
-        }
-        self.flush_index(s)?;
-        self.flush_changes(s)?;
-        self.flush_related(s)?;
-        self.flush_docs(s)?;
-        self.flush_key_sets(s)?;
-        if !self.audit.is_empty() {
-            let seqs: Vec<i64> = self.audit.iter().map(|a| a.0).collect();
-            let bodies: Vec<&[u8]> = self.audit.iter().map(|a| a.1.as_slice()).collect();
-            s.execute(
-                "INSERT INTO kehu_audit (seq, body) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-                &[&seqs, &bodies],
-            )?;
-            self.audit.clear();
-        }
+    /// Sends everything held (ahead of the caller if earlier sends still run).
+    pub fn flush(&mut self, s: &Session) -> Result<()> {
+        let all = self.take_all();
+        self.send(s, all, false)
+    }
+
+    /// Sends the held dossiers (before a statement that reads or deletes them).
+    pub fn flush_customers(&mut self, s: &Session) -> Result<()> {
+        let sent = Sent {
+            customers: std::mem::take(&mut self.customers),
+            ..Sent::default()
+        };
+        self.send(s, sent, false)
+    }
+
+    /// Sends the held changes (before a statement that deletes some).
+    pub fn flush_changes(&mut self, s: &Session) -> Result<()> {
+        let sent = Sent {
+            changes: std::mem::take(&mut self.changes),
+            ..Sent::default()
+        };
+        self.send(s, sent, false)
+    }
+
+    /// Sends the held related records (before a statement that deletes some).
+    pub fn flush_related(&mut self, s: &Session) -> Result<()> {
+        let sent = Sent {
+            related: std::mem::take(&mut self.related),
+            ..Sent::default()
+        };
+        self.send(s, sent, false)
+    }
+
+    /// Sends the held documents (before a statement that deletes some).
+    pub fn flush_docs(&mut self, s: &Session) -> Result<()> {
+        let sent = Sent {
+            docs: std::mem::take(&mut self.docs),
+            ..Sent::default()
+        };
+        self.send(s, sent, false)
+    }
+
+    /// A created dossier that was in the book already, found by a send that
+    /// ran (the transaction must then fail with a conflict).
+    pub fn conflict(&self) -> Option<[u8; 16]> {
+        self.conflict
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    fn take_all(&mut self) -> Sent {
         self.rows = 0;
-        Ok(None)
+        Sent {
+            customers: std::mem::take(&mut self.customers),
+            index: std::mem::take(&mut self.index),
+            changes: std::mem::take(&mut self.changes),
+            audit: std::mem::take(&mut self.audit),
+            related: std::mem::take(&mut self.related),
+            docs: std::mem::take(&mut self.docs),
+            key_sets: std::mem::take(&mut self.key_sets),
+        }
     }
 
-    /// Sends the created dossiers; answers one that was there already.
-    pub fn flush_customers(&mut self, s: &Session) -> Result<Option<[u8; 16]>> {
-        if self.customers.is_empty() {
-            return Ok(None);
+    fn send(&self, s: &Session, sent: Sent, ahead: bool) -> Result<()> {
+        if sent.is_empty() {
+            return Ok(());
         }
-        let held = std::mem::take(&mut self.customers);
-        let ids: Vec<&[u8]> = held.keys().map(|k| k.as_slice()).collect();
-        let bodies: Vec<&[u8]> = held.values().map(Vec::as_slice).collect();
-        let inserted = s.query(
-            "INSERT INTO kehu_customers (id, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-            &[&ids, &bodies],
+        let conflict = self.conflict.clone();
+        s.send(Box::new(move |c| sent.run(c, &conflict)), ahead)
+    }
+}
+
+/// Rows taken from what is held, sent together.
+#[derive(Default)]
+struct Sent {
+    customers: BTreeMap<[u8; 16], Vec<u8>>,
+    index: Vec<(bool, Vec<u8>, [u8; 16])>,
+    changes: BTreeMap<[u8; 24], Vec<u8>>,
+    audit: Vec<(i64, Vec<u8>)>,
+    related: BTreeMap<[u8; 40], Vec<u8>>,
+    docs: HeldDocs,
+    key_sets: BTreeMap<[u8; 16], Option<Vec<u8>>>,
+}
+
+const BYTEA2: [Type; 2] = [Type::BYTEA, Type::BYTEA];
+
+impl Sent {
+    fn is_empty(&self) -> bool {
+        self.customers.is_empty()
+            && self.index.is_empty()
+            && self.changes.is_empty()
+            && self.audit.is_empty()
+            && self.related.is_empty()
+            && self.docs.is_empty()
+            && self.key_sets.is_empty()
+    }
+
+    /// Writes the rows: the new ones by COPY, else (one was there) by upserts.
+    fn run(self, c: &mut Conn, conflict: &ConflictSlot) -> Result<()> {
+        let copies = !self.customers.is_empty()
+            || self.index.iter().any(|o| o.0)
+            || !self.changes.is_empty()
+            || !self.audit.is_empty()
+            || !self.related.is_empty();
+        if !(copies && c.unless_duplicate(|c| self.copy(c))?) {
+            self.upsert(c, conflict)?;
+        }
+        self.upsert_docs(c)?;
+        self.upsert_key_sets(c)
+    }
+
+    /// The rows new to their tables, by COPY (index removals in their place).
+    fn copy(&self, c: &mut Conn) -> std::result::Result<(), postgres::Error> {
+        copy_pairs(
+            c,
+            "COPY kehu_customers (id, body) FROM STDIN BINARY",
+            &self.customers,
         )?;
-        if inserted.len() == held.len() {
-            return Ok(None);
+        for run in self.index.chunk_by(|a, b| a.0 == b.0) {
+            if run[0].0 {
+                c.copy_in(
+                    "COPY kehu_index (key, id) FROM STDIN BINARY",
+                    &BYTEA2,
+                    |w| {
+                        run.iter()
+                            .try_for_each(|o| w.write(&[&o.1, &o.2.as_slice()]))
+                    },
+                )?;
+            } else {
+                remove_index(c, run)?;
+            }
         }
-        let done: std::collections::HashSet<Vec<u8>> =
-            inserted.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
-        Ok(held
-            .keys()
-            .find(|id| !done.contains(id.as_slice()))
-            .copied())
+        copy_pairs(
+            c,
+            "COPY kehu_changes (key, body) FROM STDIN BINARY",
+            &self.changes,
+        )?;
+        copy_pairs(
+            c,
+            "COPY kehu_related (key, body) FROM STDIN BINARY",
+            &self.related,
+        )?;
+        if !self.audit.is_empty() {
+            c.copy_in(
+                "COPY kehu_audit (seq, body) FROM STDIN BINARY",
+                &[Type::INT8, Type::BYTEA],
+                |w| {
+                    self.audit
+                        .iter()
+                        .try_for_each(|(seq, body)| w.write(&[seq as &(dyn ToSql + Sync), body]))
+                },
+            )?;
+        }
+        Ok(())
     }
 
-    /// Sends the held index entries, each run of inserts or removals in one statement.
-    pub fn flush_index(&mut self, s: &Session) -> Result<()> {
-        let ops = std::mem::take(&mut self.index);
-        for run in ops.chunk_by(|a, b| a.0 == b.0) {
-            let keys: Vec<&[u8]> = run.iter().map(|o| o.1.as_slice()).collect();
-            let ids: Vec<&[u8]> = run.iter().map(|o| o.2.as_slice()).collect();
+    /// The same rows by upserts that keep what is there (the conflict of a
+    /// created dossier noted).
+    fn upsert(&self, c: &mut Conn, conflict: &ConflictSlot) -> Result<()> {
+        if !self.customers.is_empty() {
+            let ids: Vec<&[u8]> = self.customers.keys().map(|k| k.as_slice()).collect();
+            let bodies: Vec<&[u8]> = self.customers.values().map(Vec::as_slice).collect();
+            let inserted = c.query(
+                "INSERT INTO kehu_customers (id, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                 ON CONFLICT (id) DO NOTHING RETURNING id",
+                &[&ids, &bodies],
+            )?;
+            if inserted.len() < self.customers.len() {
+                let done: std::collections::HashSet<Vec<u8>> =
+                    inserted.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
+                let first = self
+                    .customers
+                    .keys()
+                    .find(|id| !done.contains(id.as_slice()));
+                let mut slot = conflict.lock().unwrap_or_else(PoisonError::into_inner);
+                *slot = slot.or(first.copied());
+            }
+        }
+        for run in self.index.chunk_by(|a, b| a.0 == b.0) {
             if run[0].0 {
-                s.execute(
+                let keys: Vec<&[u8]> = run.iter().map(|o| o.1.as_slice()).collect();
+                let ids: Vec<&[u8]> = run.iter().map(|o| o.2.as_slice()).collect();
+                c.execute(
                     "INSERT INTO kehu_index (key, id) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
                      ON CONFLICT DO NOTHING",
                     &[&keys, &ids],
                 )?;
             } else {
-                s.execute(
-                    "DELETE FROM kehu_index i USING unnest($1::bytea[], $2::bytea[]) AS d(key, id) \
-                     WHERE i.key = d.key AND i.id = d.id",
-                    &[&keys, &ids],
-                )?;
+                remove_index(c, run).map_err(crate::session::db)?;
             }
+        }
+        upsert_pairs(
+            c,
+            "INSERT INTO kehu_changes (key, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
+            &self.changes,
+        )?;
+        upsert_pairs(
+            c,
+            "INSERT INTO kehu_related (key, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
+            &self.related,
+        )?;
+        if !self.audit.is_empty() {
+            let seqs: Vec<i64> = self.audit.iter().map(|a| a.0).collect();
+            let bodies: Vec<&[u8]> = self.audit.iter().map(|a| a.1.as_slice()).collect();
+            c.execute(
+                "INSERT INTO kehu_audit (seq, body) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+                &[&seqs, &bodies],
+            )?;
         }
         Ok(())
     }
 
-    /// Sends the held changes.
-    pub fn flush_changes(&mut self, s: &Session) -> Result<()> {
-        upsert(
-            s,
-            "INSERT INTO kehu_changes (key, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
-            std::mem::take(&mut self.changes),
-        )
-    }
-
-    /// Sends the held related records.
-    pub fn flush_related(&mut self, s: &Session) -> Result<()> {
-        upsert(
-            s,
-            "INSERT INTO kehu_related (key, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-             ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body",
-            std::mem::take(&mut self.related),
-        )
-    }
-
-    /// Sends the held documents.
-    pub fn flush_docs(&mut self, s: &Session) -> Result<()> {
+    /// Documents, which a bulk write rewrites (its run list): by upsert.
+    fn upsert_docs(&self, c: &mut Conn) -> Result<()> {
         if self.docs.is_empty() {
             return Ok(());
         }
-        let held = std::mem::take(&mut self.docs);
-        let spaces: Vec<&str> = held.keys().map(|k| k.0.as_str()).collect();
-        let keys: Vec<&[u8]> = held.keys().map(|k| k.1.as_slice()).collect();
-        let owners: Vec<Option<&[u8]>> = held
+        let spaces: Vec<&str> = self.docs.keys().map(|k| k.0.as_str()).collect();
+        let keys: Vec<&[u8]> = self.docs.keys().map(|k| k.1.as_slice()).collect();
+        let owners: Vec<Option<&[u8]>> = self
+            .docs
             .values()
             .map(|v| v.0.as_ref().map(|o| o.as_slice()))
             .collect();
-        let bodies: Vec<&[u8]> = held.values().map(|v| v.1.as_slice()).collect();
-        s.execute(
+        let bodies: Vec<&[u8]> = self.docs.values().map(|v| v.1.as_slice()).collect();
+        c.execute(
             "INSERT INTO kehu_docs (space, key, owner, body) \
              SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bytea[]) \
              ON CONFLICT (space, key) DO UPDATE SET owner = EXCLUDED.owner, body = EXCLUDED.body",
@@ -204,17 +345,13 @@ impl Pending {
         Ok(())
     }
 
-    /// Sends the held key sets: writes, then deletions.
-    pub fn flush_key_sets(&mut self, s: &Session) -> Result<()> {
-        if self.key_sets.is_empty() {
-            return Ok(());
-        }
-        let held = std::mem::take(&mut self.key_sets);
-        let (put, gone): (Vec<_>, Vec<_>) = held.iter().partition(|(_, b)| b.is_some());
+    /// Key sets, which writes of a few dossiers replace: writes, then deletions.
+    fn upsert_key_sets(&self, c: &mut Conn) -> Result<()> {
+        let (put, gone): (Vec<_>, Vec<_>) = self.key_sets.iter().partition(|(_, b)| b.is_some());
         if !put.is_empty() {
             let ids: Vec<&[u8]> = put.iter().map(|(id, _)| id.as_slice()).collect();
             let bodies: Vec<&[u8]> = put.iter().filter_map(|(_, b)| b.as_deref()).collect();
-            s.execute(
+            c.execute(
                 "INSERT INTO kehu_key_sets (id, body) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
                  ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
                 &[&ids, &bodies],
@@ -222,7 +359,7 @@ impl Pending {
         }
         if !gone.is_empty() {
             let ids: Vec<&[u8]> = gone.iter().map(|(id, _)| id.as_slice()).collect();
-            s.execute(
+            c.execute(
                 "DELETE FROM kehu_key_sets WHERE id = ANY($1::bytea[])",
                 &[&ids],
             )?;
@@ -231,17 +368,47 @@ impl Pending {
     }
 }
 
-/// Sends held keys and bodies through an upsert of two arrays.
-fn upsert<const N: usize>(
-    s: &Session,
+/// Keys and bodies into a table of two bytea columns, by COPY.
+fn copy_pairs<const N: usize>(
+    c: &mut Conn,
     sql: &'static str,
-    held: BTreeMap<[u8; N], Vec<u8>>,
-) -> Result<()> {
-    if held.is_empty() {
+    rows: &BTreeMap<[u8; N], Vec<u8>>,
+) -> std::result::Result<(), postgres::Error> {
+    if rows.is_empty() {
         return Ok(());
     }
-    let keys: Vec<&[u8]> = held.keys().map(|k| k.as_slice()).collect();
-    let bodies: Vec<&[u8]> = held.values().map(Vec::as_slice).collect();
-    s.execute(sql, &[&keys, &bodies])?;
+    c.copy_in(sql, &BYTEA2, |w| {
+        rows.iter()
+            .try_for_each(|(k, body)| w.write(&[&k.as_slice(), body]))
+    })
+}
+
+/// Keys and bodies through an upsert of two arrays.
+fn upsert_pairs<const N: usize>(
+    c: &mut Conn,
+    sql: &'static str,
+    rows: &BTreeMap<[u8; N], Vec<u8>>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&[u8]> = rows.keys().map(|k| k.as_slice()).collect();
+    let bodies: Vec<&[u8]> = rows.values().map(Vec::as_slice).collect();
+    c.execute(sql, &[&keys, &bodies])?;
     Ok(())
+}
+
+/// Removes a run of index entries.
+fn remove_index(
+    c: &mut Conn,
+    run: &[(bool, Vec<u8>, [u8; 16])],
+) -> std::result::Result<(), postgres::Error> {
+    let keys: Vec<&[u8]> = run.iter().map(|o| o.1.as_slice()).collect();
+    let ids: Vec<&[u8]> = run.iter().map(|o| o.2.as_slice()).collect();
+    c.execute_raw(
+        "DELETE FROM kehu_index i USING unnest($1::bytea[], $2::bytea[]) AS d(key, id) \
+         WHERE i.key = d.key AND i.id = d.id",
+        &[&keys, &ids],
+    )
+    .map(drop)
 }

@@ -63,8 +63,9 @@ impl<'t> PgTx<'t> {
 
     /// Records the counters the batches moved (before the commit).
     pub fn finish(&mut self) -> Result<()> {
-        let conflict = self.pending.flush(&self.session)?;
-        self.settle(conflict)?;
+        self.pending.flush(&self.session)?;
+        self.session.drain()?;
+        self.settle(self.pending.conflict())?;
         schema::put_meta(&self.session, SEQ, &self.seq.to_le_bytes())?;
         schema::put_meta(
             &self.session,
@@ -83,8 +84,9 @@ impl<'t> PgTx<'t> {
 }
 
 impl PgTx<'_> {
-    /// A created dossier found in the book when the held ones were sent is
-    /// the conflict the write would have met at once.
+    /// A created dossier found in the book when the held ones were sent (as
+    /// far as the sends have run) is the conflict the write would have met
+    /// at once.
     fn settle(&mut self, conflict: Option<[u8; 16]>) -> Result<()> {
         let Some(id) = conflict else {
             return Ok(());
@@ -100,14 +102,15 @@ impl PgTx<'_> {
 
     /// Sends what is held once there is enough of it.
     fn maybe_flush(&mut self) -> Result<()> {
-        let conflict = self.pending.maybe_flush(&self.session)?;
-        self.settle(conflict)
+        self.pending.maybe_flush(&self.session)?;
+        self.settle(self.pending.conflict())
     }
 
     /// Sends the held dossiers before a statement that reads or deletes them.
     fn flush_customers(&mut self) -> Result<()> {
-        let conflict = self.pending.flush_customers(&self.session)?;
-        self.settle(conflict)
+        self.pending.flush_customers(&self.session)?;
+        self.session.drain()?;
+        self.settle(self.pending.conflict())
     }
 }
 
