@@ -35,7 +35,7 @@ macro_rules! conformance_tests {
             unrelate_removes_one_record, documents_by_space_and_prefix,
             non_durable_batches_are_visible, a_stream_of_batches_commits_whole,
             compaction_keeps_everything, the_feed_lists_every_change_once_in_order,
-            reads_of_many_agree_with_reads_of_one);
+            reads_of_many_agree_with_reads_of_one, a_large_stream_over_rows_already_there);
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -666,6 +666,135 @@ pub fn a_stream_of_batches_commits_whole(make: Make) {
         .lookup(&IndexKey::email("third@example.com"))
         .expect("lookup")
         .is_empty());
+}
+
+/// A stream large enough for a backend to send it in parts (PostgreSQL:
+/// ahead, by COPY) writes exactly what a small one would: an index key a
+/// dossier has twice, updates among creations; and a creation of a dossier
+/// already there, deep in it, is the conflict that undoes all of it.
+pub fn a_large_stream_over_rows_already_there(make: Make) {
+    let store = make();
+    let person = |i: usize| {
+        let mut c = Customer::person("Wei", &format!("Zhang{i}"))
+            .with_email(&format!("wei.{i}@example.com"))
+            .with_phone(&format!("+86138{:08}", 10_000_000 + i));
+        if i % 500 == 7 {
+            // One key twice: the same address in another case.
+            c = c.with_email(&format!("WEI.{i}@Example.com"));
+        }
+        c
+    };
+    let first: Vec<Customer> = (0..3_000).map(person).collect();
+    let stream = first.chunks(100).enumerate().map(|(n, chunk)| {
+        chunk
+            .iter()
+            .fold(Batch::new("tester", at(1 + n as u32 % 20)), |b, c| {
+                b.with(Write::Put {
+                    customer: c.clone(),
+                    expected: 0,
+                })
+            })
+    });
+    store
+        .commit_all(&mut stream.collect::<Vec<_>>().into_iter())
+        .expect("a large stream");
+    let snap = store.snapshot().expect("snapshot");
+    assert_eq!(snap.customer_count().expect("count"), 3_000);
+    for i in [0, 7, 1_507, 2_999] {
+        assert_eq!(
+            snap.lookup(&IndexKey::email(&format!("wei.{i}@example.com")))
+                .expect("lookup"),
+            vec![first[i].id]
+        );
+        assert_eq!(snap.history(first[i].id).expect("history").len(), 1);
+    }
+    drop(snap);
+
+    // New dossiers, updates of old ones, and one creation of a dossier that
+    // is there already, in the middle.
+    let second: Vec<Customer> = (3_000..6_000).map(person).collect();
+    let mut writes = Vec::new();
+    for (i, c) in second.iter().enumerate() {
+        writes.push(Write::Put {
+            customer: c.clone(),
+            expected: 0,
+        });
+        if i % 10 == 0 {
+            let mut moved = first[i].clone();
+            moved.emails.truncate(0);
+            moved = moved.with_email(&format!("moved.{i}@example.com"));
+            writes.push(Write::Put {
+                customer: moved,
+                expected: 1,
+            });
+        }
+        if i == 2_000 {
+            writes.push(Write::Put {
+                customer: first[1_234].clone(),
+                expected: 0,
+            });
+        }
+    }
+    let batches: Vec<Batch> = writes
+        .chunks(100)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(Batch::new("tester", at(21)), |b, w| b.with(w.clone()))
+        })
+        .collect();
+    let err = store
+        .commit_all(&mut batches.clone().into_iter())
+        .expect_err("a creation of a dossier that is there");
+    assert!(
+        matches!(err, Error::Conflict { id, expected: 0, found: 1 } if id == first[1_234].id),
+        "{err:?}"
+    );
+    let snap = store.snapshot().expect("snapshot");
+    assert_eq!(snap.customer_count().expect("count"), 3_000);
+    assert_eq!(snap.customer(second[0].id).expect("get"), None);
+    assert!(snap
+        .lookup(&IndexKey::email("moved.0@example.com"))
+        .expect("lookup")
+        .is_empty());
+    assert_eq!(
+        snap.lookup(&IndexKey::email("wei.0@example.com"))
+            .expect("lookup"),
+        vec![first[0].id]
+    );
+    assert_eq!(snap.history(first[0].id).expect("history").len(), 1);
+    drop(snap);
+
+    // Without that creation, all of it.
+    let fine: Vec<Batch> = batches
+        .into_iter()
+        .map(|mut b| {
+            b.writes.retain(|w| {
+                !matches!(w, Write::Put { customer, expected: 0 } if customer.id == first[1_234].id)
+            });
+            b
+        })
+        .collect();
+    store
+        .commit_all(&mut fine.into_iter())
+        .expect("the stream without the conflict");
+    let snap = store.snapshot().expect("snapshot");
+    assert_eq!(snap.customer_count().expect("count"), 6_000);
+    assert_eq!(
+        snap.lookup(&IndexKey::email("moved.10@example.com"))
+            .expect("lookup"),
+        vec![first[10].id]
+    );
+    assert!(snap
+        .lookup(&IndexKey::email("wei.10@example.com"))
+        .expect("lookup")
+        .is_empty());
+    assert_eq!(
+        snap.lookup(&IndexKey::email("wei.3507@example.com"))
+            .expect("lookup"),
+        vec![second[507].id]
+    );
+    assert_eq!(snap.history(first[10].id).expect("history").len(), 2);
 }
 
 /// A related record for a customer that does not exist is refused.
