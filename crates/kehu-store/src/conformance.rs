@@ -675,12 +675,12 @@ pub fn a_stream_of_batches_commits_whole(make: Make) {
 pub fn a_large_stream_over_rows_already_there(make: Make) {
     let store = make();
     let person = |i: usize| {
-        let mut c = Customer::person("Wei", &format!("Zhang{i}"))
-            .with_email(&format!("wei.{i}@example.com"))
-            .with_phone(&format!("+86138{:08}", 10_000_000 + i));
+        let mut c = Customer::person("Wei", format!("Zhang{i}"))
+            .with_email(format!("wei.{i}@example.com"))
+            .with_phone(format!("+86138{:08}", 10_000_000 + i));
         if i % 500 == 7 {
             // One key twice: the same address in another case.
-            c = c.with_email(&format!("WEI.{i}@Example.com"));
+            c = c.with_email(format!("WEI.{i}@Example.com"));
         }
         c
     };
@@ -722,7 +722,7 @@ pub fn a_large_stream_over_rows_already_there(make: Make) {
         if i % 10 == 0 {
             let mut moved = first[i].clone();
             moved.emails.truncate(0);
-            moved = moved.with_email(&format!("moved.{i}@example.com"));
+            moved = moved.with_email(format!("moved.{i}@example.com"));
             writes.push(Write::Put {
                 customer: moved,
                 expected: 1,
