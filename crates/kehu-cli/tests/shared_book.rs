@@ -318,3 +318,62 @@ fn a_follower_sees_every_change_of_two_writing_processes_once_in_order() {
     let rest = ok(&["changes", &url, "--since", &cursor]);
     assert_eq!(rest.lines().count(), 150);
 }
+
+/// The backends of a database waiting for a lock, as the server lists them.
+fn waiting_for_a_lock(admin: &mut postgres::Client, db: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+            &[&db],
+        )
+        .expect("pg_stat_activity")
+        .get(0)
+}
+
+#[test]
+fn a_writer_killed_while_it_waits_for_the_lock_leaves_the_queue_at_once() {
+    let url = fresh_database("waiting");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("people.csv");
+    people(&file, 0, 50, false);
+    ok(&["import", &url, file.to_str().expect("utf-8")]);
+    let db = url.rsplit_once('/').expect("a database").1.to_string();
+    let config = postgres::Config::from_str(&url).expect("parses");
+    // This test holds the book's write lock, as a long write would.
+    let mut holder = config.connect(postgres::NoTls).expect("connect");
+    holder
+        .batch_execute("BEGIN; SELECT value FROM kehu_meta WHERE name = 'seq' FOR UPDATE")
+        .expect("take the write lock");
+    let mut admin = config.connect(postgres::NoTls).expect("connect");
+    people(&file, 1000, 50, false);
+    let mut waiting = Command::new(env!("CARGO_BIN_EXE_kehu"))
+        .args(["import", &url, file.to_str().expect("utf-8")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while waiting_for_a_lock(&mut admin, &db) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the import never waited"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    waiting.kill().expect("kill -9");
+    waiting.wait().expect("reap");
+    let killed = Instant::now();
+    while waiting_for_a_lock(&mut admin, &db) > 0 {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "the killed writer's backend still waits for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "the killed writer's backend left after {:?}",
+        killed.elapsed()
+    );
+    holder.batch_execute("ROLLBACK").expect("release");
+    assert_eq!(customers(&url), 50);
+}
