@@ -69,16 +69,32 @@ start)
             -CAcreateserial -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1
         chown "$owner" "$dir/server.key" "$dir/server.crt"
         chmod 600 "$dir/server.key"
-        ssl=(-c ssl=on -c "ssl_cert_file=$dir/server.crt" -c "ssl_key_file=$dir/server.key")
+        # A client certificate for the role kehu_cert, which may log in with
+        # nothing else (the tests of sslcert/sslkey).
+        openssl req -new -nodes -subj /CN=kehu_cert \
+            -keyout "$dir/client.key" -out "$dir/client.csr" >/dev/null 2>&1
+        printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > "$dir/client.ext"
+        openssl x509 -req -days 7 -in "$dir/client.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+            -CAcreateserial -extfile "$dir/client.ext" -out "$dir/client.crt" >/dev/null 2>&1
+        chmod 600 "$dir/client.key"
+        hba="$dir/data/pg_hba.conf"
+        { printf 'hostssl all kehu_cert 127.0.0.1/32 cert\nhost all kehu_cert 127.0.0.1/32 reject\n'; cat "$hba"; } > "$hba.new"
+        mv "$hba.new" "$hba"
+        chown "$owner" "$hba"
+        ssl=(-c ssl=on -c "ssl_cert_file=$dir/server.crt" -c "ssl_key_file=$dir/server.key" -c "ssl_ca_file=$dir/ca.crt")
     fi
     # A free local port: ask the kernel for one.
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${ssl[*]}" start >/dev/null
     as_owner "$(dirname "$initdb")/createdb" -h 127.0.0.1 -p "$port" -U kehu kehu_test
+    as_owner "$(dirname "$initdb")/psql" -h 127.0.0.1 -p "$port" -U kehu -d kehu_test -qc "CREATE ROLE kehu_cert LOGIN" >/dev/null
     echo "$port" > "$dir/port"
     echo "export KEHU_PG_URL=postgres://kehu@127.0.0.1:$port/kehu_test"
     if [ -f "$dir/ca.crt" ]; then echo "export KEHU_PG_CA=$dir/ca.crt"; fi
+    if [ -f "$dir/client.crt" ]; then
+        echo "export KEHU_PG_CLIENT_CERT=$dir/client.crt KEHU_PG_CLIENT_KEY=$dir/client.key"
+    fi
     ;;
 stop)
     if [ -f "$dir/data/postmaster.pid" ]; then

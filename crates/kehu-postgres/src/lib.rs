@@ -47,8 +47,8 @@ pub struct PgStore {
     config: Config,
     /// TLS for every connection (used when the server offers it or the URL asks).
     tls: MakeRustlsConnect,
-    /// How much of the server it checks, for the store's further opens.
-    verify: tls::Verify,
+    /// What the TLS checks and shows, for the store's further opens.
+    tls_settings: tls::Settings,
     /// Where the store connects, without a password, for messages.
     target: String,
     pool: Pool,
@@ -68,18 +68,18 @@ impl PgStore {
     /// Opens the book at a `postgres://` URL, creating its tables in an empty
     /// schema. The password comes from the URL, `PGPASSWORD` or `~/.pgpass`.
     pub fn open(url: &str) -> Result<Self> {
-        let (config, verify) = url::config(url)?;
-        Self::open_checked(config, verify)
+        let (config, tls) = url::config(url)?;
+        Self::open_checked(config, tls)
     }
 
     /// Opens the book a connection configuration points to (TLS when the
     /// server offers it, its certificate not checked).
     pub fn open_config(config: Config) -> Result<Self> {
-        Self::open_checked(config, tls::Verify::Encrypt)
+        Self::open_checked(config, tls::Settings::encrypt())
     }
 
-    fn open_checked(config: Config, verify: tls::Verify) -> Result<Self> {
-        let store = Self::connect(config, verify)?;
+    fn open_checked(config: Config, tls: tls::Settings) -> Result<Self> {
+        let store = Self::connect(config, tls)?;
         if store.seal_header()?.is_some() {
             return Err(Error::Codec(
                 "the book is encrypted: open it with its passphrase or key".into(),
@@ -91,21 +91,21 @@ impl PgStore {
     /// Opens the book at `url` sealed by a codec made from the book's key
     /// header, as `RedbStore::open_sealed` does a file.
     pub fn open_sealed(url: &str, make: &mut MakeCodec<'_>) -> Result<Self> {
-        let (config, verify) = url::config(url)?;
-        Self::open_sealed_checked(config, verify, make)
+        let (config, tls) = url::config(url)?;
+        Self::open_sealed_checked(config, tls, make)
     }
 
     /// [`PgStore::open_sealed`] with a connection configuration.
     pub fn open_sealed_config(config: Config, make: &mut MakeCodec<'_>) -> Result<Self> {
-        Self::open_sealed_checked(config, tls::Verify::Encrypt, make)
+        Self::open_sealed_checked(config, tls::Settings::encrypt(), make)
     }
 
     fn open_sealed_checked(
         config: Config,
-        verify: tls::Verify,
+        tls: tls::Settings,
         make: &mut MakeCodec<'_>,
     ) -> Result<Self> {
-        let mut store = Self::connect(config, verify)?;
+        let mut store = Self::connect(config, tls)?;
         let header = store.seal_header()?;
         let new = header.is_none();
         if new && store.snapshot()?.customer_count()? > 0 {
@@ -123,7 +123,11 @@ impl PgStore {
             )?;
             store.give_back(&session);
             if written == 0 {
-                return Self::open_sealed_checked(store.config.clone(), store.verify.clone(), make);
+                return Self::open_sealed_checked(
+                    store.config.clone(),
+                    store.tls_settings.clone(),
+                    make,
+                );
             }
         }
         store.codec = codec;
@@ -132,8 +136,8 @@ impl PgStore {
 
     /// Whether the book at `url` is sealed (opened with a key).
     pub fn is_sealed(url: &str) -> Result<bool> {
-        let (config, verify) = url::config(url)?;
-        Ok(Self::connect(config, verify)?.seal_header()?.is_some())
+        let (config, tls) = url::config(url)?;
+        Ok(Self::connect(config, tls)?.seal_header()?.is_some())
     }
 
     /// Where the store connects, without its password.
@@ -141,11 +145,11 @@ impl PgStore {
         &self.target
     }
 
-    fn connect(config: Config, verify: tls::Verify) -> Result<Self> {
+    fn connect(config: Config, tls_settings: tls::Settings) -> Result<Self> {
         let store = Self {
             target: url::describe(&config),
-            tls: tls::connector(&verify)?,
-            verify,
+            tls: tls::connector(&tls_settings)?,
+            tls_settings,
             config,
             pool: Pool::default(),
             codec: Arc::new(PlainCodec),

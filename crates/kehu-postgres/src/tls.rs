@@ -2,16 +2,19 @@
 //! libpq does: `sslmode=prefer` (the default) and `require` encrypt without
 //! checking the server's certificate; `verify-ca` and `verify-full` check it
 //! (chain and host name, both) against the system's roots and the file
-//! `sslrootcert` or `PGSSLROOTCERT` names.
+//! `sslrootcert` or `PGSSLROOTCERT` names. A client certificate (`sslcert`
+//! and `sslkey`, `PGSSLCERT` and `PGSSLKEY`, else
+//! `~/.postgresql/postgresql.crt` and `.key` when both are there) is shown
+//! to a server that asks for one (`cert` authentication).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kehu_store::{Error, Result};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -25,22 +28,77 @@ pub enum Verify {
     Full(Option<std::path::PathBuf>),
 }
 
-/// The connector for connections that check the server as `verify` says.
-pub fn connector(verify: &Verify) -> Result<MakeRustlsConnect> {
+/// A connection's TLS: how much of the server it checks, and the
+/// certificate it shows the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// How much of the server it checks.
+    pub verify: Verify,
+    /// The client certificate (a PEM file) and its private key (PEM: PKCS#8,
+    /// PKCS#1 or SEC1).
+    pub client: Option<(PathBuf, PathBuf)>,
+}
+
+impl Settings {
+    /// Encrypted, the server unchecked, no client certificate.
+    pub fn encrypt() -> Self {
+        Self {
+            verify: Verify::Encrypt,
+            client: None,
+        }
+    }
+}
+
+/// The connector for connections with these settings.
+pub fn connector(settings: &Settings) -> Result<MakeRustlsConnect> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Backend(format!("TLS: {e}")))?;
-    let config = match verify {
+    let builder = match &settings.verify {
         Verify::Encrypt => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
-            .with_no_client_auth(),
-        Verify::Full(extra) => builder
-            .with_root_certificates(roots(extra.as_deref())?)
-            .with_no_client_auth(),
+            .with_custom_certificate_verifier(Arc::new(Unchecked(provider))),
+        Verify::Full(extra) => builder.with_root_certificates(roots(extra.as_deref())?),
+    };
+    let config = match &settings.client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let (chain, key) = client_identity(cert, key)?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| Error::Backend(format!("TLS: the client certificate: {e}")))?
+        }
     };
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// A client certificate's chain and private key, read from PEM files.
+fn client_identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| {
+            Error::Backend(format!(
+                "TLS: the client certificate in {}: {e}",
+                cert.display()
+            ))
+        })?;
+    if chain.is_empty() {
+        return Err(Error::Backend(format!(
+            "TLS: no certificate in {} (sslcert)",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        Error::Backend(format!(
+            "TLS: the client certificate's key in {}: {e}",
+            key.display()
+        ))
+    })?;
+    Ok((chain, key))
 }
 
 /// The system's roots, and the certificates of `extra`.

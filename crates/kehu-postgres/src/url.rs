@@ -9,7 +9,7 @@ use kehu_store::{Error, Result};
 use postgres::config::Host;
 use postgres::Config;
 
-use crate::tls::Verify;
+use crate::tls::{Settings, Verify};
 
 /// Whether `target` names a PostgreSQL book rather than a file.
 pub fn is_postgres_url(target: &str) -> bool {
@@ -17,11 +17,13 @@ pub fn is_postgres_url(target: &str) -> bool {
     t.starts_with("postgres://") || t.starts_with("postgresql://")
 }
 
-/// The connection settings of a URL and how much of the server its TLS
+/// The connection settings of a URL and its TLS: how much of the server it
 /// checks (`sslmode`, else `PGSSLMODE`; `sslrootcert`, else
-/// `PGSSLROOTCERT`); a password missing from it comes from `PGPASSWORD`,
-/// else from `PGPASSFILE` or `~/.pgpass`.
-pub fn config(url: &str) -> Result<(Config, Verify)> {
+/// `PGSSLROOTCERT`) and the client certificate it shows (`sslcert` and
+/// `sslkey`, else `PGSSLCERT` and `PGSSLKEY`, else the files of
+/// `~/.postgresql/` when both are there); a password missing from it comes
+/// from `PGPASSWORD`, else from `PGPASSFILE` or `~/.pgpass`.
+pub fn config(url: &str) -> Result<(Config, Settings)> {
     let (url, verify) = tls_of(url.trim());
     let mut config = Config::from_str(&url).map_err(|e| {
         Error::Backend(format!(
@@ -45,19 +47,22 @@ pub fn config(url: &str) -> Result<(Config, Verify)> {
 }
 
 /// The URL without the TLS settings the driver does not read (`verify-ca`,
-/// `verify-full`, `sslrootcert`), and what they ask for.
-fn tls_of(url: &str) -> (String, Verify) {
+/// `verify-full`, `sslrootcert`, `sslcert`, `sslkey`), and what they ask for.
+fn tls_of(url: &str) -> (String, Settings) {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut kept = Vec::new();
     let mut mode = None;
-    let mut root = None;
+    let (mut root, mut cert, mut key) = (None, None, None);
     for param in query.split('&').filter(|p| !p.is_empty()) {
         match param.split_once('=') {
             Some(("sslmode", m)) => mode = Some(m.to_string()),
             Some(("sslrootcert", f)) => root = Some(percent_decode(f)),
+            Some(("sslcert", f)) => cert = Some(PathBuf::from(percent_decode(f))),
+            Some(("sslkey", f)) => key = Some(PathBuf::from(percent_decode(f))),
             _ => kept.push(param.to_string()),
         }
     }
+    let client = client_certificate(cert, key);
     let mode = mode.or_else(|| std::env::var("PGSSLMODE").ok());
     let root = root.or_else(|| std::env::var("PGSSLROOTCERT").ok());
     let verify = match mode.as_deref() {
@@ -76,7 +81,30 @@ fn tls_of(url: &str) -> (String, Verify) {
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    (url, verify)
+    (url, Settings { verify, client })
+}
+
+/// The client certificate and key files, as libpq finds them: named (by
+/// the URL, else `PGSSLCERT`/`PGSSLKEY`; a key not named is the default
+/// one), else the default pair when both files are there.
+fn client_certificate(cert: Option<PathBuf>, key: Option<PathBuf>) -> Option<(PathBuf, PathBuf)> {
+    let from_env = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    let dir = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".postgresql"));
+    let default = |file: &str| {
+        dir.as_ref()
+            .map_or_else(|| PathBuf::from(file), |d| d.join(file))
+    };
+    let key = key.or_else(|| from_env("PGSSLKEY"));
+    match cert.or_else(|| from_env("PGSSLCERT")) {
+        Some(cert) => Some((cert, key.unwrap_or_else(|| default("postgresql.key")))),
+        None => {
+            let (cert, key) = (
+                default("postgresql.crt"),
+                key.unwrap_or_else(|| default("postgresql.key")),
+            );
+            (dir.is_some() && cert.is_file() && key.is_file()).then_some((cert, key))
+        }
+    }
 }
 
 /// `%XX` escapes of a URL parameter, decoded.
@@ -225,15 +253,26 @@ mod tests {
 
     #[test]
     fn tls_settings_the_driver_does_not_read_are_taken_out() {
-        let (url, verify) = tls_of(
-            "postgres://a@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x",
+        let (url, tls) = tls_of(
+            "postgres://a@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x\
+             &sslcert=%2Ftmp%2Fme.crt&sslkey=%2Ftmp%2Fme.key",
         );
         assert_eq!(url, "postgres://a@h/db?application_name=x&sslmode=require");
-        assert_eq!(verify, Verify::Full(Some(PathBuf::from("/tmp/ca.pem"))));
-        let (url, verify) = tls_of("postgres://a@h/db?sslmode=require");
+        assert_eq!(tls.verify, Verify::Full(Some(PathBuf::from("/tmp/ca.pem"))));
         assert_eq!(
-            (url.as_str(), verify),
-            ("postgres://a@h/db?sslmode=require", Verify::Encrypt)
+            tls.client,
+            Some((PathBuf::from("/tmp/me.crt"), PathBuf::from("/tmp/me.key")))
+        );
+        let (url, tls) = tls_of("postgres://a@h/db?sslmode=require&sslcert=%2Ftmp%2Fme.crt");
+        assert_eq!(
+            (url.as_str(), &tls.verify),
+            ("postgres://a@h/db?sslmode=require", &Verify::Encrypt)
+        );
+        let (cert, key) = tls.client.expect("a named certificate");
+        assert_eq!(cert, PathBuf::from("/tmp/me.crt"));
+        assert!(
+            key.ends_with("postgresql.key"),
+            "libpq's default key: {key:?}"
         );
         assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
     }

@@ -326,3 +326,49 @@ fn a_role_that_may_only_read_and_write_uses_a_book_made_by_another() {
     drop(book);
     let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
 }
+
+#[test]
+fn a_client_certificate_opens_a_book_whose_server_asks_for_one() {
+    let cert = std::env::var("KEHU_PG_CLIENT_CERT")
+        .expect("KEHU_PG_CLIENT_CERT: the test role's certificate (bash scripts/pg.sh start)");
+    let key = std::env::var("KEHU_PG_CLIENT_KEY").expect("KEHU_PG_CLIENT_KEY");
+    let book = temp_book();
+    put(&book, &Customer::person("Wei", "Zhang"), 0).expect("create");
+    // kehu_cert may log in with its certificate only (scripts/pg.sh).
+    let mut admin = server().connect(NoTls).expect("connect");
+    admin
+        .batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA {s} TO kehu_cert; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO kehu_cert",
+            s = book.schema
+        ))
+        .expect("grant");
+    let url = std::env::var("KEHU_PG_URL").expect("KEHU_PG_URL");
+    let at = url.replacen("//kehu@", "//kehu_cert@", 1);
+    let path = format!("options=-csearch_path%3D{}", book.schema);
+    let with_cert = format!(
+        "{at}?sslmode=require&{path}&sslcert={}&sslkey={}",
+        cert.replace('/', "%2F"),
+        key.replace('/', "%2F")
+    );
+    let store = PgStore::open(&with_cert).expect("the certificate logs in");
+    put(&store, &Customer::person("Li", "Na"), 0).expect("write");
+    assert_eq!(
+        store
+            .snapshot()
+            .expect("snap")
+            .customer_count()
+            .expect("count"),
+        2
+    );
+    drop(store);
+    // The same role without it is refused, with the server's reason.
+    let err = PgStore::open(&format!("{at}?sslmode=require&{path}&sslcert=%2Fnone.crt"))
+        .err()
+        .expect("no certificate file");
+    assert!(err.to_string().contains("/none.crt"), "{err}");
+    let err = PgStore::open(&format!("{at}?sslmode=require&{path}"))
+        .err()
+        .expect("no certificate: refused");
+    assert!(err.to_string().contains("certificate"), "{err}");
+}
