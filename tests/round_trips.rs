@@ -258,3 +258,42 @@ fn one_check_asks_a_few_requests_however_many_keys() {
     // every key of the draft (asked one by one: 17).
     assert!(asked <= 12, "{asked} requests for one check");
 }
+
+#[test]
+fn add_many_asks_per_block_not_per_dossier() {
+    let (book, reads) = counting();
+    let plain = Book::in_memory();
+    for b in [&book, &plain] {
+        import(b, people(0, 3_000), &ImportOptions::default());
+    }
+    let drafts = |i: usize| {
+        // Every tenth a person of the book again.
+        let n = if i % 10 == 0 { i - 3_000 } else { i };
+        let (given, family) = (GIVEN[n % 12], FAMILY[n / 12 % 12]);
+        Customer::person(given, family)
+            .with_email(&format!(
+                "{}.{}.{n}@example.com",
+                given.to_lowercase(),
+                family.to_lowercase()
+            ))
+            .with_phone(&format!(
+                "+86 138 {:08}",
+                10_000_000 + n * 7_919 % 89_999_989
+            ))
+    };
+    reads.store(0, Ordering::Relaxed);
+    let saved = book.add_many((3_000..6_000).map(drafts)).expect("add many");
+    let asked = reads.load(Ordering::Relaxed);
+    let statuses = |s: &[kehu::Saved]| s.iter().map(|s| s.status).collect::<Vec<_>>();
+    let same = plain
+        .add_many((3_000..6_000).map(drafts))
+        .expect("add many");
+    assert_eq!(statuses(&saved), statuses(&same));
+    let skipped = saved
+        .iter()
+        .filter(|s| s.status == kehu::WriteStatus::Skipped)
+        .count();
+    assert!(skipped >= 250, "{skipped} of the 300 again found");
+    // Read ahead for one dossier at a time: 3,312.
+    assert!(asked < 100, "{asked} requests for 3,000 dossiers");
+}

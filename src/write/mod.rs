@@ -22,6 +22,8 @@ use crate::{Book, DuplicateAction, DuplicateCandidate, Error};
 
 /// A write of more dossiers than this keeps their keys as a run (see `dedupe::keys`).
 pub(crate) const RUN_AT: usize = 256;
+/// How many records a bulk write reads ahead for at once (as an import's block).
+const AHEAD: usize = 1024;
 
 /// What becomes of a record that duplicates a dossier already in the book
 /// or an earlier record of the same write.
@@ -328,68 +330,98 @@ impl Book {
         // A merge target's pending write: its position in the batch and its dossier.
         let mut pending: HashMap<CustomerId, usize> = HashMap::new();
         let mut keyed: Vec<(kehu_dedupe::Key, CustomerId)> = Vec::new();
-        for (i, customer) in customers.into_iter().enumerate() {
-            let customer = self.drafted(customer)?;
-            let (customer, report) = self.prepare(customer, Some(i))?;
-            let found = match &mut check {
-                Some(c) => Some(c.check(&customer, &[])?),
-                None => None,
-            };
-            let duplicates = match (&check, &found) {
-                (Some(c), Some(f)) => c.explained_matches(f),
-                _ => Vec::new(),
-            };
-            let sure = found.as_ref().and_then(|f| f.sure().copied());
-            let skip = match options.on_duplicate {
-                OnDuplicate::Report => sure.is_some(),
-                OnDuplicate::Skip => !duplicates.is_empty(),
-                // A principal's check finds only dossiers it reaches: each
-                // sure match is one it may merge into.
-                OnDuplicate::Merge | OnDuplicate::Allow => false,
-            };
-            if skip {
+        let mut input = customers.into_iter().enumerate();
+        loop {
+            // A block of records is normalised and checked against the
+            // rules, then what their duplicate check asks of the book is read
+            // at once (a book across a network: a few requests per block).
+            let block = input
+                .by_ref()
+                .take(AHEAD)
+                .map(|(i, customer)| {
+                    let (customer, report) = self.prepare(self.drafted(customer)?, Some(i))?;
+                    Ok((i, customer, report))
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            if block.is_empty() {
+                break;
+            }
+            let mut prepared: Vec<Option<kehu_dedupe::Prepared>> = Vec::new();
+            if let Some(c) = &mut check {
+                let keyer = kehu_dedupe::Keyer::shared();
+                prepared = block
+                    .iter()
+                    .map(|(_, c, _)| Some(keyer.prepare(c)))
+                    .collect();
+                c.read_ahead(
+                    block
+                        .iter()
+                        .zip(&prepared)
+                        .filter_map(|((_, c, _), p)| Some((c, p.as_ref()?))),
+                )?;
+            }
+            prepared.resize_with(block.len(), || None);
+            for ((i, customer, report), prepared) in block.into_iter().zip(prepared) {
+                let found = match (&mut check, prepared) {
+                    (Some(c), Some(p)) => Some(c.check_prepared(&customer, p, &[], false)?),
+                    _ => None,
+                };
+                let duplicates = match (&check, &found) {
+                    (Some(c), Some(f)) => c.explained_matches(f),
+                    _ => Vec::new(),
+                };
+                let sure = found.as_ref().and_then(|f| f.sure().copied());
+                let skip = match options.on_duplicate {
+                    OnDuplicate::Report => sure.is_some(),
+                    OnDuplicate::Skip => !duplicates.is_empty(),
+                    // A principal's check finds only dossiers it reaches: each
+                    // sure match is one it may merge into.
+                    OnDuplicate::Merge | OnDuplicate::Allow => false,
+                };
+                if skip {
+                    saved.push(Saved {
+                        customer,
+                        report,
+                        duplicates,
+                        status: WriteStatus::Skipped,
+                        merged_into: None,
+                    });
+                    continue;
+                }
+                if let (OnDuplicate::Merge, Some(target)) = (options.on_duplicate, sure) {
+                    let into = target.id();
+                    let merged = self.merge_into(
+                        &mut batch,
+                        &mut pending,
+                        into,
+                        customer,
+                        &options.survivorship,
+                        now,
+                    )?;
+                    saved.push(Saved {
+                        customer: merged,
+                        report,
+                        duplicates,
+                        status: WriteStatus::Merged,
+                        merged_into: Some(into),
+                    });
+                    continue;
+                }
+                let (write, customer) = creation(customer, now);
+                if let (Some(c), Some(f)) = (&mut check, &found) {
+                    c.admit(f, i, customer.id);
+                    keyed.extend(f.keys.stored.iter().map(|&k| (k, customer.id)));
+                }
+                pending.insert(customer.id, batch.writes.len());
+                batch.push(write);
                 saved.push(Saved {
                     customer,
                     report,
                     duplicates,
-                    status: WriteStatus::Skipped,
+                    status: WriteStatus::Added,
                     merged_into: None,
                 });
-                continue;
             }
-            if let (OnDuplicate::Merge, Some(target)) = (options.on_duplicate, sure) {
-                let into = target.id();
-                let merged = self.merge_into(
-                    &mut batch,
-                    &mut pending,
-                    into,
-                    customer,
-                    &options.survivorship,
-                    now,
-                )?;
-                saved.push(Saved {
-                    customer: merged,
-                    report,
-                    duplicates,
-                    status: WriteStatus::Merged,
-                    merged_into: Some(into),
-                });
-                continue;
-            }
-            let (write, customer) = creation(customer, now);
-            if let (Some(c), Some(f)) = (&mut check, &found) {
-                c.admit(f, i, customer.id);
-                keyed.extend(f.keys.stored.iter().map(|&k| (k, customer.id)));
-            }
-            pending.insert(customer.id, batch.writes.len());
-            batch.push(write);
-            saved.push(Saved {
-                customer,
-                report,
-                duplicates,
-                status: WriteStatus::Added,
-                merged_into: None,
-            });
         }
         let added = saved
             .iter()
