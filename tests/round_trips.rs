@@ -268,7 +268,7 @@ fn add_many_asks_per_block_not_per_dossier() {
     }
     let drafts = |i: usize| {
         // Every tenth a person of the book again.
-        let n = if i % 10 == 0 { i - 3_000 } else { i };
+        let n = if i.is_multiple_of(10) { i - 3_000 } else { i };
         let (given, family) = (GIVEN[n % 12], FAMILY[n / 12 % 12]);
         Customer::person(given, family)
             .with_email(&format!(
