@@ -271,12 +271,12 @@ fn add_many_asks_per_block_not_per_dossier() {
         let n = if i.is_multiple_of(10) { i - 3_000 } else { i };
         let (given, family) = (GIVEN[n % 12], FAMILY[n / 12 % 12]);
         Customer::person(given, family)
-            .with_email(&format!(
+            .with_email(format!(
                 "{}.{}.{n}@example.com",
                 given.to_lowercase(),
                 family.to_lowercase()
             ))
-            .with_phone(&format!(
+            .with_phone(format!(
                 "+86 138 {:08}",
                 10_000_000 + n * 7_919 % 89_999_989
             ))
