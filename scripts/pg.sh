@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster under target/pg for the tests:
 #   eval "$(bash scripts/pg.sh start)"   # exports KEHU_PG_URL, starts the server
+#   bash scripts/pg.sh restart                 # cuts every connection (a test of it)
 #   bash scripts/pg.sh stop
 # Installs Debian's server package when initdb is missing; runs the server as
 # an unprivileged user when called as root (PostgreSQL refuses to run as root).
@@ -96,6 +97,12 @@ start)
         echo "export KEHU_PG_CLIENT_CERT=$dir/client.crt KEHU_PG_CLIENT_KEY=$dir/client.key"
     fi
     ;;
+restart)
+    # The same cluster, stopped (open connections cut) and started again on
+    # its port: the tests of a server restart in the middle of an import.
+    pg_ctl=$(find_bin pg_ctl)
+    as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 restart -m fast >/dev/null
+    ;;
 stop)
     if [ -f "$dir/data/postmaster.pid" ]; then
         pg_ctl=$(find_bin pg_ctl)
@@ -103,7 +110,7 @@ stop)
     fi
     ;;
 *)
-    echo "usage: bash scripts/pg.sh start|stop" >&2
+    echo "usage: bash scripts/pg.sh start|restart|stop" >&2
     exit 2
     ;;
 esac
