@@ -81,6 +81,7 @@ impl Found {
 /// ([`Viewer::compared_columns`]) — what it learns of a check never depends
 /// on a value it could not test in a condition.
 pub(crate) struct Check<'b> {
+    store: &'b dyn kehu_store::Store,
     snap: Box<dyn Snapshot + 'b>,
     /// The principal's view: who it reaches and the columns it compares.
     viewer: Option<(&'b Viewer, Vec<bool>)>,
@@ -90,7 +91,10 @@ pub(crate) struct Check<'b> {
     ahead: Ahead,
     rows: Vec<RowOf>,
     book_rows: HashMap<CustomerId, u32>,
-    /// Whether the book had dossiers when the check began (else it is not asked).
+    /// The dossiers this write admitted: rows of the check already, never
+    /// taken again as the book's (once committed, the book has them too).
+    admitted: std::collections::HashSet<CustomerId>,
+    /// Whether the book had dossiers when the check looked (else it is not asked).
     book_has_dossiers: bool,
 }
 
@@ -129,6 +133,7 @@ impl<'b> Check<'b> {
             Runs::default()
         };
         Ok(Self {
+            store: &**book.store,
             snap,
             viewer: book.viewer().map(|v| (v, v.compared_columns())),
             matcher,
@@ -136,8 +141,26 @@ impl<'b> Check<'b> {
             ahead: Ahead::default(),
             rows: Vec::new(),
             book_rows: HashMap::new(),
+            admitted: Default::default(),
             book_has_dossiers,
         })
+    }
+
+    /// Looks at the book as it is now (a write in several transactions, at
+    /// each: what others committed in between is checked against too). The
+    /// records admitted before stay rows of the check, and the runs of keys
+    /// the write itself added (`own_runs`) are not read.
+    pub fn look_again(&mut self, own_runs: &[u32]) -> Result<(), Error> {
+        self.snap = self.store.snapshot()?;
+        self.book_has_dossiers = self.snap.customer_count()? > 0;
+        self.runs = if self.book_has_dossiers {
+            Runs::load(&*self.snap)?
+        } else {
+            Runs::default()
+        };
+        self.runs.list.retain(|r| !own_runs.contains(&r.id));
+        self.ahead.clear();
+        Ok(())
     }
 
     /// The matcher: its model, its rows.
@@ -193,7 +216,7 @@ impl<'b> Check<'b> {
                 self.book_candidates(c, stored)?
                     .into_iter()
                     .map(|(id, _)| id)
-                    .filter(|id| !self.book_rows.contains_key(id)),
+                    .filter(|id| !self.book_rows.contains_key(id) && !self.admitted.contains(id)),
             );
         }
         self.ahead.read_customers(&*self.snap, ids)
@@ -224,7 +247,7 @@ impl<'b> Check<'b> {
         let mut book = Vec::new();
         if self.book_has_dossiers {
             for (id, n) in self.book_candidates(c, &probe.keys.stored)? {
-                if exclude.contains(&id) {
+                if exclude.contains(&id) || self.admitted.contains(&id) {
                     continue;
                 }
                 if let Some(r) = self.book_row(id)? {
@@ -264,6 +287,7 @@ impl<'b> Check<'b> {
     /// record at `index` of the write.
     pub fn admit(&mut self, found: &Found, index: usize, id: CustomerId) {
         self.rows[found.row as usize] = RowOf::Batch { index, id };
+        self.admitted.insert(id);
         let keys = found.seen_keys.as_ref().unwrap_or(&found.keys.all);
         self.matcher.index(found.row, keys);
     }

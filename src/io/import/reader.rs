@@ -50,6 +50,11 @@ pub(super) struct RowReader<'b> {
     pub import_id: RecordId,
     /// The dossiers a block's rows may update, read ahead.
     pub ahead: Ahead,
+    /// A word from the writer as each of its transactions holds the book:
+    /// the runs of keys its transactions before wrote.
+    pub turns: std::sync::mpsc::Receiver<Vec<u32>>,
+    /// Records sent for the writer's current transaction.
+    pub in_transaction: usize,
     /// The duplicate check (none for related records and `on_duplicate = allow`).
     pub check: Option<Check<'b>>,
     /// Rows held back while the model they are checked with is learned.
@@ -154,7 +159,7 @@ impl RowReader<'_> {
                     self.settle(&row, outcome, &mut chunk)?;
                 }
                 chunk.rows += 1;
-                if !self.send_if_full(&mut chunk, tx) {
+                if !self.send_if_full(&mut chunk, tx)? {
                     return Ok(());
                 }
             }
@@ -168,13 +173,40 @@ impl RowReader<'_> {
 
     /// Hands a full chunk to the writer; false when the writer stopped (on
     /// an error it reports).
-    fn send_if_full(&self, chunk: &mut Chunk, tx: &SyncSender<Pending>) -> bool {
+    fn send_if_full(&mut self, chunk: &mut Chunk, tx: &SyncSender<Pending>) -> Result<bool, Error> {
         let batch_size = self.options.batch_size.clamp(1, CHUNK_ROWS);
         if chunk.records() >= batch_size || chunk.rows >= batch_size * 4 {
             let full = std::mem::replace(chunk, Chunk::new(batch_size));
-            return tx.send(self.pending(full, false)).is_ok();
+            self.in_transaction += full.records();
+            let ends = self.in_transaction >= self.options.batch_size.max(1);
+            let mut pending = self.pending(full, false);
+            pending.ends_transaction = ends;
+            if tx.send(pending).is_err() {
+                return Ok(false);
+            }
+            if ends {
+                self.in_transaction = 0;
+                self.next_transaction()?;
+            }
         }
-        true
+        Ok(true)
+    }
+
+    /// Waits until the import's next transaction holds the book, then
+    /// looks at the book as it is now: what other writers committed since
+    /// the transaction before (a shared book) is checked against too.
+    fn next_transaction(&mut self) -> Result<(), Error> {
+        let Ok(own_runs) = self.turns.recv() else {
+            // The writer stopped (it reports why), or writes nothing (a dry run).
+            return Ok(());
+        };
+        self.snapshot = self.book.store.snapshot()?;
+        self.empty_book = self.snapshot.customer_count()? == 0;
+        self.ahead.clear();
+        if let Some(check) = &mut self.check {
+            check.look_again(&own_runs)?;
+        }
+        Ok(())
     }
 
     fn pending(&self, chunk: Chunk, last: bool) -> Pending {
@@ -185,6 +217,7 @@ impl RowReader<'_> {
             counts: self.report,
             bytes: self.position,
             last,
+            ends_transaction: last,
         }
     }
 
@@ -204,7 +237,7 @@ impl RowReader<'_> {
             let outcome = self.decide(&row, *c, prepared);
             self.settle(&row, outcome, chunk)?;
             chunk.rows += 1;
-            if !self.send_if_full(chunk, tx) {
+            if !self.send_if_full(chunk, tx)? {
                 return Ok(false);
             }
         }

@@ -23,17 +23,24 @@ pub(super) struct Pending {
     pub counts: Counts,
     pub bytes: u64,
     pub last: bool,
+    /// Whether the transaction ends after this batch (the reader decides:
+    /// it checks the next rows only once the next transaction holds the book).
+    pub ends_transaction: bool,
 }
 
 impl Book {
-    /// The writer's side: streams the reader's chunks into transactions of
-    /// `batch_size` records, each chunk with its journal entry and each
-    /// transaction ending with the import's summary (done, on the last one).
+    /// The writer's side: streams the reader's chunks into transactions
+    /// (ending where the reader marks: every `batch_size` records), each
+    /// chunk with its journal entry and each transaction ending with the
+    /// import's summary (done, on the last one). `go` tells the reader, at
+    /// each transaction's first pull, that it holds the book, and which runs
+    /// of keys the import's transactions before wrote (the reader has those
+    /// dossiers already).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn commit_batches(
         &self,
         rx: Receiver<Pending>,
-        go: std::sync::mpsc::Sender<()>,
+        go: std::sync::mpsc::Sender<Vec<u32>>,
         import_id: RecordId,
         name: &str,
         options: &ImportOptions,
@@ -74,16 +81,16 @@ impl Book {
             skipped: 0,
             batches: 0,
         };
-        let per_transaction = options.batch_size.max(1);
-        let mut go = Some(go);
         let snap = self.store.snapshot()?;
         let mut format_recorded = snap.doc(keys::SPACE, b"key-format")?.is_some();
         drop(snap);
         let mut closed = false;
+        let mut own_runs: Vec<u32> = Vec::new();
         while !closed {
             let mut run_entries: Vec<(Key, CustomerId)> = Vec::new();
             let mut keys_written = false;
-            let mut written = 0usize;
+            let mut end_after = false;
+            let mut first_pull = true;
             let mut chunks = 0usize;
             let mut ended = false;
             let mut failure = None;
@@ -94,10 +101,10 @@ impl Book {
                     return None;
                 }
                 // The store holds the book now: the reader may look at it.
-                if let Some(go) = go.take() {
-                    let _ = go.send(());
+                if std::mem::take(&mut first_pull) {
+                    let _ = go.send(own_runs.clone());
                 }
-                let pending = if written >= per_transaction || closed {
+                let pending = if end_after || closed {
                     None
                 } else {
                     match rx.recv() {
@@ -129,7 +136,10 @@ impl Book {
                         .and_then(|s| Runs::load(&*s))
                         .and_then(|now| now.add(std::mem::take(&mut run_entries)))
                     {
-                        Ok((writes, _)) => {
+                        Ok((writes, runs)) => {
+                            if !writes.is_empty() {
+                                own_runs.extend(runs.list.last().map(|r| r.id));
+                            }
                             batch.writes = writes;
                             keys_written = true;
                         }
@@ -150,8 +160,8 @@ impl Book {
                     };
                 };
                 chunks += 1;
+                end_after = pending.ends_transaction;
                 let j = &pending.journal;
-                written += j.created.len() + j.updated.len() + j.related.len();
                 changed.extend(
                     j.created
                         .iter()
