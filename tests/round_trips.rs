@@ -297,3 +297,18 @@ fn add_many_asks_per_block_not_per_dossier() {
     // Read ahead for one dossier at a time: 3,312.
     assert!(asked < 100, "{asked} requests for 3,000 dossiers");
 }
+
+#[test]
+fn an_import_in_several_transactions_asks_per_block_not_per_row() {
+    let (book, reads) = counting();
+    let options = ImportOptions {
+        batch_size: 1_000,
+        ..ImportOptions::default()
+    };
+    let report = import(&book, people(0, 6_000), &options);
+    let asked = reads.load(Ordering::Relaxed);
+    assert_eq!(report.imported, 6_000, "{report:?}");
+    // Six transactions, each looking at the book again (other writers may
+    // have committed between them), six blocks.
+    assert!(asked < 150, "{asked} requests for 6,000 rows");
+}

@@ -201,6 +201,7 @@ impl Book {
                     ahead: crate::ahead::Ahead::default(),
                     turns: went,
                     in_transaction: 0,
+                    looked_again: false,
                     check,
                     learning,
                     written: HashMap::new(),

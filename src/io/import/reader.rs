@@ -55,6 +55,8 @@ pub(super) struct RowReader<'b> {
     pub turns: std::sync::mpsc::Receiver<Vec<u32>>,
     /// Records sent for the writer's current transaction.
     pub in_transaction: usize,
+    /// Whether the reader looked at the book again since it read ahead.
+    pub looked_again: bool,
     /// The duplicate check (none for related records and `on_duplicate = allow`).
     pub check: Option<Check<'b>>,
     /// Rows held back while the model they are checked with is learned.
@@ -131,18 +133,9 @@ impl RowReader<'_> {
                 self.columns = columns;
             }
             self.position = block.position;
-            let built = || block.rows.iter().filter_map(|(_, b)| b.as_deref());
-            if self.options.kind == ImportKind::Customers {
-                self.read_ahead_existing(built().map(|b| &b.row))?;
-            } else {
-                self.read_ahead_named(block.rows.iter().map(|(row, _)| row))?;
-            }
-            if let Some(check) = &mut self.check {
-                check.read_ahead(
-                    built().filter_map(|b| Some((&b.row.customer, b.dedupe.as_ref()?))),
-                )?;
-            }
-            for (row, built) in block.rows {
+            let mut rows = block.rows.into_iter();
+            self.read_ahead(rows.as_slice())?;
+            while let Some((row, built)) = rows.next() {
                 self.report.rows += 1;
                 let outcome = self.handle(&row, built);
                 if let Outcome::Checking(c, prepared) = outcome {
@@ -161,6 +154,10 @@ impl RowReader<'_> {
                 chunk.rows += 1;
                 if !self.send_if_full(&mut chunk, tx)? {
                     return Ok(());
+                }
+                if std::mem::take(&mut self.looked_again) {
+                    // What was read ahead is of the book before: again, for the rest.
+                    self.read_ahead(rows.as_slice())?;
                 }
             }
         }
@@ -206,6 +203,7 @@ impl RowReader<'_> {
         if let Some(check) = &mut self.check {
             check.look_again(&own_runs)?;
         }
+        self.looked_again = true;
         Ok(())
     }
 
@@ -221,6 +219,23 @@ impl RowReader<'_> {
         }
     }
 
+    /// Reads ahead what these rows will ask of the book: the dossiers their
+    /// natural keys find (or the customers related rows name) and what
+    /// their duplicate check reads.
+    fn read_ahead(&mut self, rows: &[(Row, Option<Box<Built>>)]) -> Result<(), Error> {
+        let built = || rows.iter().filter_map(|(_, b)| b.as_deref());
+        if self.options.kind == ImportKind::Customers {
+            self.read_ahead_existing(built().map(|b| &b.row))?;
+        } else {
+            self.read_ahead_named(rows.iter().map(|(row, _)| row))?;
+        }
+        if let Some(check) = &mut self.check {
+            check
+                .read_ahead(built().filter_map(|b| Some((&b.row.customer, b.dedupe.as_ref()?))))?;
+        }
+        Ok(())
+    }
+
     /// Learns the model from the rows held back, then checks them with it;
     /// false when the writer stopped.
     fn learn(&mut self, chunk: &mut Chunk, tx: &SyncSender<Pending>) -> Result<bool, Error> {
@@ -233,7 +248,21 @@ impl RowReader<'_> {
             let mut dd = kehu_dedupe::Deduper::new(ds, settings)?;
             check.set_model(dd.train()?.clone())?;
         }
-        for (row, c, prepared) in held {
+        // Read ahead a block at a time, and again after the book was looked at again.
+        let mut held = held.into_iter();
+        let mut ahead = 0usize;
+        loop {
+            if ahead == 0 || std::mem::take(&mut self.looked_again) {
+                let rest = held.as_slice();
+                ahead = rest.len().min(super::prepare::BLOCK_ROWS);
+                if let Some(check) = &mut self.check {
+                    check.read_ahead(rest[..ahead].iter().map(|(_, c, p)| (&**c, p)))?;
+                }
+            }
+            let Some((row, c, prepared)) = held.next() else {
+                break;
+            };
+            ahead -= 1;
             let outcome = self.decide(&row, *c, prepared);
             self.settle(&row, outcome, chunk)?;
             chunk.rows += 1;
