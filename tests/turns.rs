@@ -26,6 +26,10 @@ impl Store for Interleaved {
         self.inner.snapshot()
     }
 
+    fn commit_count(&self) -> Result<Option<u64>> {
+        self.inner.commit_count()
+    }
+
     fn commit_all(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         self.inner.commit_all(batches)?;
         if !self.armed.load(Ordering::SeqCst) {

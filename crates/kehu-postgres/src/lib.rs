@@ -283,6 +283,13 @@ impl Store for PgStore {
         Ok(Box::new(Listen { client }))
     }
 
+    fn commit_count(&self) -> Result<Option<u64>> {
+        let session = self.session()?;
+        let found = schema::commits(&session)?;
+        self.give_back(&session);
+        Ok(Some(found))
+    }
+
     fn changes_elsewhere(&self) -> Result<u64> {
         let session = self.session()?;
         let found = schema::commits(&session)?;

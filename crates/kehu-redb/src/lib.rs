@@ -341,6 +341,12 @@ impl Store for RedbStore {
         Ok(Box::new(self.commits.subscribe()))
     }
 
+    /// The file is this process's alone while it is open: its commits are
+    /// every commit since the open.
+    fn commit_count(&self) -> Result<Option<u64>> {
+        Ok(Some(self.commits.count()))
+    }
+
     fn compact(&self) -> Result<kehu_store::CompactSummary> {
         guard(|| self.rewrite())
     }

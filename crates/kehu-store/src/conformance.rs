@@ -35,7 +35,8 @@ macro_rules! conformance_tests {
             unrelate_removes_one_record, documents_by_space_and_prefix,
             non_durable_batches_are_visible, a_stream_of_batches_commits_whole,
             compaction_keeps_everything, the_feed_lists_every_change_once_in_order,
-            reads_of_many_agree_with_reads_of_one, a_large_stream_over_rows_already_there);
+            reads_of_many_agree_with_reads_of_one, a_large_stream_over_rows_already_there,
+            the_commit_count_moves_once_per_commit);
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -795,6 +796,37 @@ pub fn a_large_stream_over_rows_already_there(make: Make) {
         vec![second[507].id]
     );
     assert_eq!(snap.history(first[10].id).expect("history").len(), 2);
+}
+
+/// The commit count, where a store tells it, moves by one for each commit
+/// (a stream of batches is one) and not for a failed one.
+pub fn the_commit_count_moves_once_per_commit(make: Make) {
+    let store = make();
+    let Some(start) = store.commit_count().expect("count") else {
+        return;
+    };
+    let c = sample();
+    create(&*store, &c);
+    assert_eq!(store.commit_count().expect("count"), Some(start + 1));
+    let two = vec![
+        batch(Write::Put {
+            customer: Customer::person("Li", "Na"),
+            expected: 0,
+        }),
+        batch(Write::Put {
+            customer: Customer::person("Wang", "Fang"),
+            expected: 0,
+        }),
+    ];
+    store.commit_all(&mut two.into_iter()).expect("a stream");
+    assert_eq!(store.commit_count().expect("count"), Some(start + 2));
+    store
+        .commit(batch(Write::Put {
+            customer: c,
+            expected: 0,
+        }))
+        .expect_err("a conflict");
+    assert_eq!(store.commit_count().expect("count"), Some(start + 2));
 }
 
 /// A related record for a customer that does not exist is refused.

@@ -127,6 +127,11 @@ pub struct Commits {
 }
 
 impl Commits {
+    /// How many commits were counted.
+    pub fn count(&self) -> u64 {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Counts a commit and wakes every waiting subscriber.
     pub fn committed(&self) {
         *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;

@@ -62,6 +62,14 @@ pub trait Store: Send + Sync {
         Ok(0)
     }
 
+    /// How many transactions the store has committed, by any writer, as far
+    /// as this handle can tell now (a shared store reads it from the book);
+    /// none when it cannot tell. A writer that saw `n` before its own commit
+    /// and sees `n + 1` after it knows that no one else wrote in between.
+    fn commit_count(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
     /// A subscription that wakes when the store commits — this handle's
     /// commits and, for a shared store, any process's. A store that cannot
     /// tell answers one that wakes after each timeout (a poll).

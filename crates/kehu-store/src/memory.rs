@@ -65,6 +65,10 @@ impl Store for MemoryStore {
     fn subscribe(&self) -> Result<Box<dyn crate::Subscription + '_>> {
         Ok(Box::new(self.commits.subscribe()))
     }
+
+    fn commit_count(&self) -> Result<Option<u64>> {
+        Ok(Some(self.commits.count()))
+    }
 }
 
 fn related_range(id: CustomerId) -> std::ops::RangeInclusive<RelatedKey> {

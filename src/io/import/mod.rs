@@ -163,7 +163,7 @@ impl Book {
         // The reader looks at the book once the writer holds it: then no
         // other writer (another process's import into a shared book) commits
         // between what the reader checks against and what the writer writes.
-        let (go, went) = std::sync::mpsc::channel::<Vec<u32>>();
+        let (go, went) = std::sync::mpsc::channel::<writer::Turn>();
         let (read, written, source) = std::thread::scope(|scope| {
             let first = scope.spawn(move || prepare::read_blocks(source, self, options, blocks_tx));
             let handle = scope.spawn(move || -> Result<ReadResult, Error> {

@@ -52,7 +52,7 @@ pub(super) struct RowReader<'b> {
     pub ahead: Ahead,
     /// A word from the writer as each of its transactions holds the book:
     /// the runs of keys its transactions before wrote.
-    pub turns: std::sync::mpsc::Receiver<Vec<u32>>,
+    pub turns: std::sync::mpsc::Receiver<super::writer::Turn>,
     /// Records sent for the writer's current transaction.
     pub in_transaction: usize,
     /// Whether the reader looked at the book again since it read ahead.
@@ -193,15 +193,19 @@ impl RowReader<'_> {
     /// looks at the book as it is now: what other writers committed since
     /// the transaction before (a shared book) is checked against too.
     fn next_transaction(&mut self) -> Result<(), Error> {
-        let Ok(own_runs) = self.turns.recv() else {
+        let Ok(turn) = self.turns.recv() else {
             // The writer stopped (it reports why), or writes nothing (a dry run).
             return Ok(());
         };
+        if turn.alone {
+            // Only this import wrote since: the reader's view and check hold.
+            return Ok(());
+        }
         self.snapshot = self.book.store.snapshot()?;
         self.empty_book = self.snapshot.customer_count()? == 0;
         self.ahead.clear();
         if let Some(check) = &mut self.check {
-            check.look_again(&own_runs)?;
+            check.look_again(&turn.own_runs)?;
         }
         self.looked_again = true;
         Ok(())

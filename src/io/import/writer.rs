@@ -28,6 +28,16 @@ pub(super) struct Pending {
     pub ends_transaction: bool,
 }
 
+/// What the writer tells the reader as a transaction of the import holds
+/// the book.
+pub(super) struct Turn {
+    /// The runs of keys the import's transactions before wrote (the reader
+    /// has those dossiers already).
+    pub own_runs: Vec<u32>,
+    /// Whether no one else committed since the import's transaction before.
+    pub alone: bool,
+}
+
 impl Book {
     /// The writer's side: streams the reader's chunks into transactions
     /// (ending where the reader marks: every `batch_size` records), each
@@ -40,7 +50,7 @@ impl Book {
     pub(super) fn commit_batches(
         &self,
         rx: Receiver<Pending>,
-        go: std::sync::mpsc::Sender<Vec<u32>>,
+        go: std::sync::mpsc::Sender<Turn>,
         import_id: RecordId,
         name: &str,
         options: &ImportOptions,
@@ -86,6 +96,9 @@ impl Book {
         drop(snap);
         let mut closed = false;
         let mut own_runs: Vec<u32> = Vec::new();
+        // The store's commit count a transaction will see if no one else
+        // commits after the one before.
+        let mut expected: Option<u64> = None;
         while !closed {
             let mut run_entries: Vec<(Key, CustomerId)> = Vec::new();
             let mut keys_written = false;
@@ -102,7 +115,12 @@ impl Book {
                 }
                 // The store holds the book now: the reader may look at it.
                 if std::mem::take(&mut first_pull) {
-                    let _ = go.send(own_runs.clone());
+                    let now = self.store.commit_count().ok().flatten();
+                    let _ = go.send(Turn {
+                        own_runs: own_runs.clone(),
+                        alone: now.is_some() && now == expected,
+                    });
+                    expected = now.map(|n| n + 1);
                 }
                 let pending = if end_after || closed {
                     None
