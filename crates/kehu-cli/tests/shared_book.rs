@@ -228,7 +228,12 @@ fn a_follower_sees_every_change_of_two_writing_processes_once_in_order() {
         assert!(w.wait().expect("import").success());
     }
     let all: Vec<String> = ok(&["changes", &url]).lines().map(str::to_string).collect();
-    assert_eq!(all.len(), 600, "one creation per row");
+    // One creation per dossier (each import checks its transactions
+    // against what the other committed: a row or two of the 600 may be
+    // found a duplicate of one of the other file's).
+    let created = customers(&url);
+    assert!(created > 590, "{created} of 600 rows");
+    assert_eq!(all.len(), created, "one creation per dossier");
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while seen.len() < all.len() && Instant::now() < deadline {
@@ -249,7 +254,7 @@ fn a_follower_sees_every_change_of_two_writing_processes_once_in_order() {
     // From a cursor: what came after it.
     let cursor = seq(&all[449]).to_string();
     let rest = ok(&["changes", &url, "--since", &cursor]);
-    assert_eq!(rest.lines().count(), 150);
+    assert_eq!(rest.lines().count(), all.len() - 450);
 }
 
 /// The backends of a database waiting for a lock, as the server lists them.
