@@ -35,9 +35,7 @@ impl Ahead {
         snap: &dyn Snapshot,
         mut keys: Vec<IndexKey>,
     ) -> Result<(), Error> {
-        keys.sort_unstable();
-        keys.dedup();
-        keys.retain(|k| !self.lookups.contains_key(k));
+        unread(&mut keys, |k| self.lookups.contains_key(k));
         if !keys.is_empty() {
             let found = snap.lookup_many(&keys)?;
             self.lookups.extend(keys.into_iter().zip(found));
@@ -52,9 +50,7 @@ impl Ahead {
         space: &'static str,
         mut keys: Vec<Vec<u8>>,
     ) -> Result<(), Error> {
-        keys.sort_unstable();
-        keys.dedup();
-        keys.retain(|k| !self.docs.contains_key(&(space, k.clone())));
+        unread(&mut keys, |k| self.docs.contains_key(&(space, k.clone())));
         if !keys.is_empty() {
             let found = snap.docs_by_key(space, &keys)?;
             self.docs.extend(
@@ -72,9 +68,7 @@ impl Ahead {
         snap: &dyn Snapshot,
         mut ids: Vec<CustomerId>,
     ) -> Result<(), Error> {
-        ids.sort_unstable();
-        ids.dedup();
-        ids.retain(|id| !self.customers.contains_key(id));
+        unread(&mut ids, |id| self.customers.contains_key(id));
         if !ids.is_empty() {
             let found = snap.customers_by_id(&ids)?;
             self.customers.extend(ids.into_iter().zip(found));
@@ -119,4 +113,11 @@ impl Ahead {
             None => Ok(snap.customer(id)?),
         }
     }
+}
+
+/// Leaves in `asked` each thing once, and none already `read`.
+fn unread<K: Ord>(asked: &mut Vec<K>, read: impl Fn(&K) -> bool) {
+    asked.sort_unstable();
+    asked.dedup();
+    asked.retain(|k| !read(k));
 }

@@ -184,18 +184,31 @@ impl PgStore {
         Ok(header)
     }
 
+    /// A new connection to the server.
+    fn connect_client(&self) -> Result<postgres::Client> {
+        self.config.connect(self.tls.clone()).map_err(|e| {
+            Error::Backend(format!(
+                "cannot connect to {}: {}",
+                self.target,
+                session::message(&e)
+            ))
+        })
+    }
+
+    /// The book's commit count, as committed now.
+    fn book_commits(&self) -> Result<u64> {
+        let session = self.session()?;
+        let found = schema::commits(&session)?;
+        self.give_back(&session);
+        Ok(found)
+    }
+
     /// A session on an idle connection, or on a new one.
     fn session(&self) -> Result<Rc<Session>> {
         let conn = match self.pool.take() {
             Some(conn) => conn,
             None => {
-                let mut client = self.config.connect(self.tls.clone()).map_err(|e| {
-                    Error::Backend(format!(
-                        "cannot connect to {}: {}",
-                        self.target,
-                        session::message(&e)
-                    ))
-                })?;
+                let mut client = self.connect_client()?;
                 watch_client(&mut client)?;
                 Conn::new(client)
             }
@@ -270,13 +283,7 @@ impl Store for PgStore {
     }
 
     fn subscribe(&self) -> Result<Box<dyn kehu_store::Subscription + '_>> {
-        let mut client = self.config.connect(self.tls.clone()).map_err(|e| {
-            Error::Backend(format!(
-                "cannot connect to {}: {}",
-                self.target,
-                session::message(&e)
-            ))
-        })?;
+        let mut client = self.connect_client()?;
         client
             .batch_execute("LISTEN kehu_commits")
             .map_err(session::db)?;
@@ -284,16 +291,11 @@ impl Store for PgStore {
     }
 
     fn commit_count(&self) -> Result<Option<u64>> {
-        let session = self.session()?;
-        let found = schema::commits(&session)?;
-        self.give_back(&session);
-        Ok(Some(found))
+        self.book_commits().map(Some)
     }
 
     fn changes_elsewhere(&self) -> Result<u64> {
-        let session = self.session()?;
-        let found = schema::commits(&session)?;
-        self.give_back(&session);
+        let found = self.book_commits()?;
         self.note_commits(found);
         Ok(self.elsewhere.load(Ordering::Relaxed))
     }

@@ -36,117 +36,99 @@ type ConflictSlot = Arc<Mutex<Option<[u8; 16]>>>;
 /// Held writes, per table.
 #[derive(Default)]
 pub struct Pending {
-    /// Dossiers created, by id: their stored bytes.
-    customers: BTreeMap<[u8; 16], Vec<u8>>,
-    /// Index entries to insert (true) or remove, in order.
-    index: Vec<(bool, Vec<u8>, [u8; 16])>,
-    changes: BTreeMap<[u8; 24], Vec<u8>>,
-    audit: Vec<(i64, Vec<u8>)>,
-    related: BTreeMap<[u8; 40], Vec<u8>>,
-    docs: HeldDocs,
-    /// A customer's key sets to write (none: to delete).
-    key_sets: BTreeMap<[u8; 16], Option<Vec<u8>>>,
+    held: Sent,
     rows: usize,
     /// A created dossier a send found in the book already.
-    conflict: Arc<Mutex<Option<[u8; 16]>>>,
+    conflict: ConflictSlot,
+}
+
+/// A table whose held rows are sent before a statement that reads or
+/// deletes from it.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    Customers,
+    Changes,
+    Related,
+    Docs,
 }
 
 impl Pending {
     pub fn customer(&mut self, id: [u8; 16], body: Vec<u8>) {
-        self.customers.insert(id, body);
+        self.held.customers.insert(id, body);
         self.rows += 1;
     }
 
     /// A created dossier's bytes, if it is held.
     pub fn held_customer(&self, id: &[u8; 16]) -> Option<&[u8]> {
-        self.customers.get(id).map(Vec::as_slice)
+        self.held.customers.get(id).map(Vec::as_slice)
     }
 
     pub fn index(&mut self, insert: bool, key: &[u8], id: [u8; 16]) {
-        self.index.push((insert, key.to_vec(), id));
+        self.held.index.push((insert, key.to_vec(), id));
         self.rows += 1;
     }
 
     pub fn change(&mut self, key: [u8; 24], body: Vec<u8>) {
-        self.changes.insert(key, body);
+        self.held.changes.insert(key, body);
         self.rows += 1;
     }
 
     pub fn audit(&mut self, seq: i64, body: Vec<u8>) {
-        self.audit.push((seq, body));
+        self.held.audit.push((seq, body));
         self.rows += 1;
     }
 
     pub fn related(&mut self, key: [u8; 40], body: Vec<u8>) {
-        self.related.insert(key, body);
+        self.held.related.insert(key, body);
         self.rows += 1;
     }
 
     pub fn doc(&mut self, space: &str, key: &[u8], owner: Option<[u8; 16]>, body: Vec<u8>) {
-        self.docs
+        self.held
+            .docs
             .insert((space.to_string(), key.to_vec()), (owner, body));
         self.rows += 1;
     }
 
     pub fn key_sets(&mut self, id: [u8; 16], body: Option<Vec<u8>>) {
-        self.key_sets.insert(id, body);
+        self.held.key_sets.insert(id, body);
         self.rows += 1;
     }
 
     /// The key sets held for a customer: `Some(None)` when they are to be deleted.
     pub fn held_key_sets(&self, id: &[u8; 16]) -> Option<Option<&[u8]>> {
-        self.key_sets.get(id).map(|b| b.as_deref())
+        self.held.key_sets.get(id).map(|b| b.as_deref())
     }
 
     /// Sends everything once enough is held, to run while the caller goes on
     /// ([`Session::send`] ahead).
     pub fn maybe_flush(&mut self, s: &Session) -> Result<()> {
         if self.rows >= HOLD {
-            let all = self.take_all();
-            return self.send(s, all, true);
+            return self.flush_ahead(s, true);
         }
         Ok(())
     }
 
     /// Sends everything held (ahead of the caller if earlier sends still run).
     pub fn flush(&mut self, s: &Session) -> Result<()> {
-        let all = self.take_all();
-        self.send(s, all, false)
+        self.flush_ahead(s, false)
     }
 
-    /// Sends the held dossiers (before a statement that reads or deletes them).
-    pub fn flush_customers(&mut self, s: &Session) -> Result<()> {
-        let sent = Sent {
-            customers: std::mem::take(&mut self.customers),
-            ..Sent::default()
-        };
-        self.send(s, sent, false)
+    fn flush_ahead(&mut self, s: &Session, ahead: bool) -> Result<()> {
+        self.rows = 0;
+        let all = std::mem::take(&mut self.held);
+        self.send(s, all, ahead)
     }
 
-    /// Sends the held changes (before a statement that deletes some).
-    pub fn flush_changes(&mut self, s: &Session) -> Result<()> {
-        let sent = Sent {
-            changes: std::mem::take(&mut self.changes),
-            ..Sent::default()
-        };
-        self.send(s, sent, false)
-    }
-
-    /// Sends the held related records (before a statement that deletes some).
-    pub fn flush_related(&mut self, s: &Session) -> Result<()> {
-        let sent = Sent {
-            related: std::mem::take(&mut self.related),
-            ..Sent::default()
-        };
-        self.send(s, sent, false)
-    }
-
-    /// Sends the held documents (before a statement that deletes some).
-    pub fn flush_docs(&mut self, s: &Session) -> Result<()> {
-        let sent = Sent {
-            docs: std::mem::take(&mut self.docs),
-            ..Sent::default()
-        };
+    /// Sends one table's held rows (before a statement that reads or deletes from it).
+    pub fn flush_table(&mut self, s: &Session, table: Table) -> Result<()> {
+        let (held, mut sent) = (&mut self.held, Sent::default());
+        match table {
+            Table::Customers => sent.customers = std::mem::take(&mut held.customers),
+            Table::Changes => sent.changes = std::mem::take(&mut held.changes),
+            Table::Related => sent.related = std::mem::take(&mut held.related),
+            Table::Docs => sent.docs = std::mem::take(&mut held.docs),
+        }
         self.send(s, sent, false)
     }
 
@@ -159,19 +141,6 @@ impl Pending {
             .take()
     }
 
-    fn take_all(&mut self) -> Sent {
-        self.rows = 0;
-        Sent {
-            customers: std::mem::take(&mut self.customers),
-            index: std::mem::take(&mut self.index),
-            changes: std::mem::take(&mut self.changes),
-            audit: std::mem::take(&mut self.audit),
-            related: std::mem::take(&mut self.related),
-            docs: std::mem::take(&mut self.docs),
-            key_sets: std::mem::take(&mut self.key_sets),
-        }
-    }
-
     fn send(&self, s: &Session, sent: Sent, ahead: bool) -> Result<()> {
         if sent.is_empty() {
             return Ok(());
@@ -181,15 +150,18 @@ impl Pending {
     }
 }
 
-/// Rows taken from what is held, sent together.
+/// Rows held, per table, and sent together.
 #[derive(Default)]
 struct Sent {
+    /// Dossiers created, by id: their stored bytes.
     customers: BTreeMap<[u8; 16], Vec<u8>>,
+    /// Index entries to insert (true) or remove, in order.
     index: Vec<(bool, Vec<u8>, [u8; 16])>,
     changes: BTreeMap<[u8; 24], Vec<u8>>,
     audit: Vec<(i64, Vec<u8>)>,
     related: BTreeMap<[u8; 40], Vec<u8>>,
     docs: HeldDocs,
+    /// A customer's key sets to write (none: to delete).
     key_sets: BTreeMap<[u8; 16], Option<Vec<u8>>>,
 }
 

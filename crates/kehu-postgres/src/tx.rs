@@ -11,7 +11,7 @@ use kehu_model::{Customer, CustomerId, RecordId, Related, Timestamp};
 use kehu_store::stored::{self, Sealer};
 use kehu_store::{Change, Error, IndexKey, KeySets, Result, WriteTx};
 
-use crate::pending::Pending;
+use crate::pending::{Pending, Table};
 use crate::schema::{self, AUDIT_HEAD, SEQ};
 use crate::session::Session;
 
@@ -108,7 +108,7 @@ impl PgTx<'_> {
 
     /// Sends the held dossiers before a statement that reads or deletes them.
     fn flush_customers(&mut self) -> Result<()> {
-        self.pending.flush_customers(&self.session)?;
+        self.pending.flush_table(&self.session, Table::Customers)?;
         self.session.drain()?;
         self.settle(self.pending.conflict())
     }
@@ -238,7 +238,7 @@ impl WriteTx for PgTx<'_> {
         id: RecordId,
     ) -> Result<Option<Related>> {
         let key = stored::related_key_of(customer_id, at, id);
-        self.pending.flush_related(&self.session)?;
+        self.pending.flush_table(&self.session, Table::Related)?;
         self.session
             .bytes(
                 "DELETE FROM kehu_related WHERE key = $1 RETURNING body",
@@ -262,7 +262,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn delete_doc(&mut self, space: &str, key: &[u8]) -> Result<()> {
-        self.pending.flush_docs(&self.session)?;
+        self.pending.flush_table(&self.session, Table::Docs)?;
         self.session.execute(
             "DELETE FROM kehu_docs WHERE space = $1 AND key = $2",
             &[&space, &key],
@@ -272,7 +272,7 @@ impl WriteTx for PgTx<'_> {
 
     fn remove_related_of(&mut self, id: CustomerId) -> Result<()> {
         let (start, end) = stored::related_prefix(id);
-        self.pending.flush_related(&self.session)?;
+        self.pending.flush_table(&self.session, Table::Related)?;
         self.session.execute(
             "DELETE FROM kehu_related WHERE key >= $1 AND key < $2",
             &[&start.as_slice(), &end.as_slice()],
@@ -294,7 +294,7 @@ impl WriteTx for PgTx<'_> {
 
     fn remove_changes_of(&mut self, id: CustomerId) -> Result<()> {
         let (start, end) = stored::change_range(id);
-        self.pending.flush_changes(&self.session)?;
+        self.pending.flush_table(&self.session, Table::Changes)?;
         self.session.execute(
             "DELETE FROM kehu_changes WHERE key >= $1 AND key <= $2",
             &[&start.as_slice(), &end.as_slice()],
@@ -304,7 +304,7 @@ impl WriteTx for PgTx<'_> {
 
     fn remove_docs_of(&mut self, id: CustomerId) -> Result<()> {
         let owner = id.to_bytes();
-        self.pending.flush_docs(&self.session)?;
+        self.pending.flush_table(&self.session, Table::Docs)?;
         self.session.execute(
             "DELETE FROM kehu_docs WHERE owner = $1",
             &[&owner.as_slice()],
