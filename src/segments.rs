@@ -19,6 +19,20 @@ pub(crate) struct ProjectionCache {
     changed: std::collections::HashMap<CustomerId, Written>,
 }
 
+impl ProjectionCache {
+    /// Whether it read the customers' related records (only when a segment
+    /// it was built for needs them; the aggregates of one that did not are empty).
+    fn reads_related(&self) -> bool {
+        self.segments.iter().any(Segment::needs_related)
+    }
+
+    /// Whether it can answer `segment`: every column, and the related records
+    /// when the segment reads them.
+    fn covers(&self, segment: &Segment) -> bool {
+        self.projection.covers(segment) && (self.reads_related() || !segment.needs_related())
+    }
+}
+
 use crate::{Book, Error};
 
 /// A dossier as it was at `t`: none when it was created after `t`; else
@@ -189,7 +203,7 @@ impl Book {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let cache = match cache.take() {
-            Some(c) if c.projection.covers(segment) => cache.insert(c),
+            Some(c) if c.covers(segment) => cache.insert(c),
             old => {
                 let mut segments: Vec<Segment> = old.map(|c| c.segments).unwrap_or_default();
                 segments.push(segment.clone());
@@ -244,10 +258,7 @@ impl Book {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.as_ref().map(|c| {
             let limit = REBUILD_AFTER.max(c.projection.len() / 10);
-            (
-                limit.saturating_sub(c.changed.len()),
-                c.segments.iter().any(Segment::needs_related),
-            )
+            (limit.saturating_sub(c.changed.len()), c.reads_related())
         })
     }
 

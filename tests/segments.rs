@@ -213,3 +213,36 @@ fn the_projection_follows_writes() {
     let members = book.segment_members(&segment, None).unwrap();
     assert!(members.windows(2).all(|w| w[0].id < w[1].id), "in id order");
 }
+
+/// The projection built for a segment of fields alone holds no related
+/// records: a later question about purchases must not be answered from it
+/// (it was: saving `has tag` first made every purchase segment empty).
+#[test]
+fn a_projection_without_records_does_not_answer_for_aggregates() {
+    let book = Book::in_memory();
+    let wei = book
+        .add(Customer::person_named("张伟").with_tag("VIP"))
+        .unwrap()
+        .customer;
+    book.relate(Purchase::new(
+        wei.id,
+        Utc::now() - TimeDelta::days(3),
+        Money::parse("1200", "CNY".parse().unwrap()).unwrap(),
+    ))
+    .unwrap();
+    book.save_segment("vip", r#"has tag "VIP""#, true).unwrap();
+    for condition in [
+        "purchases.sum >= 1000",
+        "purchases.count >= 1",
+        r#"has tag "VIP" and purchases.last within 30d"#,
+    ] {
+        let segment = book.segment(condition).unwrap();
+        assert_eq!(
+            book.segment_ids(&segment, None).unwrap(),
+            vec![wei.id],
+            "{condition}"
+        );
+    }
+    // And the projection that now reads them stays right for the first segment.
+    assert_eq!(book.saved_segment_members("vip").unwrap(), vec![wei.id]);
+}

@@ -58,10 +58,19 @@ impl RedbStore {
             txn.commit().map_err(backend)?;
             Ok(entries)
         })();
-        let entries = match copied {
-            Ok(n) => n,
+        // Closed and opened again: redb keeps room it grew into while copying
+        // until the database closes, which trims the file to what it holds.
+        drop(fresh);
+        let fresh = copied.and_then(|n| {
+            let db = redb::Builder::new()
+                .set_cache_size(self.cache_bytes)
+                .open(&tmp)
+                .map_err(backend)?;
+            Ok((n, db))
+        });
+        let (entries, fresh) = match fresh {
+            Ok(done) => done,
             Err(e) => {
-                drop(fresh);
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
             }
@@ -128,8 +137,16 @@ mod tests {
             file_has(&path, b"zqgonecanary"),
             "the test bites: redb leaves a removed value in freed pages"
         );
+        let before = std::fs::metadata(&path).expect("size").len();
         let summary = store.compact().expect("compact");
         assert!(summary.entries > 0 && summary.bytes_after > 0);
+        // The sizes it reports are the file's, before and after (it once
+        // reported the fresh file's length before redb trimmed it on closing).
+        assert_eq!(summary.bytes_before, before);
+        assert_eq!(
+            summary.bytes_after,
+            std::fs::metadata(&path).expect("size").len()
+        );
         assert!(!file_has(&path, b"zqgonecanary"));
         assert!(file_has(&path, b"zqkeptcanary"));
         assert!(!sibling(&path).exists());

@@ -163,7 +163,8 @@ impl Projection {
         }
     }
 
-    /// Whether the projection has every column the segment reads (aggregates always are).
+    /// Whether the projection has every column the segment reads (its aggregates
+    /// are over the related records it was built with: none, if it was given none).
     pub fn covers(&self, segment: &Segment) -> bool {
         let mut fields = Vec::new();
         fields_of(segment.expr(), &mut fields);
