@@ -85,6 +85,8 @@ impl RedbStore {
         // The old file closes when the last snapshot of it is dropped.
         *slot = std::sync::Arc::new(fresh);
         drop(slot);
+        // Nor does the transaction the last snapshots shared.
+        self.drop_shared_read();
         let bytes_after = std::fs::metadata(&self.path).map_err(io(&self.path))?.len();
         Ok(CompactSummary {
             bytes_before,

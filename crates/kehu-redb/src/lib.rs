@@ -13,9 +13,8 @@ mod feed;
 mod keys;
 mod tables;
 
-use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 
 use kehu_model::{Customer, CustomerId, RecordId, Related, RelatedKind, Timestamp};
 use kehu_store::{
@@ -80,6 +79,35 @@ pub struct RedbStore {
     /// Commits one at a time, each with its update of the feed's order, so
     /// the order never shows a later commit's changes before an earlier one's.
     writer: std::sync::Mutex<()>,
+    /// The read transaction the snapshots since the last commit share.
+    read: std::sync::Mutex<Option<Arc<SharedRead>>>,
+}
+
+/// One read transaction and its open tables, shared by every snapshot taken
+/// until the next commit: a lookup pays for no transaction of its own. Taken
+/// out of the store when a commit starts, so it never holds back the pages
+/// later commits free (a snapshot still open does, as any read does).
+struct SharedRead {
+    customers: OnceLock<ReadOnlyTable<u128, &'static [u8]>>,
+    index: OnceLock<ReadOnlyTable<&'static [u8], ()>>,
+    txn: Arc<ReadTransaction>,
+    /// The database read, kept open past a compaction that swaps it out
+    /// (dropped last, after the transaction and its tables).
+    db: Arc<Database>,
+    /// The store's commit count when the transaction began.
+    commits: u64,
+}
+
+impl SharedRead {
+    fn begin(db: Arc<Database>, commits: u64) -> Result<Self> {
+        Ok(Self {
+            customers: OnceLock::new(),
+            index: OnceLock::new(),
+            txn: Arc::new(db.begin_read().map_err(backend)?),
+            db,
+            commits,
+        })
+    }
 }
 
 impl RedbStore {
@@ -198,6 +226,7 @@ impl RedbStore {
                     txn.open_table(KEYS).map_err(backend)?;
                 }
                 txn.commit().map_err(backend)?;
+                store.drop_shared_read();
             }
             store.codec = codec;
             Ok(store)
@@ -221,6 +250,7 @@ impl RedbStore {
                 building: Default::default(),
                 commits: Default::default(),
                 writer: Default::default(),
+                read: Default::default(),
             };
             store.check_or_init_format()?;
             Ok(store)
@@ -311,20 +341,16 @@ const SEAL_HEADER: &str = "seal";
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         guard(|| {
-            let db = self.current_db();
-            let txn = Arc::new(db.begin_read().map_err(backend)?);
+            let read = self.shared_read()?;
             // Opened on the first key the shared cache lacks.
             let keys = self.codec.key_ring().map(|_| {
-                Box::new(KeyTable::Unopened(txn.clone()))
+                Box::new(KeyTable::Unopened(read.txn.clone()))
                     as Box<dyn kehu_store::stored::WrappedKeys>
             });
             Ok(Box::new(RedbSnapshot {
-                txn,
+                read,
                 sealer: Sealer::new(&*self.codec, keys).with_cache(&self.keys),
                 store: self,
-                customers: OnceCell::new(),
-                index: OnceCell::new(),
-                _db: db,
             }) as Box<dyn Snapshot>)
         })
     }
@@ -353,10 +379,35 @@ impl Store for RedbStore {
 }
 
 impl RedbStore {
+    /// The read transaction of the book as of its last commit: the one the
+    /// snapshots since share, or a new one. The commit count is read before
+    /// the transaction begins and moves only once a commit is visible, so a
+    /// shared transaction never predates the count it is kept under (one
+    /// begun during a commit is kept under the count before it).
+    fn shared_read(&self) -> Result<Arc<SharedRead>> {
+        let commits = self.commits.count();
+        let db = self.current_db();
+        let mut slot = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(read) = slot.as_ref() {
+            if read.commits == commits && Arc::ptr_eq(&read.db, &db) {
+                return Ok(Arc::clone(read));
+            }
+        }
+        let read = Arc::new(SharedRead::begin(db, commits)?);
+        *slot = Some(Arc::clone(&read));
+        Ok(read)
+    }
+
+    /// Lets go of the shared read transaction (before a write).
+    pub(crate) fn drop_shared_read(&self) {
+        self.read.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+
     fn commit_unguarded(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         // Held to the end of the commit, so a compaction never copies a file
         // that a commit is still changing.
         let _one_writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.drop_shared_read();
         let db = self.db();
         let _committing = Committing::enter(self, &db);
         let mut txn = db.begin_write().map_err(backend)?;
@@ -454,30 +505,26 @@ fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 struct RedbSnapshot<'s> {
     store: &'s RedbStore,
-    txn: Arc<ReadTransaction>,
     sealer: Sealer<'s>,
-    customers: OnceCell<ReadOnlyTable<u128, &'static [u8]>>,
-    index: OnceCell<ReadOnlyTable<&'static [u8], ()>>,
-    /// The database read, kept open past a compaction that swaps it out
-    /// (dropped last, after the transaction and its tables).
-    _db: Arc<Database>,
+    /// Dropped after the sealer, whose key table reads through it.
+    read: Arc<SharedRead>,
 }
 
 impl RedbSnapshot<'_> {
     fn customers_table(&self) -> Result<&ReadOnlyTable<u128, &'static [u8]>> {
-        if let Some(t) = self.customers.get() {
+        if let Some(t) = self.read.customers.get() {
             return Ok(t);
         }
-        let table = self.txn.open_table(CUSTOMERS).map_err(backend)?;
-        Ok(self.customers.get_or_init(|| table))
+        let table = self.read.txn.open_table(CUSTOMERS).map_err(backend)?;
+        Ok(self.read.customers.get_or_init(|| table))
     }
 
     fn index(&self) -> Result<&ReadOnlyTable<&'static [u8], ()>> {
-        if let Some(t) = self.index.get() {
+        if let Some(t) = self.read.index.get() {
             return Ok(t);
         }
-        let table = self.txn.open_table(INDEX).map_err(backend)?;
-        Ok(self.index.get_or_init(|| table))
+        let table = self.read.txn.open_table(INDEX).map_err(backend)?;
+        Ok(self.read.index.get_or_init(|| table))
     }
 }
 
@@ -511,7 +558,7 @@ impl Snapshot for RedbSnapshot<'_> {
 
     fn doc(&self, space: &str, key: &[u8]) -> Result<Option<Doc>> {
         guard(|| {
-            let table = self.txn.open_table(DOCS).map_err(backend)?;
+            let table = self.read.txn.open_table(DOCS).map_err(backend)?;
             let value = table
                 .get(tables::doc_key(space, key).as_slice())
                 .map_err(backend)?;
@@ -538,7 +585,7 @@ impl Snapshot for RedbSnapshot<'_> {
 
     fn feed(&self, after: u64, limit: usize) -> Result<Vec<kehu_store::FeedItem>> {
         guard(|| {
-            let table = self.txn.open_table(CHANGES).map_err(backend)?;
+            let table = self.read.txn.open_table(CHANGES).map_err(backend)?;
             let mut changes = Vec::new();
             for (seq, id) in self.store.feed_order(after, limit)? {
                 // The order may run ahead of this snapshot: later commits
@@ -556,7 +603,7 @@ impl Snapshot for RedbSnapshot<'_> {
 
     fn docs(&self, space: &str, prefix: &[u8]) -> Result<Vec<Doc>> {
         guard(|| {
-            let table = self.txn.open_table(DOCS).map_err(backend)?;
+            let table = self.read.txn.open_table(DOCS).map_err(backend)?;
             let start = tables::doc_key(space, prefix);
             let skip = space.len() + 1;
             let mut out = Vec::new();
@@ -579,7 +626,7 @@ impl Snapshot for RedbSnapshot<'_> {
 
 impl RedbSnapshot<'_> {
     fn audit_unguarded(&self, from: u64) -> Result<Vec<kehu_store::AuditEntry>> {
-        let table = match self.txn.open_table(AUDIT) {
+        let table = match self.read.txn.open_table(AUDIT) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
             Err(e) => return Err(backend(e)),
@@ -593,7 +640,7 @@ impl RedbSnapshot<'_> {
     }
 
     fn audit_head_unguarded(&self) -> Result<Option<(u64, [u8; 32])>> {
-        let meta = self.txn.open_table(META).map_err(backend)?;
+        let meta = self.read.txn.open_table(META).map_err(backend)?;
         let value = meta.get(AUDIT_HEAD).map_err(backend)?;
         value
             .map(|v| encoding::decode_audit_head(v.value()))
@@ -646,7 +693,7 @@ impl RedbSnapshot<'_> {
     }
 
     fn related_unguarded(&self, id: CustomerId, kind: Option<RelatedKind>) -> Result<Vec<Related>> {
-        let table = self.txn.open_table(RELATED).map_err(backend)?;
+        let table = self.read.txn.open_table(RELATED).map_err(backend)?;
         let (start, end) = related_prefix(id);
         let mut out = Vec::new();
         for entry in table
@@ -663,7 +710,7 @@ impl RedbSnapshot<'_> {
     }
 
     fn history_unguarded(&self, id: CustomerId) -> Result<Vec<Change>> {
-        let table = self.txn.open_table(CHANGES).map_err(backend)?;
+        let table = self.read.txn.open_table(CHANGES).map_err(backend)?;
         let start = tables::change_key(id, 0);
         let end = tables::change_key(id, u64::MAX);
         let mut out = Vec::new();
