@@ -400,7 +400,10 @@ impl RedbStore {
 
     /// Lets go of the shared read transaction (before a write).
     pub(crate) fn drop_shared_read(&self) {
-        self.read.lock().unwrap_or_else(PoisonError::into_inner).take();
+        self.read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 
     fn commit_unguarded(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
@@ -1144,6 +1147,48 @@ mod tests {
                 }
             ),
             "{err}"
+        );
+    }
+
+    /// The read transaction snapshots share is let go when a commit starts:
+    /// a book read once and then written many times grows no more than one
+    /// never read (a transaction kept would hold back every page freed since).
+    #[test]
+    fn the_shared_read_holds_back_no_page() {
+        use kehu_model::Customer;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let size_after_writes = |name: &str, read_first: bool| {
+            let path = dir.path().join(name);
+            let store = RedbStore::open(&path).expect("open");
+            let mut c = Customer::person("Shared", "Read");
+            let batch = |c: &Customer, expected: u64| {
+                Batch::new("tester", chrono::Utc::now()).with(kehu_store::Write::Put {
+                    customer: c.clone(),
+                    expected,
+                })
+            };
+            store.commit(batch(&c, 0)).expect("create");
+            if read_first {
+                assert!(store
+                    .snapshot()
+                    .expect("snap")
+                    .customer(c.id)
+                    .expect("read")
+                    .is_some());
+            }
+            for v in 1..300 {
+                c.version = v;
+                c.job_title = Some(format!("title {v} {}", "x".repeat(3000)));
+                store.commit(batch(&c, v)).expect("update");
+            }
+            drop(store);
+            std::fs::metadata(&path).expect("size").len()
+        };
+        let plain = size_after_writes("plain.kehu", false);
+        let read = size_after_writes("read.kehu", true);
+        assert!(
+            read <= plain + (64 << 10),
+            "read first: {read} bytes, never read: {plain}"
         );
     }
 }
