@@ -11,6 +11,7 @@ mod backup;
 mod compact;
 mod feed;
 mod keys;
+mod sorted;
 mod tables;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ use kehu_store::stored::{
     encode_customer, encode_doc, encode_related, related_key, related_prefix, KeyCache, Sealer,
 };
 use keys::KeyTable;
+use sorted::Sorted;
 use tables::{backend, AUDIT, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED};
 
 /// How to open a [`RedbStore`].
@@ -742,6 +744,11 @@ struct RedbTx<'t> {
     audit_head: Option<(u64, [u8; 32])>,
     seq: u64,
     feed: FeedChanges,
+    /// Dossiers, changes and index entries written, applied in key order
+    /// when many are held and at the end.
+    held_customers: Sorted<u128, Vec<u8>>,
+    held_changes: Sorted<[u8; 24], Vec<u8>>,
+    held_index: Sorted<Vec<u8>, ()>,
 }
 
 impl<'t> RedbTx<'t> {
@@ -780,10 +787,51 @@ impl<'t> RedbTx<'t> {
             docs: txn.open_table(DOCS).map_err(backend)?,
             seq,
             feed: FeedChanges::default(),
+            held_customers: Sorted::default(),
+            held_changes: Sorted::default(),
+            held_index: Sorted::default(),
         })
     }
 
+    /// Applies the held writes, each table's in key order.
+    fn apply_held(&mut self) -> Result<()> {
+        for (k, v) in self.held_customers.take() {
+            match v {
+                Some(bytes) => self.customers.insert(k, bytes.as_slice()).map(drop),
+                None => self.customers.remove(k).map(drop),
+            }
+            .map_err(backend)?;
+        }
+        for (k, v) in self.held_changes.take() {
+            match v {
+                Some(bytes) => self
+                    .changes
+                    .insert(k.as_slice(), bytes.as_slice())
+                    .map(drop),
+                None => self.changes.remove(k.as_slice()).map(drop),
+            }
+            .map_err(backend)?;
+        }
+        for (k, v) in self.held_index.take() {
+            match v {
+                Some(()) => self.index.insert(k.as_slice(), ()).map(drop),
+                None => self.index.remove(k.as_slice()).map(drop),
+            }
+            .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the held writes once a table holds many.
+    fn apply_if_full(&mut self) -> Result<()> {
+        if self.held_customers.full() || self.held_changes.full() || self.held_index.full() {
+            self.apply_held()?;
+        }
+        Ok(())
+    }
+
     fn finish(&mut self) -> Result<()> {
+        self.apply_held()?;
         self.meta
             .insert("seq", self.seq.to_le_bytes().as_slice())
             .map_err(backend)?;
@@ -801,33 +849,36 @@ impl<'t> RedbTx<'t> {
 
 impl WriteTx for RedbTx<'_> {
     fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>> {
-        let value = self.customers.get(tables::id_key(id)).map_err(backend)?;
+        let key = tables::id_key(id);
+        if let Some(held) = self.held_customers.get(&key) {
+            return held.map(|v| decode_customer(v, &self.sealer)).transpose();
+        }
+        let value = self.customers.get(key).map_err(backend)?;
         value
             .map(|v| decode_customer(v.value(), &self.sealer))
             .transpose()
     }
 
     fn contains_customer(&mut self, id: CustomerId) -> Result<bool> {
-        Ok(self
-            .customers
-            .get(tables::id_key(id))
-            .map_err(backend)?
-            .is_some())
+        let key = tables::id_key(id);
+        if let Some(held) = self.held_customers.get(&key) {
+            return Ok(held.is_some());
+        }
+        Ok(self.customers.get(key).map_err(backend)?.is_some())
     }
 
     fn put_customer(&mut self, customer: &Customer) -> Result<Option<Customer>> {
+        let old = self.customer(customer.id)?;
         let bytes = encode_customer(customer, &self.sealer)?;
-        let old = self
-            .customers
-            .insert(tables::id_key(customer.id), bytes.as_slice())
-            .map_err(backend)?;
-        old.map(|v| decode_customer(v.value(), &self.sealer))
-            .transpose()
+        self.held_customers
+            .put(tables::id_key(customer.id), Some(bytes));
+        self.apply_if_full()?;
+        Ok(old)
     }
 
     fn remove_customer(&mut self, id: CustomerId) -> Result<()> {
-        self.customers.remove(tables::id_key(id)).map_err(backend)?;
-        Ok(())
+        self.held_customers.put(tables::id_key(id), None);
+        self.apply_if_full()
     }
 
     fn stored_key(&self, key: &IndexKey) -> Vec<u8> {
@@ -835,15 +886,14 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn index_insert(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
-        let entry = encoding::index_entry(stored, id);
-        self.index.insert(entry.as_slice(), ()).map_err(backend)?;
-        Ok(())
+        self.held_index
+            .put(encoding::index_entry(stored, id), Some(()));
+        self.apply_if_full()
     }
 
     fn index_remove(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
-        let entry = encoding::index_entry(stored, id);
-        self.index.remove(entry.as_slice()).map_err(backend)?;
-        Ok(())
+        self.held_index.put(encoding::index_entry(stored, id), None);
+        self.apply_if_full()
     }
 
     fn key_sets(&mut self, id: CustomerId) -> Result<KeySets> {
@@ -925,14 +975,13 @@ impl WriteTx for RedbTx<'_> {
         self.feed.appended.push((change.seq, change.customer_id));
         let key = tables::change_key(change.customer_id, change.seq);
         let bytes = encode_change(change, &self.sealer)?;
-        self.changes
-            .insert(key.as_slice(), bytes.as_slice())
-            .map_err(backend)?;
-        Ok(())
+        self.held_changes.put(key, Some(bytes));
+        self.apply_if_full()
     }
 
     fn remove_changes_of(&mut self, id: CustomerId) -> Result<()> {
         self.feed.removed.push(id);
+        self.apply_held()?;
         let start = tables::change_key(id, 0);
         let end = tables::change_key(id, u64::MAX);
         self.changes
