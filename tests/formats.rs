@@ -30,6 +30,18 @@ fn fixtures() -> Vec<PathBuf> {
     dirs
 }
 
+/// The format a book file records (read with redb directly, the book closed).
+fn format_marker(path: &Path) -> u32 {
+    use redb::ReadableDatabase;
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta = txn
+        .open_table(redb::TableDefinition::<&str, &[u8]>::new("kehu_meta"))
+        .unwrap();
+    let bytes = meta.get("format").unwrap().unwrap().value().to_vec();
+    u32::from_le_bytes(bytes.try_into().unwrap())
+}
+
 /// Copies a fixture book and its erasure ledger (`<book>.erasures`) into `to`.
 fn copy_book(dir: &Path, name: &str, to: &Path) {
     std::fs::copy(dir.join(name), to.join(name)).unwrap();
@@ -58,6 +70,17 @@ fn each_fixture(sealed: bool) {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(name);
         copy_book(&dir, name, tmp.path());
+        let written_in = format_marker(&path);
+        assert!(
+            written_in >= kehu::store::OLDEST_FORMAT,
+            "{}",
+            dir.display()
+        );
+        let book = open(&path, sealed);
+        story::check(&book);
+        // Opened, it moved to this build's format.
+        drop(book);
+        assert_eq!(format_marker(&path), kehu::store::FORMAT_VERSION);
         let book = open(&path, sealed);
         story::check(&book);
         // Written to after it opened, then read again from the file.

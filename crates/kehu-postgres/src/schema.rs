@@ -7,7 +7,7 @@
 //! byte by byte, so ranges (a customer's related records, its changes, a
 //! space's documents) are index range scans.
 
-use kehu_store::{Error, Result, FORMAT_VERSION};
+use kehu_store::{Error, Result, FORMAT_VERSION, OLDEST_FORMAT};
 
 use crate::session::Session;
 
@@ -82,7 +82,14 @@ pub fn create_or_check(s: &Session) -> Result<()> {
                     .try_into()
                     .map_err(|_| Error::Corrupt("format marker is not 4 bytes".into()))?;
                 let found = u32::from_le_bytes(arr);
-                if found == FORMAT_VERSION {
+                if (OLDEST_FORMAT..=FORMAT_VERSION).contains(&found) {
+                    if found < FORMAT_VERSION {
+                        // An older format moves on: its values read as they are.
+                        s.execute(
+                            "UPDATE kehu_meta SET value = $1 WHERE name = 'format'",
+                            &[&FORMAT_VERSION.to_le_bytes().as_slice()],
+                        )?;
+                    }
                     // The change feed's order, for books made before it (only
                     // then: a role that may only read and write opens the book).
                     let missing = s

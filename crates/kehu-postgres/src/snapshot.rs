@@ -167,14 +167,18 @@ impl Snapshot for PgSnapshot<'_> {
     }
 
     fn audit(&self, from: u64) -> Result<Vec<kehu_store::AuditEntry>> {
-        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        // From the entry before: it gives the first its previous hash.
+        let before = i64::try_from(from.saturating_sub(1)).unwrap_or(i64::MAX);
         let rows = self.session.query(
-            "SELECT body FROM kehu_audit WHERE seq >= $1 ORDER BY seq",
-            &[&from],
+            "SELECT seq, body FROM kehu_audit WHERE seq >= $1 ORDER BY seq",
+            &[&before],
         )?;
-        rows.iter()
-            .map(|r| stored::decode_audit(r.get::<_, &[u8]>(0), &self.sealer))
-            .collect()
+        let rows = rows.iter().map(|r| {
+            let seq = u64::try_from(r.get::<_, i64>(0))
+                .map_err(|_| kehu_store::Error::Corrupt("a negative audit entry number".into()))?;
+            Ok((seq, r.get::<_, &[u8]>(1).to_vec()))
+        });
+        stored::decode_audit_trail(rows, from, &self.sealer)
     }
 
     fn customers_by_id(&self, ids: &[CustomerId]) -> Result<Vec<Option<Customer>>> {

@@ -372,3 +372,46 @@ fn a_client_certificate_opens_a_book_whose_server_asks_for_one() {
         .expect("no certificate: refused");
     assert!(err.to_string().contains("certificate"), "{err}");
 }
+
+/// A book of an older format opens and moves to this build's (its values
+/// read as they were written); one of a newer format is refused, untouched.
+#[test]
+fn an_older_format_moves_on_and_a_newer_one_is_refused() {
+    let book = temp_book();
+    put(&book, &Customer::person("Wei", "Zhang"), 0).expect("create");
+    let mut admin = in_schema(&book.schema).connect(NoTls).expect("connect");
+    let marker = |admin: &mut postgres::Client| -> u32 {
+        let row = admin
+            .query_one("SELECT value FROM kehu_meta WHERE name = 'format'", &[])
+            .expect("marker");
+        u32::from_le_bytes(row.get::<_, &[u8]>(0).try_into().expect("4 bytes"))
+    };
+    let set = |admin: &mut postgres::Client, v: u32| {
+        admin
+            .execute(
+                "UPDATE kehu_meta SET value = $1 WHERE name = 'format'",
+                &[&v.to_le_bytes().as_slice()],
+            )
+            .expect("set marker");
+    };
+    set(&mut admin, kehu_store::OLDEST_FORMAT);
+    let again = PgStore::open_config(in_schema(&book.schema)).expect("an older format opens");
+    assert_eq!(marker(&mut admin), kehu_store::FORMAT_VERSION);
+    assert_eq!(
+        again
+            .snapshot()
+            .expect("snap")
+            .customer_count()
+            .expect("count"),
+        1
+    );
+    drop(again);
+    set(&mut admin, kehu_store::FORMAT_VERSION + 1);
+    let refused = PgStore::open_config(in_schema(&book.schema));
+    assert!(
+        matches!(refused, Err(kehu_store::Error::UnsupportedFormat { .. })),
+        "{:?}",
+        refused.err()
+    );
+    assert_eq!(marker(&mut admin), kehu_store::FORMAT_VERSION + 1);
+}

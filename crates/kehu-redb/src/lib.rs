@@ -20,7 +20,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 use kehu_model::{Customer, CustomerId, RecordId, Related, RelatedKind, Timestamp};
 use kehu_store::{
     apply_batches, Batch, Change, Doc, Error, FieldCodec, IndexKey, KeySets, PlainCodec, Result,
-    Snapshot, Store, WriteTx, FORMAT_VERSION,
+    Snapshot, Store, WriteTx, FORMAT_VERSION, OLDEST_FORMAT,
 };
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
@@ -165,18 +165,22 @@ impl RedbStore {
             }
         };
         match found {
-            Some(v) if v == FORMAT_VERSION => {
+            Some(v) if (OLDEST_FORMAT..=FORMAT_VERSION).contains(&v) => {
                 // Books made before documents existed get their (empty) table.
                 let has_docs = txn
                     .list_tables()
                     .map_err(backend)?
                     .any(|t| t.name() == DOCS.name());
-                if has_docs {
-                    txn.abort().map_err(backend)
-                } else {
-                    txn.open_table(DOCS).map_err(backend)?;
-                    txn.commit().map_err(backend)
+                if has_docs && v == FORMAT_VERSION {
+                    return txn.abort().map_err(backend);
                 }
+                txn.open_table(DOCS).map_err(backend)?;
+                // An older format moves on: its values read as they are.
+                txn.open_table(META)
+                    .map_err(backend)?
+                    .insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
+                    .map_err(backend)?;
+                txn.commit().map_err(backend)
             }
             Some(found) => Err(Error::UnsupportedFormat {
                 found,
@@ -636,12 +640,15 @@ impl RedbSnapshot<'_> {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
             Err(e) => return Err(backend(e)),
         };
-        let mut out = Vec::new();
-        for entry in table.range(from..).map_err(backend)? {
-            let (_, v) = entry.map_err(backend)?;
-            out.push(encoding::decode_audit(v.value(), &self.sealer)?);
-        }
-        Ok(out)
+        // From the entry before: it gives the first its previous hash.
+        let rows = table
+            .range(from.saturating_sub(1)..)
+            .map_err(backend)?
+            .map(|entry| {
+                let (k, v) = entry.map_err(backend)?;
+                Ok((k.value(), v.value().to_vec()))
+            });
+        encoding::decode_audit_trail(rows, from, &self.sealer)
     }
 
     fn audit_head_unguarded(&self) -> Result<Option<(u64, [u8; 32])>> {
@@ -1192,7 +1199,7 @@ mod tests {
                 err,
                 Error::UnsupportedFormat {
                     found: 99,
-                    supported: 1
+                    supported: FORMAT_VERSION
                 }
             ),
             "{err}"

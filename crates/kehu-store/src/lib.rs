@@ -33,8 +33,16 @@ pub use memory::MemoryStore;
 use kehu_model::{Customer, CustomerId, Related, RelatedKind};
 
 /// The version of the stored format that this build reads and writes.
-/// A backend records it in its file and refuses a file with another.
-pub const FORMAT_VERSION: u32 = 1;
+/// A backend records it in its file and refuses a file with a newer one.
+/// 2: audit entries stored without their number and the previous entry's
+/// hash (both implied by the trail), their time as seconds and nanoseconds.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format this build opens. A book of a format from this one up
+/// is brought to [`FORMAT_VERSION`] when it opens: its marker moves, and
+/// nothing else is rewritten (every stored value carries its own format
+/// byte; values written before are read as they were written).
+pub const OLDEST_FORMAT: u32 = 1;
 
 /// A place that keeps customer dossiers. Object-safe: `Box<dyn Store>` works.
 pub trait Store: Send + Sync {

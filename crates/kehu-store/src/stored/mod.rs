@@ -481,12 +481,73 @@ pub fn related_prefix(id: CustomerId) -> ([u8; 16], [u8; 17]) {
 
 /// An audit entry, sealed for the book (no owner: erasing a customer keeps it).
 pub fn encode_audit(e: &crate::AuditEntry, codec: &dyn Seal) -> Result<Vec<u8>> {
-    encode_sealed(e, NIL, codec)
+    let value = (
+        Instant::of(e.at),
+        &e.actor,
+        &e.op,
+        e.target,
+        &e.fields,
+        &e.note,
+        e.hash,
+    );
+    let sealed = codec.seal(NIL, to_bytes(&value)?)?;
+    let mut out = Vec::with_capacity(1 + sealed.len());
+    out.push(AUDIT_COMPACT);
+    out.extend_from_slice(&sealed);
+    Ok(out)
 }
 
-/// The inverse of [`encode_audit`].
-pub fn decode_audit(bytes: &[u8], codec: &dyn Seal) -> Result<crate::AuditEntry> {
-    decode_sealed(bytes, NIL, codec, "audit entry")
+/// The first byte of an audit entry stored without what the trail implies
+/// (format 2): its number is its key, the previous hash the entry before's.
+/// (Before, with [`VALUE_FORMAT`], the whole entry was stored.)
+const AUDIT_COMPACT: u8 = 2;
+
+/// The audit entries of a trail read in order, each its number and stored
+/// bytes, from the entry before `from` (when there is one: it gives the
+/// first entry its previous hash); returns those from `from` on.
+pub fn decode_audit_trail(
+    rows: impl IntoIterator<Item = Result<(u64, Vec<u8>)>>,
+    from: u64,
+    codec: &dyn Seal,
+) -> Result<Vec<crate::AuditEntry>> {
+    type Compact = (
+        Instant,
+        String,
+        String,
+        Option<CustomerId>,
+        Vec<String>,
+        Option<String>,
+        [u8; 32],
+    );
+    let mut prev = [0u8; 32];
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, bytes) = row?;
+        let entry: crate::AuditEntry = match bytes.first() {
+            Some(&AUDIT_COMPACT) => {
+                let plain = codec.open(NIL, bytes[1..].to_vec())?;
+                let (at, actor, op, target, fields, note, hash): Compact =
+                    from_bytes(&plain, "audit entry")?;
+                crate::AuditEntry {
+                    seq,
+                    at: at.time()?,
+                    actor,
+                    op,
+                    target,
+                    fields,
+                    note,
+                    prev,
+                    hash,
+                }
+            }
+            _ => decode_sealed(&bytes, NIL, codec, "audit entry")?,
+        };
+        prev = entry.hash;
+        if seq >= from {
+            out.push(entry);
+        }
+    }
+    Ok(out)
 }
 
 /// The recorded head of the audit trail: the last entry's number (LE) and hash.
@@ -648,5 +709,51 @@ mod tests {
             decode_customer(&wrong, &Sealer::new(&PlainCodec, None)),
             Err(Error::Corrupt(_))
         ));
+    }
+
+    /// A trail of entries stored whole (format 1) followed by compact ones
+    /// reads as one chain, from any entry on, and still checks out.
+    #[test]
+    fn audit_trails_of_both_formats_read_as_one_chain() {
+        let codec = Sealer::new(&crate::PlainCodec, None);
+        let mut entries: Vec<crate::AuditEntry> = Vec::new();
+        for i in 0..6u64 {
+            let head = entries.last().map(|e| (e.seq, e.hash));
+            entries.push(crate::AuditEntry::next(
+                head,
+                Timestamp::from_timestamp(1_700_000_000 + i as i64, 123_456_789).unwrap(),
+                "kehu (import 1)",
+                crate::AuditEvent {
+                    op: "create".into(),
+                    target: Some(CustomerId::new()),
+                    fields: vec![format!("custom.f{i}")],
+                    note: None,
+                },
+            ));
+        }
+        let stored: Vec<(u64, Vec<u8>)> = entries
+            .iter()
+            .map(|e| {
+                let bytes = if e.seq <= 3 {
+                    encode_sealed(e, NIL, &codec).unwrap()
+                } else {
+                    encode_audit(e, &codec).unwrap()
+                };
+                (e.seq, bytes)
+            })
+            .collect();
+        assert!(
+            stored[4].1.len() + 40 <= stored[1].1.len(),
+            "compact entries are smaller"
+        );
+        let all = decode_audit_trail(stored.iter().cloned().map(Ok), 1, &codec).unwrap();
+        assert_eq!(all, entries);
+        let head = entries.last().map(|e| (e.seq, e.hash));
+        assert_eq!(crate::audit::verify_trail(all, head), None);
+        for from in 2..=6 {
+            let rows = stored[(from as usize - 2)..].iter().cloned().map(Ok);
+            let tail = decode_audit_trail(rows, from, &codec).unwrap();
+            assert_eq!(tail, entries[(from as usize - 1)..], "from {from}");
+        }
     }
 }
