@@ -751,11 +751,13 @@ struct RedbTx<'t> {
     audit_head: Option<(u64, [u8; 32])>,
     seq: u64,
     feed: FeedChanges,
-    /// Dossiers, changes and index entries written, applied in key order
-    /// when many are held and at the end.
+    /// Dossiers and changes written, applied in key order when many are
+    /// held and at the end (index entries come sorted from `apply`).
     held_customers: Sorted<u128, Vec<u8>>,
     held_changes: Sorted<[u8; 24], Vec<u8>>,
-    held_index: Sorted<Vec<u8>, ()>,
+    /// Above the largest id in the table when the transaction began: an id
+    /// past it is new without a lookup (ids are time-ordered, so an import's are).
+    past_last: Option<u128>,
 }
 
 impl<'t> RedbTx<'t> {
@@ -796,7 +798,7 @@ impl<'t> RedbTx<'t> {
             feed: FeedChanges::default(),
             held_customers: Sorted::default(),
             held_changes: Sorted::default(),
-            held_index: Sorted::default(),
+            past_last: None,
         })
     }
 
@@ -804,7 +806,13 @@ impl<'t> RedbTx<'t> {
     fn apply_held(&mut self) -> Result<()> {
         for (k, v) in self.held_customers.take() {
             match v {
-                Some(bytes) => self.customers.insert(k, bytes.as_slice()).map(drop),
+                Some(bytes) => {
+                    // What the table holds now moves the mark past it.
+                    if let Some(l) = self.past_last.as_mut() {
+                        *l = (*l).max(k.saturating_add(1));
+                    }
+                    self.customers.insert(k, bytes.as_slice()).map(drop)
+                }
                 None => self.customers.remove(k).map(drop),
             }
             .map_err(backend)?;
@@ -819,19 +827,27 @@ impl<'t> RedbTx<'t> {
             }
             .map_err(backend)?;
         }
-        for (k, v) in self.held_index.take() {
-            match v {
-                Some(()) => self.index.insert(k.as_slice(), ()).map(drop),
-                None => self.index.remove(k.as_slice()).map(drop),
-            }
-            .map_err(backend)?;
-        }
         Ok(())
+    }
+
+    /// Whether `key` is past every id the table held when the transaction
+    /// began (the table's last key, read once; held writes are looked at first).
+    fn is_past_last(&mut self, key: u128) -> Result<bool> {
+        let last = match self.past_last {
+            Some(l) => l,
+            None => {
+                let last = self.customers.last().map_err(backend)?;
+                let l = last.map_or(0, |(k, _)| k.value().saturating_add(1));
+                self.past_last = Some(l);
+                l
+            }
+        };
+        Ok(key >= last)
     }
 
     /// Applies the held writes once a table holds many.
     fn apply_if_full(&mut self) -> Result<()> {
-        if self.held_customers.full() || self.held_changes.full() || self.held_index.full() {
+        if self.held_customers.full() || self.held_changes.full() {
             self.apply_held()?;
         }
         Ok(())
@@ -860,6 +876,9 @@ impl WriteTx for RedbTx<'_> {
         if let Some(held) = self.held_customers.get(&key) {
             return held.map(|v| decode_customer(v, &self.sealer)).transpose();
         }
+        if self.is_past_last(key)? {
+            return Ok(None);
+        }
         let value = self.customers.get(key).map_err(backend)?;
         value
             .map(|v| decode_customer(v.value(), &self.sealer))
@@ -870,6 +889,9 @@ impl WriteTx for RedbTx<'_> {
         let key = tables::id_key(id);
         if let Some(held) = self.held_customers.get(&key) {
             return Ok(held.is_some());
+        }
+        if self.is_past_last(key)? {
+            return Ok(false);
         }
         Ok(self.customers.get(key).map_err(backend)?.is_some())
     }
@@ -893,14 +915,15 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn index_insert(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
-        self.held_index
-            .put(encoding::index_entry(stored, id), Some(()));
-        self.apply_if_full()
+        let entry = encoding::index_entry(stored, id);
+        self.index.insert(entry.as_slice(), ()).map_err(backend)?;
+        Ok(())
     }
 
     fn index_remove(&mut self, stored: &[u8], id: CustomerId) -> Result<()> {
-        self.held_index.put(encoding::index_entry(stored, id), None);
-        self.apply_if_full()
+        let entry = encoding::index_entry(stored, id);
+        self.index.remove(entry.as_slice()).map_err(backend)?;
+        Ok(())
     }
 
     fn key_sets(&mut self, id: CustomerId) -> Result<KeySets> {
@@ -1246,5 +1269,61 @@ mod tests {
             read <= plain + (64 << 10),
             "read first: {read} bytes, never read: {plain}"
         );
+    }
+
+    /// Dossiers held back and applied within one transaction read back as
+    /// written, before and after they reach the table: an update late in a
+    /// transaction finds a dossier its start created (past the table's last
+    /// id, applied since), and a removed one stays gone.
+    #[test]
+    fn a_transaction_reads_the_dossiers_it_holds_and_applied() {
+        use kehu_model::Customer;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(dir.path().join("held.kehu")).expect("open");
+        let put = |c: &Customer, expected: u64| {
+            Batch::new("tester", chrono::Utc::now()).with(kehu_store::Write::Put {
+                customer: c.clone(),
+                expected,
+            })
+        };
+        let old = Customer::person("Before", "All");
+        store.commit(put(&old, 0)).expect("one before");
+        let made: Vec<Customer> = (0..40_000)
+            .map(|i| Customer::person(format!("Held{i}"), "Back"))
+            .collect();
+        let mut batches: Vec<Batch> = made.iter().map(|c| put(c, 0)).collect();
+        let mut changed = made[0].clone();
+        changed.job_title = Some("changed after the flush".into());
+        changed.version = 1;
+        batches.push(put(&changed, 1));
+        batches.push(put(&made[39_999], 1));
+        batches.push(
+            Batch::new("tester", chrono::Utc::now()).with(kehu_store::Write::Delete {
+                id: made[20_000].id,
+                expected: 1,
+            }),
+        );
+        batches.push(put(&old, 1));
+        store
+            .commit_all(&mut batches.into_iter())
+            .expect("one transaction");
+        let snap = store.snapshot().expect("snap");
+        assert_eq!(snap.customer_count().expect("count"), 40_000);
+        let first = snap.customer(made[0].id).expect("read").expect("kept");
+        assert_eq!(first.job_title.as_deref(), Some("changed after the flush"));
+        assert_eq!(first.version, 2);
+        assert_eq!(
+            snap.customer(made[39_999].id)
+                .expect("read")
+                .expect("kept")
+                .version,
+            2
+        );
+        assert!(snap.customer(made[20_000].id).expect("read").is_none());
+        assert_eq!(
+            snap.customer(old.id).expect("read").expect("kept").version,
+            2
+        );
+        assert_eq!(snap.history(made[0].id).expect("history").len(), 2);
     }
 }
