@@ -34,9 +34,8 @@ const FORMAT: &[u8] = b"key-format";
 const KEY_FORMAT: u32 = 2;
 /// Set by books of an earlier version when dossiers were written without keys.
 const STALE: &[u8] = b"keys-stale";
-/// A bucket holds up to about this many entries (half as many on average:
-/// under 1.3 KB, three to a page; at 256 each took two pages of redb's four).
-const BUCKET_ENTRIES: u64 = 64;
+/// A bucket holds about this many entries.
+const BUCKET_ENTRIES: u64 = 256;
 /// More runs than this are merged after a bulk write.
 const MAX_RUNS: usize = 8;
 /// One entry: the key (big-endian) and the customer id.
@@ -367,11 +366,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_hold_a_few_dozen_entries() {
+    fn buckets_hold_a_few_hundred_entries() {
         assert_eq!(bits_for(1), 0);
-        assert_eq!(bits_for(64), 0);
-        assert_eq!(bits_for(65), 1);
-        assert_eq!(bits_for(6_000_000), 17);
+        assert_eq!(bits_for(256), 0);
+        assert_eq!(bits_for(257), 1);
+        assert_eq!(bits_for(6_000_000), 15);
         for bits in [0u8, 1, 7, 15] {
             assert!(bucket_of(u32::MAX, bits) < 1 << bits.max(1));
         }
