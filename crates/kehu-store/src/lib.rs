@@ -36,7 +36,8 @@ use kehu_model::{Customer, CustomerId, Related, RelatedKind};
 /// A backend records it in its file and refuses a file with a newer one.
 /// 2: audit entries stored without their number and the previous entry's
 /// hash (both implied by the trail), their time as seconds and nanoseconds.
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: dossiers stored without what they repeat (value format 5).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The oldest format this build opens. A book of a format from this one up
 /// is brought to [`FORMAT_VERSION`] when it opens: its marker moves, and

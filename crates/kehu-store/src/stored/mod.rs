@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
+
 use crate::{Change, ChangeOp, Error, KeySets, Result};
 use kehu_model::{
     Address, CustomValue, Customer, CustomerId, Email, FieldChange, Kind, LifecycleStage,
@@ -148,7 +150,7 @@ fn strip_format<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8]> {
 /// (Format 3's `extra` held the name split alone; format 2 had no `extra`; format 1, `[1][u32 LE length][public part][sealed
 /// personal part]`, left the external id, tags, source and custom fields in
 /// the clear; both are still read.)
-const CUSTOMER_SEALED_WHOLE: u8 = 4;
+const CUSTOMER_SEALED_WHOLE_V4: u8 = 4;
 const CUSTOMER_SEALED_WHOLE_V3: u8 = 3;
 const CUSTOMER_SEALED_WHOLE_V2: u8 = 2;
 
@@ -164,8 +166,117 @@ type Extra = (
 /// Format 3's extra fields.
 type ExtraV3 = (Option<NameSplit>,);
 
+/// The format of a dossier written now: `[5][id (16)][sealed compact]`, the
+/// fields of format 4 without what they repeat — the id (in the header), an
+/// e-mail's or phone's value as entered when it is the normal form, the
+/// update time when it is the creation time — and the birth date as a day
+/// number. (Formats 2–4 are still read.)
+const CUSTOMER_COMPACT: u8 = 5;
+
+/// The fields that are not personal, format 5: [`Public`] without the id,
+/// the update time none when it is the creation time.
+type PublicV5 = (
+    Option<String>,
+    Kind,
+    Option<Organization>,
+    Vec<String>,
+    Option<String>,
+    Option<String>,
+    Option<LifecycleStage>,
+    BTreeMap<String, CustomValue>,
+    Instant,
+    Option<Instant>,
+    Option<Instant>,
+    u64,
+);
+
+/// An e-mail or phone, format 5: the normal form, the form entered when it
+/// differs, the label, whether primary, when verified.
+type ContactV5 = (
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    Option<Instant>,
+);
+
+/// The personal fields, format 5.
+type PersonalV5 = (
+    StoredName,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Vec<ContactV5>,
+    Vec<ContactV5>,
+    Vec<StoredAddress>,
+);
+
+fn contact(
+    value: &str,
+    raw: &str,
+    label: &Option<String>,
+    primary: bool,
+    verified: Option<Timestamp>,
+) -> ContactV5 {
+    (
+        value.to_string(),
+        (raw != value).then(|| raw.to_string()),
+        label.clone(),
+        primary,
+        verified.map(Instant::of),
+    )
+}
+
 /// A dossier: its id in the clear (the owner its seal is bound to), every field sealed.
 pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
+    let public = (
+        &c.external_id,
+        &c.kind,
+        &c.organization,
+        &c.tags,
+        &c.owner,
+        &c.source,
+        &c.lifecycle_stage,
+        &c.custom,
+        Instant::of(c.created_at),
+        (c.updated_at != c.created_at).then(|| Instant::of(c.updated_at)),
+        c.verified_at.map(Instant::of),
+        &c.version,
+    );
+    let name = (&c.name.given, &c.name.family, &c.name.full);
+    let addresses: Vec<StoredAddressRef> = c.addresses.iter().map(StoredAddress::of).collect();
+    let emails: Vec<ContactV5> = c
+        .emails
+        .iter()
+        .map(|e| contact(&e.address, &e.raw, &e.label, e.primary, e.verified_at))
+        .collect();
+    let phones: Vec<ContactV5> = c
+        .phones
+        .iter()
+        .map(|p| contact(&p.number, &p.raw, &p.label, p.primary, p.verified_at))
+        .collect();
+    let personal = (
+        name,
+        &c.company,
+        &c.job_title,
+        c.birth_date.map(|d| d.num_days_from_ce()),
+        emails,
+        phones,
+        addresses,
+    );
+    let districts: Vec<&Option<String>> = c.addresses.iter().map(|a| &a.district).collect();
+    let extra = (c.name.split, &c.resident_id, &c.credit_code, districts);
+    let sealed = codec.seal(c.id, to_bytes(&(public, personal, extra))?)?;
+    let mut out = Vec::with_capacity(17 + sealed.len());
+    out.push(CUSTOMER_COMPACT);
+    out.extend_from_slice(&c.id.to_bytes());
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Format 4's layout, which tests write to check it still reads.
+#[cfg(test)]
+fn encode_customer_v4(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
     let public = (
         &c.id,
         &c.external_id,
@@ -196,7 +307,7 @@ pub fn encode_customer(c: &Customer, codec: &dyn Seal) -> Result<Vec<u8>> {
     let extra = (c.name.split, &c.resident_id, &c.credit_code, districts);
     let sealed = codec.seal(c.id, to_bytes(&(public, personal, extra))?)?;
     let mut out = Vec::with_capacity(17 + sealed.len());
-    out.push(CUSTOMER_SEALED_WHOLE);
+    out.push(CUSTOMER_SEALED_WHOLE_V4);
     out.extend_from_slice(&c.id.to_bytes());
     out.extend_from_slice(&sealed);
     Ok(out)
@@ -207,12 +318,20 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
     if let Some((&format, rest)) = bytes.split_first() {
         if matches!(
             format,
-            CUSTOMER_SEALED_WHOLE | CUSTOMER_SEALED_WHOLE_V3 | CUSTOMER_SEALED_WHOLE_V2
+            CUSTOMER_COMPACT
+                | CUSTOMER_SEALED_WHOLE_V4
+                | CUSTOMER_SEALED_WHOLE_V3
+                | CUSTOMER_SEALED_WHOLE_V2
         ) {
             let (id, sealed) = rest
                 .split_first_chunk::<16>()
                 .ok_or_else(|| Error::Corrupt("customer: truncated".into()))?;
-            let plain = codec.open(CustomerId::from_bytes(*id), sealed.to_vec())?;
+            let id = CustomerId::from_bytes(*id);
+            let plain = codec.open(id, sealed.to_vec())?;
+            if format == CUSTOMER_COMPACT {
+                let (p, q, x): (PublicV5, PersonalV5, Extra) = from_bytes(&plain, "customer")?;
+                return assemble_v5(id, p, q, x);
+            }
             if format == CUSTOMER_SEALED_WHOLE_V2 {
                 let (p, q): (Public, Personal) = from_bytes(&plain, "customer")?;
                 return assemble(p, q, (None, None, None, Vec::new()));
@@ -238,6 +357,58 @@ pub fn decode_customer(bytes: &[u8], codec: &dyn Seal) -> Result<Customer> {
     let personal = codec.open(p.0, sealed.to_vec())?;
     let q: Personal = from_bytes(&personal, "customer personal fields")?;
     assemble(p, q, (None, None, None, Vec::new()))
+}
+
+/// A dossier of format 5, as [`assemble`] does format 4's.
+fn assemble_v5(id: CustomerId, p: PublicV5, q: PersonalV5, x: Extra) -> Result<Customer> {
+    let emails =
+        q.4.into_iter()
+            .map(|(address, raw, label, primary, verified)| {
+                Ok(Email {
+                    raw: raw.unwrap_or_else(|| address.clone()),
+                    address,
+                    label,
+                    primary,
+                    verified_at: verified.map(Instant::time).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+    let phones =
+        q.5.into_iter()
+            .map(|(number, raw, label, primary, verified)| {
+                Ok(Phone {
+                    raw: raw.unwrap_or_else(|| number.clone()),
+                    number,
+                    label,
+                    primary,
+                    verified_at: verified.map(Instant::time).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+    let birth_date = match q.3 {
+        Some(days) => Some(
+            chrono::NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| {
+                Error::Corrupt(format!("customer: birth day {days} out of range"))
+            })?,
+        ),
+        None => None,
+    };
+    let public: Public = (
+        id,
+        p.0,
+        p.1,
+        p.2,
+        p.3,
+        p.4,
+        p.5,
+        p.6,
+        p.7,
+        p.8,
+        p.9.unwrap_or(p.8),
+        p.10,
+        p.11,
+    );
+    assemble(public, (q.0, q.1, q.2, birth_date, emails, phones, q.6), x)
 }
 
 fn assemble(p: Public, q: Personal, x: Extra) -> Result<Customer> {
@@ -589,8 +760,17 @@ mod tests {
             city: Some("深圳市".into()),
             ..Address::default()
         });
-        let now = encode_customer(&c, &sealer).unwrap();
-        assert_eq!(now[0], CUSTOMER_SEALED_WHOLE);
+        c.emails.push(Email::new("Nana.Ouyang@Example.CN"));
+        c.emails[0].address = "Nana.Ouyang@example.cn".into();
+        c.phones.push(Phone::new("+8613800001111"));
+        c.birth_date = chrono::NaiveDate::from_ymd_opt(1949, 12, 31);
+        assert_eq!(
+            decode_customer(&encode_customer(&c, &sealer).unwrap(), &sealer).unwrap(),
+            c
+        );
+        // Format 4: every field, the id twice, values as entered beside their normal forms.
+        let now = encode_customer_v4(&c, &sealer).unwrap();
+        assert_eq!(now[0], CUSTOMER_SEALED_WHOLE_V4);
         assert_eq!(decode_customer(&now, &sealer).unwrap(), c);
         let (public, personal, _): (Public, Personal, Extra) =
             postcard::from_bytes(&now[17..]).unwrap();
@@ -619,6 +799,7 @@ mod tests {
         );
         assert_eq!(v2.name.split, None);
         assert_eq!(v2.name.family.as_deref(), Some("欧阳"));
+        assert_eq!(v2.emails, c.emails);
         c.name.split = None;
         c.resident_id = None;
         c.credit_code = None;
@@ -755,5 +936,45 @@ mod tests {
             let tail = decode_audit_trail(rows, from, &codec).unwrap();
             assert_eq!(tail, entries[(from as usize - 1)..], "from {from}");
         }
+    }
+
+    /// Format 5 leaves out what a dossier repeats and gives back every value:
+    /// values as entered that differ from their normal form, and those that
+    /// do not; an update time apart from the creation; birth dates far back.
+    #[test]
+    fn compact_dossiers_keep_every_value() {
+        let sealer = Sealer::new(&crate::PlainCodec, None);
+        let mut c = Customer::person("Kyle", "Garza");
+        c.external_id = Some("1".into());
+        c.emails.push(Email::new("kgarza@gmail.com"));
+        c.emails.push(Email::new(" KGarza@Work.Example "));
+        c.emails[1].address = "KGarza@work.example".into();
+        c.emails[1].label = Some("work".into());
+        c.emails[1].verified_at = Timestamp::from_timestamp(1_700_000_000, 5);
+        c.phones.push(Phone::new("+86 132 5254 7862"));
+        c.phones[0].number = "+8613252547862".into();
+        c.phones[0].primary = true;
+        c.birth_date = chrono::NaiveDate::from_ymd_opt(1, 1, 1);
+        c.addresses.push(Address {
+            street: Some("9906 Denise Fork Suite 302".into()),
+            city: Some("Georgeview".into()),
+            postcode: Some("53357".into()),
+            ..Address::default()
+        });
+        let compact = encode_customer(&c, &sealer).unwrap();
+        assert_eq!(compact[0], CUSTOMER_COMPACT);
+        assert_eq!(decode_customer(&compact, &sealer).unwrap(), c);
+        let whole = encode_customer_v4(&c, &sealer).unwrap();
+        assert!(
+            compact.len() + 30 <= whole.len(),
+            "{} against {}",
+            compact.len(),
+            whole.len()
+        );
+        c.updated_at = c.created_at + chrono::TimeDelta::nanoseconds(1);
+        c.birth_date = None;
+        c.version = 7;
+        let again = encode_customer(&c, &sealer).unwrap();
+        assert_eq!(decode_customer(&again, &sealer).unwrap(), c);
     }
 }
