@@ -260,8 +260,11 @@ impl Store for PgStore {
                 if !durable {
                     session.batch("SET LOCAL synchronous_commit TO OFF")?;
                 }
-                // Delivered at the commit to every subscriber, on any machine.
-                session.batch("NOTIFY kehu_commits")?;
+                // Delivered at the commit to every subscriber, on any
+                // machine; the payload names the book (its schema): one
+                // database may hold several.
+                session
+                    .batch("SELECT pg_notify('kehu_commits', coalesce(current_schema(), ''))")?;
                 session.batch("COMMIT").map_err(|e| match e {
                     Error::Backend(m) => Error::Backend(format!(
                         "the commit's outcome is unknown (it may or may not have been written): {m}"
@@ -284,10 +287,14 @@ impl Store for PgStore {
 
     fn subscribe(&self) -> Result<Box<dyn kehu_store::Subscription + '_>> {
         let mut client = self.connect_client()?;
+        let book: String = client
+            .query_one("SELECT coalesce(current_schema(), '')", &[])
+            .map_err(session::db)?
+            .get(0);
         client
             .batch_execute("LISTEN kehu_commits")
             .map_err(session::db)?;
-        Ok(Box::new(Listen { client }))
+        Ok(Box::new(Listen { client, book }))
     }
 
     fn commit_count(&self) -> Result<Option<u64>> {
@@ -346,22 +353,32 @@ impl Store for PgStore {
 }
 
 /// A subscription: a connection of its own that LISTENs for the commits'
-/// NOTIFY (any process's, on any machine).
+/// NOTIFY (any process's, on any machine) to its book: the notification's
+/// payload is the committing book's schema (none from releases before it
+/// said: those wake every subscriber, as they did).
 struct Listen {
     client: postgres::Client,
+    book: String,
 }
 
 impl kehu_store::Subscription for Listen {
     fn wait(&mut self, timeout: std::time::Duration) -> Result<bool> {
         use postgres::fallible_iterator::FallibleIterator;
+        let ours = |n: &postgres::Notification| n.payload().is_empty() || n.payload() == self.book;
+        let deadline = std::time::Instant::now() + timeout;
         let mut notes = self.client.notifications();
-        let woke = notes
-            .timeout_iter(timeout)
-            .next()
-            .map_err(session::db)?
-            .is_some();
+        let mut woke = false;
+        while !woke {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match notes.timeout_iter(left).next().map_err(session::db)? {
+                Some(n) => woke = ours(&n),
+                None => break,
+            }
+        }
         // Several commits since: one wake-up.
-        while notes.iter().next().map_err(session::db)?.is_some() {}
+        while let Some(n) = notes.iter().next().map_err(session::db)? {
+            woke |= ours(&n);
+        }
         Ok(woke)
     }
 }

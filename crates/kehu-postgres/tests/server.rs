@@ -415,3 +415,21 @@ fn an_older_format_moves_on_and_a_newer_one_is_refused() {
     );
     assert_eq!(marker(&mut admin), kehu_store::FORMAT_VERSION + 1);
 }
+
+/// Books in two schemas of one database: a commit to one wakes its
+/// subscribers, not the other's (a NOTIFY reaches the whole database; its
+/// payload names the book).
+#[test]
+fn a_commit_to_another_book_of_the_database_wakes_no_one_here() {
+    let here = temp_book();
+    let there = temp_book();
+    let mut subscription = here.store().subscribe().expect("listen");
+    put(&there, &Customer::person("Wei", "Zhang"), 0).expect("create there");
+    assert!(!subscription
+        .wait(std::time::Duration::from_millis(500))
+        .expect("wait"));
+    put(&here, &Customer::person("Li", "Na"), 0).expect("create here");
+    assert!(subscription
+        .wait(std::time::Duration::from_secs(30))
+        .expect("wait"));
+}
