@@ -127,7 +127,9 @@ impl Snapshot for PgSnapshot<'_> {
             &[&start.as_slice(), &end.as_slice()],
         )?;
         rows.iter()
-            .map(|r| stored::decode_change(r.get::<_, &[u8]>(0), id, &self.sealer))
+            .map(|r| {
+                stored::decode_change(r.get::<_, &[u8]>(0), id, &self.sealer, &stored::NoActors)
+            })
             .collect()
     }
 
@@ -178,7 +180,8 @@ impl Snapshot for PgSnapshot<'_> {
                 .map_err(|_| kehu_store::Error::Corrupt("a negative audit entry number".into()))?;
             Ok((seq, r.get::<_, &[u8]>(1).to_vec()))
         });
-        stored::decode_audit_trail(rows, from, &self.sealer)
+        // Every actor in full: PostgreSQL keeps no table of actors.
+        stored::decode_audit_trail(rows, from, &self.sealer, &stored::NoActors)
     }
 
     fn customers_by_id(&self, ids: &[CustomerId]) -> Result<Vec<Option<Customer>>> {
@@ -257,6 +260,7 @@ impl Snapshot for PgSnapshot<'_> {
                 row.get::<_, &[u8]>(1),
                 owner,
                 &self.sealer,
+                &stored::NoActors,
             )?);
         }
         let tombstones = kehu_store::feed::tombstones_after(self, after, limit)?;

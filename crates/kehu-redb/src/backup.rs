@@ -13,7 +13,7 @@ use kehu_store::{BackupSummary, Error, Result};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::tables::{
-    backend, AUDIT, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED,
+    backend, ACTORS, AUDIT, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED,
 };
 use crate::{MakeCodec, RedbStore, SEAL_HEADER};
 
@@ -63,9 +63,10 @@ pub(crate) enum T {
     Docs,
     Keys,
     Audit,
+    Actors,
 }
 
-pub(crate) const ALL: [T; 9] = [
+pub(crate) const ALL: [T; 10] = [
     T::Meta,
     T::Customers,
     T::Index,
@@ -75,6 +76,7 @@ pub(crate) const ALL: [T; 9] = [
     T::Docs,
     T::Keys,
     T::Audit,
+    T::Actors,
 ];
 
 fn record(w: &mut impl Write, t: T, key: &[u8], value: &[u8]) -> std::io::Result<()> {
@@ -304,6 +306,7 @@ pub(crate) fn dump(
         T::Docs => each!(DOCS, |k: &[u8]| k.to_vec()),
         T::Keys => each!(KEYS, |k: u128| k.to_be_bytes().to_vec()),
         T::Audit => each!(AUDIT, |k: u64| k.to_be_bytes().to_vec()),
+        T::Actors => each!(ACTORS, |k: u32| k.to_be_bytes().to_vec()),
     }
     Ok(n)
 }
@@ -322,6 +325,7 @@ pub(crate) struct Tables<'t> {
     docs: redb::Table<'t, &'static [u8], &'static [u8]>,
     keys: redb::Table<'t, u128, &'static [u8]>,
     audit: redb::Table<'t, u64, &'static [u8]>,
+    actors: redb::Table<'t, u32, &'static [u8]>,
 }
 
 fn u128_key(k: &[u8]) -> Result<u128> {
@@ -343,6 +347,7 @@ impl<'t> Tables<'t> {
             docs: txn.open_table(DOCS).map_err(backend)?,
             keys: txn.open_table(KEYS).map_err(backend)?,
             audit: txn.open_table(AUDIT).map_err(backend)?,
+            actors: txn.open_table(ACTORS).map_err(backend)?,
         })
     }
 
@@ -366,6 +371,12 @@ impl<'t> Tables<'t> {
                     .try_into()
                     .map_err(|_| Error::Corrupt("backup: an audit key is not 8 bytes".into()))?;
                 self.audit.insert(u64::from_be_bytes(a), v).map(drop)
+            }
+            10 => {
+                let a: [u8; 4] = k
+                    .try_into()
+                    .map_err(|_| Error::Corrupt("backup: an actor key is not 4 bytes".into()))?;
+                self.actors.insert(u32::from_be_bytes(a), v).map(drop)
             }
             other => return Err(Error::Corrupt(format!("backup: unknown table {other}"))),
         };

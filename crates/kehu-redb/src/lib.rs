@@ -29,12 +29,14 @@ use redb::{
 
 use feed::{FeedChanges, FeedOrder};
 use kehu_store::stored::{
-    self as encoding, decode_change, decode_customer, decode_doc, decode_related, encode_change,
-    encode_customer, encode_doc, encode_related, related_key, related_prefix, KeyCache, Sealer,
+    self as encoding, decode_change, decode_customer, decode_doc, decode_related, encode_customer,
+    encode_doc, encode_related, related_key, related_prefix, KeyCache, Sealer,
 };
 use keys::KeyTable;
 use sorted::Sorted;
-use tables::{backend, AUDIT, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED};
+use tables::{
+    backend, ACTORS, AUDIT, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED,
+};
 
 /// How to open a [`RedbStore`].
 #[derive(Clone)]
@@ -92,6 +94,8 @@ pub struct RedbStore {
 struct SharedRead {
     customers: OnceLock<ReadOnlyTable<u128, &'static [u8]>>,
     index: OnceLock<ReadOnlyTable<&'static [u8], ()>>,
+    /// The book's actors by number, read on first need.
+    actors: OnceLock<std::collections::HashMap<u32, String>>,
     txn: Arc<ReadTransaction>,
     /// The database read, kept open past a compaction that swaps it out
     /// (dropped last, after the transaction and its tables).
@@ -105,6 +109,7 @@ impl SharedRead {
         Ok(Self {
             customers: OnceLock::new(),
             index: OnceLock::new(),
+            actors: OnceLock::new(),
             txn: Arc::new(db.begin_read().map_err(backend)?),
             db,
             commits,
@@ -197,6 +202,7 @@ impl RedbStore {
                     txn.open_table(RELATED).map_err(backend)?;
                     txn.open_table(CHANGES).map_err(backend)?;
                     txn.open_table(DOCS).map_err(backend)?;
+                    txn.open_table(ACTORS).map_err(backend)?;
                 }
                 txn.commit().map_err(backend)
             }
@@ -537,6 +543,36 @@ impl RedbSnapshot<'_> {
     }
 }
 
+impl encoding::Actors for RedbSnapshot<'_> {
+    fn actor(&self, n: u32) -> Result<String> {
+        let names = match self.read.actors.get() {
+            Some(names) => names,
+            None => {
+                let mut names = std::collections::HashMap::new();
+                // A book of an earlier format has no actor table: none named.
+                match self.read.txn.open_table(ACTORS) {
+                    Ok(table) => {
+                        for entry in table.iter().map_err(backend)? {
+                            let (k, v) = entry.map_err(backend)?;
+                            names.insert(
+                                k.value(),
+                                encoding::decode_actor(v.value(), &self.sealer)?,
+                            );
+                        }
+                    }
+                    Err(redb::TableError::TableDoesNotExist(_)) => {}
+                    Err(e) => return Err(backend(e)),
+                }
+                self.read.actors.get_or_init(|| names)
+            }
+        };
+        names
+            .get(&n)
+            .cloned()
+            .ok_or_else(|| Error::Corrupt(format!("actor {n} is not in the book's actor table")))
+    }
+}
+
 impl Snapshot for RedbSnapshot<'_> {
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
         guard(|| self.customer_unguarded(id))
@@ -603,7 +639,7 @@ impl Snapshot for RedbSnapshot<'_> {
                 let Some(v) = table.get(key.as_slice()).map_err(backend)? else {
                     break;
                 };
-                changes.push(decode_change(v.value(), id, &self.sealer)?);
+                changes.push(decode_change(v.value(), id, &self.sealer, self)?);
             }
             let tombstones = kehu_store::feed::tombstones_after(self, after, limit)?;
             Ok(kehu_store::feed::merge(changes, tombstones, limit))
@@ -648,7 +684,7 @@ impl RedbSnapshot<'_> {
                 let (k, v) = entry.map_err(backend)?;
                 Ok((k.value(), v.value().to_vec()))
             });
-        encoding::decode_audit_trail(rows, from, &self.sealer)
+        encoding::decode_audit_trail(rows, from, &self.sealer, self)
     }
 
     fn audit_head_unguarded(&self) -> Result<Option<(u64, [u8; 32])>> {
@@ -731,7 +767,7 @@ impl RedbSnapshot<'_> {
             .map_err(backend)?
         {
             let (_, v) = entry.map_err(backend)?;
-            out.push(decode_change(v.value(), id, &self.sealer)?);
+            out.push(decode_change(v.value(), id, &self.sealer, self)?);
         }
         Ok(out)
     }
@@ -755,6 +791,9 @@ struct RedbTx<'t> {
     /// held and at the end (index entries come sorted from `apply`).
     held_customers: Sorted<u128, Vec<u8>>,
     held_changes: Sorted<[u8; 24], Vec<u8>>,
+    /// The book's actor table, and its names' numbers once read.
+    actors: Table<'t, u32, &'static [u8]>,
+    actor_numbers: Option<std::collections::HashMap<String, u32>>,
     /// Above the largest id in the table when the transaction began: an id
     /// past it is new without a lookup (ids are time-ordered, so an import's are).
     past_last: Option<u128>,
@@ -799,6 +838,8 @@ impl<'t> RedbTx<'t> {
             held_customers: Sorted::default(),
             held_changes: Sorted::default(),
             past_last: None,
+            actors: txn.open_table(ACTORS).map_err(backend)?,
+            actor_numbers: None,
         })
     }
 
@@ -828,6 +869,29 @@ impl<'t> RedbTx<'t> {
             .map_err(backend)?;
         }
         Ok(())
+    }
+
+    /// The number of an actor in the book's actor table, added when new.
+    fn actor_number(&mut self, name: &str) -> Result<u32> {
+        let numbers = match &mut self.actor_numbers {
+            Some(n) => n,
+            None => {
+                let mut numbers = std::collections::HashMap::new();
+                for entry in self.actors.iter().map_err(backend)? {
+                    let (k, v) = entry.map_err(backend)?;
+                    numbers.insert(encoding::decode_actor(v.value(), &self.sealer)?, k.value());
+                }
+                self.actor_numbers.insert(numbers)
+            }
+        };
+        if let Some(&n) = numbers.get(name) {
+            return Ok(n);
+        }
+        let n = numbers.values().max().map_or(1, |m| m + 1);
+        let bytes = encoding::encode_actor(name, &self.sealer)?;
+        self.actors.insert(n, bytes.as_slice()).map_err(backend)?;
+        numbers.insert(name.to_string(), n);
+        Ok(n)
     }
 
     /// Whether `key` is past every id the table held when the transaction
@@ -1004,7 +1068,8 @@ impl WriteTx for RedbTx<'_> {
     fn append_change(&mut self, change: &Change) -> Result<()> {
         self.feed.appended.push((change.seq, change.customer_id));
         let key = tables::change_key(change.customer_id, change.seq);
-        let bytes = encode_change(change, &self.sealer)?;
+        let actor = self.actor_number(&change.actor)?;
+        let bytes = encoding::encode_change_by_number(change, actor, &self.sealer)?;
         self.held_changes.put(key, Some(bytes));
         self.apply_if_full()
     }
@@ -1039,7 +1104,8 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn append_audit(&mut self, entry: &kehu_store::AuditEntry) -> Result<()> {
-        let bytes = encoding::encode_audit(entry, &self.sealer)?;
+        let actor = self.actor_number(&entry.actor)?;
+        let bytes = encoding::encode_audit_by_number(entry, actor, &self.sealer)?;
         self.audit
             .insert(entry.seq, bytes.as_slice())
             .map_err(backend)?;
@@ -1325,5 +1391,43 @@ mod tests {
             2
         );
         assert_eq!(snap.history(made[0].id).expect("history").len(), 2);
+    }
+
+    /// Changes and audit entries name their actor by number: a long actor
+    /// is written once however many entries it makes, and reads back in full.
+    #[test]
+    fn an_actor_is_written_once_for_all_its_entries() {
+        use kehu_model::Customer;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("actors.kehu");
+        let store = RedbStore::open(&path).expect("open");
+        let actor = "zqactor (import 01a24258-6a14-77bf-8a2e-efb9b97a51f3)";
+        let ids: Vec<CustomerId> = (0..300)
+            .map(|i| {
+                let c = Customer::person(format!("Actor{i}"), "Once");
+                let id = c.id;
+                store
+                    .commit(
+                        Batch::new(actor, chrono::Utc::now()).with(kehu_store::Write::Put {
+                            customer: c,
+                            expected: 0,
+                        }),
+                    )
+                    .expect("commit");
+                id
+            })
+            .collect();
+        drop(store);
+        let bytes = std::fs::read(&path).expect("read");
+        let times = bytes.windows(7).filter(|w| w == b"zqactor").count();
+        assert_eq!(times, 1, "the actor's name is in the file {times} times");
+        let store = RedbStore::open(&path).expect("reopen");
+        let snap = store.snapshot().expect("snap");
+        assert_eq!(snap.history(ids[299]).expect("history")[0].actor, actor);
+        assert!(snap
+            .audit(1)
+            .expect("audit")
+            .iter()
+            .all(|e| e.actor == actor));
     }
 }

@@ -21,6 +21,10 @@ pub const CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kehu_ch
 /// Audit entry number → the entry (postcard), sealed for the book.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("kehu_audit");
 
+/// Actor number → the actor's name, sealed for the book: changes and audit
+/// entries name their actor by number (store format 4).
+pub const ACTORS: TableDefinition<u32, &[u8]> = TableDefinition::new("kehu_actors");
+
 /// Customer id → its data key, wrapped by the book key (books with a key ring only).
 pub const KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("kehu_keys");
 

@@ -37,7 +37,9 @@ use kehu_model::{Customer, CustomerId, Related, RelatedKind};
 /// 2: audit entries stored without their number and the previous entry's
 /// hash (both implied by the trail), their time as seconds and nanoseconds.
 /// 3: dossiers stored without what they repeat (value format 5).
-pub const FORMAT_VERSION: u32 = 3;
+/// 4: changes and audit entries may name their actor by number in a table
+/// of actors (redb does; PostgreSQL writes every name out).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest format this build opens. A book of a format from this one up
 /// is brought to [`FORMAT_VERSION`] when it opens: its marker moves, and

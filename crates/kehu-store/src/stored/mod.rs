@@ -575,6 +575,39 @@ impl From<RelatedV1> for Related {
     }
 }
 
+/// The names of the actors a byte backend names by number in its changes
+/// and audit entries (an import's actor, `kehu (import <uuid>)`, is 51
+/// bytes; its number one or two).
+pub trait Actors {
+    /// The name of actor number `n`.
+    fn actor(&self, n: u32) -> Result<String>;
+}
+
+/// A backend without an actor table: its values name their actors in full.
+pub struct NoActors;
+
+impl Actors for NoActors {
+    fn actor(&self, n: u32) -> Result<String> {
+        Err(Error::Corrupt(format!(
+            "a value names actor {n}, and this book keeps no table of actors"
+        )))
+    }
+}
+
+/// The first byte of a change or an audit entry that names its actor by
+/// number (store format 4); otherwise as the entry without it.
+const BY_ACTOR_NUMBER: u8 = 3;
+
+/// An actor's name as an actor table keeps it, sealed for the book.
+pub fn encode_actor(name: &str, codec: &dyn Seal) -> Result<Vec<u8>> {
+    encode_sealed(&name, NIL, codec)
+}
+
+/// The inverse of [`encode_actor`].
+pub fn decode_actor(bytes: &[u8], codec: &dyn Seal) -> Result<String> {
+    decode_sealed(bytes, NIL, codec, "actor")
+}
+
 /// A change-log entry, sealed whole (its before/after values are personal).
 /// The customer id is in the key, so it is not stored again.
 pub fn encode_change(c: &Change, codec: &dyn Seal) -> Result<Vec<u8>> {
@@ -582,10 +615,33 @@ pub fn encode_change(c: &Change, codec: &dyn Seal) -> Result<Vec<u8>> {
     encode_sealed(&value, c.customer_id, codec)
 }
 
-/// The inverse of [`encode_change`].
-pub fn decode_change(bytes: &[u8], owner: CustomerId, codec: &dyn Seal) -> Result<Change> {
-    type Stored = (u64, Instant, String, ChangeOp, Vec<FieldChange>);
-    let (seq, at, actor, op, fields): Stored = decode_sealed(bytes, owner, codec, "change")?;
+/// [`encode_change`] naming the actor by its number in the book's actor table.
+pub fn encode_change_by_number(c: &Change, actor: u32, codec: &dyn Seal) -> Result<Vec<u8>> {
+    let value = (c.seq, Instant::of(c.at), actor, &c.op, &c.fields);
+    let sealed = codec.seal(c.customer_id, to_bytes(&value)?)?;
+    let mut out = Vec::with_capacity(1 + sealed.len());
+    out.push(BY_ACTOR_NUMBER);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// The inverse of [`encode_change`] and [`encode_change_by_number`].
+pub fn decode_change(
+    bytes: &[u8],
+    owner: CustomerId,
+    codec: &dyn Seal,
+    actors: &dyn Actors,
+) -> Result<Change> {
+    let (seq, at, actor, op, fields) = if bytes.first() == Some(&BY_ACTOR_NUMBER) {
+        type Stored = (u64, Instant, u32, ChangeOp, Vec<FieldChange>);
+        let plain = codec.open(owner, bytes[1..].to_vec())?;
+        let (seq, at, n, op, fields): Stored = from_bytes(&plain, "change")?;
+        (seq, at, actors.actor(n)?, op, fields)
+    } else {
+        type Stored = (u64, Instant, String, ChangeOp, Vec<FieldChange>);
+        let stored: Stored = decode_sealed(bytes, owner, codec, "change")?;
+        stored
+    };
     Ok(Change {
         seq,
         customer_id: owner,
@@ -668,6 +724,28 @@ pub fn encode_audit(e: &crate::AuditEntry, codec: &dyn Seal) -> Result<Vec<u8>> 
     Ok(out)
 }
 
+/// [`encode_audit`] naming the actor by its number in the book's actor table.
+pub fn encode_audit_by_number(
+    e: &crate::AuditEntry,
+    actor: u32,
+    codec: &dyn Seal,
+) -> Result<Vec<u8>> {
+    let value = (
+        Instant::of(e.at),
+        actor,
+        &e.op,
+        e.target,
+        &e.fields,
+        &e.note,
+        e.hash,
+    );
+    let sealed = codec.seal(NIL, to_bytes(&value)?)?;
+    let mut out = Vec::with_capacity(1 + sealed.len());
+    out.push(BY_ACTOR_NUMBER);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
 /// The first byte of an audit entry stored without what the trail implies
 /// (format 2): its number is its key, the previous hash the entry before's.
 /// (Before, with [`VALUE_FORMAT`], the whole entry was stored.)
@@ -680,10 +758,11 @@ pub fn decode_audit_trail(
     rows: impl IntoIterator<Item = Result<(u64, Vec<u8>)>>,
     from: u64,
     codec: &dyn Seal,
+    actors: &dyn Actors,
 ) -> Result<Vec<crate::AuditEntry>> {
-    type Compact = (
+    type Compact<A> = (
         Instant,
-        String,
+        A,
         String,
         Option<CustomerId>,
         Vec<String>,
@@ -695,10 +774,16 @@ pub fn decode_audit_trail(
     for row in rows {
         let (seq, bytes) = row?;
         let entry: crate::AuditEntry = match bytes.first() {
-            Some(&AUDIT_COMPACT) => {
+            Some(&format @ (AUDIT_COMPACT | BY_ACTOR_NUMBER)) => {
                 let plain = codec.open(NIL, bytes[1..].to_vec())?;
-                let (at, actor, op, target, fields, note, hash): Compact =
-                    from_bytes(&plain, "audit entry")?;
+                let (at, actor, op, target, fields, note, hash) = if format == AUDIT_COMPACT {
+                    let c: Compact<String> = from_bytes(&plain, "audit entry")?;
+                    c
+                } else {
+                    let (at, n, op, target, fields, note, hash): Compact<u32> =
+                        from_bytes(&plain, "audit entry")?;
+                    (at, actors.actor(n)?, op, target, fields, note, hash)
+                };
                 crate::AuditEntry {
                     seq,
                     at: at.time()?,
@@ -867,7 +952,7 @@ mod tests {
             let owner = CustomerId::from_bytes([7; 16]);
             let _ = decode_customer(&bytes, &Sealer::new(&PlainCodec, None));
             let _ = decode_related(&bytes, owner, &Sealer::new(&PlainCodec, None));
-            let _ = decode_change(&bytes, owner, &Sealer::new(&PlainCodec, None));
+            let _ = decode_change(&bytes, owner, &Sealer::new(&PlainCodec, None), &NoActors);
             let _ = decode_key_sets(&bytes, owner, &Sealer::new(&PlainCodec, None));
         }
     }
@@ -927,13 +1012,13 @@ mod tests {
             stored[4].1.len() + 40 <= stored[1].1.len(),
             "compact entries are smaller"
         );
-        let all = decode_audit_trail(stored.iter().cloned().map(Ok), 1, &codec).unwrap();
+        let all = decode_audit_trail(stored.iter().cloned().map(Ok), 1, &codec, &NoActors).unwrap();
         assert_eq!(all, entries);
         let head = entries.last().map(|e| (e.seq, e.hash));
         assert_eq!(crate::audit::verify_trail(all, head), None);
         for from in 2..=6 {
             let rows = stored[(from as usize - 2)..].iter().cloned().map(Ok);
-            let tail = decode_audit_trail(rows, from, &codec).unwrap();
+            let tail = decode_audit_trail(rows, from, &codec, &NoActors).unwrap();
             assert_eq!(tail, entries[(from as usize - 1)..], "from {from}");
         }
     }
@@ -976,5 +1061,89 @@ mod tests {
         c.version = 7;
         let again = encode_customer(&c, &sealer).unwrap();
         assert_eq!(decode_customer(&again, &sealer).unwrap(), c);
+    }
+
+    /// Changes and audit entries that name their actor by number read back
+    /// with its name; without a table of actors they are a corrupt error.
+    #[test]
+    fn actors_named_by_number_read_back_by_name() {
+        struct Table;
+        impl Actors for Table {
+            fn actor(&self, n: u32) -> Result<String> {
+                match n {
+                    7 => Ok("kehu (import 01a24258-6a14-77bf-8a2e-efb9b97a51f3)".into()),
+                    _ => Err(Error::Corrupt(format!("no actor {n}"))),
+                }
+            }
+        }
+        let codec = Sealer::new(&crate::PlainCodec, None);
+        let change = Change {
+            seq: 12,
+            customer_id: CustomerId::new(),
+            at: Timestamp::from_timestamp(1_700_000_000, 9).unwrap(),
+            actor: Table.actor(7).unwrap(),
+            op: ChangeOp::Created,
+            fields: Vec::new(),
+        };
+        let whole = encode_change(&change, &codec).unwrap();
+        let short = encode_change_by_number(&change, 7, &codec).unwrap();
+        assert!(
+            short.len() + 45 <= whole.len(),
+            "{} against {}",
+            short.len(),
+            whole.len()
+        );
+        let owner = change.customer_id;
+        assert_eq!(
+            decode_change(&short, owner, &codec, &Table).unwrap(),
+            change
+        );
+        assert_eq!(
+            decode_change(&whole, owner, &codec, &NoActors).unwrap(),
+            change
+        );
+        assert!(matches!(
+            decode_change(&short, owner, &codec, &NoActors),
+            Err(Error::Corrupt(_))
+        ));
+        let entry = crate::AuditEntry::next(
+            None,
+            change.at,
+            &change.actor,
+            crate::AuditEvent {
+                op: "create".into(),
+                target: Some(owner),
+                fields: Vec::new(),
+                note: None,
+            },
+        );
+        let rows = vec![
+            Ok((1, encode_audit_by_number(&entry, 7, &codec).unwrap())),
+            Ok((
+                2,
+                encode_audit(
+                    &crate::AuditEntry::next(
+                        Some((1, entry.hash)),
+                        change.at,
+                        "other",
+                        crate::AuditEvent {
+                            op: "export".into(),
+                            target: None,
+                            fields: Vec::new(),
+                            note: None,
+                        },
+                    ),
+                    &codec,
+                )
+                .unwrap(),
+            )),
+        ];
+        let trail = decode_audit_trail(rows, 1, &codec, &Table).unwrap();
+        assert_eq!(trail[0], entry);
+        assert_eq!(trail[1].prev, entry.hash);
+        assert_eq!(
+            crate::audit::verify_trail(trail.clone(), Some((2, trail[1].hash))),
+            None
+        );
     }
 }
