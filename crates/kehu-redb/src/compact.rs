@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::PoisonError;
 
-use kehu_store::{CompactSummary, Result};
+use kehu_store::{CompactSummary, Error, Result};
 use redb::ReadableDatabase;
 
 use crate::backup::{dump, io, DumpError, Tables, ALL, T};
@@ -39,7 +39,7 @@ impl RedbStore {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
             _ => {}
         }
-        let fresh = redb::Builder::new()
+        let mut fresh = redb::Builder::new()
             .set_cache_size(self.cache_bytes)
             .create(&tmp)
             .map_err(backend)?;
@@ -56,6 +56,8 @@ impl RedbStore {
                 }
             }
             txn.commit().map_err(backend)?;
+            // The copy grew the file by doublings; moved down, its free tail goes.
+            fresh.compact().map_err(|e| Error::Backend(e.to_string()))?;
             Ok(entries)
         })();
         // Closed and opened again: redb keeps room it grew into while copying
