@@ -199,4 +199,27 @@ mod tests {
         store.compact().expect("compact over a leftover");
         assert!(!sibling(&path).exists());
     }
+
+    /// The fresh file holds what the book holds, not the room the copy grew
+    /// into: redb grows a file by doublings and keeps a tail smaller than
+    /// half, so a copy left as written is often much larger than its pages.
+    #[test]
+    fn the_fresh_file_is_no_larger_than_its_pages() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("book.kehu");
+        let store = RedbStore::open(&path).expect("open");
+        let mut batches = (0..100_000).map(|i| put(person(&format!("zq{i}@example.com"))));
+        store.commit_all(&mut batches).expect("one transaction");
+        let summary = store.compact().expect("compact");
+        let db = store.db();
+        let write = db.begin_write().expect("write");
+        let stats = write.stats().expect("stats");
+        let pages = stats.allocated_pages() * stats.page_size() as u64;
+        write.abort().expect("abort");
+        assert!(
+            summary.bytes_after <= pages + (pages / 10).max(1 << 20),
+            "{} bytes for {pages} bytes of pages",
+            summary.bytes_after
+        );
+    }
 }
