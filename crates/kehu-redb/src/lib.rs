@@ -7,15 +7,17 @@
 
 #![warn(missing_docs)]
 
+mod actors;
 mod backup;
 mod compact;
 mod feed;
 mod keys;
+mod read;
 mod sorted;
 mod tables;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use kehu_model::{Customer, CustomerId, RecordId, Related, RelatedKind, Timestamp};
 use kehu_store::{
@@ -23,8 +25,8 @@ use kehu_store::{
     Snapshot, Store, WriteTx, FORMAT_VERSION, OLDEST_FORMAT,
 };
 use redb::{
-    Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata, Table, TableHandle, WriteTransaction,
+    Database, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    TableHandle, WriteTransaction,
 };
 
 use feed::{FeedChanges, FeedOrder};
@@ -33,6 +35,7 @@ use kehu_store::stored::{
     encode_doc, encode_related, related_key, related_prefix, KeyCache, Sealer,
 };
 use keys::KeyTable;
+use read::SharedRead;
 use sorted::Sorted;
 use tables::{
     backend, ACTORS, AUDIT, CHANGES, CUSTOMERS, DOCS, INDEX, KEYS, KEY_SETS, META, RELATED,
@@ -85,36 +88,6 @@ pub struct RedbStore {
     writer: std::sync::Mutex<()>,
     /// The read transaction the snapshots since the last commit share.
     read: std::sync::Mutex<Option<Arc<SharedRead>>>,
-}
-
-/// One read transaction and its open tables, shared by every snapshot taken
-/// until the next commit: a lookup pays for no transaction of its own. Taken
-/// out of the store when a commit starts, so it never holds back the pages
-/// later commits free (a snapshot still open does, as any read does).
-struct SharedRead {
-    customers: OnceLock<ReadOnlyTable<u128, &'static [u8]>>,
-    index: OnceLock<ReadOnlyTable<&'static [u8], ()>>,
-    /// The book's actors by number, read on first need.
-    actors: OnceLock<std::collections::HashMap<u32, String>>,
-    txn: Arc<ReadTransaction>,
-    /// The database read, kept open past a compaction that swaps it out
-    /// (dropped last, after the transaction and its tables).
-    db: Arc<Database>,
-    /// The store's commit count when the transaction began.
-    commits: u64,
-}
-
-impl SharedRead {
-    fn begin(db: Arc<Database>, commits: u64) -> Result<Self> {
-        Ok(Self {
-            customers: OnceLock::new(),
-            index: OnceLock::new(),
-            actors: OnceLock::new(),
-            txn: Arc::new(db.begin_read().map_err(backend)?),
-            db,
-            commits,
-        })
-    }
 }
 
 impl RedbStore {
@@ -391,33 +364,6 @@ impl Store for RedbStore {
 }
 
 impl RedbStore {
-    /// The read transaction of the book as of its last commit: the one the
-    /// snapshots since share, or a new one. The commit count is read before
-    /// the transaction begins and moves only once a commit is visible, so a
-    /// shared transaction never predates the count it is kept under (one
-    /// begun during a commit is kept under the count before it).
-    fn shared_read(&self) -> Result<Arc<SharedRead>> {
-        let commits = self.commits.count();
-        let db = self.current_db();
-        let mut slot = self.read.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(read) = slot.as_ref() {
-            if read.commits == commits && Arc::ptr_eq(&read.db, &db) {
-                return Ok(Arc::clone(read));
-            }
-        }
-        let read = Arc::new(SharedRead::begin(db, commits)?);
-        *slot = Some(Arc::clone(&read));
-        Ok(read)
-    }
-
-    /// Lets go of the shared read transaction (before a write).
-    pub(crate) fn drop_shared_read(&self) {
-        self.read
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-    }
-
     fn commit_unguarded(&self, batches: &mut dyn Iterator<Item = Batch>) -> Result<()> {
         // Held to the end of the commit, so a compaction never copies a file
         // that a commit is still changing.
@@ -540,36 +486,6 @@ impl RedbSnapshot<'_> {
         }
         let table = self.read.txn.open_table(INDEX).map_err(backend)?;
         Ok(self.read.index.get_or_init(|| table))
-    }
-}
-
-impl encoding::Actors for RedbSnapshot<'_> {
-    fn actor(&self, n: u32) -> Result<String> {
-        let names = match self.read.actors.get() {
-            Some(names) => names,
-            None => {
-                let mut names = std::collections::HashMap::new();
-                // A book of an earlier format has no actor table: none named.
-                match self.read.txn.open_table(ACTORS) {
-                    Ok(table) => {
-                        for entry in table.iter().map_err(backend)? {
-                            let (k, v) = entry.map_err(backend)?;
-                            names.insert(
-                                k.value(),
-                                encoding::decode_actor(v.value(), &self.sealer)?,
-                            );
-                        }
-                    }
-                    Err(redb::TableError::TableDoesNotExist(_)) => {}
-                    Err(e) => return Err(backend(e)),
-                }
-                self.read.actors.get_or_init(|| names)
-            }
-        };
-        names
-            .get(&n)
-            .cloned()
-            .ok_or_else(|| Error::Corrupt(format!("actor {n} is not in the book's actor table")))
     }
 }
 
@@ -869,29 +785,6 @@ impl<'t> RedbTx<'t> {
             .map_err(backend)?;
         }
         Ok(())
-    }
-
-    /// The number of an actor in the book's actor table, added when new.
-    fn actor_number(&mut self, name: &str) -> Result<u32> {
-        let numbers = match &mut self.actor_numbers {
-            Some(n) => n,
-            None => {
-                let mut numbers = std::collections::HashMap::new();
-                for entry in self.actors.iter().map_err(backend)? {
-                    let (k, v) = entry.map_err(backend)?;
-                    numbers.insert(encoding::decode_actor(v.value(), &self.sealer)?, k.value());
-                }
-                self.actor_numbers.insert(numbers)
-            }
-        };
-        if let Some(&n) = numbers.get(name) {
-            return Ok(n);
-        }
-        let n = numbers.values().max().map_or(1, |m| m + 1);
-        let bytes = encoding::encode_actor(name, &self.sealer)?;
-        self.actors.insert(n, bytes.as_slice()).map_err(backend)?;
-        numbers.insert(name.to_string(), n);
-        Ok(n)
     }
 
     /// Whether `key` is past every id the table held when the transaction
@@ -1293,141 +1186,5 @@ mod tests {
             ),
             "{err}"
         );
-    }
-
-    /// The read transaction snapshots share is let go when a commit starts:
-    /// a book read once and then written many times grows no more than one
-    /// never read (a transaction kept would hold back every page freed since).
-    #[test]
-    fn the_shared_read_holds_back_no_page() {
-        use kehu_model::Customer;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let size_after_writes = |name: &str, read_first: bool| {
-            let path = dir.path().join(name);
-            let store = RedbStore::open(&path).expect("open");
-            let mut c = Customer::person("Shared", "Read");
-            let batch = |c: &Customer, expected: u64| {
-                Batch::new("tester", chrono::Utc::now()).with(kehu_store::Write::Put {
-                    customer: c.clone(),
-                    expected,
-                })
-            };
-            store.commit(batch(&c, 0)).expect("create");
-            if read_first {
-                assert!(store
-                    .snapshot()
-                    .expect("snap")
-                    .customer(c.id)
-                    .expect("read")
-                    .is_some());
-            }
-            for v in 1..300 {
-                c.version = v;
-                c.job_title = Some(format!("title {v} {}", "x".repeat(3000)));
-                store.commit(batch(&c, v)).expect("update");
-            }
-            drop(store);
-            std::fs::metadata(&path).expect("size").len()
-        };
-        let plain = size_after_writes("plain.kehu", false);
-        let read = size_after_writes("read.kehu", true);
-        assert!(
-            read <= plain + (64 << 10),
-            "read first: {read} bytes, never read: {plain}"
-        );
-    }
-
-    /// Dossiers held back and applied within one transaction read back as
-    /// written, before and after they reach the table: an update late in a
-    /// transaction finds a dossier its start created (past the table's last
-    /// id, applied since), and a removed one stays gone.
-    #[test]
-    fn a_transaction_reads_the_dossiers_it_holds_and_applied() {
-        use kehu_model::Customer;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = RedbStore::open(dir.path().join("held.kehu")).expect("open");
-        let put = |c: &Customer, expected: u64| {
-            Batch::new("tester", chrono::Utc::now()).with(kehu_store::Write::Put {
-                customer: c.clone(),
-                expected,
-            })
-        };
-        let old = Customer::person("Before", "All");
-        store.commit(put(&old, 0)).expect("one before");
-        let made: Vec<Customer> = (0..40_000)
-            .map(|i| Customer::person(format!("Held{i}"), "Back"))
-            .collect();
-        let mut batches: Vec<Batch> = made.iter().map(|c| put(c, 0)).collect();
-        let mut changed = made[0].clone();
-        changed.job_title = Some("changed after the flush".into());
-        changed.version = 1;
-        batches.push(put(&changed, 1));
-        batches.push(put(&made[39_999], 1));
-        batches.push(
-            Batch::new("tester", chrono::Utc::now()).with(kehu_store::Write::Delete {
-                id: made[20_000].id,
-                expected: 1,
-            }),
-        );
-        batches.push(put(&old, 1));
-        store
-            .commit_all(&mut batches.into_iter())
-            .expect("one transaction");
-        let snap = store.snapshot().expect("snap");
-        assert_eq!(snap.customer_count().expect("count"), 40_000);
-        let first = snap.customer(made[0].id).expect("read").expect("kept");
-        assert_eq!(first.job_title.as_deref(), Some("changed after the flush"));
-        assert_eq!(first.version, 2);
-        assert_eq!(
-            snap.customer(made[39_999].id)
-                .expect("read")
-                .expect("kept")
-                .version,
-            2
-        );
-        assert!(snap.customer(made[20_000].id).expect("read").is_none());
-        assert_eq!(
-            snap.customer(old.id).expect("read").expect("kept").version,
-            2
-        );
-        assert_eq!(snap.history(made[0].id).expect("history").len(), 2);
-    }
-
-    /// Changes and audit entries name their actor by number: a long actor
-    /// is written once however many entries it makes, and reads back in full.
-    #[test]
-    fn an_actor_is_written_once_for_all_its_entries() {
-        use kehu_model::Customer;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("actors.kehu");
-        let store = RedbStore::open(&path).expect("open");
-        let actor = "zqactor (import 01a24258-6a14-77bf-8a2e-efb9b97a51f3)";
-        let ids: Vec<CustomerId> = (0..300)
-            .map(|i| {
-                let c = Customer::person(format!("Actor{i}"), "Once");
-                let id = c.id;
-                store
-                    .commit(
-                        Batch::new(actor, chrono::Utc::now()).with(kehu_store::Write::Put {
-                            customer: c,
-                            expected: 0,
-                        }),
-                    )
-                    .expect("commit");
-                id
-            })
-            .collect();
-        drop(store);
-        let bytes = std::fs::read(&path).expect("read");
-        let times = bytes.windows(7).filter(|w| w == b"zqactor").count();
-        assert_eq!(times, 1, "the actor's name is in the file {times} times");
-        let store = RedbStore::open(&path).expect("reopen");
-        let snap = store.snapshot().expect("snap");
-        assert_eq!(snap.history(ids[299]).expect("history")[0].actor, actor);
-        assert!(snap
-            .audit(1)
-            .expect("audit")
-            .iter()
-            .all(|e| e.actor == actor));
     }
 }

@@ -51,6 +51,9 @@ impl<K: Ord, V> Sorted<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kehu_store::{Batch, Store};
+
+    use crate::RedbStore;
 
     #[test]
     fn the_last_write_of_a_key_wins_and_they_come_out_in_order() {
@@ -64,5 +67,61 @@ mod tests {
         let out: Vec<(u32, Option<&str>)> = s.take().into_iter().collect();
         assert_eq!(out, vec![(1, Some("a")), (3, None)]);
         assert!(s.get(&1).is_none());
+    }
+
+    /// Dossiers held back and applied within one transaction read back as
+    /// written, before and after they reach the table: an update late in a
+    /// transaction finds a dossier its start created (past the table's last
+    /// id, applied since), and a removed one stays gone.
+    #[test]
+    fn a_transaction_reads_the_dossiers_it_holds_and_applied() {
+        use kehu_model::Customer;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(dir.path().join("held.kehu")).expect("open");
+        let put = |c: &Customer, expected: u64| {
+            Batch::new("tester", chrono::Utc::now()).with(kehu_store::Write::Put {
+                customer: c.clone(),
+                expected,
+            })
+        };
+        let old = Customer::person("Before", "All");
+        store.commit(put(&old, 0)).expect("one before");
+        let made: Vec<Customer> = (0..40_000)
+            .map(|i| Customer::person(format!("Held{i}"), "Back"))
+            .collect();
+        let mut batches: Vec<Batch> = made.iter().map(|c| put(c, 0)).collect();
+        let mut changed = made[0].clone();
+        changed.job_title = Some("changed after the flush".into());
+        changed.version = 1;
+        batches.push(put(&changed, 1));
+        batches.push(put(&made[39_999], 1));
+        batches.push(
+            Batch::new("tester", chrono::Utc::now()).with(kehu_store::Write::Delete {
+                id: made[20_000].id,
+                expected: 1,
+            }),
+        );
+        batches.push(put(&old, 1));
+        store
+            .commit_all(&mut batches.into_iter())
+            .expect("one transaction");
+        let snap = store.snapshot().expect("snap");
+        assert_eq!(snap.customer_count().expect("count"), 40_000);
+        let first = snap.customer(made[0].id).expect("read").expect("kept");
+        assert_eq!(first.job_title.as_deref(), Some("changed after the flush"));
+        assert_eq!(first.version, 2);
+        assert_eq!(
+            snap.customer(made[39_999].id)
+                .expect("read")
+                .expect("kept")
+                .version,
+            2
+        );
+        assert!(snap.customer(made[20_000].id).expect("read").is_none());
+        assert_eq!(
+            snap.customer(old.id).expect("read").expect("kept").version,
+            2
+        );
+        assert_eq!(snap.history(made[0].id).expect("history").len(), 2);
     }
 }
