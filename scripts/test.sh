@@ -20,14 +20,14 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== cargo doc (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
-echo "== a python venv: duckdb (the segment differential test's reference), maturin, pytest, mypy, pandas"
+echo "== a python venv: duckdb (the segment differential test's reference), maturin, pytest, mypy, pandas, pyarrow, polars"
 if ! need python3; then
     echo "python3 is missing: install it (Debian: apt-get install python3 python3-venv)" >&2
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install --quiet --disable-pip-version-check \
-    duckdb==2.0.0 maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 pandas==3.1.1
+    duckdb==2.0.0 maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 pandas==3.1.1 pyarrow==26.0.1 polars==2.2.0
 export KEHU_PYTHON="$PWD/.venv/bin/python" KEHU_REQUIRE_DUCKDB=1
 echo "== a throwaway PostgreSQL cluster under target/pg: the shared-book tests (Rust, CLI, Python) run on it"
 eval "$(bash scripts/pg.sh start)"

@@ -984,6 +984,30 @@ fn run(roles: Vec<RoleSpec>, user: usize, seed: u64, steps: Vec<Step>) {
                     let text = format!("{r:?}\n{}", String::from_utf8_lossy(&out));
                     check.no_leak(&what, &text, &typed);
                 }
+                // The same filter through Arrow: every table, every value.
+                #[cfg(feature = "arrow")]
+                for table in [
+                    kehu::io::arrow::BookTable::Customers,
+                    kehu::io::arrow::BookTable::Purchases,
+                    kehu::io::arrow::BookTable::Interactions,
+                    kehu::io::arrow::BookTable::Feedback,
+                    kehu::io::arrow::BookTable::Consents,
+                ] {
+                    let r = g.arrow_table(table, &filter);
+                    if k == 1 {
+                        check.refused_unless_filterable(
+                            &what,
+                            NAMES[name].1,
+                            r.is_ok(),
+                            r.as_ref().err(),
+                        );
+                    }
+                    check.no_leak(
+                        &format!("{what} arrow {table:?}"),
+                        &format!("{r:?}"),
+                        &typed,
+                    );
+                }
             }
             Step::Update(i, k) => {
                 if let Ok(mut seen) = g.get(id(i)) {

@@ -166,20 +166,16 @@ impl Book {
         Ok(n)
     }
 
-    /// [`Book::export`] of the dossiers the handle reaches, as it may see them.
-    fn export_with(&self, out: &mut dyn Write, options: &ExportOptions) -> Result<u64, Error> {
-        let io = |e: std::io::Error| Error::Io {
-            path: "export output".into(),
-            source: e,
-        };
-        let consent = options
-            .filter
-            .consent
-            .clone()
-            .map(|c| (c.purpose, c.channel));
+    /// The dossiers a filter selects that the handle reaches, as it may see
+    /// them, in id order: what every export writes, in any format.
+    pub(crate) fn exported<'b>(
+        &'b self,
+        filter: &ExportFilter,
+    ) -> Result<impl Iterator<Item = Result<Customer, Error>> + 'b, Error> {
+        let consent = filter.consent.clone().map(|c| (c.purpose, c.channel));
         let now = self.now();
-        let customers = self
-            .export_set(&options.filter)?
+        Ok(self
+            .export_set(filter)?
             .filter_map(|c| c.map(|c| self.shown(c)).transpose())
             .filter_map(move |c| match (c, &consent) {
                 (Ok(c), Some((purpose, channel))) => match self.consents(c.id) {
@@ -190,7 +186,16 @@ impl Book {
                     Err(e) => Some(Err(e)),
                 },
                 (c, _) => Some(c),
-            });
+            }))
+    }
+
+    /// [`Book::export`] of the dossiers the handle reaches, as it may see them.
+    fn export_with(&self, out: &mut dyn Write, options: &ExportOptions) -> Result<u64, Error> {
+        let io = |e: std::io::Error| Error::Io {
+            path: "export output".into(),
+            source: e,
+        };
+        let customers = self.exported(&options.filter)?;
         let mut n = 0u64;
         match options.format {
             Format::Jsonl => {
@@ -272,7 +277,7 @@ impl Book {
 
     /// The custom-field columns: the declared fields, and any others the
     /// dossiers hold when the rules let undeclared fields in.
-    fn custom_columns(&self, filter: &ExportFilter) -> Result<Vec<String>, Error> {
+    pub(crate) fn custom_columns(&self, filter: &ExportFilter) -> Result<Vec<String>, Error> {
         let set = self.rules.rule_set();
         let mut names: BTreeSet<String> = set.custom.iter().map(|c| c.name.clone()).collect();
         if set.severity.unknown_custom != Severity::Error {

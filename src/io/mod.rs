@@ -2,6 +2,8 @@
 //! with a row-by-row report, a rejects file, an import journal and revert;
 //! and files read as dedupe records. Reading and mapping a file is kehu-table's.
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod export;
 mod import;
 mod journal;
@@ -20,7 +22,9 @@ pub use journal::{ImportStatus, ImportSummary, RevertReport};
 /// Why a file cannot be read as a table, or a name of a format, encoding or kind is unknown.
 pub use kehu_table::Error as TableError;
 pub use kehu_table::{field_names, ColumnUse, Delimiter, Format, ImportKind, TextEncoding};
-pub use tables::{append_link, dataset_from_files, read_dataset};
+pub use tables::{
+    append_link, append_link_rows, dataset_from_files, dataset_from_rows, read_dataset,
+};
 
 use crate::Error;
 

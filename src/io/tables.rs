@@ -27,6 +27,37 @@ pub fn read_dataset(
     .map_err(|e| input(name, e))
 }
 
+/// A table's rows (text cells under their headers, as a DataFrame's or an
+/// Arrow stream's) as a dataset, typed as a file's would be.
+pub fn dataset_from_rows(
+    headers: &[String],
+    rows: &mut dyn Iterator<Item = Result<Vec<String>, Error>>,
+    name: &str,
+    settings: &Settings,
+) -> Result<Dataset, Error> {
+    let mut rows = rows.map(|r| r.map_err(|e| kehu_dedupe::Error::Input(e.to_string())));
+    Dataset::from_rows(
+        headers,
+        &mut rows,
+        settings.id_column.as_deref(),
+        &settings.fields,
+    )
+    .map_err(|e| input(name, e))
+}
+
+/// A second table's rows appended to a dataset, for linking the two.
+pub fn append_link_rows(
+    ds: &mut Dataset,
+    headers: &[String],
+    rows: &mut dyn Iterator<Item = Result<Vec<String>, Error>>,
+    name: &str,
+    settings: &Settings,
+) -> Result<(), Error> {
+    let mut rows = rows.map(|r| r.map_err(|e| kehu_dedupe::Error::Input(e.to_string())));
+    ds.append_link_rows(headers, &mut rows, settings.id_column.as_deref())
+        .map_err(|e| input(name, e))
+}
+
 /// Reads a second file into a dataset, for linking the two.
 pub fn append_link(
     ds: &mut Dataset,

@@ -11,6 +11,7 @@ use kehu::{Book, ClassifyOptions, Customer, Related, RelatedKind, RuleSet};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::arrow::ArrowStream;
 use crate::convert::{
     customer_id, encode, instant, instant_named, key_provider, open_options, parse, parse_options,
     record_id, report_progress, settings_of,
@@ -347,6 +348,16 @@ impl NativeBook {
             }
         })?;
         Ok((n, bytes.map(|b| PyBytes::new(py, &b).unbind())))
+    }
+
+    /// A table of the book (`customers`, `purchases`…) as typed Arrow
+    /// columns, for the customers an export filter (JSON) selects.
+    fn arrow_table(&self, py: Python<'_>, table: String, filter: String) -> PyResult<ArrowStream> {
+        self.with(py, move |b| {
+            let table: kehu::io::arrow::BookTable = table.parse()?;
+            let filter: kehu::io::ExportFilter = parse_options("filter", &filter)?;
+            Ok(ArrowStream::new(b.arrow_table(table, &filter)?))
+        })
     }
 
     /// Saves a changed dossier (optimistic: its version must be the stored one).

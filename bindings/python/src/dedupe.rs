@@ -3,10 +3,13 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use kehu::dedupe::{Deduper, Outcome};
+use kehu::dedupe::{Dataset, Deduper, Outcome, Settings};
+use kehu::io::arrow::ArrowRows;
 use kehu::Error;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
+use crate::arrow::ArrowStream;
 use crate::convert::{encode, report_progress, settings_of};
 use crate::errors::{run, Res};
 
@@ -14,6 +17,7 @@ use crate::errors::{run, Res};
 #[pyclass(frozen, module = "kehu._kehu")]
 pub(crate) struct NativeDedupe {
     deduper: Deduper,
+    outcome: Outcome,
     answer: String,
 }
 
@@ -24,6 +28,26 @@ impl NativeDedupe {
         self.answer.clone()
     }
 
+    /// The scored pairs as an Arrow table.
+    fn pairs_arrow(&self, py: Python<'_>) -> PyResult<ArrowStream> {
+        run(py, || {
+            Ok(ArrowStream::new(kehu::io::arrow::pairs_table(
+                self.deduper.dataset(),
+                &self.outcome,
+            )?))
+        })
+    }
+
+    /// Every record with its cluster, as an Arrow table.
+    fn clusters_arrow(&self, py: Python<'_>) -> PyResult<ArrowStream> {
+        run(py, || {
+            Ok(ArrowStream::new(kehu::io::arrow::clusters_table(
+                self.deduper.dataset(),
+                &self.outcome,
+            )?))
+        })
+    }
+
     /// Why two records (by id) score as they do.
     fn explain(&self, py: Python<'_>, id_l: String, id_r: String) -> PyResult<String> {
         run(py, move || {
@@ -32,18 +56,75 @@ impl NativeDedupe {
     }
 }
 
-/// Where a table comes from: a path or bytes in memory.
-#[derive(FromPyObject)]
+/// Where a table comes from: a path, CSV bytes, headers with rows of text,
+/// or an Arrow stream (any object with `__arrow_c_stream__`).
 pub(crate) enum Table {
     Bytes(Vec<u8>),
     Path(PathBuf),
+    Rows(Vec<String>, Vec<Vec<String>>),
+    Arrow(ArrowRows),
 }
 
 impl Table {
+    /// Reads the Python value `kehu._dedupe` hands over.
+    pub(crate) fn of(value: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Ok(b) = value.cast::<PyBytes>() {
+            return Ok(Table::Bytes(b.as_bytes().to_vec()));
+        }
+        if let Ok((headers, rows)) = value.extract::<(Vec<String>, Vec<Vec<String>>)>() {
+            return Ok(Table::Rows(headers, rows));
+        }
+        if value.hasattr("__arrow_c_stream__")? {
+            return Ok(Table::Arrow(crate::arrow::rows_of(value)?));
+        }
+        Ok(Table::Path(value.extract()?))
+    }
+
+    /// Reads the table into a new dataset.
+    fn dataset(self, settings: &Settings) -> Res<Dataset> {
+        Ok(match self {
+            Table::Rows(headers, rows) => kehu::io::dataset_from_rows(
+                &headers,
+                &mut rows.into_iter().map(Ok),
+                "rows",
+                settings,
+            )?,
+            Table::Arrow(mut rows) => {
+                let headers = rows.headers().to_vec();
+                kehu::io::dataset_from_rows(&headers, &mut rows, "arrow stream", settings)?
+            }
+            file => {
+                let (reader, name) = file.reader()?;
+                kehu::io::read_dataset(reader, &name, settings)?
+            }
+        })
+    }
+
+    /// Appends the table to a dataset, to be linked with it.
+    fn append_to(self, ds: &mut Dataset, settings: &Settings) -> Res<()> {
+        match self {
+            Table::Rows(headers, rows) => kehu::io::append_link_rows(
+                ds,
+                &headers,
+                &mut rows.into_iter().map(Ok),
+                "link rows",
+                settings,
+            )?,
+            Table::Arrow(mut rows) => {
+                let headers = rows.headers().to_vec();
+                kehu::io::append_link_rows(ds, &headers, &mut rows, "link arrow stream", settings)?
+            }
+            file => {
+                let (reader, name) = file.reader()?;
+                kehu::io::append_link(ds, reader, &name, settings)?
+            }
+        }
+        Ok(())
+    }
+
     /// The reader and the name the table goes by (a path's extension tells its format).
     fn reader(self) -> Res<(Box<dyn Read + Send>, String)> {
         Ok(match self {
-            Table::Bytes(b) => (Box::new(std::io::Cursor::new(b)), "table".into()),
             Table::Path(p) => {
                 let f = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
                 let name = p.display().to_string();
@@ -52,6 +133,8 @@ impl Table {
                     name,
                 )
             }
+            Table::Bytes(b) => (Box::new(std::io::Cursor::new(b)), "table".into()),
+            Table::Rows(..) | Table::Arrow(_) => unreachable!("rows are read as rows"),
         })
     }
 }
@@ -96,13 +179,15 @@ fn dedupe_answer(d: &Deduper, out: &Outcome) -> Res<String> {
 #[pyo3(signature = (table, settings=None, link=None, progress=None, id_column=None, threshold=None))]
 pub(crate) fn dedupe_table(
     py: Python<'_>,
-    table: Table,
+    table: Bound<'_, PyAny>,
     settings: Option<String>,
-    link: Option<Table>,
+    link: Option<Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
     id_column: Option<String>,
     threshold: Option<f64>,
 ) -> PyResult<NativeDedupe> {
+    let table = Table::of(&table)?;
+    let link = link.map(|l| Table::of(&l)).transpose()?;
     run(py, move || {
         let mut settings = settings_of(settings)?;
         if id_column.is_some() {
@@ -111,17 +196,19 @@ pub(crate) fn dedupe_table(
         if let Some(t) = threshold {
             settings = settings.with_match_threshold(t).map_err(Error::from)?;
         }
-        let (reader, name) = table.reader()?;
-        let mut ds = kehu::io::read_dataset(reader, &name, &settings)?;
+        let mut ds = table.dataset(&settings)?;
         if let Some(l) = link {
-            let (reader, name) = l.reader()?;
-            kehu::io::append_link(&mut ds, reader, &name, &settings)?;
+            l.append_to(&mut ds, &settings)?;
         }
         let mut deduper = Deduper::new(ds, settings).map_err(Error::from)?;
         let out = deduper
             .run(&mut |p| report_progress(&progress, (p.done, Some(p.total), 0, None)))
             .map_err(Error::from)?;
         let answer = dedupe_answer(&deduper, &out)?;
-        Ok(NativeDedupe { deduper, answer })
+        Ok(NativeDedupe {
+            deduper,
+            outcome: out,
+            answer,
+        })
     })
 }

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use kehu::{Book, RuleSet, Rules};
 use pyo3::prelude::*;
 
+mod arrow;
 mod book;
 mod convert;
 mod dedupe;
@@ -109,6 +110,7 @@ fn currency_exponent(py: Python<'_>, code: String) -> PyResult<u32> {
 fn _kehu(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<book::NativeBook>()?;
     m.add_class::<dedupe::NativeDedupe>()?;
+    m.add_class::<arrow::ArrowStream>()?;
     m.add_function(wrap_pyfunction!(dedupe::dedupe_table, m)?)?;
     m.add_function(wrap_pyfunction!(check_rules, m)?)?;
     m.add_function(wrap_pyfunction!(check_survivorship, m)?)?;

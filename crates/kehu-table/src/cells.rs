@@ -733,24 +733,14 @@ pub fn customer_cells(c: &Customer, custom: &[String]) -> Vec<String> {
 /// (the primary entry first), the primary address's parts, dates as
 /// `YYYY-MM-DD`, instants as RFC 3339.
 pub fn cell(c: &Customer, field: Field) -> String {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let list = |items: Vec<String>| {
-        if items.is_empty() {
+    if let Some(items) = list_cell(c, field) {
+        return if items.is_empty() {
             String::new()
         } else {
             list_text(&items)
-        }
-    };
-    // The primary entry first, then the others in order; none is lost.
-    let primary_first = |flags: Vec<(bool, String)>| -> Vec<String> {
-        let at = flags.iter().position(|(p, _)| *p).unwrap_or(0);
-        let mut out: Vec<String> = flags.into_iter().map(|(_, v)| v).collect();
-        if at > 0 {
-            let primary = out.remove(at);
-            out.insert(0, primary);
-        }
-        out
-    };
+        };
+    }
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let org = |f: fn(&Organization) -> String| c.organization.as_ref().map(f).unwrap_or_default();
     let address = |f: fn(&Address) -> &Option<String>| {
         c.primary_address()
@@ -778,18 +768,7 @@ pub fn cell(c: &Customer, field: Field) -> String {
             .birth_date
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
-        Field::Emails => list(primary_first(
-            c.emails
-                .iter()
-                .map(|e| (e.primary, e.address.clone()))
-                .collect(),
-        )),
-        Field::Phones => list(primary_first(
-            c.phones
-                .iter()
-                .map(|p| (p.primary, p.number.clone()))
-                .collect(),
-        )),
+        Field::Emails | Field::Phones | Field::Tags => String::new(),
         Field::Addresses => String::new(),
         Field::Street => address(|a| &a.street),
         Field::District => address(|a| &a.district),
@@ -797,7 +776,6 @@ pub fn cell(c: &Customer, field: Field) -> String {
         Field::Region => address(|a| &a.region),
         Field::Postcode => address(|a| &a.postcode),
         Field::Country => address(|a| &a.country),
-        Field::Tags => list(c.tags.clone()),
         Field::Owner => opt(&c.owner),
         Field::Source => opt(&c.source),
         Field::Stage => c.lifecycle_stage.map(|s| s.to_string()).unwrap_or_default(),
@@ -805,4 +783,35 @@ pub fn cell(c: &Customer, field: Field) -> String {
         Field::UpdatedAt => timestamp_text(c.updated_at),
         Field::VerifiedAt => c.verified_at.map(timestamp_text).unwrap_or_default(),
     }
+}
+
+/// A list field's values, the primary entry first (e-mails, phones, tags);
+/// none for a field that is not a list.
+pub fn list_cell(c: &Customer, field: Field) -> Option<Vec<String>> {
+    // The primary entry first, then the others in order; none is lost.
+    let primary_first = |flags: Vec<(bool, String)>| -> Vec<String> {
+        let at = flags.iter().position(|(p, _)| *p).unwrap_or(0);
+        let mut out: Vec<String> = flags.into_iter().map(|(_, v)| v).collect();
+        if at > 0 {
+            let primary = out.remove(at);
+            out.insert(0, primary);
+        }
+        out
+    };
+    Some(match field {
+        Field::Emails => primary_first(
+            c.emails
+                .iter()
+                .map(|e| (e.primary, e.address.clone()))
+                .collect(),
+        ),
+        Field::Phones => primary_first(
+            c.phones
+                .iter()
+                .map(|p| (p.primary, p.number.clone()))
+                .collect(),
+        ),
+        Field::Tags => c.tags.clone(),
+        _ => return None,
+    })
 }

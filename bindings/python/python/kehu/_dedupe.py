@@ -1,4 +1,4 @@
-"""Dedupe of tables: CSV files, CSV bytes, or pandas DataFrames."""
+"""Dedupe of tables: files, CSV bytes, DataFrames (pandas, polars) or any Arrow stream."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import os
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _codec
+from . import _frames
 from . import _kehu
 from ._book import PathLike, ProgressFn, SettingsArg, _text_or_json
 from ._types import MatchExplanation, Pair
 
-Table = Union[PathLike, bytes]
+# A path, CSV bytes, a pandas or polars DataFrame, or any Arrow stream (``__arrow_c_stream__``).
+Table = Union[PathLike, bytes, Any]
 
 
 class DedupeResult:
@@ -58,6 +60,21 @@ class DedupeResult:
         """Each clustered record id and its cluster's name (the smallest id in it)."""
         return {m: c[0] for c in self.clusters for m in c}
 
+    def pairs_arrow(self) -> "_kehu.ArrowStream":
+        """The scored pairs as an Arrow table (``id_l``, ``id_r``, ``probability``,
+        ``weight``, ``decision``, ``clustered``): ``pyarrow.table(r.pairs_arrow())``."""
+        stream: _kehu.ArrowStream = self._native.pairs_arrow()
+        return stream
+
+    def clusters_arrow(self) -> "_kehu.ArrowStream":
+        """Every record with its cluster (``id``, ``cluster``: the first record's id, ``size``) as an Arrow table."""
+        stream: _kehu.ArrowStream = self._native.clusters_arrow()
+        return stream
+
+    def pairs_frame(self) -> Any:
+        """The pairs as a pandas DataFrame (needs pandas and pyarrow)."""
+        return _frames.to_pandas(self.pairs_arrow(), "DedupeResult.pairs_frame")
+
     def explain(self, id_l: str, id_r: str) -> MatchExplanation:
         """Why two records (by id) score as they do, field by field."""
         return _codec.decode(MatchExplanation, json.loads(self._native.explain(id_l, id_r)))
@@ -75,7 +92,11 @@ def _table(value: Any, what: str) -> Any:
         return bytes(value)
     if isinstance(value, (str, os.PathLike)):
         return os.fspath(value)
-    raise TypeError(f"{what}: expected a file path or CSV bytes, got {_codec.type_name(value)}")
+    if _frames.is_frame(value):
+        return _frames.rows_of(value)
+    raise TypeError(
+        f"{what}: expected a file path, CSV bytes, a DataFrame or an Arrow table, got {_codec.type_name(value)}"
+    )
 
 
 def dedupe(
@@ -87,7 +108,10 @@ def dedupe(
     threshold: Optional[float] = None,
     progress: Optional[ProgressFn] = None,
 ) -> DedupeResult:
-    """Finds the records of a CSV table (a path, or CSV bytes) that are one customer.
+    """Finds the records of a table that are one customer: a file (CSV, JSON
+    Lines), CSV bytes, a pandas or polars DataFrame, or any Arrow stream
+    (``__arrow_c_stream__``: pyarrow, DuckDB); a frame is read as rows, never
+    written out as CSV.
 
     Field types are read from the headers (English, 中文 and more) and the
     values; ``settings`` (a dict or a TOML/JSON file) overrides them, the
@@ -117,9 +141,7 @@ def dedupe_frame(
     threshold: Optional[float] = None,
     progress: Optional[ProgressFn] = None,
 ) -> DedupeResult:
-    """``dedupe`` of a pandas DataFrame (its columns as a CSV table's; the index is ignored)."""
-    to_csv = getattr(frame, "to_csv", None)
-    if to_csv is None:
-        raise TypeError(f"frame: expected a pandas DataFrame, got {_codec.type_name(frame)}")
-    data = to_csv(index=False).encode("utf-8")
-    return dedupe(data, id_column=id_column, settings=settings, threshold=threshold, progress=progress)
+    """``dedupe`` of a DataFrame (kept for older code: ``dedupe`` takes frames itself)."""
+    if not _frames.is_frame(frame):
+        raise TypeError(f"frame: expected a DataFrame or an Arrow table, got {_codec.type_name(frame)}")
+    return dedupe(frame, id_column=id_column, settings=settings, threshold=threshold, progress=progress)
