@@ -430,3 +430,95 @@ fn chinese_addresses_import_into_province_city_district_and_street() {
     let seg = book.segment("区县 = \"南山区\"").unwrap();
     assert_eq!(book.segment_count(&seg, None).unwrap(), 2);
 }
+
+/// Rows of text under column names, as a DataFrame hands them over.
+fn text_rows(rows: &[&[&str]]) -> kehu::io::TextRows {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    Box::new(rows.into_iter().map(Ok))
+}
+
+#[test]
+fn a_table_of_rows_imports_as_its_csv_would() {
+    let headers: Vec<String> = ["姓名", "手机", "邮箱", "生日"].map(String::from).to_vec();
+    let rows: &[&[&str]] = &[
+        &["张伟", "13812345678", "zhang.wei@163.com", "1988-02-29"],
+        &["李娜", "13912345678", "li.na@@qq", "1990-01-01"],
+        &["王芳", "", "", ""],
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let options = ImportOptions {
+        rejects: Some(rejects.clone()),
+        ..Default::default()
+    };
+    let from_rows = book();
+    let report = from_rows
+        .import_rows(&headers, text_rows(rows), "frame", &options, &mut |_| {})
+        .unwrap();
+    assert_eq!((report.rows, report.imported, report.rejected), (3, 2, 1));
+    let bad = report.problems.iter().find(|p| p.code == "format.email").unwrap();
+    assert_eq!(bad.line, 3, "line 1 is the header, as in the file");
+    assert_eq!(bad.column.as_deref(), Some("邮箱"));
+    let kept = std::fs::read_to_string(&rejects).unwrap();
+    assert!(kept.starts_with("姓名,手机,邮箱,生日"), "{kept}");
+    assert!(kept.contains("li.na@@qq"), "{kept}");
+
+    // The same table as CSV imports the same dossiers.
+    let csv: String = std::iter::once(headers.join(","))
+        .chain(rows.iter().map(|r| r.join(",")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let from_csv = book();
+    let csv_report = import(
+        &from_csv,
+        csv.as_bytes(),
+        "frame.csv",
+        &ImportOptions::default(),
+    );
+    assert_eq!(
+        (csv_report.imported, csv_report.rejected),
+        (report.imported, report.rejected)
+    );
+    let plain = |b: &Book| {
+        let mut people: Vec<(Option<String>, Vec<String>, Option<chrono::NaiveDate>)> = b
+            .customers(None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                (
+                    c.name.full.clone(),
+                    c.phones.iter().map(|p| p.number.clone()).collect(),
+                    c.birth_date,
+                )
+            })
+            .collect();
+        people.sort();
+        people
+    };
+    assert_eq!(plain(&from_rows), plain(&from_csv));
+}
+
+#[test]
+fn a_table_of_rows_refuses_the_options_of_files_and_reports_a_broken_stream() {
+    let headers = vec!["name".to_string()];
+    let options = ImportOptions {
+        format: Some(Format::Jsonl),
+        ..Default::default()
+    };
+    let b = book();
+    assert!(matches!(
+        b.import_rows(&headers, text_rows(&[&["张伟"]]), "frame", &options, &mut |_| {}),
+        Err(kehu::Error::InvalidOption { .. })
+    ));
+    let broken: kehu::io::TextRows = Box::new(
+        vec![Ok(vec!["张伟".to_string()]), Err("the stream broke".to_string())].into_iter(),
+    );
+    let err = b
+        .import_rows(&headers, broken, "frame", &ImportOptions::default(), &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("the stream broke"), "{err}");
+    assert_eq!(b.count().unwrap(), 0, "nothing is half-written");
+}

@@ -21,7 +21,9 @@ pub use export::{ConsentFilter, ExportFilter, ExportOptions};
 pub use journal::{ImportStatus, ImportSummary, RevertReport};
 /// Why a file cannot be read as a table, or a name of a format, encoding or kind is unknown.
 pub use kehu_table::Error as TableError;
-pub use kehu_table::{field_names, ColumnUse, Delimiter, Format, ImportKind, TextEncoding};
+pub use kehu_table::{
+    field_names, ColumnUse, Delimiter, Format, ImportKind, TextEncoding, TextRows,
+};
 pub use tables::{
     append_link, append_link_rows, dataset_from_files, dataset_from_rows, read_dataset,
 };

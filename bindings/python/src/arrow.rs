@@ -8,6 +8,7 @@ use std::ffi::CStr;
 use arrow_array::ffi::FFI_ArrowSchema;
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use kehu::io::arrow::{ArrowRows, ArrowTable};
+use kehu::io::TextRows;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
@@ -81,4 +82,35 @@ pub(crate) fn rows_of(source: &Bound<'_, PyAny>) -> PyResult<ArrowRows> {
     let reader = RecordBatchStreamReader::try_new(stream)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("arrow stream: {e}")))?;
     Ok(ArrowRows::new(Box::new(reader)))
+}
+
+/// A table handed over as rows: `(headers, rows)` of text (a pandas frame
+/// without pyarrow), or an Arrow stream.
+pub(crate) enum Rows {
+    Text(Vec<String>, Vec<Vec<String>>),
+    Arrow(ArrowRows),
+}
+
+impl Rows {
+    /// The column names and the rows, as an import reads them.
+    pub(crate) fn into_text_rows(self) -> (Vec<String>, TextRows) {
+        match self {
+            Rows::Text(headers, rows) => (headers, Box::new(rows.into_iter().map(Ok))),
+            Rows::Arrow(rows) => {
+                let headers = rows.headers().to_vec();
+                (headers, Box::new(rows.map(|r| r.map_err(|e| e.to_string()))))
+            }
+        }
+    }
+}
+
+/// The rows of a value `kehu._frames.rows_of` made, or none when it is not a table of rows.
+pub(crate) fn table_rows(value: &Bound<'_, PyAny>) -> PyResult<Option<Rows>> {
+    if let Ok((headers, rows)) = value.extract::<(Vec<String>, Vec<Vec<String>>)>() {
+        return Ok(Some(Rows::Text(headers, rows)));
+    }
+    if value.hasattr("__arrow_c_stream__")? {
+        return Ok(Some(Rows::Arrow(rows_of(value)?)));
+    }
+    Ok(None)
 }

@@ -276,6 +276,29 @@ impl NativeBook {
         })
     }
 
+    /// Imports a table of rows: a DataFrame or Arrow stream, or `(headers, rows)` of text.
+    #[pyo3(signature = (table, name, options, progress=None))]
+    fn import_rows(
+        &self,
+        py: Python<'_>,
+        table: Bound<'_, PyAny>,
+        name: String,
+        options: String,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<String> {
+        let rows = crate::arrow::table_rows(&table)?.ok_or_else(|| {
+            pyo3::exceptions::PyTypeError::new_err("expected a DataFrame or an Arrow table")
+        })?;
+        let (headers, rows) = rows.into_text_rows();
+        self.with(py, move |b| {
+            let options: ImportOptions = parse_options("options", &options)?;
+            let report = b.import_rows(&headers, rows, &name, &options, &mut |p: Progress| {
+                report_progress(&progress, (p.rows, p.rows_total, p.bytes, p.bytes_total))
+            })?;
+            encode(&report)
+        })
+    }
+
     /// Imports a CSV or JSON Lines file.
     #[pyo3(signature = (path, options, progress=None))]
     fn import_file(

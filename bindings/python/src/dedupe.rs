@@ -71,13 +71,11 @@ impl Table {
         if let Ok(b) = value.cast::<PyBytes>() {
             return Ok(Table::Bytes(b.as_bytes().to_vec()));
         }
-        if let Ok((headers, rows)) = value.extract::<(Vec<String>, Vec<Vec<String>>)>() {
-            return Ok(Table::Rows(headers, rows));
+        match crate::arrow::table_rows(value)? {
+            Some(crate::arrow::Rows::Text(headers, rows)) => Ok(Table::Rows(headers, rows)),
+            Some(crate::arrow::Rows::Arrow(rows)) => Ok(Table::Arrow(rows)),
+            None => Ok(Table::Path(value.extract()?)),
         }
-        if value.hasattr("__arrow_c_stream__")? {
-            return Ok(Table::Arrow(crate::arrow::rows_of(value)?));
-        }
-        Ok(Table::Path(value.extract()?))
     }
 
     /// Reads the table into a new dataset.

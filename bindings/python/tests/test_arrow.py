@@ -152,3 +152,33 @@ def test_dedupe_takes_polars_frames(tmp_path: Path) -> None:
 def test_a_frame_with_an_unreadable_column_is_a_clear_error() -> None:
     with pytest.raises(TypeError):
         kehu.dedupe([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_import_and_add_many_take_frames(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "姓名": ["张伟", "李娜", "王芳"],
+            "手机": ["13812345678", "13912345678", None],
+            "邮箱": ["zhang.wei@163.com", "li.na@@qq", None],
+            "生日": pd.to_datetime(["1988-02-29", "1990-01-01", None]),
+            "积分": [120, 80, None],  # a gap makes pandas store floats
+        }
+    )
+    rules = {"custom": [{"name": "points", "type": "integer"}]}
+    with kehu.Book.memory(rules) as book:
+        report = book.import_file(frame, mapping={"积分": "custom.points"}, rejects=tmp_path / "bad.csv")
+        assert (report.rows, report.imported, report.rejected) == (3, 2, 1)
+        assert [p.line for p in report.problems if p.code == "format.email"] == [3]
+        assert "li.na@@qq" in (tmp_path / "bad.csv").read_text(encoding="utf-8")
+        wei = book.find_by_phone("13812345678")[0]
+        assert wei.birth_date == dt.date(1988, 2, 29) and wei.custom["points"] == 120
+        again = book.add_many(frame.iloc[:1], on_duplicate="skip")
+        assert again.duplicates == 1 and book.count() == 2
+    pl = pytest.importorskip("polars")
+    with kehu.Book.memory() as book:
+        report = book.add_many(pl.DataFrame({"name": ["Anna Weber"], "email": ["anna@weber.de"]}))
+        assert report.imported == 1 and book.find_by_email("anna@weber.de")[0].name.full == "Anna Weber"
+    with kehu.Book.memory() as book, pytest.raises(kehu.UsageError) as e:
+        book.import_file(frame, format="csv")
+    assert e.value.code == "invalid_option" and "format" in str(e.value)

@@ -18,7 +18,7 @@ pub mod values;
 
 pub use columns::{field_label, field_named, field_names, guess, ColumnUse, Columns, Target};
 pub use kinds::{Delimiter, Format, ImportKind, TextEncoding};
-pub use source::{decode, encode, RawRow, Row, RowIssue, Source, SourceHints};
+pub use source::{decode, encode, RawRow, Row, RowIssue, Source, SourceHints, TextRows};
 pub use table::{Table, TableHints};
 
 /// What can go wrong reading a file.

@@ -54,7 +54,16 @@ enum Inner {
         line: u64,
         bytes: u64,
     },
+    Rows {
+        rows: TextRows,
+        header: csv::ByteRecord,
+        line: u64,
+    },
 }
+
+/// Rows of text cells under named columns, as a DataFrame or an Arrow
+/// stream gives them; an error ends the reading with its message.
+pub type TextRows = Box<dyn Iterator<Item = Result<Vec<String>, String>> + Send>;
 
 /// An input file being read row by row.
 pub struct Source {
@@ -194,6 +203,32 @@ impl Source {
         Ok(source)
     }
 
+    /// A table already in rows (a DataFrame's): its columns mapped as a CSV
+    /// header's are, its rows read as CSV records (line 1 is the header),
+    /// a rejected row written to a rejects file as CSV.
+    pub fn from_rows(headers: &[String], rows: TextRows, hints: SourceHints<'_>) -> Self {
+        let mut source = Self {
+            format: Format::Csv,
+            encoding: TextEncoding::Utf8,
+            delimiter: b',',
+            columns: Columns::default(),
+            kind: hints.kind,
+            crlf: false,
+            bom: false,
+            explicit: hints.explicit,
+            custom: hints.custom,
+            inner: Inner::Rows {
+                rows,
+                header: csv::ByteRecord::from(headers.to_vec()),
+                line: 1,
+            },
+        };
+        for name in headers {
+            source.intern(name);
+        }
+        source
+    }
+
     fn intern(&mut self, name: &str) -> usize {
         self.columns
             .intern(name, self.kind, &self.explicit, &self.custom)
@@ -202,16 +237,17 @@ impl Source {
     /// The header as the file had it (CSV only).
     pub fn raw_header(&self) -> Option<&csv::ByteRecord> {
         match &self.inner {
-            Inner::Csv { header, .. } => Some(header),
+            Inner::Csv { header, .. } | Inner::Rows { header, .. } => Some(header),
             Inner::Jsonl { .. } => None,
         }
     }
 
-    /// How many bytes of input have been read.
+    /// How many bytes of input have been read (of rows: how many rows).
     pub fn position(&self) -> u64 {
         match &self.inner {
             Inner::Csv { reader, .. } => reader.position().byte(),
             Inner::Jsonl { bytes, .. } => *bytes,
+            Inner::Rows { line, .. } => *line - 1,
         }
     }
 
@@ -293,6 +329,36 @@ impl Source {
                 let at = *line;
                 return Ok(Some(self.json_row(at, buf)));
             },
+            Inner::Rows { rows, header, line } => {
+                let Some(row) = rows.next() else {
+                    return Ok(None);
+                };
+                let row = row.map_err(std::io::Error::other)?;
+                *line += 1;
+                let width = header.len();
+                let issue = row.iter().skip(width).any(|c| !c.is_empty()).then(|| RowIssue {
+                    column: None,
+                    code: "row.fields",
+                    message: format!(
+                        "the row has {} cells where the table has {width} columns",
+                        row.len()
+                    ),
+                });
+                let raw = RawRow::Csv(csv::ByteRecord::from(row.clone()));
+                let cells = row
+                    .into_iter()
+                    .take(width)
+                    .enumerate()
+                    .filter(|(_, c)| !c.is_empty())
+                    .collect();
+                Ok(Some(Row {
+                    line: *line,
+                    cells,
+                    dossier: None,
+                    issue,
+                    raw,
+                }))
+            }
         }
     }
 

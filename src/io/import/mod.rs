@@ -78,6 +78,54 @@ impl Book {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport, Error> {
         let started_at = self.now();
+        self.may_import(options)?;
+        let hints = SourceHints {
+            name,
+            format: options.format,
+            encoding: options.encoding,
+            delimiter: options.delimiter.map(|d| d.0),
+            ..self.source_hints(options)
+        };
+        let source = Source::open(reader, hints).map_err(|e| Error::Input {
+            file: name.to_string(),
+            message: e.to_string(),
+        })?;
+        self.import_source(source, name, bytes_total, options, progress, started_at)
+    }
+
+    /// Imports a table already in rows of text (a DataFrame's, an Arrow
+    /// stream's) under its column names, as a CSV file with that header
+    /// would be imported: the same mapping, checks, report and journal; a
+    /// rejects file is CSV. `name` names it in reports. The options'
+    /// format, encoding and delimiter are for files: setting one is refused.
+    pub fn import_rows(
+        &self,
+        headers: &[String],
+        rows: kehu_table::TextRows,
+        name: &str,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport, Error> {
+        let started_at = self.now();
+        for (set, option) in [
+            (options.format.is_some(), "format"),
+            (options.encoding.is_some(), "encoding"),
+            (options.delimiter.is_some(), "delimiter"),
+        ] {
+            if set {
+                return Err(Error::option(
+                    option,
+                    "a table of rows has none: it is for files",
+                ));
+            }
+        }
+        self.may_import(options)?;
+        let source = Source::from_rows(headers, rows, self.source_hints(options));
+        self.import_source(source, name, None, options, progress, started_at)
+    }
+
+    /// Whether this handle may run the import the options describe.
+    fn may_import(&self, options: &ImportOptions) -> Result<(), Error> {
         options.check()?;
         self.allow(crate::Operation::Import, None)?;
         // A key finds a row's customer by its value: a condition on the field.
@@ -93,6 +141,12 @@ impl Book {
                 "import updates, merges or related records",
             )?;
         }
+        Ok(())
+    }
+
+    /// What every source of an import is told: the kind, the mapping, the
+    /// rule set's custom fields (format, encoding and delimiter: none).
+    fn source_hints(&self, options: &ImportOptions) -> SourceHints<'static> {
         let explicit = options
             .mapping
             .iter()
@@ -107,23 +161,27 @@ impl Book {
             .iter()
             .map(|c| c.name.clone())
             .collect();
-        let input = |e: kehu_table::Error| Error::Input {
-            file: name.to_string(),
-            message: e.to_string(),
-        };
-        let source = Source::open(
-            reader,
-            SourceHints {
-                name,
-                format: options.format,
-                encoding: options.encoding,
-                delimiter: options.delimiter.map(|d| d.0),
-                kind: options.kind,
-                explicit,
-                custom,
-            },
-        )
-        .map_err(input)?;
+        SourceHints {
+            name: "",
+            format: None,
+            encoding: None,
+            delimiter: None,
+            kind: options.kind,
+            explicit,
+            custom,
+        }
+    }
+
+    /// The import of an opened source.
+    fn import_source(
+        &self,
+        source: Source,
+        name: &str,
+        bytes_total: Option<u64>,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+        started_at: kehu_model::Timestamp,
+    ) -> Result<ImportReport, Error> {
         if options.kind != ImportKind::Customers
             && source.format == Format::Csv
             && !source.columns.has(&Target::Related(RelatedField::Customer))

@@ -321,7 +321,7 @@ class Book:
 
     def add_many(
         self,
-        customers: Iterable[CustomerArg],
+        customers: Union[Iterable[CustomerArg], Any],
         *,
         mode: str = "create",
         keys: Optional[Sequence[str]] = None,
@@ -334,7 +334,9 @@ class Book:
         """Adds many dossiers at once, like an import: the report accounts for each one.
 
         Items are ``Customer`` objects, dicts of its fields, or flat dicts of
-        columns as a CSV import reads them (``{"name": "张伟", "email": ...}``).
+        columns as a CSV import reads them (``{"name": "张伟", "email": ...}``);
+        or ``customers`` is a table whose rows are such columns: a pandas or
+        polars DataFrame, or any Arrow stream (read as rows, never as CSV).
         Bad items are rejected and reported (``line`` = position from 1);
         the rest are written. ``mode``: create, update or upsert; ``keys``:
         how an item finds its dossier (default kehu id, then external id).
@@ -344,6 +346,18 @@ class Book:
         ``duplicate_rows``), ``skip``, ``merge`` (by ``survivorship``, a dict or
         a file) or ``allow``.
         """
+        if _frames.is_frame(customers):
+            frame_options: Dict[str, Any] = {
+                "kind": "customers",
+                "mode": mode,
+                "on_duplicate": on_duplicate,
+                "survivorship": _survivorship(survivorship),
+                "dry_run": bool(dry_run),
+                "keys": list(keys) if keys is not None else None,
+                "batch_size": batch_size,
+            }
+            raw = self._native.import_rows(_frames.rows_of(customers), "add_many", _options(frame_options), progress)
+            return _codec.decode(ImportReport, json.loads(raw))
         lines = "\n".join(_row_line(c, i) for i, c in enumerate(customers))
         options: Dict[str, Any] = {
             "kind": "customers",
@@ -568,7 +582,7 @@ class Book:
 
     def import_file(
         self,
-        path: PathLike,
+        path: Union[PathLike, Any],
         *,
         kind: str = "customers",
         format: Optional[str] = None,
@@ -586,7 +600,9 @@ class Book:
         rejects: Optional[PathLike] = None,
         progress: Optional[ProgressFn] = None,
     ) -> ImportReport:
-        """Imports a CSV or JSON Lines file of customers, purchases, interactions, feedback or consents.
+        """Imports a CSV or JSON Lines file — or a pandas or polars DataFrame,
+        or any Arrow stream, read as rows under its column names — of
+        customers, purchases, interactions, feedback or consents.
 
         ``mapping`` maps columns to fields (``{"手机": "phone"}``); other
         columns are mapped by their headers. ``progress(rows, rows_total,
@@ -612,7 +628,10 @@ class Book:
             "batch_size": batch_size,
             "rejects": os.fspath(rejects) if rejects is not None else None,
         }
-        raw = self._native.import_file(os.fspath(path), _options(options), progress)
+        if _frames.is_frame(path):
+            raw = self._native.import_rows(_frames.rows_of(path), "table", _options(options), progress)
+        else:
+            raw = self._native.import_file(os.fspath(path), _options(options), progress)
         return _codec.decode(ImportReport, json.loads(raw))
 
     def changes_since(self, after: int = 0, limit: int = 1000) -> List[FeedEntry]:
