@@ -37,14 +37,21 @@ echo "== cargo test"
 cargo test --workspace --all-features
 echo "== the uniffi layer generated: Kotlin, Swift and Python (the policy's randomised pytest drives it too)"
 bash bindings/ffi/generate.sh target/uniffi
-echo "== the Python module: built by maturin into .venv, its pytest suite, mypy --strict, stubtest, examples"
-VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin develop --quiet -m bindings/python/Cargo.toml
+echo "== the Python module: a release abi3 wheel built as pip builds it (PEP 517 through maturin), installed into .venv"
+rm -rf target/wheels
+.venv/bin/pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir target/wheels ./bindings/python
+.venv/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/kehu-*.whl
+echo "== the Python module: its pytest suite, mypy --strict, stubtest"
 # The randomised policy test drives Python, the CLI built by cargo test, and the uniffi module.
 KEHU_REQUIRE_SURFACES=1 .venv/bin/python -m pytest -q bindings/python/tests
 .venv/bin/python -m mypy --strict examples/python bindings/python/python/kehu
 .venv/bin/python -m mypy.stubtest kehu._kehu
+echo "== the wheel alone in a fresh venv (no pandas, no pyarrow): the Python examples"
+rm -rf target/wheel-venv
+python3 -m venv target/wheel-venv
+target/wheel-venv/bin/pip install --quiet --disable-pip-version-check target/wheels/kehu-*.whl
 for example in examples/python/*.py; do
-    .venv/bin/python "$example" >/dev/null
+    target/wheel-venv/bin/python "$example" >/dev/null
 done
 echo "== the uniffi layer: uniffi-Python pytest; the Swift header; Kotlin on the JVM"
 .venv/bin/python -m pytest -q bindings/ffi/tests/python

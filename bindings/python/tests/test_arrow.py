@@ -182,3 +182,29 @@ def test_import_and_add_many_take_frames(tmp_path: Path) -> None:
     with kehu.Book.memory() as book, pytest.raises(kehu.UsageError) as e:
         book.import_file(frame, format="csv")
     assert e.value.code == "invalid_option" and "format" in str(e.value)
+
+
+def test_a_book_the_cli_made_reads_typed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[3]
+    cli = Path(os.environ.get("KEHU_CLI", root / "target" / "debug" / "kehu"))
+    if not cli.exists():
+        assert os.environ.get("KEHU_REQUIRE_SURFACES") != "1", f"the CLI is not built at {cli}"
+        pytest.skip("the CLI is not built")
+    book_path = tmp_path / "cli.kehu"
+    sample = root / "examples" / "data" / "customers.csv"
+    subprocess.run([str(cli), "import", str(book_path), str(sample)], capture_output=True, check=False)
+    with kehu.Book.open(book_path) as book:
+        assert book.count() > 0
+        t = pa.table(book.to_arrow())
+        assert t.num_rows == book.count()
+        assert t.schema.field("birth_date").type == pa.date32()
+        born = [d for d in t.column("birth_date").to_pylist() if d is not None]
+        assert born and all(isinstance(d, dt.date) for d in born)
+        pd = pytest.importorskip("pandas")
+        df = book.to_pandas()
+        assert "UTC" in str(df["created_at"].dtype)
+        result = kehu.dedupe(df)
+        assert result.stats["records"] == t.num_rows

@@ -35,12 +35,13 @@ def to_pandas(stream: Any, what: str) -> Any:
     pd = _module("pandas", what)
     pa = _module("pyarrow", what + " (typed columns through Arrow)")
     table = pa.table(stream)
-    ints = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
-    frame = table.to_pandas(types_mapper=ints.get)
-    for field in table.schema:
-        if pa.types.is_list(field.type):
-            frame[field.name] = [None if v is None else list(v) for v in frame[field.name]]
-    return frame
+    nullable = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+    def dtype(t: Any) -> Any:
+        # Lists stay Arrow-backed (no copy; a cell reads as a Python list).
+        return pd.ArrowDtype(t) if pa.types.is_list(t) else nullable.get(t)
+
+    return table.to_pandas(types_mapper=dtype)
 
 
 def to_polars(stream: Any, what: str) -> Any:
