@@ -23,6 +23,7 @@ mod feed;
 pub mod io;
 mod open;
 mod options;
+pub mod page;
 pub mod policy;
 mod privacy;
 mod reports;

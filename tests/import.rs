@@ -459,7 +459,11 @@ fn a_table_of_rows_imports_as_its_csv_would() {
         .import_rows(&headers, text_rows(rows), "frame", &options, &mut |_| {})
         .unwrap();
     assert_eq!((report.rows, report.imported, report.rejected), (3, 2, 1));
-    let bad = report.problems.iter().find(|p| p.code == "format.email").unwrap();
+    let bad = report
+        .problems
+        .iter()
+        .find(|p| p.code == "format.email")
+        .unwrap();
     assert_eq!(bad.line, 3, "line 1 is the header, as in the file");
     assert_eq!(bad.column.as_deref(), Some("邮箱"));
     let kept = std::fs::read_to_string(&rejects).unwrap();
@@ -510,14 +514,30 @@ fn a_table_of_rows_refuses_the_options_of_files_and_reports_a_broken_stream() {
     };
     let b = book();
     assert!(matches!(
-        b.import_rows(&headers, text_rows(&[&["张伟"]]), "frame", &options, &mut |_| {}),
+        b.import_rows(
+            &headers,
+            text_rows(&[&["张伟"]]),
+            "frame",
+            &options,
+            &mut |_| {}
+        ),
         Err(kehu::Error::InvalidOption { .. })
     ));
     let broken: kehu::io::TextRows = Box::new(
-        vec![Ok(vec!["张伟".to_string()]), Err("the stream broke".to_string())].into_iter(),
+        vec![
+            Ok(vec!["张伟".to_string()]),
+            Err("the stream broke".to_string()),
+        ]
+        .into_iter(),
     );
     let err = b
-        .import_rows(&headers, broken, "frame", &ImportOptions::default(), &mut |_| {})
+        .import_rows(
+            &headers,
+            broken,
+            "frame",
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
         .unwrap_err();
     assert!(err.to_string().contains("the stream broke"), "{err}");
     assert_eq!(b.count().unwrap(), 0, "nothing is half-written");

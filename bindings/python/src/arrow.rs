@@ -98,7 +98,10 @@ impl Rows {
             Rows::Text(headers, rows) => (headers, Box::new(rows.into_iter().map(Ok))),
             Rows::Arrow(rows) => {
                 let headers = rows.headers().to_vec();
-                (headers, Box::new(rows.map(|r| r.map_err(|e| e.to_string()))))
+                (
+                    headers,
+                    Box::new(rows.map(|r| r.map_err(|e| e.to_string()))),
+                )
             }
         }
     }

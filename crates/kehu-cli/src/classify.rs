@@ -32,6 +32,16 @@ pub(crate) struct ClassifyArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// `kehu report` only: write the data-quality report page to FILE (one
+    /// self-contained HTML file with charts, opens offline).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// With --html: a dossier not verified for this many days is stale.
+    #[arg(long, value_name = "DAYS", default_value_t = 180, requires = "html")]
+    stale_days: u32,
+    /// With --html: leave the duplicate search out (it is the longest part on a big book).
+    #[arg(long, requires = "html")]
+    no_duplicates: bool,
 }
 
 pub(crate) fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
@@ -47,6 +57,27 @@ pub(crate) fn rfm(args: ClassifyArgs, report: bool) -> Result<Done, Error> {
     if let Some(tag) = &args.tag_high {
         let (added, removed) = book.apply_tier_tag(tag, &options)?;
         eprintln!("tag {tag:?}: {added} customers tagged, {removed} untagged");
+    }
+    if let Some(path) = &args.html {
+        if !report {
+            return Err(Error::Usage(
+                "--html is for `kehu report`: the page holds RFM and every other part".into(),
+            ));
+        }
+        let page_options = kehu::page::PageOptions {
+            classify: options,
+            stale_days: args.stale_days,
+            duplicates: !args.no_duplicates,
+            ..Default::default()
+        };
+        let title = args.book.file_name().map_or_else(
+            || args.book.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let page = book.report_page(&title, &page_options)?;
+        std::fs::write(path, page).map_err(|e| Error::io(path, e))?;
+        eprintln!("report page written to {}", path.display());
+        return Ok(Done::Ok);
     }
     let mut c = book.report(&options)?;
     if !report {

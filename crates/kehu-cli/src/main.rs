@@ -134,9 +134,11 @@ enum Command {
   kehu rfm book.kehu --currency CNY --as-of 2026-01-01 --json
   kehu rfm book.kehu --tag-high VIP          (tag the high value tier, untag the rest)")]
     Rfm(classify::ClassifyArgs),
-    /// The book at a glance: stages (derived from purchases), value tiers, RFM groups, new customers per month.
-    #[command(after_help = "Example:
-  kehu report book.kehu --json")]
+    /// The book at a glance: stages (derived from purchases), value tiers, RFM groups, new customers per month;
+    /// with --html, the whole data-quality report as a page (rules, stale records, duplicates, charts).
+    #[command(after_help = "Examples:
+  kehu report book.kehu --json
+  kehu report book.kehu --html report.html   (open it in any browser, offline)")]
     Report(classify::ClassifyArgs),
     /// Undo an import: remove what it created, restore what it changed.
     #[command(after_help = "Example:

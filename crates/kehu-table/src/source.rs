@@ -336,14 +336,18 @@ impl Source {
                 let row = row.map_err(std::io::Error::other)?;
                 *line += 1;
                 let width = header.len();
-                let issue = row.iter().skip(width).any(|c| !c.is_empty()).then(|| RowIssue {
-                    column: None,
-                    code: "row.fields",
-                    message: format!(
-                        "the row has {} cells where the table has {width} columns",
-                        row.len()
-                    ),
-                });
+                let issue = row
+                    .iter()
+                    .skip(width)
+                    .any(|c| !c.is_empty())
+                    .then(|| RowIssue {
+                        column: None,
+                        code: "row.fields",
+                        message: format!(
+                            "the row has {} cells where the table has {width} columns",
+                            row.len()
+                        ),
+                    });
                 let raw = RawRow::Csv(csv::ByteRecord::from(row.clone()));
                 let cells = row
                     .into_iter()
