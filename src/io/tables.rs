@@ -31,11 +31,11 @@ pub fn read_dataset(
 /// Arrow stream's) as a dataset, typed as a file's would be.
 pub fn dataset_from_rows(
     headers: &[String],
-    rows: &mut dyn Iterator<Item = Result<Vec<String>, Error>>,
+    rows: &mut dyn Iterator<Item = Result<Vec<String>, String>>,
     name: &str,
     settings: &Settings,
 ) -> Result<Dataset, Error> {
-    let mut rows = rows.map(|r| r.map_err(|e| kehu_dedupe::Error::Input(e.to_string())));
+    let mut rows = rows.map(|r| r.map_err(kehu_dedupe::Error::Input));
     Dataset::from_rows(
         headers,
         &mut rows,
@@ -49,11 +49,11 @@ pub fn dataset_from_rows(
 pub fn append_link_rows(
     ds: &mut Dataset,
     headers: &[String],
-    rows: &mut dyn Iterator<Item = Result<Vec<String>, Error>>,
+    rows: &mut dyn Iterator<Item = Result<Vec<String>, String>>,
     name: &str,
     settings: &Settings,
 ) -> Result<(), Error> {
-    let mut rows = rows.map(|r| r.map_err(|e| kehu_dedupe::Error::Input(e.to_string())));
+    let mut rows = rows.map(|r| r.map_err(kehu_dedupe::Error::Input));
     ds.append_link_rows(headers, &mut rows, settings.id_column.as_deref())
         .map_err(|e| input(name, e))
 }

@@ -3,8 +3,8 @@
 use std::io::Read;
 use std::path::PathBuf;
 
+use crate::arrow::Rows;
 use kehu::dedupe::{Dataset, Deduper, Outcome, Settings};
-use kehu::io::arrow::ArrowRows;
 use kehu::Error;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -56,13 +56,12 @@ impl NativeDedupe {
     }
 }
 
-/// Where a table comes from: a path, CSV bytes, headers with rows of text,
-/// or an Arrow stream (any object with `__arrow_c_stream__`).
+/// Where a table comes from: a path, CSV bytes, or rows (a DataFrame's,
+/// an Arrow stream's).
 pub(crate) enum Table {
     Bytes(Vec<u8>),
     Path(PathBuf),
-    Rows(Vec<String>, Vec<Vec<String>>),
-    Arrow(ArrowRows),
+    Rows(Rows),
 }
 
 impl Table {
@@ -72,8 +71,7 @@ impl Table {
             return Ok(Table::Bytes(b.as_bytes().to_vec()));
         }
         match crate::arrow::table_rows(value)? {
-            Some(crate::arrow::Rows::Text(headers, rows)) => Ok(Table::Rows(headers, rows)),
-            Some(crate::arrow::Rows::Arrow(rows)) => Ok(Table::Arrow(rows)),
+            Some(rows) => Ok(Table::Rows(rows)),
             None => Ok(Table::Path(value.extract()?)),
         }
     }
@@ -81,15 +79,9 @@ impl Table {
     /// Reads the table into a new dataset.
     fn dataset(self, settings: &Settings) -> Res<Dataset> {
         Ok(match self {
-            Table::Rows(headers, rows) => kehu::io::dataset_from_rows(
-                &headers,
-                &mut rows.into_iter().map(Ok),
-                "rows",
-                settings,
-            )?,
-            Table::Arrow(mut rows) => {
-                let headers = rows.headers().to_vec();
-                kehu::io::dataset_from_rows(&headers, &mut rows, "arrow stream", settings)?
+            Table::Rows(rows) => {
+                let (headers, mut rows) = rows.into_text_rows();
+                kehu::io::dataset_from_rows(&headers, &mut rows, "rows", settings)?
             }
             file => {
                 let (reader, name) = file.reader()?;
@@ -101,16 +93,9 @@ impl Table {
     /// Appends the table to a dataset, to be linked with it.
     fn append_to(self, ds: &mut Dataset, settings: &Settings) -> Res<()> {
         match self {
-            Table::Rows(headers, rows) => kehu::io::append_link_rows(
-                ds,
-                &headers,
-                &mut rows.into_iter().map(Ok),
-                "link rows",
-                settings,
-            )?,
-            Table::Arrow(mut rows) => {
-                let headers = rows.headers().to_vec();
-                kehu::io::append_link_rows(ds, &headers, &mut rows, "link arrow stream", settings)?
+            Table::Rows(rows) => {
+                let (headers, mut rows) = rows.into_text_rows();
+                kehu::io::append_link_rows(ds, &headers, &mut rows, "link rows", settings)?
             }
             file => {
                 let (reader, name) = file.reader()?;
@@ -132,7 +117,7 @@ impl Table {
                 )
             }
             Table::Bytes(b) => (Box::new(std::io::Cursor::new(b)), "table".into()),
-            Table::Rows(..) | Table::Arrow(_) => unreachable!("rows are read as rows"),
+            Table::Rows(_) => unreachable!("rows are read as rows"),
         })
     }
 }

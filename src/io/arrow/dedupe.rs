@@ -3,7 +3,7 @@
 use kehu_dedupe::{Dataset, Outcome};
 
 use super::columns::{ArrowTable, Cell, ColumnType, TableBuilder};
-use super::tables::arrow_error;
+use super::tables::{arrow_error, serde_name};
 use crate::Error;
 
 /// The scored pairs, strongest first: `id_l`, `id_r`, `probability`,
@@ -22,10 +22,7 @@ pub fn pairs_table(ds: &Dataset, out: &Outcome) -> Result<ArrowTable, Error> {
     .map(|(n, t)| (n.to_string(), t));
     let mut t = TableBuilder::new(&columns);
     for p in &out.pairs {
-        let decision = match serde_json::to_value(p.decision) {
-            Ok(serde_json::Value::String(s)) => Cell::Text(s),
-            _ => Cell::Null,
-        };
+        let decision = Cell::text(serde_name(&p.decision));
         t.push([
             Cell::Text(ds.id(p.a).to_string()),
             Cell::Text(ds.id(p.b).to_string()),

@@ -11,7 +11,8 @@ mod tables;
 pub use columns::{ArrowTable, Cell, ColumnType, TableBuilder, BATCH_ROWS};
 pub use dedupe::{clusters_table, pairs_table};
 pub use input::ArrowRows;
-pub use tables::BookTable;
+/// A table of the book: the kinds an import reads (`customers`, `purchases`…).
+pub use kehu_table::ImportKind as BookTable;
 
 /// Arrow's array and schema crates, as kehu builds them.
 pub use arrow_array;

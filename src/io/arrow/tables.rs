@@ -2,59 +2,15 @@
 //! by the catalogue), purchases, interactions, feedback and consents; for a
 //! principal, the customers in its scope as it may see them, like any export.
 
-use std::str::FromStr;
-
 use kehu_model::catalogue::{Field, ValueKind, FIELDS};
 use kehu_model::{CustomType, CustomValue, Customer, Related, RelatedKind};
 use kehu_table::cells::{cell, list_cell};
 use kehu_table::values::custom_text;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::columns::{minor_as_decimal, ArrowTable, Cell, ColumnType, TableBuilder};
-use crate::io::ExportFilter;
+use crate::io::{ExportFilter, ImportKind as BookTable};
 use crate::{Book, Error};
-
-/// A table of the book.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", try_from = "String")]
-pub enum BookTable {
-    /// One row a dossier, the CSV export's columns.
-    #[default]
-    Customers,
-    /// One row a purchase.
-    Purchases,
-    /// One row an interaction.
-    Interactions,
-    /// One row a piece of feedback or a complaint.
-    Feedback,
-    /// One row a consent event.
-    Consents,
-}
-
-impl FromStr for BookTable {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "customers" => Self::Customers,
-            "purchases" => Self::Purchases,
-            "interactions" => Self::Interactions,
-            "feedback" => Self::Feedback,
-            "consents" => Self::Consents,
-            other => {
-                return Err(Error::Usage(format!(
-                    "unknown table {other:?}: use customers, purchases, interactions, feedback or consents"
-                )))
-            }
-        })
-    }
-}
-
-impl TryFrom<String> for BookTable {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        s.parse()
-    }
-}
 
 /// Places of the decimal `amount` column: exact for every ISO 4217 currency.
 const MONEY_SCALE: i8 = 4;
@@ -83,10 +39,7 @@ impl Book {
             Some(format!(
                 "{} rows of {} as arrow",
                 out.num_rows(),
-                serde_json::to_value(table)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
+                serde_name(&table)
             )),
         )?;
         Ok(out)
@@ -273,11 +226,16 @@ fn related_columns(table: BookTable) -> (RelatedKind, Columns) {
 }
 
 /// An enum's name as its data spells it (`inbound`, `complaint`).
-fn name<T: Serialize>(v: &T) -> Cell {
+pub(super) fn serde_name<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => Cell::Text(s),
-        _ => Cell::Null,
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
     }
+}
+
+/// An enum's name as a cell.
+fn name<T: Serialize>(v: &T) -> Cell {
+    Cell::text(serde_name(v))
 }
 
 fn related_cells(r: &Related) -> Vec<Cell> {

@@ -23,6 +23,7 @@ from typing import (
 
 from . import _codec
 from . import _frames
+from . import _tables
 from . import _kehu
 from ._types import (
     AuditCheck,
@@ -187,7 +188,7 @@ def _row_line(item: Any, i: int) -> str:
     raise TypeError(f"customers[{i}]: expected a Customer or a dict, got {_codec.type_name(item)}")
 
 
-class Book:
+class Book(_tables.Tables):
     """A customer book: dossiers with their related records and history.
 
     Every write is normalised and checked against the rules first, and
@@ -699,22 +700,7 @@ class Book:
         ids: Optional[Sequence[str]],
         consent: Optional[str] = None,
     ) -> str:
-        return _json(
-            {
-                "format": format,
-                "filter": {
-                    k: v
-                    for k, v in {
-                        "consent": consent,
-                        "tag": tag,
-                        "segment": segment,
-                        "stale_seconds": None if stale is None else _seconds(stale, "stale"),
-                        "ids": [_id(i) for i in ids] if ids is not None else None,
-                    }.items()
-                    if v is not None
-                },
-            }
-        )
+        return _json({"format": format, "filter": _export_filter(tag, segment, stale, ids, consent)})
 
     # --- duplicates ----------------------------------------------------------------
 
@@ -893,62 +879,6 @@ class Book:
         """Saves a rule set in the book (checked first), for the next opening to use."""
         self._native.save_rules(_json(dict(rules)))
 
-    # --- tables: Arrow, pandas, polars -------------------------------------------------
-
-    def to_arrow(
-        self,
-        table: str = "customers",
-        *,
-        tag: Optional[str] = None,
-        segment: Optional[str] = None,
-        stale: Union[_dt.timedelta, int, None] = None,
-        ids: Optional[Sequence[str]] = None,
-        consent: Optional[str] = None,
-    ) -> "_kehu.ArrowStream":
-        """A table of the book as typed Arrow columns: ``customers`` (the CSV
-        export's columns), ``purchases``, ``interactions``, ``feedback`` or
-        ``consents``, for the customers the filters select (as ``export``'s).
-
-        The answer speaks Arrow's PyCapsule interface (``__arrow_c_stream__``):
-        ``pyarrow.table(t)``, ``polars.DataFrame(t)`` and DuckDB read it without
-        a copy; kehu needs none of them. Dates are dates, instants UTC
-        timestamps, lists lists, money an exact ``amount`` decimal beside
-        ``amount_minor`` and ``currency``. For a principal: its scope, masked.
-        """
-        options = json.loads(self._export_options("csv", tag, segment, stale, ids, consent))
-        stream: _kehu.ArrowStream = self._native.arrow_table(table, _json(options["filter"]))
-        return stream
-
-    def to_pandas(
-        self,
-        table: str = "customers",
-        *,
-        tag: Optional[str] = None,
-        segment: Optional[str] = None,
-        stale: Union[_dt.timedelta, int, None] = None,
-        ids: Optional[Sequence[str]] = None,
-        consent: Optional[str] = None,
-    ) -> Any:
-        """``to_arrow`` as a pandas DataFrame, typed through pyarrow (``pip install
-        "kehu[pandas]"``): dates as ``datetime.date``, instants as
-        ``datetime64[us, UTC]``, whole numbers as ``Int64``, money as ``Decimal``."""
-        arrow = self.to_arrow(table, tag=tag, segment=segment, stale=stale, ids=ids, consent=consent)
-        return _frames.to_pandas(arrow, "Book.to_pandas")
-
-    def to_polars(
-        self,
-        table: str = "customers",
-        *,
-        tag: Optional[str] = None,
-        segment: Optional[str] = None,
-        stale: Union[_dt.timedelta, int, None] = None,
-        ids: Optional[Sequence[str]] = None,
-        consent: Optional[str] = None,
-    ) -> Any:
-        """``to_arrow`` as a polars DataFrame (``pip install "kehu[polars]"``; no pyarrow needed)."""
-        arrow = self.to_arrow(table, tag=tag, segment=segment, stale=stale, ids=ids, consent=consent)
-        return _frames.to_polars(arrow, "Book.to_polars")
-
 
 def _seconds(value: Union[_dt.timedelta, int], what: str) -> int:
     if isinstance(value, _dt.timedelta):
@@ -960,3 +890,21 @@ def _seconds(value: Union[_dt.timedelta, int], what: str) -> int:
             raise ValueError(f"{what}: {value} days is too long")
         return value * 86_400
     raise TypeError(f"{what}: a timedelta or a number of days, not {_codec.type_name(value)}")
+
+
+def _export_filter(
+    tag: Optional[str],
+    segment: Optional[str],
+    stale: Union[_dt.timedelta, int, None],
+    ids: Optional[Sequence[str]],
+    consent: Optional[str],
+) -> Dict[str, Any]:
+    """Which dossiers an export (or a table) holds, as the core reads it: the conditions given."""
+    given = {
+        "consent": consent,
+        "tag": tag,
+        "segment": segment,
+        "stale_seconds": None if stale is None else _seconds(stale, "stale"),
+        "ids": [_id(i) for i in ids] if ids is not None else None,
+    }
+    return {k: v for k, v in given.items() if v is not None}
