@@ -296,6 +296,15 @@ fn batches_read_back_as_the_rows_dedupe_takes() {
         dates.contains(&"1988-02-29") && dates.contains(&""),
         "{dates:?}"
     );
+    let at = kehu_table_header()
+        .iter()
+        .position(|h| h == "emails")
+        .unwrap();
+    let emails: Vec<&str> = rows.iter().map(|r| r[at].as_str()).collect();
+    assert!(
+        emails.contains(&"zhang.wei@163.com;wei@qq.com"),
+        "a list as its CSV cell: {emails:?}"
+    );
 }
 
 #[test]

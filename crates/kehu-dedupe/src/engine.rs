@@ -109,6 +109,30 @@ pub struct Deduper {
     rules: Vec<BlockingRule>,
     vetoes: Vec<Vec<usize>>,
     model: Option<Model>,
+    /// Guessed fields not compared: more than the model takes.
+    left_out: Vec<String>,
+}
+
+/// Trims guessed comparisons to the most the model takes, leaving out the
+/// weakest evidence first (categories and free text, then numbers; of equals,
+/// the later column): a table with every column of a CRM export still
+/// dedupes. Returns the names left out.
+fn keep_strongest(comparisons: &mut Vec<Comparison>) -> Vec<String> {
+    let strength = |k: FieldType| match k {
+        FieldType::Category | FieldType::Text => 0,
+        FieldType::Number => 1,
+        _ => 2,
+    };
+    let mut left_out = Vec::new();
+    while comparisons.len() > MAX_COMPARISONS {
+        let weakest = (0..comparisons.len())
+            .rev()
+            .min_by_key(|&i| strength(comparisons[i].kind))
+            .expect("more than the most is not none");
+        left_out.push(comparisons.remove(weakest).field);
+    }
+    left_out.reverse();
+    left_out
 }
 
 impl Deduper {
@@ -120,6 +144,11 @@ impl Deduper {
         for c in &mut comparisons {
             c.term_frequency &= settings.term_frequency;
         }
+        let left_out = if settings.fields.is_empty() {
+            keep_strongest(&mut comparisons)
+        } else {
+            Vec::new()
+        };
         if comparisons.len() > MAX_COMPARISONS {
             return Err(Error::Settings(format!(
                 "{} fields to compare; at most {MAX_COMPARISONS} (mark the others `ignore`)",
@@ -164,6 +193,7 @@ impl Deduper {
             rules,
             vetoes,
             model: None,
+            left_out,
         })
     }
 
@@ -237,6 +267,13 @@ impl Deduper {
             ..Stats::default()
         };
         let mut warnings = Vec::new();
+        if !self.left_out.is_empty() {
+            warnings.push(format!(
+                "{} fields left out of the comparison (at most {MAX_COMPARISONS} are compared; name the fields in the settings to choose): {}",
+                self.left_out.len(),
+                self.left_out.join(", ")
+            ));
+        }
         for c in self.ds.columns() {
             if c.spec.kind != FieldType::Ignore && c.filled() == 0 && !self.ds.is_empty() {
                 warnings.push(format!("field `{}` has no values", c.spec.name));
@@ -564,5 +601,53 @@ impl fmt::Display for Explanation {
             "total weight {:+.2}, probability {:.4}: {}",
             self.weight, self.probability, self.decision
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_of_more_guessed_fields_than_the_model_takes_leaves_out_the_weakest() {
+        let mut headers: Vec<String> = vec!["email".into(), "phone".into(), "birth_date".into()];
+        headers.extend((0..20).map(|i| format!("note_{i}")));
+        let rows: Vec<Result<Vec<String>, Error>> = (0..40)
+            .map(|r| {
+                let mut row = vec![
+                    format!("p{}@example.com", r % 30),
+                    format!("+49 30 {}", 1_000_000 + r % 30),
+                    format!("19{}-01-0{}", 50 + r % 30, 1 + r % 9),
+                ];
+                row.extend((0..20).map(|i| format!("w{} {}", i, r % 3)));
+                Ok(row)
+            })
+            .collect();
+        let ds = Dataset::from_rows(&headers, &mut rows.into_iter(), None, &[]).unwrap();
+        let mut dd = Deduper::new(ds, Settings::default()).unwrap();
+        assert_eq!(dd.comparisons().len(), MAX_COMPARISONS);
+        let kept: Vec<&str> = dd.comparisons().iter().map(|c| c.field.as_str()).collect();
+        assert!(
+            kept.starts_with(&["email", "phone", "birth_date"]),
+            "{kept:?}"
+        );
+        let out = dd.run(&mut |_| {}).unwrap();
+        assert!(
+            out.warnings
+                .iter()
+                .any(|w| w.contains("7 fields left out") && w.contains("note_19")),
+            "{:?}",
+            out.warnings
+        );
+
+        let named = Settings {
+            fields: dd.dataset().fields(),
+            ..Settings::default()
+        };
+        let ds = dd.dataset().clone();
+        assert!(
+            Deduper::new(ds, named).is_err(),
+            "named fields are never left out"
+        );
     }
 }

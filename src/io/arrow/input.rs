@@ -2,8 +2,8 @@
 //! schema's names, every cell the text Arrow's own display gives it (dates
 //! `2024-01-31`, timestamps RFC 3339, nulls empty; a column of midnights as
 //! dates, a column of whole floats as integers, an instant in a named zone
-//! as its UTC time), so a DataFrame goes to
-//! dedupe as its CSV would, without being written as one.
+//! as its UTC time, a list as `a;b`), so a DataFrame goes to dedupe and
+//! import as its CSV would, without being written as one.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
@@ -83,7 +83,7 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<Vec<String>>, Error> {
 /// A column as a person would have written it in a file: timestamps that
 /// are all at midnight as dates (pandas has no date type: its dates arrive
 /// as timestamps), floats that are all whole as whole numbers (pandas makes
-/// a column of integers with a gap float).
+/// a column of integers with a gap float), lists as a CSV cell holds them.
 fn as_written(column: &ArrayRef) -> Result<ArrayRef, arrow_schema::ArrowError> {
     const DAY_SECONDS: i64 = 86_400;
     // An instant in a named zone ("UTC", "Asia/Shanghai") as its UTC time:
@@ -116,6 +116,22 @@ fn as_written(column: &ArrayRef) -> Result<ArrayRef, arrow_schema::ArrowError> {
         if whole_days {
             return cast(column, &DataType::Date32);
         }
+    }
+    if let Some(list) = column.as_list_opt::<i32>() {
+        // A list as a CSV cell holds it: `a;b`, read back as a list.
+        let options = FormatOptions::default();
+        let mut text = arrow_array::builder::StringBuilder::new();
+        for i in 0..list.len() {
+            if list.is_null(i) {
+                text.append_null();
+                continue;
+            }
+            let items = list.value(i);
+            let f = ArrayFormatter::try_new(items.as_ref(), &options)?;
+            let items: Vec<String> = (0..items.len()).map(|j| f.value(j).to_string()).collect();
+            text.append_value(kehu_table::values::list_text(&items));
+        }
+        return Ok(std::sync::Arc::new(text.finish()));
     }
     if matches!(
         column.data_type(),
