@@ -383,6 +383,14 @@ impl NativeBook {
         })
     }
 
+    /// The data-quality report page as HTML (options: `kehu::page::PageOptions` as JSON).
+    fn report_page(&self, py: Python<'_>, title: String, options: String) -> PyResult<String> {
+        self.with(py, move |b| {
+            let options: kehu::page::PageOptions = parse_options("options", &options)?;
+            Ok(b.report_page(&title, &options)?)
+        })
+    }
+
     /// Saves a changed dossier (optimistic: its version must be the stored one).
     fn update(&self, py: Python<'_>, customer: String) -> PyResult<String> {
         self.with(py, move |b| {

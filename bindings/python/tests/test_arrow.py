@@ -208,3 +208,10 @@ def test_a_book_the_cli_made_reads_typed(tmp_path: Path) -> None:
         assert "UTC" in str(df["created_at"].dtype)
         result = kehu.dedupe(df)
         assert result.stats["records"] == t.num_rows
+
+
+def test_the_report_page_is_self_contained(shop: kehu.Book, tmp_path: Path) -> None:
+    page = shop.report_html(tmp_path / "report.html", title="shop")
+    assert (tmp_path / "report.html").read_text(encoding="utf-8") == page
+    assert "<svg" in page and "重复客户" in page and "RFM" in page
+    assert "http" not in page and "<script" not in page

@@ -1,10 +1,12 @@
-"""The book's tables as Arrow, pandas and polars: ``Book.to_arrow``,
-``to_pandas`` and ``to_polars`` (a part of ``Book``)."""
+"""The book for the people who look at the data: its tables as Arrow,
+pandas and polars (``Book.to_arrow``, ``to_pandas``, ``to_polars``) and
+the report page (``Book.report_html``); a part of ``Book``."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from typing import Any, Optional, Sequence, Union
 
 from . import _frames
@@ -53,3 +55,21 @@ class Tables:
         """``to_arrow`` (the same table and filters) as a polars DataFrame
         (``pip install "kehu[polars]"``; no pyarrow needed)."""
         return _frames.to_polars(self.to_arrow(table, **filters), "Book.to_polars")
+
+    def report_html(
+        self,
+        path: Optional["os.PathLike[str]"] = None,
+        *,
+        title: str = "kehu",
+        stale_days: int = 180,
+        duplicates: bool = True,
+    ) -> str:
+        """The data-quality report page (as ``kehu report BOOK --html``): one
+        self-contained HTML file with charts, opening offline; written to
+        ``path`` when given. Read through this book's policy."""
+        options = {"stale_days": int(stale_days), "duplicates": bool(duplicates)}
+        page: str = self._native.report_page(title, json.dumps(options))
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(page)
+        return page
